@@ -1,0 +1,158 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// DefaultComputation is the computation type used when an input names none (ONEX's
+// default: the identity transform).
+const DefaultComputation = "default"
+
+// ComputeInput is ONEX's compute input envelope. The envelope stays on the host: a guest
+// receives only the computation type and the Data bytes.
+//
+// The zero value asks for the default computation with null data, caching allowed.
+type ComputeInput struct {
+	// ComputationType names the computation; empty means DefaultComputation.
+	ComputationType string
+	// Data is the input as JSON; empty means null.
+	Data json.RawMessage
+	// OperationID identifies the operation (a UUID); empty means the host assigns one.
+	OperationID string
+	// NoCache bypasses the compute cache for this input. On the wire it is the inverse of
+	// ONEX's cache_enabled field (default true).
+	NoCache bool
+	// ParallelEnabled is ONEX's parallel_enabled hint (default false).
+	ParallelEnabled bool
+	// Metadata is passed through unchanged; the host never reads it.
+	Metadata map[string]any
+}
+
+type computeInputJSON struct {
+	ComputationType string          `json:"computation_type,omitempty"`
+	Data            json.RawMessage `json:"data"`
+	OperationID     string          `json:"operation_id,omitempty"`
+	CacheEnabled    *bool           `json:"cache_enabled,omitempty"`
+	ParallelEnabled bool            `json:"parallel_enabled,omitempty"`
+	Metadata        map[string]any  `json:"metadata,omitempty"`
+}
+
+// MarshalJSON encodes the input with ONEX's field names.
+func (in ComputeInput) MarshalJSON() ([]byte, error) {
+	enabled := !in.NoCache
+	data := in.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	return json.Marshal(computeInputJSON{
+		ComputationType: in.ComputationType,
+		Data:            data,
+		OperationID:     in.OperationID,
+		CacheEnabled:    &enabled,
+		ParallelEnabled: in.ParallelEnabled,
+		Metadata:        in.Metadata,
+	})
+}
+
+// UnmarshalJSON decodes ONEX's field names; a missing cache_enabled means true. Unknown
+// fields are ignored, as ONEX's models do.
+func (in *ComputeInput) UnmarshalJSON(b []byte) error {
+	var w computeInputJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*in = ComputeInput{
+		ComputationType: w.ComputationType,
+		Data:            w.Data,
+		OperationID:     w.OperationID,
+		NoCache:         w.CacheEnabled != nil && !*w.CacheEnabled,
+		ParallelEnabled: w.ParallelEnabled,
+		Metadata:        w.Metadata,
+	}
+	return nil
+}
+
+// Computation returns ComputationType, or DefaultComputation when it is empty.
+func (in *ComputeInput) Computation() string {
+	if in.ComputationType == "" {
+		return DefaultComputation
+	}
+	return in.ComputationType
+}
+
+// DecodeComputeInput parses one ComputeInput JSON object. It rejects trailing data and
+// data that is not valid JSON, so the guest only ever sees well-formed input.
+func DecodeComputeInput(b []byte) (ComputeInput, error) {
+	var in ComputeInput
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&in); err != nil {
+		return ComputeInput{}, fmt.Errorf("abi: decode compute input: %w", err)
+	}
+	if dec.More() {
+		return ComputeInput{}, errors.New("abi: decode compute input: trailing data after the JSON object")
+	}
+	return in, nil
+}
+
+// ComputeOutput is ONEX's compute output envelope, filled by the host.
+type ComputeOutput struct {
+	// Result is the guest's output, a JSON value.
+	Result json.RawMessage `json:"result"`
+	// OperationID echoes the input's, or the one the host assigned.
+	OperationID string `json:"operation_id"`
+	// ComputationType is the computation that ran.
+	ComputationType string `json:"computation_type"`
+	// ProcessingTimeMS is the wall time of the guest call in milliseconds; 0 on a cache hit.
+	ProcessingTimeMS float64 `json:"processing_time_ms"`
+	// CacheHit reports that Result came from the compute cache.
+	CacheHit bool `json:"cache_hit"`
+	// ParallelExecutionUsed reports that the input ran as part of a parallel batch.
+	ParallelExecutionUsed bool `json:"parallel_execution_used"`
+	// Metadata is the input's metadata, passed through.
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// Error is the structured error payload a guest returns with a non-zero Status, and a
+// host function leaves in the result register. Code is a short snake_case identifier
+// (the Status name when the guest gives none); Retryable says whether trying again
+// unchanged may succeed.
+type Error struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Retryable bool   `json:"retryable,omitempty"`
+}
+
+// Error returns "code: message".
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// MaxErrorPayload is the largest error payload, in bytes, a host decodes.
+const MaxErrorPayload = 64 << 10
+
+// DecodeError parses an error payload. A payload that is not an Error JSON object is not
+// an error of its own: its bytes (up to MaxErrorPayload) become the Message and the
+// Status name the Code, so a guest in any language may return plain text.
+func DecodeError(status Status, b []byte) Error {
+	if len(b) > MaxErrorPayload {
+		b = b[:MaxErrorPayload]
+	}
+	var e Error
+	if err := json.Unmarshal(b, &e); err != nil || (e.Code == "" && e.Message == "") {
+		e = Error{Message: string(bytes.ToValidUTF8(b, []byte("\uFFFD")))}
+	}
+	if e.Code == "" {
+		e.Code = status.String()
+	}
+	if !e.Retryable && status.Retryable() {
+		e.Retryable = true
+	}
+	return e
+}
+
+// AppendError appends e as JSON to dst and returns the extended slice.
+func AppendError(dst []byte, e Error) []byte {
+	b, _ := json.Marshal(e) // cannot fail: only strings and a bool
+	return append(dst, b...)
+}

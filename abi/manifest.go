@@ -1,0 +1,190 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Kind is the ONEX node type a plugin implements.
+type Kind string
+
+// Node kinds.
+const (
+	KindCompute Kind = "compute" // pure transforms: input bytes to result bytes
+	KindEffect  Kind = "effect"  // I/O through granted host capabilities
+)
+
+// Capability names a group of host functions a node asks the operator to grant. Logging
+// needs no capability: every node may log.
+type Capability string
+
+// Capabilities a manifest may request.
+const (
+	CapabilityFS     Capability = "fs"     // files inside granted roots
+	CapabilityHTTP   Capability = "http"   // outbound requests to granted hosts
+	CapabilityKV     Capability = "kv"     // the host's key-value store
+	CapabilityEvents Capability = "events" // publishing event envelopes
+)
+
+// Manifest is the node contract (ONEX's node metadata): what the node is, what it offers
+// and what it needs. It is a plain value, safe to copy; decode with DecodeManifest so it
+// is validated.
+type Manifest struct {
+	Name        string `json:"name"`                  // required; see ValidName
+	Version     string `json:"version"`               // required; free form, e.g. "1.2.0"
+	Kind        Kind   `json:"kind"`                  // required: compute or effect
+	Description string `json:"description,omitempty"` // one line for humans
+	// Computations the node offers; a compute node offers at least one.
+	Computations []Computation `json:"computations,omitempty"`
+	// Deterministic (ONEX "purity") promises equal outputs for equal inputs, which makes
+	// results cacheable.
+	Deterministic bool `json:"deterministic"`
+	// Idempotent promises that repeating a call has no further effect.
+	Idempotent bool `json:"idempotent"`
+	// TimeoutMS is the node's default per-call timeout in milliseconds; 0 leaves the
+	// host's default.
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
+	// Capabilities the node needs; loading fails unless the operator granted each.
+	Capabilities []Capability `json:"capabilities,omitempty"`
+	// Publishes lists the event topics the node may publish, each named
+	// onex.evt.<domain>.<name>.v<N>.
+	Publishes []string `json:"publishes,omitempty"`
+}
+
+// Computation is one operation a compute node offers.
+type Computation struct {
+	Name        string `json:"name"` // required, unique within the manifest; see ValidName
+	Description string `json:"description,omitempty"`
+	// InputSchema and OutputSchema are optional JSON Schemas documenting the data; hosts
+	// check only that they are JSON objects.
+	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
+	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+}
+
+// MaxManifestSize is the largest manifest, in bytes, DecodeManifest accepts.
+const MaxManifestSize = 1 << 20
+
+// ErrInvalidManifest is returned (wrapped, naming the field) by DecodeManifest and
+// Manifest.Validate for a manifest that breaks a rule of this package.
+var ErrInvalidManifest = errors.New("abi: invalid manifest")
+
+var (
+	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	topicPattern = regexp.MustCompile(`^onex\.evt\.[a-z0-9_-]+\.[a-z0-9_-]+\.v[1-9][0-9]*$`)
+)
+
+// ValidName reports whether s may name a node or a computation: 1–64 characters of
+// lowercase letters, digits, '_', '.' and '-', starting with a letter or digit.
+func ValidName(s string) bool { return namePattern.MatchString(s) }
+
+// DecodeManifest parses and validates a JSON manifest. Unknown fields are rejected so a
+// typo does not silently drop a promise. Errors wrap ErrInvalidManifest.
+func DecodeManifest(b []byte) (Manifest, error) {
+	var m Manifest
+	if len(b) > MaxManifestSize {
+		return m, fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrInvalidManifest, len(b), MaxManifestSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
+	}
+	if dec.More() {
+		return Manifest{}, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidManifest)
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// Validate checks every rule of the manifest format and returns the first broken one,
+// wrapping ErrInvalidManifest and naming the field.
+func (m *Manifest) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidManifest}, args...)...)
+	}
+	if !ValidName(m.Name) {
+		return bad("name %q must be 1-64 characters of [a-z0-9_.-] starting with a letter or digit", m.Name)
+	}
+	if m.Version == "" || len(m.Version) > 64 {
+		return bad("version must be 1-64 characters, got %q", m.Version)
+	}
+	switch m.Kind {
+	case KindCompute:
+		if len(m.Computations) == 0 {
+			return bad("a compute node must offer at least one computation")
+		}
+	case KindEffect:
+	default:
+		return bad("kind %q is not %q or %q", m.Kind, KindCompute, KindEffect)
+	}
+	seen := make(map[string]bool, len(m.Computations))
+	for i, c := range m.Computations {
+		if !ValidName(c.Name) {
+			return bad("computations[%d].name %q must be 1-64 characters of [a-z0-9_.-]", i, c.Name)
+		}
+		if seen[c.Name] {
+			return bad("computations[%d].name %q is declared twice", i, c.Name)
+		}
+		seen[c.Name] = true
+		if err := checkSchema(c.InputSchema); err != nil {
+			return bad("computations[%d].input_schema: %v", i, err)
+		}
+		if err := checkSchema(c.OutputSchema); err != nil {
+			return bad("computations[%d].output_schema: %v", i, err)
+		}
+	}
+	if m.TimeoutMS < 0 || m.TimeoutMS > int64(24*time.Hour/time.Millisecond) {
+		return bad("timeout_ms %d must be between 0 and 86400000", m.TimeoutMS)
+	}
+	granted := make(map[Capability]bool, len(m.Capabilities))
+	for i, c := range m.Capabilities {
+		switch c {
+		case CapabilityFS, CapabilityHTTP, CapabilityKV, CapabilityEvents:
+		default:
+			return bad("capabilities[%d] %q is unknown (known: fs, http, kv, events)", i, c)
+		}
+		if granted[c] {
+			return bad("capabilities[%d] %q is listed twice", i, c)
+		}
+		granted[c] = true
+	}
+	for i, t := range m.Publishes {
+		if !topicPattern.MatchString(t) {
+			return bad("publishes[%d] %q must be named onex.evt.<domain>.<name>.v<N>", i, t)
+		}
+	}
+	if len(m.Publishes) > 0 && !granted[CapabilityEvents] {
+		return bad("publishes lists topics but capabilities lacks %q", CapabilityEvents)
+	}
+	return nil
+}
+
+// Computation returns the computation of the given name and whether it exists.
+func (m *Manifest) Computation(name string) (Computation, bool) {
+	for _, c := range m.Computations {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Computation{}, false
+}
+
+// Timeout returns TimeoutMS as a duration (0 when unset).
+func (m *Manifest) Timeout() time.Duration { return time.Duration(m.TimeoutMS) * time.Millisecond }
+
+func checkSchema(s json.RawMessage) error {
+	if len(s) == 0 {
+		return nil
+	}
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(s, &v); err != nil {
+		return errors.New("must be a JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,25 @@
+// Package host loads ONEX node plugins (WebAssembly modules built against package abi)
+// and runs them safely from any number of goroutines.
+//
+// A Host owns the wazero runtimes, an on-disk compilation cache and one watchdog
+// goroutine that enforces every call's deadline. Load compiles a module once per digest
+// and checks everything it can before the first call: the ABI version, the exports and
+// their types, the imports (only WASI and the onex host functions exist), the manifest.
+// Each Plugin keeps a bounded pool of instances; a call checks one out, writes its input
+// straight into guest memory, calls the cached entry point, copies the output out and
+// returns the instance — or discards it when the guest trapped, timed out, ran out of
+// memory or handed the host a wild pointer. An instance is never used by two goroutines at
+// once, so guest code needs no locks and shares no state.
+//
+// ComputeNode wraps a Plugin with ONEX's compute envelope (abi.ComputeInput and
+// abi.ComputeOutput).
+//
+// Limits and sandbox: each instance's memory is capped (Config.MemoryLimit), every call
+// has a deadline (Config.Timeout, the manifest's timeout_ms, PluginConfig.Timeout and the
+// caller's context, whichever is earliest), input and output sizes are capped, and WASI
+// has no preopened directories, no environment and no arguments; guest stdout and stderr
+// go to the logger, one record per line, tagged with the plugin's name.
+//
+// Errors are *PluginError values that match one sentinel (ErrTimeout, ErrTrap, …) with
+// errors.Is.
+package host

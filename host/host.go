@@ -1,0 +1,229 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/watch"
+)
+
+// Host loads plugins and runs them. It owns the wazero runtimes, the compilation cache,
+// the deadline watchdog and the idle-instance janitor. A Host is safe for concurrent use
+// by multiple goroutines; create one per process and Close it when done.
+type Host struct {
+	cfg       Config
+	cache     wazero.CompilationCache
+	watch     *watch.Watchdog
+	modConfig wazero.ModuleConfig
+
+	stopJanitor context.CancelFunc
+	janitorDone chan struct{}
+	teardown    sync.Once
+
+	// mu guards engines, compiled, plugins and closed.
+	mu       sync.Mutex
+	engines  map[uint32]*engine // by memory limit in pages
+	compiled map[compiledKey]*compiledModule
+	plugins  map[*Plugin]struct{}
+	closed   bool
+}
+
+// engine is one wazero runtime with WASI and the onex host module instantiated. There is
+// one per distinct memory limit, because wazero sets the page limit per runtime.
+type engine struct {
+	rt        wazero.Runtime
+	wasiNames map[string]bool
+}
+
+type compiledKey struct {
+	digest string
+	pages  uint32
+}
+
+// compiledModule is a module compiled once per digest (and memory limit), shared by every
+// Plugin loaded from the same bytes.
+type compiledModule struct {
+	mod  wazero.CompiledModule
+	refs int // guarded by Host.mu
+}
+
+// New creates a Host. The only error is an invalid Config or an unusable CacheDir.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	cache := wazero.NewCompilationCache()
+	if cfg.CacheDir != "" {
+		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("host: compilation cache %s: %w", cfg.CacheDir, err)
+		}
+	}
+	h := &Host{
+		cfg:   cfg,
+		cache: cache,
+		watch: watch.New(),
+		// No preopened directories, environment or arguments; real clocks and randomness,
+		// which a standard-Go guest runtime expects.
+		modConfig: wazero.NewModuleConfig().
+			WithName("").
+			WithStartFunctions("_initialize").
+			WithSysWalltime().
+			WithSysNanotime().
+			WithSysNanosleep().
+			WithRandSource(rand.Reader),
+		engines:     map[uint32]*engine{},
+		compiled:    map[compiledKey]*compiledModule{},
+		plugins:     map[*Plugin]struct{}{},
+		janitorDone: make(chan struct{}),
+	}
+	jctx, cancel := context.WithCancel(context.Background())
+	h.stopJanitor = cancel
+	go h.janitor(jctx)
+	return h, nil
+}
+
+// Config returns the host's configuration with defaults filled in.
+func (h *Host) Config() Config { return h.cfg }
+
+// engineFor returns the runtime for a memory limit, creating it on first use.
+func (h *Host) engineFor(ctx context.Context, pages uint32) (*engine, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	if e := h.engines[pages]; e != nil {
+		return e, nil
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(h.cache).
+		WithMemoryLimitPages(pages).
+		// Until load-time metering lands, every guest runs guarded: without this a
+		// runaway guest can never be stopped and stalls the whole process at its next GC.
+		WithCloseOnContextDone(true))
+	_, err := wasi_snapshot_preview1.Instantiate(ctx, rt)
+	if err == nil {
+		err = instantiateHostModule(ctx, rt)
+	}
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("host: create runtime: %w", err)
+	}
+	e := &engine{rt: rt, wasiNames: map[string]bool{}}
+	for name := range rt.Module(abi.WASIModule).ExportedFunctionDefinitions() {
+		e.wasiNames[name] = true
+	}
+	h.engines[pages] = e
+	return e, nil
+}
+
+// compile returns the compiled module for wasm, compiling it at most once per digest and
+// memory limit while any Plugin uses it. Compilation runs outside the lock.
+func (h *Host) compile(ctx context.Context, e *engine, key compiledKey, wasm []byte) (*compiledModule, error) {
+	h.mu.Lock()
+	if c := h.compiled[key]; c != nil {
+		c.refs++
+		h.mu.Unlock()
+		return c, nil
+	}
+	h.mu.Unlock()
+	mod, err := e.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c := h.compiled[key]; c != nil { // another Load won the race
+		c.refs++
+		_ = mod.Close(ctx)
+		return c, nil
+	}
+	c := &compiledModule{mod: mod, refs: 1}
+	h.compiled[key] = c
+	return c, nil
+}
+
+// release drops one reference to a compiled module and closes it with the last.
+func (h *Host) release(key compiledKey) {
+	h.mu.Lock()
+	c := h.compiled[key]
+	if c == nil {
+		h.mu.Unlock()
+		return
+	}
+	c.refs--
+	if c.refs > 0 {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.compiled, key)
+	h.mu.Unlock()
+	_ = c.mod.Close(context.Background())
+}
+
+// janitor trims idle instances above each plugin's Prewarm count.
+func (h *Host) janitor(ctx context.Context) {
+	defer close(h.janitorDone)
+	t := time.NewTicker(max(h.cfg.IdleTimeout/2, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, p := range h.livePlugins() {
+				p.pool.TrimIdle(h.cfg.IdleTimeout)
+			}
+		}
+	}
+}
+
+func (h *Host) livePlugins() []*Plugin {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ps := make([]*Plugin, 0, len(h.plugins))
+	for p := range h.plugins {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// Close closes every plugin (waiting for calls in flight, see Plugin.Close), then the
+// runtimes and the compilation cache. If ctx ends first, Close returns its error and
+// leaves the runtimes open for the calls still running; calling Close again finishes the
+// job. Calls after Close fail with ErrClosed.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	var errs []error
+	for _, p := range h.livePlugins() {
+		errs = append(errs, p.Close(ctx))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	h.teardown.Do(func() {
+		h.stopJanitor()
+		<-h.janitorDone
+		h.mu.Lock()
+		engines := h.engines
+		h.engines = map[uint32]*engine{}
+		h.mu.Unlock()
+		for _, e := range engines {
+			errs = append(errs, e.rt.Close(ctx))
+		}
+		h.watch.Close()
+		errs = append(errs, h.cache.Close(ctx))
+	})
+	return errors.Join(errs...)
+}

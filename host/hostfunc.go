@@ -1,0 +1,75 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/onexhost/onex-host/abi"
+)
+
+// hostFunctions are the names this host provides in abi.ImportModule, for the import check
+// at load.
+var hostFunctions = map[string]bool{abi.ImportLog: true}
+
+// instantiateHostModule defines abi.ImportModule in rt. Host functions are Go module
+// functions (~45 ns per guest-to-host call, no allocation), never reflective WithFunc
+// (~0.3-1 µs, 5-7 allocations).
+func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
+	i32 := api.ValueTypeI32
+	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostLog), []api.ValueType{i32, i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("level", "msg_ptr", "msg_len").
+		Export(abi.ImportLog).
+		Instantiate(ctx)
+	return err
+}
+
+// hostLog implements onex.log(level, msg_ptr, msg_len) -> status.
+func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	if inst == nil {
+		stack[0] = uint64(abi.StatusInternal)
+		return
+	}
+	level := slogLevel(int32(uint32(stack[0])))
+	ptr, n := uint32(stack[1]), uint32(stack[2])
+	msg, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		inst.violate("log", ptr, n)
+		stack[0] = uint64(abi.StatusOutOfBounds)
+		return
+	}
+	if len(msg) > abi.MaxLogMessage {
+		msg = msg[:abi.MaxLogMessage]
+	}
+	inst.plugin.logger.Log(ctx, level, string(bytes.ToValidUTF8(msg, []byte("\uFFFD"))))
+	stack[0] = uint64(abi.StatusOK)
+}
+
+// violate records that a host function got a (pointer, length) pair outside memory.
+func (inst *instance) violate(fn string, ptr, n uint32) {
+	if inst.violation == "" {
+		inst.violation = fmt.Sprintf("%s.%s: (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
+			abi.ImportModule, fn, ptr, n, inst.mem.Size())
+	}
+}
+
+// slogLevel rounds an ABI log level down to a slog level.
+func slogLevel(l int32) slog.Level {
+	switch {
+	case l >= int32(slog.LevelError):
+		return slog.LevelError
+	case l >= int32(slog.LevelWarn):
+		return slog.LevelWarn
+	case l >= int32(slog.LevelInfo):
+		return slog.LevelInfo
+	default:
+		return slog.LevelDebug
+	}
+}

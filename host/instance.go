@@ -1,0 +1,197 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/watch"
+)
+
+// instance is one instantiated module of a plugin. It is not safe for concurrent use: the
+// pool hands it to one goroutine at a time, and busy catches any breach of that rule.
+type instance struct {
+	plugin *Plugin
+	mod    api.Module
+	mem    api.Memory
+	// Function handles are looked up once: ExportedFunction costs ~3-4 µs and a fresh
+	// stack each time, the call itself ~12 ns.
+	alloc, compute, manifest api.Function
+	stack                    [3]uint64
+
+	// bufPtr/bufCap describe the guest buffer from the last onex_alloc, reused for every
+	// input that fits.
+	bufPtr, bufCap uint32
+
+	cc     callContext
+	entry  watch.Entry
+	stdout *lineWriter
+	stderr *lineWriter
+
+	// violation is set by a host function that received a bad (pointer, length) pair
+	// during the current call; the call then fails with ErrOutOfBounds.
+	violation string
+	// broken marks an instance that must not be reused (trap, stop, violation).
+	broken bool
+	// busy is the owner check: set for the duration of a call.
+	busy atomic.Bool
+}
+
+// errConcurrentUse is a programmer error: the pool handed one instance to two goroutines.
+var errConcurrentUse = errors.New("host: instance used by two goroutines at once")
+
+// call runs one entry export with input name+data and returns a copy of its output. The
+// returned error is a *PluginError; on return, inst.broken says whether to discard it.
+func (inst *instance) call(ctx context.Context, fn api.Function, op string, name string, data []byte, deadline time.Time) ([]byte, error) {
+	if !inst.busy.CompareAndSwap(false, true) {
+		panic(errConcurrentUse)
+	}
+	defer inst.busy.Store(false)
+	p := inst.plugin
+
+	inst.cc.parent = ctx
+	var stopAfter func() bool
+	if ctx.Done() != nil {
+		stopAfter = context.AfterFunc(ctx, inst.cc.stopByCaller)
+	}
+	if !deadline.IsZero() {
+		p.host.watch.Arm(&inst.entry, deadline)
+	}
+	status, outPtr, outLen, err := inst.run(fn, name, data)
+	if !deadline.IsZero() && p.host.watch.Disarm(&inst.entry) {
+		inst.broken = true
+	}
+	if stopAfter != nil && !stopAfter() {
+		inst.broken = true
+	}
+	inst.cc.parent = context.Background()
+
+	if err != nil {
+		inst.broken = true
+		return nil, inst.classify(op, err)
+	}
+	if status == abi.StatusOK && outLen > uint32(p.limits.maxOutput) {
+		// Report the size without reading: the range may not even be valid.
+		return nil, p.errorf(op, ErrOutputTooLarge, "%d bytes exceeds the %d-byte limit", outLen, p.limits.maxOutput)
+	}
+	var out []byte
+	ok := true
+	if outLen > 0 {
+		out, ok = inst.mem.Read(outPtr, outLen)
+	}
+	if !ok && inst.violation == "" {
+		inst.violation = fmt.Sprintf("output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)", outPtr, outLen, inst.mem.Size())
+	}
+	if inst.violation != "" {
+		inst.broken = true
+		v := inst.violation
+		inst.violation = ""
+		return nil, p.errorf(op, ErrOutOfBounds, "%s", v)
+	}
+	if status != abi.StatusOK {
+		e := abi.DecodeError(status, out)
+		return nil, &PluginError{Plugin: p.name, Op: op, Kind: statusKind(status), Status: status,
+			Code: e.Code, Message: e.Message, Retryable: e.Retryable}
+	}
+	return append([]byte(nil), out...), nil
+}
+
+// run writes the input into guest memory, calls fn and returns the status and the output
+// location the guest wrote to its return area.
+func (inst *instance) run(fn api.Function, name string, data []byte) (status abi.Status, outPtr, outLen uint32, err error) {
+	ctx := &inst.cc
+	need := uint32(max(len(name)+len(data), abi.ReturnAreaSize))
+	if need > inst.bufCap {
+		inst.stack[0] = uint64(need)
+		if err := inst.alloc.CallWithStack(ctx, inst.stack[:]); err != nil {
+			return 0, 0, 0, err
+		}
+		ptr := uint32(inst.stack[0])
+		if ptr == 0 {
+			return 0, 0, 0, errAllocFailed
+		}
+		inst.bufPtr, inst.bufCap = ptr, need
+	}
+	if !inst.mem.WriteString(inst.bufPtr, name) || !inst.mem.Write(inst.bufPtr+uint32(len(name)), data) {
+		return 0, 0, 0, fmt.Errorf("%w: onex_alloc returned a buffer outside memory", errBadAlloc)
+	}
+	inst.stack[0], inst.stack[1], inst.stack[2] = uint64(inst.bufPtr), uint64(len(name)), uint64(len(data))
+	if err := fn.CallWithStack(ctx, inst.stack[:]); err != nil {
+		return 0, 0, 0, err
+	}
+	ret, ok := inst.mem.ReadUint64Le(inst.bufPtr)
+	if !ok {
+		return 0, 0, 0, fmt.Errorf("%w: return area outside memory", errBadAlloc)
+	}
+	outPtr, outLen = abi.ReturnArea(ret)
+	return abi.Status(int32(uint32(inst.stack[0]))), outPtr, outLen, nil
+}
+
+var (
+	errAllocFailed = errors.New("onex_alloc returned 0 (guest out of memory)")
+	errBadAlloc    = errors.New("guest broke the ABI")
+)
+
+// classify turns an error from a guest call into a *PluginError.
+func (inst *instance) classify(op string, err error) error {
+	p := inst.plugin
+	if stopped, byCaller, reason := inst.cc.outcome(); stopped {
+		switch {
+		case !byCaller:
+			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true,
+				Message: fmt.Sprintf("guest stopped after the %v timeout", p.limits.timeout)}
+		case errors.Is(reason, context.DeadlineExceeded):
+			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true,
+				Message: "guest stopped at the caller's deadline", Cause: reason}
+		default:
+			return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Message: "guest stopped: caller canceled", Cause: reason}
+		}
+	}
+	if errors.Is(err, errAllocFailed) || inst.outOfMemory() {
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err,
+			Message: fmt.Sprintf("guest ran out of memory at %d of %d pages%s", inst.mem.Size()/pageSize, p.limits.memoryPages, inst.stderr.lastFatal())}
+	}
+	if errors.Is(err, errBadAlloc) {
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrOutOfBounds, Message: err.Error()}
+	}
+	msg := firstLine(err.Error())
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		msg = fmt.Sprintf("guest exited with code %d", exit.ExitCode())
+	}
+	return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: msg + inst.stderr.lastFatal()}
+}
+
+// outOfMemory guesses whether a trap came from the memory limit: the guest runtime said
+// so on stderr, or its memory is within one Go heap arena (4 MiB) of the limit.
+func (inst *instance) outOfMemory() bool {
+	if inst.stderr.mentions("out of memory", "memory allocation of") {
+		return true
+	}
+	limit := uint64(inst.plugin.limits.memoryPages) * pageSize
+	return uint64(inst.mem.Size())+4<<20 >= limit
+}
+
+// expire is the watchdog's callback.
+func (inst *instance) expire() { inst.cc.stopByWatchdog() }
+
+// close releases the module; safe on a module wazero already closed.
+func (inst *instance) close() {
+	inst.stdout.flush()
+	inst.stderr.flush()
+	_ = inst.mod.Close(context.Background())
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,94 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+)
+
+// maxLine is the longest line a lineWriter buffers before logging it anyway.
+const maxLine = 4 << 10
+
+// tailSize is how much of a stream lineWriter remembers for error messages.
+const tailSize = 2 << 10
+
+// lineWriter is the io.Writer behind a guest's stdout or stderr. Every complete line
+// becomes one log record tagged with the plugin and the stream; the last tailSize bytes
+// are kept so a trap can quote what the guest runtime printed before dying ("panic: …",
+// "fatal error: out of memory"). Not safe for concurrent use: wazero writes to it from the
+// goroutine running the instance, which owns it.
+type lineWriter struct {
+	logger *slog.Logger // already tagged with plugin and stream
+	level  slog.Level
+	line   []byte
+	tail   []byte
+}
+
+func newLineWriter(l *slog.Logger, stream string, level slog.Level) *lineWriter {
+	return &lineWriter{logger: l.With("stream", stream), level: level}
+}
+
+// Write logs each complete line of p; it never fails.
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.remember(p)
+	rest := p
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			w.line = append(w.line, rest...)
+			if len(w.line) >= maxLine {
+				w.flush()
+			}
+			break
+		}
+		w.line = append(w.line, rest[:i]...)
+		w.flush()
+		rest = rest[i+1:]
+	}
+	return len(p), nil
+}
+
+// flush logs the buffered partial line, if any.
+func (w *lineWriter) flush() {
+	if len(w.line) == 0 {
+		return
+	}
+	w.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))))
+	w.line = w.line[:0]
+}
+
+func (w *lineWriter) remember(p []byte) {
+	if len(p) >= tailSize {
+		w.tail = append(w.tail[:0], p[len(p)-tailSize:]...)
+		return
+	}
+	if drop := len(w.tail) + len(p) - tailSize; drop > 0 {
+		w.tail = append(w.tail[:0], w.tail[drop:]...)
+	}
+	w.tail = append(w.tail, p...)
+}
+
+// mentions reports whether the remembered tail contains any of the phrases.
+func (w *lineWriter) mentions(phrases ...string) bool {
+	for _, s := range phrases {
+		if bytes.Contains(w.tail, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastFatal returns ": " plus the last line of the tail that reads like a guest runtime's
+// dying words, or "" when there is none.
+func (w *lineWriter) lastFatal() string {
+	lines := bytes.Split(w.tail, []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := bytes.TrimSpace(lines[i])
+		for _, prefix := range [...]string{"panic:", "fatal error:", "runtime:", "thread '", "memory allocation of"} {
+			if bytes.HasPrefix(l, []byte(prefix)) {
+				return ": " + string(bytes.ToValidUTF8(l, []byte("\uFFFD")))
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,278 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/pool"
+)
+
+// LoadFile reads a plugin from path and loads it; see Load.
+func (h *Host) LoadFile(ctx context.Context, path string, cfg PluginConfig) (*Plugin, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &PluginError{Plugin: filepath.Base(path), Op: "load", Kind: ErrInvalidModule, Message: "cannot read the file", Cause: err}
+	}
+	return h.load(ctx, filepath.Base(path), wasm, cfg)
+}
+
+// Load compiles wasm (once per digest per Host, through the on-disk compilation cache),
+// checks it against the native ABI, reads and validates its manifest, and pre-warms its
+// instance pool. Everything that can be checked is checked here, not at the first call:
+// the failures are *PluginError values matching ErrInvalidModule, ErrCommandModule,
+// ErrABIVersion, ErrUnknownImport, ErrInvalidManifest, ErrCapabilityDenied,
+// ErrUnsupported, or ErrTrap/ErrTimeout when the guest's initialisation fails. The wasm
+// slice is not retained.
+func (h *Host) Load(ctx context.Context, wasm []byte, cfg PluginConfig) (*Plugin, error) {
+	sum := sha256.Sum256(wasm)
+	return h.load(ctx, "sha256:"+hex.EncodeToString(sum[:6]), wasm, cfg)
+}
+
+func (h *Host) load(ctx context.Context, label string, wasm []byte, pc PluginConfig) (*Plugin, error) {
+	fail := func(kind error, cause error, format string, args ...any) error {
+		return &PluginError{Plugin: label, Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...), Cause: cause}
+	}
+	if !abi.IsWasm(wasm) {
+		return nil, fail(ErrInvalidModule, nil, "not a WebAssembly binary module (%d bytes; expected the \\0asm magic and version 1)", len(wasm))
+	}
+	sum := sha256.Sum256(wasm)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+
+	var manifest *abi.Manifest
+	section, err := abi.CustomSection(wasm, abi.ManifestSection)
+	if err != nil {
+		return nil, fail(ErrInvalidModule, err, "%v", err)
+	}
+	if section != nil {
+		m, err := abi.DecodeManifest(section)
+		if err != nil {
+			return nil, fail(ErrInvalidManifest, err, "%s section: %v", abi.ManifestSection, err)
+		}
+		manifest = &m
+	}
+
+	// The memory limit decides the runtime, so resolve it before the manifest is known;
+	// the timeout is resolved again once it is.
+	lim, err := h.cfg.resolve(pc, 0)
+	if err != nil {
+		return nil, fail(ErrInvalidModule, err, "%v", err)
+	}
+	eng, err := h.engineFor(ctx, lim.memoryPages)
+	if err != nil {
+		return nil, fail(ErrClosed, err, "%v", err)
+	}
+	key := compiledKey{digest: digest, pages: lim.memoryPages}
+	compiled, err := h.compile(ctx, eng, key, wasm)
+	if err != nil {
+		return nil, fail(ErrInvalidModule, err, "%v", err)
+	}
+	p := &Plugin{host: h, name: label, digest: digest, size: len(wasm), eng: eng, key: key, compiled: compiled.mod,
+		drained: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			h.release(key)
+		}
+	}()
+	if err := checkModule(compiled.mod, eng); err != nil {
+		err.(*PluginError).Plugin = label
+		return nil, err
+	}
+	p.limits = lim
+	p.logger = h.cfg.Logger.With("plugin", label)
+
+	p.pool, err = pool.New(pool.Config[*instance]{
+		Max:     lim.maxInstances,
+		MinIdle: lim.prewarm,
+		New:     p.newInstance,
+		Close:   (*instance).close,
+	})
+	if err != nil {
+		return nil, fail(ErrInvalidModule, err, "%v", err)
+	}
+	// One instance is made now whatever Prewarm says: it proves the module links and
+	// initialises, and it provides the manifest when the module carries no section.
+	first, err := p.pool.Acquire(ctx)
+	if err == nil && manifest == nil {
+		var m abi.Manifest
+		if m, err = first.readManifest(ctx); err == nil {
+			manifest = &m
+		}
+	}
+	if first != nil {
+		p.put(first)
+	}
+	if err == nil {
+		p.manifest = *manifest
+		err = p.adopt(pc)
+	}
+	if err == nil {
+		err = p.pool.Prewarm(ctx, p.limits.prewarm)
+	}
+	if err != nil {
+		p.pool.Close()
+		return nil, p.loadError(err)
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		p.pool.Close()
+		return nil, fail(ErrClosed, nil, "the host is closed")
+	}
+	h.plugins[p] = struct{}{}
+	h.mu.Unlock()
+	ok = true
+	p.logger.Debug("plugin loaded", "digest", digest, "version", p.manifest.Version, "bytes", len(wasm))
+	return p, nil
+}
+
+// adopt takes the manifest's identity and limits, and refuses what this host cannot run.
+func (p *Plugin) adopt(pc PluginConfig) error {
+	m := &p.manifest
+	fail := func(kind error, format string, args ...any) error {
+		return &PluginError{Plugin: p.name, Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...)}
+	}
+	p.name = m.Name
+	p.logger = p.host.cfg.Logger.With("plugin", m.Name)
+	lim, err := p.host.cfg.resolve(pc, m.Timeout())
+	if err != nil {
+		return fail(ErrInvalidModule, "%v", err)
+	}
+	p.limits = lim
+	if m.Kind != abi.KindCompute {
+		return fail(ErrUnsupported, "kind %q: this host runs compute nodes; effect nodes arrive with the effect-node ABI", m.Kind)
+	}
+	if len(m.Capabilities) > 0 {
+		return fail(ErrCapabilityDenied, "manifest requests %v, and no capability is granted to this plugin", m.Capabilities)
+	}
+	if _, ok := p.compiled.ExportedFunctions()[abi.ExportCompute]; !ok {
+		return fail(ErrInvalidModule, "a compute node must export %s", abi.ExportCompute)
+	}
+	return nil
+}
+
+// signature is a Wasm function type, for export checks.
+type signature struct{ params, results []api.ValueType }
+
+var i32 = api.ValueTypeI32
+
+var requiredExports = map[string]signature{
+	abi.ExportAlloc: {[]api.ValueType{i32}, []api.ValueType{i32}},
+}
+
+var optionalExports = map[string]signature{
+	abi.ExportCompute:    {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportManifest:   {[]api.ValueType{i32}, []api.ValueType{i32}},
+	abi.ExportInitialize: {nil, nil},
+}
+
+// checkModule checks the compiled module's exports and imports against the ABI.
+func checkModule(mod wazero.CompiledModule, eng *engine) error {
+	fail := func(kind error, format string, args ...any) error {
+		return &PluginError{Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...)}
+	}
+	exports := mod.ExportedFunctions()
+	if _, ok := exports[abi.ExportStart]; ok {
+		return fail(ErrCommandModule, "the module exports _start: it is a command, which exits after one call. "+
+			"Build Go plugins with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared (keeping an empty func main), "+
+			"or build a reactor in other languages")
+	}
+	var versions []int
+	for name := range exports {
+		if v, ok := strings.CutPrefix(name, abi.VersionExportPrefix); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fail(ErrABIVersion, "malformed ABI marker export %q", name)
+			}
+			versions = append(versions, n)
+		}
+	}
+	sort.Ints(versions)
+	switch {
+	case len(versions) == 0:
+		return fail(ErrABIVersion, "no %s<N> export: not an onex-host plugin (Extism plugins are not supported yet)", abi.VersionExportPrefix)
+	case len(versions) > 1:
+		return fail(ErrABIVersion, "the module declares ABI versions %v; declare exactly one", versions)
+	case versions[0] != abi.Version:
+		return fail(ErrABIVersion, "the module declares ABI version %d; this host supports version %d", versions[0], abi.Version)
+	}
+	if _, ok := mod.ExportedMemories()["memory"]; !ok {
+		return fail(ErrInvalidModule, "the module must export its linear memory as \"memory\"")
+	}
+	for name, want := range requiredExports {
+		def, ok := exports[name]
+		if !ok {
+			return fail(ErrInvalidModule, "missing the required export %s", name)
+		}
+		if err := checkSignature(name, def, want); err != nil {
+			return fail(ErrInvalidModule, "%v", err)
+		}
+	}
+	for name, want := range optionalExports {
+		if def, ok := exports[name]; ok {
+			if err := checkSignature(name, def, want); err != nil {
+				return fail(ErrInvalidModule, "%v", err)
+			}
+		}
+	}
+	if len(mod.ImportedMemories()) > 0 {
+		return fail(ErrUnknownImport, "the module imports a memory; it must define and export its own")
+	}
+	var unknown []string
+	for _, def := range mod.ImportedFunctions() {
+		module, name, _ := def.Import()
+		switch {
+		case module == abi.WASIModule && eng.wasiNames[name]:
+		case module == abi.ImportModule && hostFunctions[name]:
+		default:
+			unknown = append(unknown, module+"."+name)
+		}
+	}
+	if len(unknown) > 0 {
+		return fail(ErrUnknownImport, "the host does not provide %s", strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+func checkSignature(name string, def api.FunctionDefinition, want signature) error {
+	if !equalTypes(def.ParamTypes(), want.params) || !equalTypes(def.ResultTypes(), want.results) {
+		return errors.New("export " + name + " has type " + typeString(def.ParamTypes(), def.ResultTypes()) +
+			", want " + typeString(want.params, want.results))
+	}
+	return nil
+}
+
+func equalTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func typeString(params, results []api.ValueType) string {
+	names := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(s, ", ") + ")"
+	}
+	return names(params) + " -> " + names(results)
+}

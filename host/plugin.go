@@ -1,0 +1,262 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/pool"
+)
+
+// Plugin is a loaded, compiled plugin with its bounded pool of instances. The compiled
+// code is shared; every call checks out its own instance, so a Plugin is safe for
+// concurrent use by multiple goroutines.
+type Plugin struct {
+	host     *Host
+	name     string
+	digest   string
+	size     int
+	manifest abi.Manifest
+	limits   limits
+	logger   *slog.Logger
+	eng      *engine
+	key      compiledKey
+	compiled wazero.CompiledModule
+	pool     *pool.Pool[*instance]
+
+	// Close waits for calls in flight: inflight counts them, closed refuses new ones, and
+	// the last call out after Close closes drained.
+	inflight  atomic.Int64
+	closed    atomic.Bool
+	drained   chan struct{}
+	drainOnce sync.Once
+	closeOnce sync.Once
+}
+
+// Name returns the manifest's name.
+func (p *Plugin) Name() string { return p.name }
+
+// Digest returns "sha256:" and the hex SHA-256 of the module's bytes.
+func (p *Plugin) Digest() string { return p.digest }
+
+// Size returns the module's size in bytes.
+func (p *Plugin) Size() int { return p.size }
+
+// Manifest returns the node manifest. Its slices are shared: do not modify them.
+func (p *Plugin) Manifest() abi.Manifest { return p.manifest }
+
+// Timeout returns the per-call timeout in force (0: none).
+func (p *Plugin) Timeout() time.Duration { return p.limits.timeout }
+
+// Exports returns the names of the module's exported functions, sorted.
+func (p *Plugin) Exports() []string { return slices.Sorted(maps.Keys(p.compiled.ExportedFunctions())) }
+
+// Imports returns the module's imported functions as "module.name", in import order.
+func (p *Plugin) Imports() []string {
+	defs := p.compiled.ImportedFunctions()
+	out := make([]string, len(defs))
+	for i, d := range defs {
+		m, n, _ := d.Import()
+		out[i] = m + "." + n
+	}
+	return out
+}
+
+// PoolStats describes a plugin's instance pool at one moment. Counters are exact.
+type PoolStats struct {
+	Live      int    // instances alive (idle + in use)
+	Idle      int    // instances waiting in the pool
+	InUse     int    // instances serving a call
+	Waiting   int    // callers waiting for an instance
+	Created   uint64 // instances ever created
+	Discarded uint64 // instances destroyed because they faulted (trap, timeout, bad pointer)
+	Trimmed   uint64 // idle instances destroyed by idle trimming
+	Acquired  uint64 // instances handed to callers
+}
+
+// Stats returns the pool's statistics.
+func (p *Plugin) Stats() PoolStats {
+	s := p.pool.Stats()
+	return PoolStats{Live: s.Live, Idle: s.Idle, InUse: s.InUse, Waiting: s.Waiting,
+		Created: s.Created, Discarded: s.Discarded, Trimmed: s.Trimmed, Acquired: s.Acquired}
+}
+
+// Call runs computation on data (the raw input bytes, by convention JSON) in an instance
+// of its own and returns a copy of the guest's result bytes. It blocks until an instance
+// is free (honouring ctx) and the guest returns or is stopped at the deadline — the
+// earliest of ctx's and the plugin's timeout. A faulted instance is discarded, never
+// reused. Errors are *PluginError values; see the sentinels in this package.
+func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]byte, error) {
+	if !p.enter() {
+		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
+	}
+	defer p.exit()
+	if _, ok := p.manifest.Computation(computation); !ok {
+		return nil, p.errorf(computation, ErrUnknownComputation, "%q is not in the manifest (%s)", computation, p.computationNames())
+	}
+	if len(data) > p.limits.maxInput {
+		return nil, p.errorf(computation, ErrInputTooLarge, "%d bytes exceeds the %d-byte limit", len(data), p.limits.maxInput)
+	}
+	var deadline time.Time
+	if p.limits.timeout > 0 {
+		deadline = time.Now().Add(p.limits.timeout)
+	}
+	inst, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return nil, p.acquireError(computation, err)
+	}
+	out, err := inst.call(ctx, inst.compute, computation, computation, data, deadline)
+	p.put(inst)
+	return out, err
+}
+
+// put returns an instance to the pool, or discards it when it faulted.
+func (p *Plugin) put(inst *instance) {
+	if inst.broken {
+		p.pool.Discard(inst)
+		return
+	}
+	p.pool.Release(inst)
+}
+
+func (p *Plugin) enter() bool {
+	p.inflight.Add(1)
+	if p.closed.Load() {
+		p.exit()
+		return false
+	}
+	return true
+}
+
+func (p *Plugin) exit() {
+	if p.inflight.Add(-1) == 0 && p.closed.Load() {
+		p.drainOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// Close stops new calls (they fail with ErrClosed), waits for the calls in flight to
+// finish or ctx to end, then destroys the instances and releases the compiled module.
+// When ctx ends first Close returns its error; instances still in use are destroyed as
+// their calls finish. Close is idempotent.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.closed.Store(true)
+	if p.inflight.Load() == 0 {
+		p.drainOnce.Do(func() { close(p.drained) })
+	}
+	select {
+	case <-p.drained:
+	case <-ctx.Done():
+		return fmt.Errorf("host: plugin %s: close: %d calls still running: %w", p.name, p.inflight.Load(), ctx.Err())
+	}
+	p.closeOnce.Do(func() {
+		p.pool.Close()
+		p.host.release(p.key)
+		p.host.mu.Lock()
+		delete(p.host.plugins, p)
+		p.host.mu.Unlock()
+	})
+	return nil
+}
+
+// newInstance instantiates the module for the pool. It runs the guest's _initialize
+// under the plugin's timeout (or DefaultTimeout when it has none).
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{plugin: p}
+	inst.cc = callContext{parent: context.Background(), inst: inst, done: make(chan struct{})}
+	inst.entry.OnExpire = inst.expire
+	inst.stdout = newLineWriter(p.logger, "stdout", slog.LevelInfo)
+	inst.stderr = newLineWriter(p.logger, "stderr", slog.LevelWarn)
+	timeout := p.limits.timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
+	defer cancel()
+	mod, err := p.eng.rt.InstantiateModule(ictx, p.compiled, p.host.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr))
+	if err != nil {
+		op := "instantiate"
+		if ictx.Err() != nil {
+			return nil, &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Cause: err,
+				Message: fmt.Sprintf("instantiation (the guest's _initialize) did not finish within %v", timeout)}
+		}
+		return nil, &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: firstLine(err.Error()) + inst.stderr.lastFatal()}
+	}
+	inst.mod = mod
+	inst.mem = mod.Memory()
+	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	inst.compute = mod.ExportedFunction(abi.ExportCompute)
+	inst.manifest = mod.ExportedFunction(abi.ExportManifest)
+	return inst, nil
+}
+
+// readManifest calls onex_manifest and decodes the result.
+func (inst *instance) readManifest(ctx context.Context) (abi.Manifest, error) {
+	p := inst.plugin
+	fail := func(kind error, cause error, format string, args ...any) (abi.Manifest, error) {
+		return abi.Manifest{}, &PluginError{Plugin: p.name, Op: "load", Kind: kind, Cause: cause, Message: fmt.Sprintf(format, args...)}
+	}
+	if inst.manifest == nil {
+		return fail(ErrInvalidManifest, nil, "the module has neither an %s custom section nor an %s export", abi.ManifestSection, abi.ExportManifest)
+	}
+	var deadline time.Time
+	if p.limits.timeout > 0 {
+		deadline = time.Now().Add(p.limits.timeout)
+	}
+	b, err := inst.call(ctx, inst.manifest, "load", "", nil, deadline)
+	if err != nil {
+		return abi.Manifest{}, err
+	}
+	m, err := abi.DecodeManifest(b)
+	if err != nil {
+		return fail(ErrInvalidManifest, err, "%s: %v", abi.ExportManifest, err)
+	}
+	return m, nil
+}
+
+// acquireError turns a pool error into a *PluginError.
+func (p *Plugin) acquireError(op string, err error) error {
+	var pe *PluginError
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, pool.ErrClosed):
+		return p.errorf(op, ErrClosed, "the plugin is closed")
+	case errors.Is(err, context.DeadlineExceeded):
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true, Cause: err,
+			Message: fmt.Sprintf("no instance became free before the caller's deadline (%d in use)", p.limits.maxInstances)}
+	case errors.Is(err, context.Canceled):
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Cause: err, Message: "canceled while waiting for an instance"}
+	default:
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: err.Error()}
+	}
+}
+
+// loadError names the load operation on an error from the first instance.
+func (p *Plugin) loadError(err error) error {
+	if pe, ok := errors.AsType[*PluginError](err); ok {
+		pe.Op = "load"
+		return pe
+	}
+	return p.acquireError("load", err)
+}
+
+func (p *Plugin) errorf(op string, kind error, format string, args ...any) *PluginError {
+	return &PluginError{Plugin: p.name, Op: op, Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+func (p *Plugin) computationNames() string {
+	names := make([]string, len(p.manifest.Computations))
+	for i, c := range p.manifest.Computations {
+		names[i] = c.Name
+	}
+	return "offered: " + fmt.Sprint(names)
+}
