@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // DefaultComputation is the computation type used when an input names none (ONEX's
@@ -91,7 +92,7 @@ func DecodeComputeInput(b []byte) (ComputeInput, error) {
 	if err := dec.Decode(&in); err != nil {
 		return ComputeInput{}, fmt.Errorf("abi: decode compute input: %w", err)
 	}
-	if dec.More() {
+	if !atEOF(dec) {
 		return ComputeInput{}, errors.New("abi: decode compute input: trailing data after the JSON object")
 	}
 	return in, nil
@@ -131,17 +132,20 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // MaxErrorPayload is the largest error payload, in bytes, a host decodes.
 const MaxErrorPayload = 64 << 10
 
-// DecodeError parses an error payload. A payload that is not an Error JSON object is not
-// an error of its own: its bytes (up to MaxErrorPayload) become the Message and the
-// Status name the Code, so a guest in any language may return plain text.
+// DecodeError parses an error payload. A payload that is not a JSON object is not an
+// error of its own: its bytes (up to MaxErrorPayload) become the Message, so a guest in
+// any language may return plain text. A missing Code becomes the Status name.
 func DecodeError(status Status, b []byte) Error {
 	if len(b) > MaxErrorPayload {
 		b = b[:MaxErrorPayload]
 	}
 	var e Error
-	if err := json.Unmarshal(b, &e); err != nil || (e.Code == "" && e.Message == "") {
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &e) != nil {
 		e = Error{Message: string(bytes.ToValidUTF8(b, []byte("\uFFFD")))}
 	}
+	e.Code = strings.ToValidUTF8(e.Code, "\uFFFD")
+	e.Message = strings.ToValidUTF8(e.Message, "\uFFFD")
 	if e.Code == "" {
 		e.Code = status.String()
 	}

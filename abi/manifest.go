@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is the ONEX node type a plugin implements.
@@ -93,7 +95,7 @@ func DecodeManifest(b []byte) (Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Manifest{}, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
 	}
-	if dec.More() {
+	if !atEOF(dec) {
 		return Manifest{}, fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidManifest)
 	}
 	if err := m.Validate(); err != nil {
@@ -111,7 +113,7 @@ func (m *Manifest) Validate() error {
 	if !ValidName(m.Name) {
 		return bad("name %q must be 1-64 characters of [a-z0-9_.-] starting with a letter or digit", m.Name)
 	}
-	if m.Version == "" || len(m.Version) > 64 {
+	if m.Version == "" || utf8.RuneCountInString(m.Version) > 64 {
 		return bad("version must be 1-64 characters, got %q", m.Version)
 	}
 	switch m.Kind {
@@ -183,8 +185,15 @@ func checkSchema(s json.RawMessage) error {
 		return nil
 	}
 	var v map[string]json.RawMessage
-	if err := json.Unmarshal(s, &v); err != nil {
+	if err := json.Unmarshal(s, &v); err != nil || v == nil {
 		return errors.New("must be a JSON object")
 	}
 	return nil
+}
+
+// atEOF reports whether dec has nothing but white space left. (Decoder.More is not
+// enough: it reports false before a stray '}' or ']'.)
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
 }

@@ -1,23 +1,22 @@
 package abi
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 )
 
 // Magic is the first eight bytes of every Wasm binary module: "\0asm" then version 1.
-var Magic = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
+const Magic = "\x00asm\x01\x00\x00\x00"
 
 // ErrNotWasm is returned by CustomSection for bytes that do not start with Magic.
 var ErrNotWasm = errors.New("abi: not a WebAssembly binary module (bad magic or version)")
 
 // ErrMalformedModule is returned (wrapped) by CustomSection when a section header runs
-// past the end of the module.
+// past the end of the module or holds a malformed number or name.
 var ErrMalformedModule = errors.New("abi: malformed WebAssembly module")
 
 // IsWasm reports whether b starts with the Wasm binary magic and version 1.
-func IsWasm(b []byte) bool { return bytes.HasPrefix(b, Magic) }
+func IsWasm(b []byte) bool { return string(b[:min(len(b), len(Magic))]) == Magic }
 
 // CustomSection returns the payload of the first custom section called name, or nil when
 // the module has none. The result is a view into module, not a copy. It reads section
@@ -81,7 +80,7 @@ func uleb32(b []byte) (uint32, int, error) {
 			return v, i + 1, nil
 		}
 	}
-	return 0, 0, errors.New("LEB128 longer than 5 bytes")
+	panic("unreachable: the fifth byte either ends the number or overflows")
 }
 
 func appendUleb32(dst []byte, v uint32) []byte {
