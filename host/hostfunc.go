@@ -39,7 +39,11 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	level := slogLevel(int32(uint32(stack[0])))
 	ptr, n := uint32(stack[1]), uint32(stack[2])
-	msg, ok := mod.Memory().Read(ptr, n)
+	var msg []byte
+	ok := true
+	if n > 0 {
+		msg, ok = mod.Memory().Read(ptr, n)
+	}
 	if !ok {
 		inst.violate("log", ptr, n)
 		stack[0] = uint64(abi.StatusOutOfBounds)
