@@ -23,7 +23,7 @@ import (
 func (h *Host) LoadFile(ctx context.Context, path string, cfg PluginConfig) (*Plugin, error) {
 	wasm, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &PluginError{Plugin: filepath.Base(path), Op: "load", Kind: ErrInvalidModule, Message: "cannot read the file", Cause: err}
+		return nil, &PluginError{Plugin: filepath.Base(path), Op: "load", Kind: ErrInvalidModule, Message: err.Error(), Cause: err}
 	}
 	return h.load(ctx, filepath.Base(path), wasm, cfg)
 }

@@ -2,21 +2,93 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestPool_Hammer runs many goroutines in a tight Acquire/Release loop with
-// occasional Discard, then checks that no instance was ever shared, the bound
-// was never exceeded and every counter balances.
+// TestPool_Hammer races the pool's operations against each other and checks
+// afterwards that no instance was shared, lost or destroyed twice, that the
+// bound held, and that every counter balances.
 func TestPool_Hammer(t *testing.T) {
+	t.Run("acquire, release and discard", testHammerChurn)
+	t.Run("deadline racing a handoff loses nothing", func(t *testing.T) {
+		// Both timers fire at the same fake instant, so the waiter sees its
+		// deadline and the handoff in either order; both must balance.
+		for range 200 {
+			synctest.Test(t, func(t *testing.T) {
+				p, _ := newTestPool(t, 1, 0)
+				held, err := p.Acquire(t.Context())
+				require.NoError(t, err)
+				ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+				defer cancel()
+				go func() {
+					time.Sleep(time.Second)
+					p.Release(held)
+				}()
+				in, err := p.Acquire(ctx)
+				if err == nil {
+					assert.Same(t, held, in)
+					p.Release(in)
+				} else {
+					require.ErrorIs(t, err, context.DeadlineExceeded)
+				}
+				synctest.Wait()
+				s := p.Stats()
+				assert.Equal(t, Stats{Live: 1, Idle: 1, Created: 1, Acquired: s.Acquired}, s)
+			})
+		}
+	})
+
+	t.Run("Close under load destroys every instance", func(t *testing.T) {
+		p, f := newTestPool(t, 4, 0)
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					// Every other call has no deadline, so that each goroutine
+					// sees ErrClosed eventually.
+					ctx, cancel := context.Background(), context.CancelFunc(func() {})
+					if i%2 == 1 {
+						ctx, cancel = context.WithTimeout(ctx, time.Duration(g%4)*10*time.Microsecond)
+					}
+					in, err := p.Acquire(ctx)
+					cancel()
+					switch {
+					case errors.Is(err, ErrClosed):
+						return
+					case err != nil:
+						continue
+					case i%10 == 0:
+						p.Discard(in)
+					default:
+						p.Release(in)
+					}
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		p.Close()
+		wg.Wait()
+		s := p.Stats()
+		assert.Equal(t, Stats{Created: s.Created, Destroyed: s.Created, Discarded: s.Discarded, Acquired: s.Acquired}, s)
+		assert.Zero(t, f.alive.Load())
+		assert.Zero(t, f.badClose.Load())
+		assert.Equal(t, f.created.Load(), f.closed.Load())
+	})
+}
+
+// testHammerChurn runs many goroutines in a tight Acquire/Release loop with
+// occasional Discard.
+func testHammerChurn(t *testing.T) {
 	const (
 		goroutines = 64
 		iterations = 2000

@@ -18,8 +18,9 @@ var (
 )
 
 // Config holds the settings of a Pool. A zero field means its default; Max
-// and New have none and must be set. A Config is a plain value: New copies
-// it, so changing it afterwards has no effect on the pool.
+// and New have none and must be set. A Config is a plain value and not safe
+// for concurrent use while being modified; New copies it, so changing it
+// afterwards has no effect on the pool.
 type Config[T any] struct {
 	// Max is the maximum number of live instances, counting idle ones, ones
 	// in use and ones being created or destroyed. It must be at least 1.
@@ -42,8 +43,9 @@ type Config[T any] struct {
 	Close func(T)
 }
 
-// Stats is a snapshot of a Pool's state and counters. It is a plain value,
-// safe to read from any goroutine once returned. Counters start at zero, only
+// Stats is a snapshot of a Pool's state and counters. It is a plain value
+// that nothing modifies after Pool.Stats returns it, so it is safe for
+// concurrent use by multiple goroutines. Counters start at zero, only
 // grow, and are exact: once no call is in flight,
 // Live == Idle + InUse == Created - Destroyed.
 type Stats struct {
@@ -114,10 +116,11 @@ func New[T any](cfg Config[T]) (*Pool[T], error) {
 // with Config.New; otherwise it blocks, in FIFO order with other waiters,
 // until an instance or a slot frees up, ctx is done or the pool is closed.
 //
-// It returns an error wrapping ctx.Err() if ctx is done, even before
-// an idle instance is taken, so errors.Is(err, context.DeadlineExceeded)
-// works; an error wrapping the error of Config.New if that fails; and
-// ErrClosed once the pool is closed.
+// It returns an error wrapping ctx.Err() if ctx is done, so that
+// errors.Is(err, context.DeadlineExceeded) works; a ctx that is already done
+// fails at once, even if an instance is idle. It returns an error wrapping
+// the error of Config.New if that fails, and ErrClosed once the pool is
+// closed.
 func (p *Pool[T]) Acquire(ctx context.Context) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
@@ -145,53 +148,7 @@ func (p *Pool[T]) Acquire(ctx context.Context) (T, error) {
 	w := &waiter[T]{ready: make(chan struct{})}
 	p.waiters.push(w)
 	p.mu.Unlock()
-
-	select {
-	case <-w.ready:
-		return p.take(ctx, w)
-	case <-ctx.Done():
-	}
-	p.mu.Lock()
-	if w.queued {
-		p.waiters.remove(w)
-		p.mu.Unlock()
-		return zero, fmt.Errorf("pool: acquire: %w", ctx.Err())
-	}
-	// Served concurrently with the cancellation: pass on what we were given
-	// so that neither the instance nor the slot is lost.
-	switch w.grant {
-	case grantInstance:
-		p.inUse--
-		if !p.closed {
-			p.putLocked(w.t, time.Now())
-			p.mu.Unlock()
-		} else {
-			p.mu.Unlock()
-			p.destroy(w.t)
-		}
-	case grantSlot:
-		p.freeSlotLocked()
-		p.mu.Unlock()
-	default:
-		p.mu.Unlock()
-	}
-	return zero, fmt.Errorf("pool: acquire: %w", ctx.Err())
-}
-
-// take completes an Acquire whose waiter was served.
-func (p *Pool[T]) take(ctx context.Context, w *waiter[T]) (T, error) {
-	switch w.grant {
-	case grantInstance:
-		p.mu.Lock()
-		p.acquired++
-		p.mu.Unlock()
-		return w.t, nil
-	case grantSlot:
-		return p.create(ctx)
-	default:
-		var zero T
-		return zero, ErrClosed
-	}
+	return p.wait(ctx, w)
 }
 
 // create fills a slot the caller reserved and returns the new instance in use.
@@ -226,7 +183,7 @@ func (p *Pool[T]) newInstance(ctx context.Context) (t T, err error) {
 		}
 	}()
 	if err := ctx.Err(); err != nil {
-		return t, fmt.Errorf("pool: acquire: %w", err)
+		return t, fmt.Errorf("pool: new instance: %w", err)
 	}
 	t, err = p.newFn(ctx)
 	if err != nil {
@@ -267,6 +224,9 @@ func (p *Pool[T]) Discard(t T) {
 	p.destroy(t)
 }
 
+// markReturnedLocked records that a caller gave back an instance. More
+// returns than acquisitions mean a double return or a foreign instance; it
+// unlocks before panicking so that the pool stays usable after a recover.
 func (p *Pool[T]) markReturnedLocked() {
 	if p.inUse == 0 {
 		p.mu.Unlock()

@@ -1,5 +1,11 @@
 package pool
 
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
 // grant is what a served waiter received.
 type grant uint8
 
@@ -29,6 +35,58 @@ func (w *waiter[T]) serve(g grant, t T) {
 	w.grant = g
 	w.t = t
 	close(w.ready)
+}
+
+// wait blocks until w, already queued, is served or ctx is done, and then
+// completes the Acquire call.
+func (p *Pool[T]) wait(ctx context.Context, w *waiter[T]) (T, error) {
+	var zero T
+	select {
+	case <-w.ready:
+		return p.take(ctx, w)
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	if w.queued {
+		p.waiters.remove(w)
+		p.mu.Unlock()
+		return zero, fmt.Errorf("pool: acquire: %w", ctx.Err())
+	}
+	// Served concurrently with the cancellation: pass on what we were given
+	// so that neither the instance nor the slot is lost.
+	switch w.grant {
+	case grantInstance:
+		p.inUse--
+		if !p.closed {
+			p.putLocked(w.t, time.Now())
+			p.mu.Unlock()
+		} else {
+			p.mu.Unlock()
+			p.destroy(w.t)
+		}
+	case grantSlot:
+		p.freeSlotLocked()
+		p.mu.Unlock()
+	default:
+		p.mu.Unlock()
+	}
+	return zero, fmt.Errorf("pool: acquire: %w", ctx.Err())
+}
+
+// take completes an Acquire whose waiter was served.
+func (p *Pool[T]) take(ctx context.Context, w *waiter[T]) (T, error) {
+	switch w.grant {
+	case grantInstance:
+		p.mu.Lock()
+		p.acquired++
+		p.mu.Unlock()
+		return w.t, nil
+	case grantSlot:
+		return p.create(ctx)
+	default:
+		var zero T
+		return zero, ErrClosed
+	}
 }
 
 // waitQueue is a FIFO of waiters, linked through the waiters themselves so

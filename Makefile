@@ -1,0 +1,52 @@
+# onex-host — see README.md. Every target needs only Go (1.26+); `fixtures` also needs wabt.
+GO       ?= go
+BIN      := bin
+PLUGINS  := core
+WASM_ENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
+
+.PHONY: all build plugins test bench demo lint fixtures clean
+
+all: build plugins
+
+## build: the CLI, into bin/onex-host
+build:
+	$(GO) build -o $(BIN)/onex-host ./cmd/onex-host
+
+## plugins: first-party plugins, into bin/plugins/<name>.wasm (plain Go, -buildmode=c-shared)
+plugins:
+	@mkdir -p $(BIN)/plugins
+	@for p in $(PLUGINS); do \
+		echo "$(WASM_ENV) $(GO) build -buildmode=c-shared -o $(BIN)/plugins/$$p.wasm ./plugins/$$p"; \
+		$(WASM_ENV) $(GO) build -buildmode=c-shared -o $(BIN)/plugins/$$p.wasm ./plugins/$$p || exit 1; \
+	done
+
+## test: build the plugins, then every test under the race detector
+test: plugins
+	$(GO) test -race ./...
+
+## bench: the benchmarks (see BENCHMARKS.md); BENCHFLAGS adds flags, e.g. BENCHFLAGS=-count=5
+bench: plugins
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
+
+## demo: run the core plugin on embedded defaults, then show a runaway guest being stopped
+demo: build plugins
+	$(BIN)/onex-host inspect $(BIN)/plugins/core.wasm
+	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type sum_numbers --data '[1,2,3,4,5]'
+	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type string_uppercase --data '"abc"'
+	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type stats --data '[2,4,4,4,5,5,7,9]'
+	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type sha256 --data '"abc"'
+	@echo '# a guest that never returns, stopped by its 300ms deadline (exit status 1 expected):'
+	! $(BIN)/onex-host run plugins/testdata/wat/loop.wasm --timeout 300ms
+
+## lint: gofmt, go vet (host and wasip1 builds)
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(WASM_ENV) $(GO) vet ./abi ./sdk ./plugins/core
+
+## fixtures: rebuild the WAT test fixtures (needs wat2wasm: apt-get install wabt)
+fixtures:
+	plugins/testdata/wat/build.sh
+
+clean:
+	rm -rf $(BIN)

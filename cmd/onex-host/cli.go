@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0 // success
+	exitFailure = 1 // the command ran and failed (load error, plugin error, timeout, …)
+	exitMisuse  = 2 // bad flags, arguments or input syntax
+)
+
+// failure marks an error as a runtime failure (exit 1); any other error from the command
+// tree is misuse (exit 2).
+type failure struct{ err error }
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
+// Main runs the CLI with args (without the program name) and returns the exit code. It is
+// the whole program, so tests call it directly.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "onex-host: %v\n", err)
+	var f failure
+	if errors.As(err, &f) {
+		return exitFailure
+	}
+	if !strings.Contains(err.Error(), "--help") {
+		fmt.Fprintln(stderr, "Run 'onex-host --help' for usage.")
+	}
+	return exitMisuse
+}
+
+// env is what every subcommand needs from the process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	logLevel       string
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "onex-host <command>",
+		Short: "Run ONEX node plugins in WebAssembly sandboxes",
+		Long: "onex-host runs ONEX compute nodes written as WebAssembly plugins (native ABI v1),\n" +
+			"each call in its own sandboxed instance, with deadlines and memory limits.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "plugin and host log level on stderr: {debug | info | warn | error}")
+	root.AddCommand(newRunCmd(e), newInspectCmd(e), newVersionCmd(e))
+	return root
+}
+
+// logger returns the stderr logger at the chosen level.
+func (e *env) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(e.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", e.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// exactArgs is cobra.ExactArgs with a message naming the placeholders.
+func exactArgs(usage string, n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return fmt.Errorf("%s: want %s, got %d arguments", cmd.Name(), usage, len(args))
+		}
+		return nil
+	}
+}

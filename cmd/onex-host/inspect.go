@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex-host/abi"
+)
+
+// inspection is what inspect prints; its JSON form is stable for scripts.
+type inspection struct {
+	Path     string       `json:"path"`
+	Digest   string       `json:"digest"`
+	Size     int          `json:"size"`
+	ABI      int          `json:"abi_version"`
+	Manifest abi.Manifest `json:"manifest"`
+	Exports  []string     `json:"exports"`
+	Imports  []string     `json:"imports"`
+}
+
+func newInspectCmd(e *env) *cobra.Command {
+	var (
+		hf     hostFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect <plugin.wasm> [--json]",
+		Short: "Show a plugin's manifest, digest, size, exports and imports",
+		Long: "Load a plugin the way run does (so every load-time check applies) and describe it.\n" +
+			"The manifest is read from the onex.manifest custom section when present, otherwise\n" +
+			"from the plugin's onex_manifest export.",
+		Example: "  onex-host inspect bin/plugins/core.wasm\n  onex-host inspect bin/plugins/core.wasm --json | jq '.manifest.computations[].name'",
+		Args:    exactArgs("<plugin.wasm>", 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			h, p, err := hf.load(ctx, e, args[0])
+			if err != nil {
+				return err
+			}
+			defer h.Close(context.Background())
+			info := inspection{Path: args[0], Digest: p.Digest(), Size: p.Size(), ABI: abi.Version,
+				Manifest: p.Manifest(), Exports: p.Exports(), Imports: p.Imports()}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			}
+			return printInspection(e, info)
+		},
+	}
+	hf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return cmd
+}
+
+func printInspection(e *env, info inspection) error {
+	m := info.Manifest
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	timeout := "host default"
+	if m.TimeoutMS > 0 {
+		timeout = m.Timeout().String()
+	}
+	rows := [][2]string{
+		{"name", m.Name},
+		{"version", m.Version},
+		{"kind", string(m.Kind)},
+		{"description", m.Description},
+		{"digest", info.Digest},
+		{"size", fmt.Sprintf("%s (%d bytes)", formatSize(info.Size), info.Size)},
+		{"abi", fmt.Sprintf("v%d", info.ABI)},
+		{"deterministic", fmt.Sprint(m.Deterministic)},
+		{"idempotent", fmt.Sprint(m.Idempotent)},
+		{"timeout", timeout},
+		{"capabilities", joinOrNone(capNames(m.Capabilities))},
+		{"publishes", joinOrNone(m.Publishes)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
+	}
+	fmt.Fprintf(w, "computations:\t%d\n", len(m.Computations))
+	for _, c := range m.Computations {
+		fmt.Fprintf(w, "  %s\t%s\n", c.Name, c.Description)
+	}
+	fmt.Fprintf(w, "exports:\t%s\n", joinOrNone(info.Exports))
+	fmt.Fprintf(w, "imports:\t%s\n", joinOrNone(info.Imports))
+	return w.Flush()
+}
+
+func capNames(cs []abi.Capability) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+func joinOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+var (
+	cacheDir = plugintest.CacheDir() // compilation cache shared by the tests (see plugintest)
+	corePath string                  // the core plugin, built once
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	corePath, err = plugintest.Path("plugins/core")
+	if err == nil {
+		err = plugintest.Warm(corePath, fixture("wat/echo.wasm"))
+	}
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// cli runs Main with args plus the shared cache, and returns the exit code, stdout and
+// stderr.
+func cli(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	if len(args) > 0 && (args[0] == "run" || args[0] == "inspect") {
+		args = append(args, "--cache-dir", cacheDir)
+	}
+	var out, errOut bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func fixture(name string) string {
+	return filepath.Join(plugintest.Root(), "plugins", "testdata", name)
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		result string
+	}{
+		{name: "sum_numbers", args: []string{"--type", "sum_numbers", "--data", "[1,2,3,4,5]"}, result: "15"},
+		{name: "string_uppercase", args: []string{"--type", "string_uppercase", "--data", `"abc"`}, result: `"ABC"`},
+		{name: "sha256", args: []string{"-t", "sha256", "-d", `"abc"`},
+			result: `"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"`},
+		{name: "default is identity", args: []string{"--data", `{"k":[1,2]}`}, result: `{"k":[1,2]}`},
+		{name: "input from stdin", stdin: `{"computation_type":"sum_numbers","data":[2,3],"operation_id":"op-1"}`,
+			args: []string{"--input", "-"}, result: "5"},
+		{name: "type overrides input", stdin: `{"computation_type":"sum_numbers","data":"x"}`,
+			args: []string{"--input", "-", "--type", "string_uppercase"}, result: `"X"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, tt.stdin, append([]string{"run", corePath}, tt.args...)...)
+			require.Equal(t, 0, code, stderr)
+			var out abi.ComputeOutput
+			require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+			assert.JSONEq(t, tt.result, string(out.Result))
+			assert.NotEmpty(t, out.OperationID)
+			assert.False(t, out.CacheHit)
+		})
+	}
+}
+
+func TestRun_Errors(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{name: "unknown computation", args: []string{"run", corePath, "--type", "nope"}, code: 1, stderr: "unknown computation"},
+		{name: "invalid data", args: []string{"run", corePath, "--data", "{"}, code: 2, stderr: "not valid JSON"},
+		{name: "missing plugin argument", args: []string{"run"}, code: 2, stderr: "want <plugin.wasm>"},
+		{name: "data and input together", args: []string{"run", corePath, "--data", "1", "--input", "-"}, code: 2, stderr: "data input"},
+		{name: "unknown flag", args: []string{"run", corePath, "--bogus"}, code: 2, stderr: "unknown flag"},
+		{name: "bad memory limit", args: []string{"run", corePath, "--memory-limit", "lots"}, code: 2, stderr: "invalid size"},
+		{name: "not wasm", args: []string{"run", fixture("notwasm.txt")}, code: 1, stderr: "invalid module"},
+		{name: "command module", args: []string{"run", fixture("wat/command.wasm")}, code: 1, stderr: "-buildmode=c-shared"},
+		{name: "missing file", args: []string{"inspect", filepath.Join(t.TempDir(), "none.wasm")}, code: 1, stderr: "no such file"},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: "unknown command"},
+		{name: "bad log level", args: []string{"run", corePath, "--log-level", "loud"}, code: 2, stderr: "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, "", tt.args...)
+			assert.Equal(t, tt.code, code)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tt.stderr)
+		})
+	}
+}
+
+func TestRun_Timeout(t *testing.T) {
+	start := time.Now()
+	code, _, stderr := cli(t, "", "run", fixture("wat/loop.wasm"), "--timeout", "300ms")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "timeout")
+	assert.Less(t, time.Since(start), time.Second+500*time.Millisecond, "the runaway guest is stopped within a second of its deadline")
+}
+
+func TestInspect(t *testing.T) {
+	code, stdout, stderr := cli(t, "", "inspect", corePath, "--json")
+	require.Equal(t, 0, code, stderr)
+	var info inspection
+	require.NoError(t, json.Unmarshal([]byte(stdout), &info))
+	assert.Equal(t, "core", info.Manifest.Name)
+	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, info.Digest)
+	var names []string
+	for _, c := range info.Manifest.Computations {
+		names = append(names, c.Name)
+	}
+	assert.ElementsMatch(t, []string{"default", "string_uppercase", "sum_numbers", "stats", "sha256"}, names)
+	assert.Contains(t, info.Exports, abi.ExportCompute)
+
+	code, stdout, _ = cli(t, "", "inspect", corePath)
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "sum_numbers")
+	assert.Contains(t, stdout, "digest:")
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := cli(t, "", "version")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `^onex-host .+ \(abi v1, go1\.\d+`, stdout)
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"inspect", "--help"}, {"version", "--help"}} {
+		code, stdout, _ := cli(t, "", args...)
+		assert.Equal(t, 0, code, args)
+		assert.Contains(t, stdout, "Usage:", args)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint64
+		err  bool
+	}{
+		{in: "64MiB", want: 64 << 20},
+		{in: "512 KiB", want: 512 << 10},
+		{in: "1G", want: 1 << 30},
+		{in: "4GiB", want: 4 << 30},
+		{in: "1000", want: 1000},
+		{in: "2MB", want: 2e6},
+		{in: "5GiB", err: true},
+		{in: "0", err: true},
+		{in: "-1MiB", err: true},
+		{in: "MiB", err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseSize(tt.in)
+			if tt.err {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
