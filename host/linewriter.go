@@ -18,14 +18,15 @@ const tailSize = 2 << 10
 // "fatal error: out of memory"). Not safe for concurrent use: wazero writes to it from the
 // goroutine running the instance, which owns it.
 type lineWriter struct {
-	logger *slog.Logger // already tagged with plugin and stream
+	plugin *Plugin // its logger is read at each line: the first instance exists before the manifest names the plugin
+	stream string
 	level  slog.Level
 	line   []byte
 	tail   []byte
 }
 
-func newLineWriter(l *slog.Logger, stream string, level slog.Level) *lineWriter {
-	return &lineWriter{logger: l.With("stream", stream), level: level}
+func newLineWriter(p *Plugin, stream string, level slog.Level) *lineWriter {
+	return &lineWriter{plugin: p, stream: stream, level: level}
 }
 
 // Write logs each complete line of p; it never fails.
@@ -53,7 +54,7 @@ func (w *lineWriter) flush() {
 	if len(w.line) == 0 {
 		return
 	}
-	w.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))))
+	w.plugin.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))), "stream", w.stream)
 	w.line = w.line[:0]
 }
 

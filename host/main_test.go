@@ -12,22 +12,55 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
-// cacheDir is one compilation cache shared by every test in this binary, so each guest
-// is compiled once per test run.
-var cacheDir string
+// cacheDir is the compilation cache shared by the tests (see package plugintest: under
+// -race a cold compile of a Go guest takes ~40 s, so guests are compiled once, warm,
+// outside the race detector).
+var cacheDir = plugintest.CacheDir()
+
+// goPlugins are the standard-Go guests these tests load, by source directory.
+var goPlugins = []string{
+	"plugins/core",
+	"plugins/testdata/loop",
+	"plugins/testdata/membomb",
+	"plugins/testdata/panic",
+	"plugins/testdata/crash",
+	"plugins/testdata/bigoutput",
+	"plugins/testdata/chatty",
+	"plugins/testdata/goecho",
+}
+
+// goPluginPaths maps each of goPlugins to its built .wasm file.
+var goPluginPaths = map[string]string{}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "onex-host-test-cache-")
-	if err != nil {
+	var paths []string
+	for _, dir := range goPlugins {
+		path, err := plugintest.Path(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		goPluginPaths[dir] = path
+		paths = append(paths, path)
+	}
+	if err := plugintest.Warm(paths...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cacheDir = dir
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
+}
+
+// loadGo loads one of goPlugins into h.
+func loadGo(tb testing.TB, h *host.Host, dir string, cfg host.PluginConfig) *host.Plugin {
+	tb.Helper()
+	path, ok := goPluginPaths[dir]
+	require.True(tb, ok, "%s is not in goPlugins", dir)
+	p, err := h.LoadFile(context.Background(), path, cfg)
+	require.NoError(tb, err)
+	return p
 }
 
 // newHost returns a Host with test defaults (shared cache, recorded logs) and closes it

@@ -173,8 +173,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{plugin: p}
 	inst.cc = callContext{parent: context.Background(), inst: inst, done: make(chan struct{})}
 	inst.entry.OnExpire = inst.expire
-	inst.stdout = newLineWriter(p.logger, "stdout", slog.LevelInfo)
-	inst.stderr = newLineWriter(p.logger, "stderr", slog.LevelWarn)
+	inst.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
+	inst.stderr = newLineWriter(p, "stderr", slog.LevelWarn)
 	timeout := p.limits.timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
