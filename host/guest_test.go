@@ -2,8 +2,8 @@ package host_test
 
 import (
 	"context"
-	"flag"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
