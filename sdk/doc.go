@@ -1,0 +1,84 @@
+// Package sdk writes onex-host plugins in standard Go: compute nodes that run as
+// WebAssembly modules under the native ABI v1 (see abi/SPEC.md). It depends on package
+// abi and the standard library only.
+//
+// # Writing a plugin
+//
+// A plugin is a main package with an empty main function. Its init functions describe
+// the node and register one handler per computation:
+//
+//	package main
+//
+//	import (
+//		"context"
+//		"strings"
+//
+//		"github.com/onexhost/onex-host/abi"
+//		"github.com/onexhost/onex-host/sdk"
+//	)
+//
+//	func init() {
+//		sdk.Describe(abi.Manifest{Name: "shout", Version: "1.0.0", Kind: abi.KindCompute,
+//			Deterministic: true, Idempotent: true})
+//		sdk.Compute(abi.Computation{Name: "upper", Description: "Upper-case a string"},
+//			func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
+//	}
+//
+//	func main() {} // required, never called: the host calls the exports
+//
+// Build it as a reactor module (with -buildmode=c-shared; a plain go build makes a command
+// module, which the host refuses):
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o shout.wasm ./shout
+//
+// The SDK provides every export the ABI asks for (onex_abi_v1, onex_alloc, onex_compute,
+// onex_manifest); the plugin declares none of its own. The manifest the host reads is
+// Describe's metadata plus one entry per registered computation, validated when the host
+// asks for it: a plugin whose manifest is invalid, or that never called Describe, fails to
+// load with the reason.
+//
+// # Handlers
+//
+// Compute registers a typed handler: the input JSON is decoded into its In type and its
+// Out value is encoded as the result. ComputeRaw registers a handler over the raw JSON
+// bytes. Input that does not decode reaches the host as abi.StatusInvalidInput, an
+// unknown computation as abi.StatusUnknownComputation, a returned error as
+// abi.StatusError, and a panic as abi.StatusPanic with its value and the first stack
+// frames. Return NewError or Retryable to choose the error's code and whether the host may
+// retry; any other error gets code "error".
+//
+// Test handlers natively with Dispatch, which runs a computation by name exactly as the
+// host would, without Wasm; check the manifest with Manifest().Validate().
+//
+// # Logging and output
+//
+// Logger returns a log/slog logger whose records go to the host's log with their level.
+// Standard output and standard error also reach the host's log (through WASI), without a
+// level; prefer Logger.
+//
+// # Limits and concurrency
+//
+// The guest is single-threaded: the host runs one call at a time on an instance, and
+// goroutines a handler starts only run while it blocks or yields, never in parallel with
+// it (so a handler needs no locks, and a goroutine left running does no work between
+// calls). The host may run many instances of the plugin at once, each with its own memory:
+// package variables are per instance, and an instance may be discarded between any two
+// calls, so keep no state a later call depends on (caches that only save work are fine).
+// The host enforces the call timeout (by stopping the guest from outside; the handler's
+// context is never cancelled in ABI v1), the memory page limit and the input and output
+// size caps. A standard-Go plugin is a 4 MB module that starts at about 5 MiB of memory
+// (measured on the core plugin). The SDK yields to the Go
+// scheduler at the end of every call so the garbage collector can finish its cycles; a
+// handler need not.
+//
+// An unrecovered panic in a goroutine other than the handler's, a fatal runtime error or
+// running out of memory ends the instance: the host reports a trap and discards it.
+//
+// # Package state
+//
+// Describe, Compute and ComputeRaw record into one package-level registry. This is the one
+// deliberate exception to the project's rule against package-global state: a plugin is a
+// process of its own (one Wasm instance), registration happens once at init, and the ABI
+// exports are plain functions that have nowhere else to find it. After init the registry
+// is only read.
+package sdk
