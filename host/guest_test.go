@@ -224,19 +224,31 @@ func TestPlugin_HammerMixed(t *testing.T) {
 // its memory flat, because the sdk yields to the guest's scheduler (and so its GC) after
 // every call. Without the yield this guest runs out of memory within a few thousand calls.
 func TestPlugin_MemorySoak(t *testing.T) {
-	// 64 KiB per call against a 64 MiB limit: a guest whose GC never ran would trap
-	// within ~1,000 calls. -soak runs the long version.
-	calls := 1500
-	if *soak {
-		calls = 20000
+	// Against a 64 MiB limit, a guest whose GC never ran would trap within ~1,000 calls
+	// of 64 KiB, or ~30 calls of 2 MiB. -soak runs the long version.
+	tests := []struct {
+		name  string
+		size  int
+		calls int
+	}{
+		{name: "64 KiB per call", size: 64 << 10, calls: 1500},
+		{name: "2 MiB per call", size: 2 << 20, calls: 60},
 	}
 	h, _ := newHost(t, host.NewConfig().WithMaxInstances(1).WithMemoryLimit(64<<20))
 	p := loadGo(t, h, "plugins/testdata/chatty", host.PluginConfig{})
-	input := []byte(strconv.Itoa(64 << 10))
-	for i := range calls {
-		out, err := p.Call(context.Background(), "alloc", input)
-		require.NoError(t, err, "call %d", i)
-		require.Equal(t, string(input), string(out))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := tt.calls
+			if *soak {
+				calls *= 20
+			}
+			input := []byte(strconv.Itoa(tt.size))
+			for i := range calls {
+				out, err := p.Call(context.Background(), "alloc", input)
+				require.NoError(t, err, "call %d", i)
+				require.Equal(t, string(input), string(out))
+			}
+		})
 	}
 	s := p.Stats()
 	assert.Equal(t, uint64(1), s.Created, "one instance served every call")

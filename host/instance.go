@@ -31,7 +31,10 @@ type instance struct {
 	bufPtr, bufCap uint32
 
 	cc     callContext
-	entry  watch.Entry
+	// stopByCaller is cc.stopByCaller, bound once: a method value made per call would
+	// allocate.
+	stopByCaller func()
+	entry        watch.Entry
 	stdout *lineWriter
 	stderr *lineWriter
 
@@ -59,7 +62,7 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 	inst.cc.parent = ctx
 	var stopAfter func() bool
 	if ctx.Done() != nil {
-		stopAfter = context.AfterFunc(ctx, inst.cc.stopByCaller)
+		stopAfter = context.AfterFunc(ctx, inst.stopByCaller)
 	}
 	if !deadline.IsZero() {
 		p.host.watch.Arm(&inst.entry, deadline)

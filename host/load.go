@@ -146,6 +146,10 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 	}
 	p.name = m.Name
 	p.logger = p.host.cfg.Logger.With("plugin", m.Name)
+	p.offers = make(map[string]struct{}, len(m.Computations))
+	for _, c := range m.Computations {
+		p.offers[c.Name] = struct{}{}
+	}
 	lim, err := p.host.cfg.resolve(pc, m.Timeout())
 	if err != nil {
 		return fail(ErrInvalidModule, "%v", err)

@@ -26,6 +26,7 @@ type Plugin struct {
 	digest   string
 	size     int
 	manifest abi.Manifest
+	offers   map[string]struct{} // the manifest's computation names
 	limits   limits
 	logger   *slog.Logger
 	eng      *engine
@@ -100,7 +101,7 @@ func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]b
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
 	defer p.exit()
-	if _, ok := p.manifest.Computation(computation); !ok {
+	if _, ok := p.offers[computation]; !ok {
 		return nil, p.errorf(computation, ErrUnknownComputation, "%q is not in the manifest (%s)", computation, p.computationNames())
 	}
 	if len(data) > p.limits.maxInput {
@@ -173,6 +174,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{plugin: p}
 	inst.cc = callContext{parent: context.Background(), inst: inst, done: make(chan struct{})}
 	inst.entry.OnExpire = inst.expire
+	inst.stopByCaller = inst.cc.stopByCaller
 	inst.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
 	inst.stderr = newLineWriter(p, "stderr", slog.LevelWarn)
 	timeout := p.limits.timeout

@@ -67,9 +67,9 @@
 // The host enforces the call timeout (by stopping the guest from outside; the handler's
 // context is never cancelled in ABI v1), the memory page limit and the input and output
 // size caps. A standard-Go plugin is a 4 MB module that starts at about 5 MiB of memory
-// (measured on the core plugin). The SDK yields to the Go
-// scheduler at the end of every call so the garbage collector can finish its cycles; a
-// handler need not.
+// (measured on the core plugin). The SDK yields to the Go scheduler after every 16th
+// call, after calls that moved 64 KiB or more and after calls that ran 1 ms or longer,
+// so the garbage collector can finish its cycles; a handler need not.
 //
 // An unrecovered panic in a goroutine other than the handler's, a fatal runtime error or
 // running out of memory ends the instance: the host reports a trap and discards it.
