@@ -30,13 +30,13 @@ type instance struct {
 	// input that fits.
 	bufPtr, bufCap uint32
 
-	cc     callContext
+	cc callContext
 	// stopByCaller is cc.stopByCaller, bound once: a method value made per call would
 	// allocate.
 	stopByCaller func()
 	entry        watch.Entry
-	stdout *lineWriter
-	stderr *lineWriter
+	stdout       *lineWriter
+	stderr       *lineWriter
 
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.
