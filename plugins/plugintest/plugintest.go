@@ -40,10 +40,16 @@ func Root() string {
 }
 
 // Path builds the plugin in dir (relative to the repository root, e.g. "plugins/core" or
-// "plugins/testdata/loop") if needed and returns the path of its .wasm file.
+// "plugins/testdata/loop") if needed and returns the path of its .wasm file. A dir with a
+// go.mod of its own (a plugin depending on modules onex-host does not need, such as
+// Extism's PDK) is built as that module.
 func Path(dir string) (string, error) {
 	root := Root()
-	key, err := sourceKey(root, dir)
+	nested := false
+	if _, err := os.Stat(filepath.Join(root, dir, "go.mod")); err == nil {
+		nested = true
+	}
+	key, err := sourceKey(root, dir, nested)
 	if err != nil {
 		return "", err
 	}
@@ -61,6 +67,10 @@ func Path(dir string) (string, error) {
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", tmp, "./"+dir)
 	cmd.Dir = root
+	if nested {
+		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-o", tmp, ".")
+		cmd.Dir = filepath.Join(root, dir)
+	}
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		_ = os.Remove(tmp)
@@ -125,16 +135,22 @@ func Fixture(tb testing.TB, name string) []byte {
 	return b
 }
 
-// sourceKey hashes the Go version and every file a plugin build depends on.
-func sourceKey(root, dir string) (string, error) {
+// sourceKey hashes the Go version and every file a plugin build depends on: for a plugin
+// of this module, go.mod, go.sum, abi/, sdk/ and its directory; for a nested module, its
+// directory's go.mod, go.sum and sources.
+func sourceKey(root, dir string, nested bool) (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, runtime.Version())
-	for _, f := range []string{"go.mod", "go.sum"} {
+	mods, dirs := []string{"go.mod", "go.sum"}, []string{"abi", "sdk", dir}
+	if nested {
+		mods, dirs = []string{filepath.Join(dir, "go.mod"), filepath.Join(dir, "go.sum")}, []string{dir}
+	}
+	for _, f := range mods {
 		if err := hashFile(h, root, f); err != nil {
 			return "", err
 		}
 	}
-	for _, d := range []string{"abi", "sdk", dir} {
+	for _, d := range dirs {
 		err := filepath.WalkDir(filepath.Join(root, d), func(path string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err
