@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,6 +117,7 @@ func TestHost_LoadCapabilityDenied(t *testing.T) {
 }
 
 func TestHost_Close(t *testing.T) {
+	before := runtime.NumGoroutine()
 	h, _ := newHost(t, host.NewConfig())
 	ctx := context.Background()
 	p, err := h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{})
@@ -126,4 +129,17 @@ func TestHost_Close(t *testing.T) {
 	require.ErrorIs(t, err, host.ErrClosed)
 	_, err = h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{})
 	require.True(t, errors.Is(err, host.ErrClosed), "got %v", err)
+
+	// The watchdog and the janitor are gone: no goroutine outlives the host. (Polled by
+	// hand: require.Eventually runs goroutines of its own.)
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.LessOrEqual(t, runtime.NumGoroutine(), before, "goroutines left after Close:\n%s", stacks())
+}
+
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }
