@@ -49,7 +49,8 @@ type Config struct {
 	// Default DefaultTimeout; negative means no host timeout (the caller's context and
 	// the plugin's manifest still apply).
 	Timeout time.Duration
-	// MaxInputBytes and MaxOutputBytes bound the data handed to and returned by a guest.
+	// MaxInputBytes and MaxOutputBytes bound the data handed to and returned by a guest;
+	// at most 1 GiB each. Default 16 MiB each.
 	MaxInputBytes  int
 	MaxOutputBytes int
 	// MaxInstances bounds the live instances of each plugin; callers beyond it wait.
@@ -160,8 +161,8 @@ func (c Config) normalize() (Config, error) {
 	switch {
 	case c.MemoryLimit > 1<<32:
 		return c, fmt.Errorf("host: config: memory limit %d exceeds 4 GiB", c.MemoryLimit)
-	case c.MaxInputBytes < 0 || c.MaxOutputBytes < 0:
-		return c, fmt.Errorf("host: config: input and output limits must be positive")
+	case c.MaxInputBytes < 0 || c.MaxOutputBytes < 0 || c.MaxInputBytes > 1<<30 || c.MaxOutputBytes > 1<<30:
+		return c, fmt.Errorf("host: config: input and output limits must be between 1 byte and 1 GiB")
 	case c.MaxInstances < 0:
 		return c, fmt.Errorf("host: config: max instances %d must be positive", c.MaxInstances)
 	case c.IdleTimeout < 0:

@@ -72,31 +72,33 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		inst.broken = true
 	}
 	if stopAfter != nil && !stopAfter() {
+		// The callback ran or is running, reading cc.parent: leave it; the instance is
+		// discarded.
 		inst.broken = true
+	} else {
+		inst.cc.parent = context.Background()
 	}
-	inst.cc.parent = context.Background()
 
 	if err != nil {
 		inst.broken = true
 		return nil, inst.classify(op, err)
+	}
+	if inst.violation != "" {
+		inst.broken = true
+		return nil, p.errorf(op, ErrOutOfBounds, "%s", inst.violation)
 	}
 	if status == abi.StatusOK && outLen > uint32(p.limits.maxOutput) {
 		// Report the size without reading: the range may not even be valid.
 		return nil, p.errorf(op, ErrOutputTooLarge, "%d bytes exceeds the %d-byte limit", outLen, p.limits.maxOutput)
 	}
 	var out []byte
-	ok := true
 	if outLen > 0 {
-		out, ok = inst.mem.Read(outPtr, outLen)
-	}
-	if !ok && inst.violation == "" {
-		inst.violation = fmt.Sprintf("output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)", outPtr, outLen, inst.mem.Size())
-	}
-	if inst.violation != "" {
-		inst.broken = true
-		v := inst.violation
-		inst.violation = ""
-		return nil, p.errorf(op, ErrOutOfBounds, "%s", v)
+		var ok bool
+		if out, ok = inst.mem.Read(outPtr, outLen); !ok {
+			inst.broken = true
+			return nil, p.errorf(op, ErrOutOfBounds, "output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
+				outPtr, outLen, inst.mem.Size())
+		}
 	}
 	if status != abi.StatusOK {
 		e := abi.DecodeError(status, out)
