@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/extism/go-sdk v1.7.1
 	github.com/google/uuid v1.6.0
+	github.com/maypok86/otter/v2 v2.4.0
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 	github.com/tetratelabs/wazero v1.12.0

@@ -3,37 +3,70 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/cache"
+	"github.com/onexhost/onex-host/host/internal/metrics"
 )
 
 // ComputeNode runs a compute plugin with ONEX's envelope: it assigns operation ids,
-// checks that input and result are JSON, and times each call. It is safe for concurrent
-// use by multiple goroutines (each call checks out its own instance).
+// checks that input and result are JSON, times each call, serves deterministic
+// computations from the host's cache, runs batches in parallel and keeps per-computation
+// metrics. It is safe for concurrent use by multiple goroutines (each call checks out its
+// own instance).
 type ComputeNode struct {
-	plugin *Plugin
+	plugin  *Plugin
+	metrics *metrics.Registry
 }
+
+// ComputationMetrics are ONEX's per-computation metrics, as of one moment.
+type ComputationMetrics = metrics.Snapshot
 
 // NewComputeNode wraps p, which must be a compute node (ErrUnsupported otherwise).
 func NewComputeNode(p *Plugin) (*ComputeNode, error) {
 	if p.manifest.Kind != abi.KindCompute {
 		return nil, p.errorf("", ErrUnsupported, "kind %q is not a compute node", p.manifest.Kind)
 	}
-	return &ComputeNode{plugin: p}, nil
+	return &ComputeNode{plugin: p, metrics: metrics.New()}, nil
 }
 
 // Plugin returns the plugin the node runs.
 func (n *ComputeNode) Plugin() *Plugin { return n.plugin }
 
+// Metrics returns a snapshot of the node's metrics, by computation. Cache hits count as
+// operations with a processing time of 0, as in ONEX.
+func (n *ComputeNode) Metrics() map[string]ComputationMetrics { return n.metrics.Snapshot() }
+
+// Invalidate removes the cached result of computation on data (the exact input bytes),
+// if any; a computation of it running now does not store its result.
+func (n *ComputeNode) Invalidate(computation string, data []byte) {
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	n.plugin.host.cache.Invalidate(cache.KeyOf(n.plugin.digest, computation, data))
+}
+
 // Process runs one ComputeInput. An empty OperationID gets a fresh UUID and an empty
 // ComputationType means abi.DefaultComputation. Data that is not JSON fails with
 // ErrInvalidInput before the guest runs; a result that is not JSON fails with
-// ErrInvalidOutput. ProcessingTimeMS is the wall time of the guest call, including the
-// wait for an instance. Other errors are those of Plugin.Call.
+// ErrInvalidOutput.
+//
+// When the manifest declares the node deterministic and the input does not set NoCache,
+// the result comes from the host's cache when present (CacheHit true, ProcessingTimeMS 0,
+// the original result bytes); otherwise concurrent callers of the same input share one
+// guest call, and its result is cached. ProcessingTimeMS is the wall time of the call,
+// including the wait for an instance or for a shared computation. Errors are never cached;
+// other errors are those of Plugin.Call.
 func (n *ComputeNode) Process(ctx context.Context, in abi.ComputeInput) (abi.ComputeOutput, error) {
+	return n.process(ctx, in, false)
+}
+
+func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel bool) (abi.ComputeOutput, error) {
 	p := n.plugin
 	name := in.Computation()
 	opID := in.OperationID
@@ -44,24 +77,81 @@ func (n *ComputeNode) Process(ctx context.Context, in abi.ComputeInput) (abi.Com
 	if len(data) == 0 {
 		data = []byte("null")
 	} else if !json.Valid(data) {
+		n.metrics.Observe(name, 1, 0, true)
 		return abi.ComputeOutput{}, p.errorf(name, ErrInvalidInput, "operation %s: data is not valid JSON", opID)
 	}
 	start := time.Now()
-	result, err := p.Call(ctx, name, data)
+	var (
+		result []byte
+		hit    bool
+		err    error
+	)
+	if p.manifest.Deterministic && !in.NoCache {
+		key := cache.KeyOf(p.digest, name, data)
+		result, hit, err = p.host.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
+			res, err := n.call(ctx, name, opID, data)
+			return res, 0, err
+		})
+		if err != nil {
+			err = n.cacheError(name, err)
+		} else {
+			result = append([]byte(nil), result...) // the cache's bytes stay the cache's
+		}
+	} else {
+		result, err = n.call(ctx, name, opID, data)
+	}
 	elapsed := time.Since(start)
+	if hit {
+		elapsed = 0
+	}
+	n.metrics.Observe(name, 1, elapsed, err != nil)
+	if threshold := p.host.cfg.SlowThreshold; threshold > 0 && elapsed >= threshold {
+		p.logger.Warn("slow operation", "computation", name, "operation_id", opID,
+			"processing_time_ms", float64(elapsed.Nanoseconds())/1e6, "threshold", threshold)
+	}
 	if err != nil {
 		return abi.ComputeOutput{}, err
 	}
-	if len(result) == 0 {
-		result = []byte("null")
-	} else if !json.Valid(result) {
-		return abi.ComputeOutput{}, p.errorf(name, ErrInvalidOutput, "operation %s: the guest's result is not valid JSON", opID)
-	}
 	return abi.ComputeOutput{
-		Result:           result,
-		OperationID:      opID,
-		ComputationType:  name,
-		ProcessingTimeMS: float64(elapsed.Nanoseconds()) / 1e6,
-		Metadata:         in.Metadata,
+		Result:                result,
+		OperationID:           opID,
+		ComputationType:       name,
+		ProcessingTimeMS:      float64(elapsed.Nanoseconds()) / 1e6,
+		CacheHit:              hit,
+		ParallelExecutionUsed: parallel,
+		Metadata:              in.Metadata,
 	}, nil
+}
+
+// call runs the guest and checks that its result is JSON ("null" when empty).
+func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte) ([]byte, error) {
+	result, err := n.plugin.Call(ctx, name, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(result) == 0 {
+		return []byte("null"), nil
+	}
+	if !json.Valid(result) {
+		return nil, n.plugin.errorf(name, ErrInvalidOutput, "operation %s: the guest's result is not valid JSON", opID)
+	}
+	return result, nil
+}
+
+// cacheError turns what the cache returned into a *PluginError: the computation's own
+// error, the caller giving up on a shared computation, or a panic (a host bug).
+func (n *ComputeNode) cacheError(name string, err error) error {
+	var pe *PluginError
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, context.DeadlineExceeded):
+		return &PluginError{Plugin: n.plugin.name, Op: name, Kind: ErrTimeout, Retryable: true, Cause: err,
+			Message: "the caller's deadline passed while waiting for the result"}
+	case errors.Is(err, context.Canceled):
+		return &PluginError{Plugin: n.plugin.name, Op: name, Kind: ErrCanceled, Cause: err,
+			Message: "canceled while waiting for the result"}
+	default:
+		return &PluginError{Plugin: n.plugin.name, Op: name, Kind: ErrFailed, Cause: err, Message: fmt.Sprint(err)}
+	}
 }

@@ -17,6 +17,10 @@ const (
 	DefaultMaxOutputBytes = 16 << 20
 	DefaultPrewarm        = 1
 	DefaultIdleTimeout    = 5 * time.Minute
+	DefaultCacheEntries   = 1000             // ONEX's max_size
+	DefaultCacheBytes     = 64 << 20         // bytes of cached results
+	DefaultCacheTTL       = 30 * time.Minute // ONEX's default TTL
+	DefaultSlowThreshold  = 100 * time.Millisecond
 )
 
 // DefaultMaxInstances is the default bound on live instances per plugin: two per CPU, at
@@ -63,6 +67,16 @@ type Config struct {
 	// IdleTimeout is how long an idle instance above Prewarm is kept. Default
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// CacheEntries and CacheBytes bound the host's compute cache, shared by every
+	// plugin; CacheTTL is how long a result stays. Defaults DefaultCacheEntries,
+	// DefaultCacheBytes, DefaultCacheTTL.
+	CacheEntries int
+	CacheBytes   int64
+	CacheTTL     time.Duration
+	// SlowThreshold is the processing time past which a compute operation is logged as
+	// slow (a warning with the computation and operation id). Default
+	// DefaultSlowThreshold; negative disables the warning.
+	SlowThreshold time.Duration
 	// Logger receives host events and the plugins' logs and output. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -79,6 +93,10 @@ func NewConfig() Config {
 		MaxInstances:   DefaultMaxInstances(),
 		Prewarm:        DefaultPrewarm,
 		IdleTimeout:    DefaultIdleTimeout,
+		CacheEntries:   DefaultCacheEntries,
+		CacheBytes:     DefaultCacheBytes,
+		CacheTTL:       DefaultCacheTTL,
+		SlowThreshold:  DefaultSlowThreshold,
 	}
 }
 
@@ -105,6 +123,15 @@ func (c Config) WithPrewarm(n int) Config { c.Prewarm = n; return c }
 
 // WithIdleTimeout returns a copy with IdleTimeout set.
 func (c Config) WithIdleTimeout(d time.Duration) Config { c.IdleTimeout = d; return c }
+
+// WithCache returns a copy with the cache bounds and TTL set.
+func (c Config) WithCache(entries int, bytes int64, ttl time.Duration) Config {
+	c.CacheEntries, c.CacheBytes, c.CacheTTL = entries, bytes, ttl
+	return c
+}
+
+// WithSlowThreshold returns a copy with SlowThreshold set.
+func (c Config) WithSlowThreshold(d time.Duration) Config { c.SlowThreshold = d; return c }
 
 // WithLogger returns a copy with Logger set.
 func (c Config) WithLogger(l *slog.Logger) Config { c.Logger = l; return c }
@@ -155,6 +182,18 @@ func (c Config) normalize() (Config, error) {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = d.IdleTimeout
 	}
+	if c.CacheEntries == 0 {
+		c.CacheEntries = d.CacheEntries
+	}
+	if c.CacheBytes == 0 {
+		c.CacheBytes = d.CacheBytes
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = d.CacheTTL
+	}
+	if c.SlowThreshold == 0 {
+		c.SlowThreshold = d.SlowThreshold
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -167,6 +206,8 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("host: config: max instances %d must be positive", c.MaxInstances)
 	case c.IdleTimeout < 0:
 		return c, fmt.Errorf("host: config: idle timeout %v must be positive", c.IdleTimeout)
+	case c.CacheEntries < 0 || c.CacheBytes < 0 || c.CacheTTL < 0:
+		return c, fmt.Errorf("host: config: cache entries, bytes and TTL must be positive")
 	}
 	return c, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/cache"
 	"github.com/onexhost/onex-host/host/internal/watch"
 )
 
@@ -20,7 +21,8 @@ import (
 // by multiple goroutines; create one per process and Close it when done.
 type Host struct {
 	cfg       Config
-	cache     wazero.CompilationCache
+	compCache wazero.CompilationCache
+	cache     *cache.Cache // compute results
 	watch     *watch.Watchdog
 	modConfig wazero.ModuleConfig
 
@@ -61,16 +63,22 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := wazero.NewCompilationCache()
+	results, err := cache.New(cache.Config{MaxEntries: cfg.CacheEntries, MaxBytes: cfg.CacheBytes, TTL: cfg.CacheTTL})
+	if err != nil {
+		return nil, fmt.Errorf("host: compute cache: %w", err)
+	}
+	compCache := wazero.NewCompilationCache()
 	if cfg.CacheDir != "" {
-		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+		if compCache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			results.Close()
 			return nil, fmt.Errorf("host: compilation cache %s: %w", cfg.CacheDir, err)
 		}
 	}
 	h := &Host{
-		cfg:   cfg,
-		cache: cache,
-		watch: watch.New(),
+		cfg:       cfg,
+		compCache: compCache,
+		cache:     results,
+		watch:     watch.New(),
 		// No preopened directories, environment or arguments; real clocks and randomness,
 		// which a standard-Go guest runtime expects.
 		modConfig: wazero.NewModuleConfig().
@@ -94,6 +102,16 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // Config returns the host's configuration with defaults filled in.
 func (h *Host) Config() Config { return h.cfg }
 
+// CacheStats are the compute cache's statistics with ONEX's field names. Counters are
+// exact: TotalRequests == Hits + Misses.
+type CacheStats = cache.Stats
+
+// CacheStats returns the compute cache's statistics.
+func (h *Host) CacheStats() CacheStats { return h.cache.Stats() }
+
+// ClearCache removes every cached result; computations running now do not store theirs.
+func (h *Host) ClearCache() { h.cache.Clear() }
+
 // engineFor returns the runtime for a memory limit, creating it on first use.
 func (h *Host) engineFor(ctx context.Context, pages uint32) (*engine, error) {
 	h.mu.Lock()
@@ -105,7 +123,7 @@ func (h *Host) engineFor(ctx context.Context, pages uint32) (*engine, error) {
 		return e, nil
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
-		WithCompilationCache(h.cache).
+		WithCompilationCache(h.compCache).
 		WithMemoryLimitPages(pages).
 		// Until load-time metering lands, every guest runs guarded: without this a
 		// runaway guest can never be stopped and stalls the whole process at its next GC.
@@ -223,7 +241,8 @@ func (h *Host) Close(ctx context.Context) error {
 			errs = append(errs, e.rt.Close(ctx))
 		}
 		h.watch.Close()
-		errs = append(errs, h.cache.Close(ctx))
+		h.cache.Close()
+		errs = append(errs, h.compCache.Close(ctx))
 	})
 	return errors.Join(errs...)
 }

@@ -1,0 +1,63 @@
+package cache
+
+// Stats is a snapshot of a cache's counters under ONEX's names. Counters are
+// exact: no hit or miss is lost under concurrency. Fields read at slightly
+// different instants, so while calls are running a snapshot need not match
+// one single moment, but TotalRequests always equals Hits + Misses and
+// TotalEntries always equals ValidEntries + ExpiredEntries.
+type Stats struct {
+	// TotalEntries is the number of entries otter holds, including expired
+	// ones it has not removed yet.
+	TotalEntries int `json:"total_entries"`
+	// ExpiredEntries is the number of those entries whose TTL has passed.
+	// Otter removes them on its next maintenance (at most about a second
+	// later while the cleaning goroutine runs).
+	ExpiredEntries int `json:"expired_entries"`
+	// ValidEntries is TotalEntries - ExpiredEntries: the entries a lookup
+	// can return.
+	ValidEntries int `json:"valid_entries"`
+	// MaxSize is Config.MaxEntries.
+	MaxSize int `json:"max_size"`
+	// Hits counts GetOrCompute calls answered from the cache.
+	Hits uint64 `json:"hits"`
+	// Misses counts the other GetOrCompute calls: those that started a
+	// computation, joined a running one, or missed with a done context.
+	Misses uint64 `json:"misses"`
+	// HitRate is 100 * Hits / TotalRequests, or 0 when there were none.
+	HitRate float64 `json:"hit_rate"`
+	// Evictions counts entries removed to keep the cache within its bounds,
+	// including new entries the admission policy turned away at once.
+	Evictions uint64 `json:"evictions"`
+	// Expirations counts entries removed because their TTL passed.
+	// Invalidate and Clear count as neither.
+	Expirations uint64 `json:"expirations"`
+	// TotalRequests is Hits + Misses.
+	TotalRequests uint64 `json:"total_requests"`
+}
+
+// Stats returns a snapshot of the cache's counters. It does not block on
+// computations; it walks the entries to tell valid from expired ones, so it
+// takes time linear in their number.
+func (c *Cache) Stats() Stats {
+	counts := c.counts.Snapshot()
+	s := Stats{
+		MaxSize:       c.maxEntries,
+		Hits:          counts.Hits,
+		Misses:        counts.Misses,
+		Evictions:     c.evictions.Load(),
+		Expirations:   c.expirations.Load(),
+		TotalRequests: counts.Hits + counts.Misses,
+		TotalEntries:  c.store.EstimatedSize(),
+	}
+	if s.TotalRequests > 0 {
+		s.HitRate = 100 * float64(s.Hits) / float64(s.TotalRequests)
+	}
+	// Keys skips entries that have expired but are not removed yet.
+	for range c.store.Keys() {
+		s.ValidEntries++
+	}
+	// Entries stored during the walk may push it past the size read before.
+	s.ValidEntries = min(s.ValidEntries, s.TotalEntries)
+	s.ExpiredEntries = s.TotalEntries - s.ValidEntries
+	return s
+}
