@@ -14,12 +14,14 @@ type BatchOptions struct {
 	// Workers is how many items run at once, each on its own instance; 0 means the
 	// plugin's MaxInstances. More workers than instances only wait for instances.
 	Workers int
-	// FailFast stops the batch at the first failed item: items not yet started are
-	// skipped (their Err matches ErrCanceled) and ProcessBatch returns that first error.
+	// FailFast stops the batch at the first failed item: items still running are
+	// canceled and items not yet started are skipped (their Err matches ErrCanceled),
+	// and ProcessBatch returns that first error.
 	FailFast bool
 }
 
-// BatchResult is one item's outcome: Output when Err is nil.
+// BatchResult is one item's outcome: Output when Err is nil. A failed item's Output
+// still carries its OperationID and ComputationType.
 type BatchResult struct {
 	Output abi.ComputeOutput
 	Err    error
@@ -56,7 +58,8 @@ func (n *ComputeNode) ProcessBatch(ctx context.Context, inputs []abi.ComputeInpu
 					return
 				}
 				if ctx.Err() != nil {
-					results[i].Err = n.skipped(ctx, inputs[i])
+					results[i] = BatchResult{Output: abi.ComputeOutput{OperationID: inputs[i].OperationID,
+						ComputationType: inputs[i].Computation()}, Err: n.skipped(ctx, inputs[i])}
 					continue
 				}
 				out, err := n.process(ctx, inputs[i], parallel)

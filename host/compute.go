@@ -61,7 +61,8 @@ func (n *ComputeNode) Invalidate(computation string, data []byte) {
 // the original result bytes); otherwise concurrent callers of the same input share one
 // guest call, and its result is cached. ProcessingTimeMS is the wall time of the call,
 // including the wait for an instance or for a shared computation. Errors are never cached;
-// other errors are those of Plugin.Call.
+// other errors are those of Plugin.Call. On error the output carries only the operation
+// id and the computation type.
 func (n *ComputeNode) Process(ctx context.Context, in abi.ComputeInput) (abi.ComputeOutput, error) {
 	return n.process(ctx, in, false)
 }
@@ -76,9 +77,6 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 	data := []byte(in.Data)
 	if len(data) == 0 {
 		data = []byte("null")
-	} else if !json.Valid(data) {
-		n.metrics.Observe(name, 1, 0, true)
-		return abi.ComputeOutput{}, p.errorf(name, ErrInvalidInput, "operation %s: data is not valid JSON", opID)
 	}
 	start := time.Now()
 	var (
@@ -87,6 +85,8 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		err    error
 	)
 	if p.manifest.Deterministic && !in.NoCache {
+		// A hit skips validating the input: its bytes hash to those of an input that
+		// was validated when the result was stored.
 		key := cache.KeyOf(p.digest, name, data)
 		result, hit, err = p.host.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
 			res, err := n.call(ctx, name, opID, data)
@@ -110,7 +110,7 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 			"processing_time_ms", float64(elapsed.Nanoseconds())/1e6, "threshold", threshold)
 	}
 	if err != nil {
-		return abi.ComputeOutput{}, err
+		return abi.ComputeOutput{OperationID: opID, ComputationType: name}, err
 	}
 	return abi.ComputeOutput{
 		Result:                result,
@@ -123,8 +123,12 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 	}, nil
 }
 
-// call runs the guest and checks that its result is JSON ("null" when empty).
+// call checks that data is JSON, runs the guest and checks that its result is JSON
+// ("null" when empty).
 func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte) ([]byte, error) {
+	if !json.Valid(data) {
+		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: data is not valid JSON", opID)
+	}
 	result, err := n.plugin.Call(ctx, name, data)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -25,11 +29,14 @@ func (f failure) Error() string { return f.err.Error() }
 func (f failure) Unwrap() error { return f.err }
 
 // Main runs the CLI with args (without the program name) and returns the exit code. It is
-// the whole program, so tests call it directly.
+// the whole program, so tests call it directly. An interrupt (Ctrl-C) or SIGTERM cancels
+// the command's context: calls in flight are stopped and batch prints its summary.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	root := newRoot(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -65,7 +72,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "plugin and host log level on stderr: {debug | info | warn | error}")
-	root.AddCommand(newRunCmd(e), newInspectCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newBatchCmd(e), newInspectCmd(e), newVersionCmd(e))
 	return root
 }
 

@@ -38,7 +38,7 @@ func newInspectCmd(e *env) *cobra.Command {
 		Args:    exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			h, p, err := hf.load(ctx, e, args[0])
+			h, p, err := hf.load(ctx, e, args[0], 1)
 			if err != nil {
 				return err
 			}

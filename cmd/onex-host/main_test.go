@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 // stderr.
 func cli(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	if len(args) > 0 && (args[0] == "run" || args[0] == "inspect") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "batch" || args[0] == "inspect") {
 		args = append(args, "--cache-dir", cacheDir)
 	}
 	var out, errOut bytes.Buffer
@@ -64,6 +64,7 @@ func TestRun(t *testing.T) {
 		{name: "default is identity", args: []string{"--data", `{"k":[1,2]}`}, result: `{"k":[1,2]}`},
 		{name: "input from stdin", stdin: `{"computation_type":"sum_numbers","data":[2,3],"operation_id":"op-1"}`,
 			args: []string{"--input", "-"}, result: "5"},
+		{name: "no cache", args: []string{"--type", "sum_numbers", "--data", "[1,2]", "--no-cache"}, result: "3"},
 		{name: "type overrides input", stdin: `{"computation_type":"sum_numbers","data":"x"}`,
 			args: []string{"--input", "-", "--type", "string_uppercase"}, result: `"X"`},
 	}
@@ -144,7 +145,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"inspect", "--help"}, {"version", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"batch", "--help"}, {"inspect", "--help"}, {"version", "--help"}} {
 		code, stdout, _ := cli(t, "", args...)
 		assert.Equal(t, 0, code, args)
 		assert.Contains(t, stdout, "Usage:", args)

@@ -28,8 +28,9 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
 }
 
-// load starts a host and loads the plugin at path. The caller closes the host.
-func (f *hostFlags) load(ctx context.Context, e *env, path string) (*host.Host, *host.Plugin, error) {
+// load starts a host and loads the plugin at path, with at most maxInstances live
+// instances (0: the host's default, host.DefaultMaxInstances). The caller closes the host.
+func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances int) (*host.Host, *host.Plugin, error) {
 	mem, err := parseSize(f.memoryLimit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--memory-limit: %w", err)
@@ -44,7 +45,7 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string) (*host.Host, 
 	cfg := host.NewConfig().
 		WithCacheDir(f.cacheDir).
 		WithMemoryLimit(mem).
-		WithMaxInstances(1).
+		WithMaxInstances(maxInstances).
 		WithLogger(logger)
 	h, err := host.New(ctx, cfg)
 	if err != nil {
@@ -64,9 +65,10 @@ func newRunCmd(e *env) *cobra.Command {
 		computation string
 		data        string
 		inputPath   string
+		noCache     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run <plugin.wasm> [--type <computation>] [--data <json> | --input {<file> | -}]",
+		Use:   "run <plugin.wasm> [--type <computation>] [--data <json> | --input {<file> | -}] [--no-cache]",
 		Short: "Run one computation and print its ComputeOutput as JSON",
 		Long: "Run one computation of a compute-node plugin and print ONEX's ComputeOutput as JSON.\n\n" +
 			"--data gives the input data as JSON; --input reads a whole ComputeInput JSON object\n" +
@@ -79,8 +81,9 @@ func newRunCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			in.NoCache = in.NoCache || noCache
 			ctx := cmd.Context()
-			h, p, err := hf.load(ctx, e, args[0])
+			h, p, err := hf.load(ctx, e, args[0], 1)
 			if err != nil {
 				return err
 			}
@@ -102,6 +105,7 @@ func newRunCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVarP(&computation, "type", "t", abi.DefaultComputation, "computation to run")
 	cmd.Flags().StringVarP(&data, "data", "d", "null", "input data as JSON")
 	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput JSON object from a file, or stdin with -")
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "bypass the compute cache (sets the input's cache_enabled to false)")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
 }
