@@ -35,6 +35,7 @@ demo: build plugins
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type string_uppercase --data '"abc"'
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type stats --data '[2,4,4,4,5,5,7,9]'
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type sha256 --data '"abc"'
+	printf '[1,2]\n[3,4]\n{"computation_type":"stats","data":[1,2,3]}\n' | $(BIN)/onex-host batch $(BIN)/plugins/core.wasm --type sum_numbers --input -
 	@echo '# a guest that never returns, stopped by its 300ms deadline (exit status 1 expected):'
 	! $(BIN)/onex-host run plugins/testdata/wat/loop.wasm --timeout 300ms
 
