@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,19 +142,10 @@ func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte) 
 }
 
 // cacheError turns what the cache returned into a *PluginError: the computation's own
-// error, the caller giving up on a shared computation, or a panic (a host bug).
+// error, or the caller giving up on a shared computation.
 func (n *ComputeNode) cacheError(name string, err error) error {
-	var pe *PluginError
-	switch {
-	case errors.As(err, &pe):
+	if pe, ok := errors.AsType[*PluginError](err); ok {
 		return pe
-	case errors.Is(err, context.DeadlineExceeded):
-		return &PluginError{Plugin: n.plugin.name, Op: name, Kind: ErrTimeout, Retryable: true, Cause: err,
-			Message: "the caller's deadline passed while waiting for the result"}
-	case errors.Is(err, context.Canceled):
-		return &PluginError{Plugin: n.plugin.name, Op: name, Kind: ErrCanceled, Cause: err,
-			Message: "canceled while waiting for the result"}
-	default:
-		return &PluginError{Plugin: n.plugin.name, Op: name, Kind: ErrFailed, Cause: err, Message: fmt.Sprint(err)}
 	}
+	return n.plugin.waitError(name, err, "waiting for the result")
 }

@@ -161,39 +161,17 @@ const pageSize = 64 << 10
 // validation.
 func (c Config) normalize() (Config, error) {
 	d := NewConfig()
-	if c.MemoryLimit == 0 {
-		c.MemoryLimit = d.MemoryLimit
-	}
-	if c.Timeout == 0 {
-		c.Timeout = d.Timeout
-	}
-	if c.MaxInputBytes == 0 {
-		c.MaxInputBytes = d.MaxInputBytes
-	}
-	if c.MaxOutputBytes == 0 {
-		c.MaxOutputBytes = d.MaxOutputBytes
-	}
-	if c.MaxInstances == 0 {
-		c.MaxInstances = d.MaxInstances
-	}
-	if c.Prewarm == 0 {
-		c.Prewarm = d.Prewarm
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
-	if c.CacheEntries == 0 {
-		c.CacheEntries = d.CacheEntries
-	}
-	if c.CacheBytes == 0 {
-		c.CacheBytes = d.CacheBytes
-	}
-	if c.CacheTTL == 0 {
-		c.CacheTTL = d.CacheTTL
-	}
-	if c.SlowThreshold == 0 {
-		c.SlowThreshold = d.SlowThreshold
-	}
+	orDefault(&c.MemoryLimit, d.MemoryLimit)
+	orDefault(&c.Timeout, d.Timeout)
+	orDefault(&c.MaxInputBytes, d.MaxInputBytes)
+	orDefault(&c.MaxOutputBytes, d.MaxOutputBytes)
+	orDefault(&c.MaxInstances, d.MaxInstances)
+	orDefault(&c.Prewarm, d.Prewarm)
+	orDefault(&c.IdleTimeout, d.IdleTimeout)
+	orDefault(&c.CacheEntries, d.CacheEntries)
+	orDefault(&c.CacheBytes, d.CacheBytes)
+	orDefault(&c.CacheTTL, d.CacheTTL)
+	orDefault(&c.SlowThreshold, d.SlowThreshold)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -249,4 +227,12 @@ func (c Config) resolve(p PluginConfig, manifestTimeout time.Duration) (limits, 
 	}
 	l.prewarm = min(max(l.prewarm, 0), l.maxInstances)
 	return l, nil
+}
+
+// orDefault sets *v to d when *v is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
 }

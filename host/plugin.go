@@ -232,13 +232,22 @@ func (p *Plugin) acquireError(op string, err error) error {
 		return pe
 	case errors.Is(err, pool.ErrClosed):
 		return p.errorf(op, ErrClosed, "the plugin is closed")
+	default:
+		return p.waitError(op, err, fmt.Sprintf("waiting for an instance (%d in use)", p.limits.maxInstances))
+	}
+}
+
+// waitError is the error of a caller whose context ended while it waited for something
+// (an instance, a shared computation); any other err is a host failure.
+func (p *Plugin) waitError(op string, err error, waiting string) *PluginError {
+	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true, Cause: err,
-			Message: fmt.Sprintf("no instance became free before the caller's deadline (%d in use)", p.limits.maxInstances)}
+			Message: "the caller's deadline passed while " + waiting}
 	case errors.Is(err, context.Canceled):
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Cause: err, Message: "canceled while waiting for an instance"}
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Cause: err, Message: "canceled while " + waiting}
 	default:
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: err.Error()}
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFailed, Cause: err, Message: err.Error()}
 	}
 }
 

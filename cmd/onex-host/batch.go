@@ -101,15 +101,11 @@ func runBatch(ctx context.Context, e *env, hf *hostFlags, opts batchOptions, plu
 	}
 	defer in.Close()
 
-	h, p, err := hf.load(ctx, e, plugin, opts.workers)
+	h, node, err := hf.loadNode(ctx, e, plugin, opts.workers)
 	if err != nil {
 		return err
 	}
 	defer h.Close(context.Background())
-	node, err := host.NewComputeNode(p)
-	if err != nil {
-		return failure{err}
-	}
 	workers := opts.workers
 	if workers == 0 {
 		workers = h.Config().MaxInstances

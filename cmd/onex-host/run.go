@@ -59,6 +59,20 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 	return h, p, nil
 }
 
+// loadNode is load for the commands that run computations: the plugin as a ComputeNode.
+func (f *hostFlags) loadNode(ctx context.Context, e *env, path string, maxInstances int) (*host.Host, *host.ComputeNode, error) {
+	h, p, err := f.load(ctx, e, path, maxInstances)
+	if err != nil {
+		return nil, nil, err
+	}
+	node, err := host.NewComputeNode(p)
+	if err != nil {
+		_ = h.Close(ctx)
+		return nil, nil, failure{err}
+	}
+	return h, node, nil
+}
+
 func newRunCmd(e *env) *cobra.Command {
 	var (
 		hf          hostFlags
@@ -83,15 +97,11 @@ func newRunCmd(e *env) *cobra.Command {
 			}
 			in.NoCache = in.NoCache || noCache
 			ctx := cmd.Context()
-			h, p, err := hf.load(ctx, e, args[0], 1)
+			h, node, err := hf.loadNode(ctx, e, args[0], 1)
 			if err != nil {
 				return err
 			}
 			defer h.Close(context.Background())
-			node, err := host.NewComputeNode(p)
-			if err != nil {
-				return failure{err}
-			}
 			out, err := node.Process(ctx, in)
 			if err != nil {
 				return failure{err}
