@@ -115,6 +115,7 @@ func (s *itemSource) scan(r io.Reader, fn func(line int, in abi.ComputeInput) er
 // data. --type fills in a missing computation and --no-cache sets NoCache. The input
 // does not alias line.
 func (o batchOptions) parseItem(line []byte) (abi.ComputeInput, error) {
+	line = bytes.TrimSpace(line)
 	if !json.Valid(line) {
 		var v json.RawMessage
 		return abi.ComputeInput{}, fmt.Errorf("not valid JSON: %w", json.Unmarshal(line, &v))
