@@ -156,6 +156,26 @@ func TestPlugin_GuestLogsAndOutput(t *testing.T) {
 	assert.Equal(t, "chatty", stderr[0].Attrs["plugin"])
 }
 
+// TestPlugin_Sandbox: a guest sees no environment, no arguments and no files.
+func TestPlugin_Sandbox(t *testing.T) {
+	t.Setenv("ONEX_HOST_SECRET", "must not leak")
+	h, _ := newHost(t, host.NewConfig())
+	p := loadGo(t, h, "plugins/testdata/chatty", host.PluginConfig{})
+	out, err := p.Call(context.Background(), "sandbox", []byte(`null`))
+	require.NoError(t, err)
+	var got struct {
+		Env     []string `json:"env"`
+		Args    []string `json:"args"`
+		ReadErr string   `json:"read_error"`
+		DirErr  string   `json:"dir_error"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	assert.Empty(t, got.Env, "no environment variables")
+	assert.Empty(t, got.Args, "no arguments")
+	assert.NotEmpty(t, got.ReadErr, "/etc/passwd cannot be read")
+	assert.NotEmpty(t, got.DirErr, "/ cannot be listed")
+}
+
 // TestPlugin_Hammer: 64 goroutines × 2000 calls on one plugin, every result checked; the
 // pool's owner check (a panic on concurrent use) and exact counters prove isolation.
 func TestPlugin_Hammer(t *testing.T) {

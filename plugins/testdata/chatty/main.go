@@ -1,6 +1,7 @@
-// Command chatty is a test plugin for the host's logging and memory soak tests: its
-// computation "talk" logs through sdk.Logger and writes to stdout and stderr; "alloc"
-// allocates and fills a fresh buffer on every call.
+// Command chatty is a test plugin for the host's logging, sandbox and memory soak tests:
+// its computation "talk" logs through sdk.Logger and writes to stdout and stderr; "alloc"
+// allocates and fills a fresh buffer on every call; "sandbox" reports what the guest can
+// see of the machine (environment, arguments, files).
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o chatty.wasm ./plugins/testdata/chatty
 package main
@@ -29,6 +30,29 @@ func init() {
 		InputSchema:  []byte(`{"type":"integer","minimum":0}`),
 		OutputSchema: []byte(`{"type":"integer"}`),
 	}, alloc)
+	sdk.Compute(abi.Computation{
+		Name:        "sandbox",
+		Description: "Reports the environment, the arguments and what reading files gives",
+	}, sandbox)
+}
+
+// Sandbox is what sandbox reports.
+type Sandbox struct {
+	Env     []string `json:"env"`
+	Args    []string `json:"args"`
+	ReadErr string   `json:"read_error"` // reading /etc/passwd
+	DirErr  string   `json:"dir_error"`  // listing /
+}
+
+func sandbox(_ context.Context, _ json.RawMessage) (Sandbox, error) {
+	s := Sandbox{Env: os.Environ(), Args: os.Args}
+	if _, err := os.ReadFile("/etc/passwd"); err != nil {
+		s.ReadErr = err.Error()
+	}
+	if _, err := os.ReadDir("/"); err != nil {
+		s.DirErr = err.Error()
+	}
+	return s, nil
 }
 
 func talk(_ context.Context, _ json.RawMessage) (string, error) {
