@@ -57,7 +57,8 @@ func Path(dir string) (string, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	out := filepath.Join(cache, "onex-host", "testplugins", filepath.Base(dir)+"-"+key+".wasm")
+	name := strings.ReplaceAll(filepath.ToSlash(dir), "/", "_") // unique per source directory
+	out := filepath.Join(cache, "onex-host", "testplugins", name+"-"+key+".wasm")
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
@@ -76,7 +77,17 @@ func Path(dir string) (string, error) {
 		_ = os.Remove(tmp)
 		return "", fmt.Errorf("plugintest: build %s: %v\n%s", dir, err, b)
 	}
-	return out, os.Rename(tmp, out)
+	if err := os.Rename(tmp, out); err != nil {
+		return "", err
+	}
+	// Builds of older sources are never used again: keep the cache from growing.
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(out), name+"-*.wasm"))
+	for _, f := range old {
+		if f != out {
+			_ = os.Remove(f)
+		}
+	}
+	return out, nil
 }
 
 // Bytes builds the plugin in dir if needed and returns its bytes, failing tb on error.
