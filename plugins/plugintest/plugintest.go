@@ -117,6 +117,11 @@ func CacheDir() string {
 // `onex-host inspect` (built without -race) on it. Compiling needs no guest code to run
 // beyond the plugin's initialisation.
 func Warm(wasmPaths ...string) error {
+	// Every rebuilt guest adds ~15-150 MB of compiled code that nothing will read again:
+	// start afresh past maxCacheBytes.
+	if cacheSize(CacheDir()) > maxCacheBytes {
+		_ = os.RemoveAll(CacheDir())
+	}
 	root := Root()
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("onex-host-warm-%d", os.Getpid()))
 	defer os.Remove(bin)
@@ -133,6 +138,23 @@ func Warm(wasmPaths ...string) error {
 		}
 	}
 	return nil
+}
+
+// maxCacheBytes bounds CacheDir between test runs.
+const maxCacheBytes = 2 << 30
+
+// cacheSize returns the bytes of the regular files under dir.
+func cacheSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			if info, err := e.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // Fixture returns the bytes of a prebuilt fixture under plugins/testdata (for example
