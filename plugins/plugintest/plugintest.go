@@ -28,6 +28,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Root returns the repository root (the directory holding go.mod).
@@ -117,11 +118,8 @@ func CacheDir() string {
 // `onex-host inspect` (built without -race) on it. Compiling needs no guest code to run
 // beyond the plugin's initialisation.
 func Warm(wasmPaths ...string) error {
-	// Every rebuilt guest adds ~15-150 MB of compiled code that nothing will read again:
-	// start afresh past maxCacheBytes.
-	if cacheSize(CacheDir()) > maxCacheBytes {
-		_ = os.RemoveAll(CacheDir())
-	}
+	// Every rebuilt guest adds ~15-150 MB of compiled code that nothing will read again.
+	pruneCache(CacheDir())
 	root := Root()
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("onex-host-warm-%d", os.Getpid()))
 	defer os.Remove(bin)
@@ -143,18 +141,35 @@ func Warm(wasmPaths ...string) error {
 // maxCacheBytes bounds CacheDir between test runs.
 const maxCacheBytes = 2 << 30
 
-// cacheSize returns the bytes of the regular files under dir.
-func cacheSize(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+// pruneCache removes the files under dir older than an hour once dir holds more than
+// maxCacheBytes. It never removes a directory or a recent file, so test binaries running
+// at the same time keep working: wazero treats a missing entry as a miss and reads an
+// entry it already opened to the end.
+func pruneCache(dir string) {
+	type file struct {
+		path string
+		info fs.FileInfo
+	}
+	var files []file
+	var total int64
+	_ = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 		if err == nil && e.Type().IsRegular() {
 			if info, err := e.Info(); err == nil {
-				n += info.Size()
+				files = append(files, file{path, info})
+				total += info.Size()
 			}
 		}
 		return nil
 	})
-	return n
+	if total <= maxCacheBytes {
+		return
+	}
+	cutoff := time.Now().Add(-time.Hour)
+	for _, f := range files {
+		if f.info.ModTime().Before(cutoff) {
+			_ = os.Remove(f.path)
+		}
+	}
 }
 
 // Fixture returns the bytes of a prebuilt fixture under plugins/testdata (for example
