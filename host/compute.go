@@ -55,7 +55,8 @@ func (n *ComputeNode) Invalidate(computation string, data []byte) {
 // ErrInvalidInput before the guest runs; a result that is not JSON fails with
 // ErrInvalidOutput.
 //
-// When the manifest declares the node deterministic and the input does not set NoCache,
+// When the manifest declares the node deterministic, the input does not set NoCache and
+// the plugin's CacheTTL is not negative,
 // the result comes from the host's cache when present (CacheHit true, ProcessingTimeMS 0,
 // the original result bytes); otherwise concurrent callers of the same input share one
 // guest call, and its result is cached. ProcessingTimeMS is the wall time of the call,
@@ -83,13 +84,13 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		hit    bool
 		err    error
 	)
-	if p.manifest.Deterministic && !in.NoCache {
+	if p.manifest.Deterministic && !in.NoCache && p.limits.cacheTTL >= 0 {
 		// A hit skips validating the input: its bytes hash to those of an input that
 		// was validated when the result was stored.
 		key := cache.KeyOf(p.digest, name, data)
 		result, hit, err = p.host.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
 			res, err := n.call(ctx, name, opID, data)
-			return res, 0, err
+			return res, p.limits.cacheTTL, err
 		})
 		if err != nil {
 			err = n.cacheError(name, err)

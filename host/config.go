@@ -143,6 +143,9 @@ type PluginConfig struct {
 	MemoryLimit  uint64
 	MaxInstances int
 	Prewarm      int // negative: none kept
+	// CacheTTL is how long this plugin's results stay cached (the per-entry override of
+	// Config.CacheTTL); negative: never cache this plugin's results.
+	CacheTTL time.Duration
 }
 
 // limits is a plugin's resolved configuration.
@@ -153,6 +156,7 @@ type limits struct {
 	maxOutput    int
 	maxInstances int
 	prewarm      int
+	cacheTTL     time.Duration // 0: the cache's default; negative: not cached
 }
 
 const pageSize = 64 << 10
@@ -198,6 +202,7 @@ func (c Config) resolve(p PluginConfig, manifestTimeout time.Duration) (limits, 
 		maxOutput:    c.MaxOutputBytes,
 		maxInstances: c.MaxInstances,
 		prewarm:      c.Prewarm,
+		cacheTTL:     p.CacheTTL,
 	}
 	if manifestTimeout > 0 {
 		l.timeout = manifestTimeout
