@@ -74,10 +74,7 @@ const MaxManifestSize = 1 << 20
 // Manifest.Validate for a manifest that breaks a rule of this package.
 var ErrInvalidManifest = errors.New("abi: invalid manifest")
 
-var (
-	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-	topicPattern = regexp.MustCompile(`^onex\.evt\.[a-z0-9_-]+\.[a-z0-9_-]+\.v[1-9][0-9]*$`)
-)
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // ValidName reports whether s may name a node or a computation: 1–64 characters of
 // lowercase letters, digits, '_', '.' and '-', starting with a letter or digit.
@@ -157,7 +154,7 @@ func (m *Manifest) Validate() error {
 		granted[c] = true
 	}
 	for i, t := range m.Publishes {
-		if !topicPattern.MatchString(t) {
+		if !ValidTopic(t) {
 			return bad("publishes[%d] %q must be named onex.evt.<domain>.<name>.v<N>", i, t)
 		}
 	}
