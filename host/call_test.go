@@ -35,7 +35,7 @@ func TestPlugin_Call(t *testing.T) {
 		{name: "empty input", computation: "default", data: ``, want: ``},
 		{name: "length", computation: "length", data: `"hello"`, want: `7`},
 		{name: "large input", computation: "length", data: strings.Repeat("x", 1<<20), want: strconv.Itoa(1 << 20)},
-		{name: "small after large reuses the buffer", computation: "default", data: `[1]`, want: `[1]`},
+		{name: "small input after a large one", computation: "default", data: `[1]`, want: `[1]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

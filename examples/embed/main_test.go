@@ -13,9 +13,7 @@ import (
 )
 
 func TestRun(t *testing.T) {
-	core, err := plugintest.Path("plugins/core")
-	require.NoError(t, err)
-	require.NoError(t, plugintest.Warm(core))
+	core := plugintest.Built(t, "plugins/core")
 	var out bytes.Buffer
 	cfg := host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithMaxInstances(4)
 	require.NoError(t, run(context.Background(), cfg, core, &out))

@@ -20,9 +20,7 @@ func TestUpper_Dispatch(t *testing.T) {
 }
 
 func TestUpper_Plugin(t *testing.T) {
-	path, err := plugintest.Path("examples/shout")
-	require.NoError(t, err)
-	require.NoError(t, plugintest.Warm(path))
+	path := plugintest.Built(t, "examples/shout")
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()))
 	require.NoError(t, err)

@@ -26,9 +26,7 @@ func TestCountWords_Dispatch(t *testing.T) {
 
 // The built plugin, through the host.
 func TestCountWords_Plugin(t *testing.T) {
-	path, err := plugintest.Path("examples/wordcount")
-	require.NoError(t, err)
-	require.NoError(t, plugintest.Warm(path))
+	path := plugintest.Built(t, "examples/wordcount")
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()))
 	require.NoError(t, err)

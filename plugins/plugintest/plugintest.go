@@ -172,6 +172,20 @@ func pruneCache(dir string) {
 	}
 }
 
+// Built builds the plugin in dir if needed, warms CacheDir with it (see Warm) and
+// returns the path of its .wasm file, failing tb on error.
+func Built(tb testing.TB, dir string) string {
+	tb.Helper()
+	path, err := Path(dir)
+	if err == nil {
+		err = Warm(path)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
 // Fixture returns the bytes of a prebuilt fixture under plugins/testdata (for example
 // "wat/echo.wasm"), failing tb if it is missing.
 func Fixture(tb testing.TB, name string) []byte {
