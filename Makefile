@@ -2,6 +2,9 @@
 GO       ?= go
 BIN      := bin
 PLUGINS  := core
+# Extism plugins: modules of their own (the PDK is no dependency of onex-host), each with
+# its <name>.onex.yaml node description, copied next to the module.
+EXTISM_PLUGINS := text
 WASM_ENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
 
 .PHONY: all build plugins test bench demo lint fixtures clean
@@ -18,6 +21,11 @@ plugins:
 	@for p in $(PLUGINS); do \
 		echo "$(WASM_ENV) $(GO) build -buildmode=c-shared -o $(BIN)/plugins/$$p.wasm ./plugins/$$p"; \
 		$(WASM_ENV) $(GO) build -buildmode=c-shared -o $(BIN)/plugins/$$p.wasm ./plugins/$$p || exit 1; \
+	done
+	@for p in $(EXTISM_PLUGINS); do \
+		echo "(cd plugins/$$p && $(WASM_ENV) $(GO) build -buildmode=c-shared -o ../../$(BIN)/plugins/$$p.wasm .)"; \
+		(cd plugins/$$p && $(WASM_ENV) $(GO) build -buildmode=c-shared -o ../../$(BIN)/plugins/$$p.wasm .) || exit 1; \
+		cp plugins/$$p/$$p.onex.yaml $(BIN)/plugins/ || exit 1; \
 	done
 
 ## test: build the plugins, then every test under the race detector
@@ -36,6 +44,9 @@ demo: build plugins
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type stats --data '[2,4,4,4,5,5,7,9]'
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type sha256 --data '"abc"'
 	printf '[1,2]\n[3,4]\n{"computation_type":"stats","data":[1,2,3]}\n' | $(BIN)/onex-host batch $(BIN)/plugins/core.wasm --type sum_numbers --input -
+	@echo '# an Extism plugin (Go PDK), described by bin/plugins/text.onex.yaml:'
+	$(BIN)/onex-host run $(BIN)/plugins/text.wasm --type word_count --data '"the cat and the hat"'
+	$(BIN)/onex-host call $(BIN)/plugins/text.wasm slugify --input 'Hello, ONEX World!' && echo
 	@echo '# a guest that never returns, stopped by its 300ms deadline (exit status 1 expected):'
 	! $(BIN)/onex-host run plugins/testdata/wat/loop.wasm --timeout 300ms
 

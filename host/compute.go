@@ -123,21 +123,28 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 	}, nil
 }
 
-// call checks that data is JSON, runs the guest and checks that its result is JSON
-// ("null" when empty).
+// call checks that data is JSON, converts it for the guest by the computation's input
+// Encoding, runs the guest and converts its output back into the JSON result by the
+// output Encoding ("null" when a JSON computation returns nothing).
 func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte) ([]byte, error) {
 	if !json.Valid(data) {
 		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: data is not valid JSON", opID)
 	}
-	result, err := n.plugin.Call(ctx, name, data)
+	entry, ok := n.plugin.Entry(name)
+	if !ok { // Call reports it
+		entry = Entry{Input: EncodingJSON, Output: EncodingJSON}
+	}
+	in, err := entry.Input.guestInput(data)
+	if err != nil {
+		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: %v", opID, err)
+	}
+	out, err := n.plugin.Call(ctx, name, in)
 	if err != nil {
 		return nil, err
 	}
-	if len(result) == 0 {
-		return []byte("null"), nil
-	}
-	if !json.Valid(result) {
-		return nil, n.plugin.errorf(name, ErrInvalidOutput, "operation %s: the guest's result is not valid JSON", opID)
+	result, err := entry.Output.result(out)
+	if err != nil {
+		return nil, n.plugin.errorf(name, ErrInvalidOutput, "operation %s: %v", opID, err)
 	}
 	return result, nil
 }

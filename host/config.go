@@ -146,7 +146,37 @@ type PluginConfig struct {
 	// CacheTTL is how long this plugin's results stay cached (the per-entry override of
 	// Config.CacheTTL); negative: never cache this plugin's results.
 	CacheTTL time.Duration
+	// Flavour forces the plugin's ABI; empty (the default) detects it from the imports.
+	Flavour Flavour
+	// Grants is what the operator lets the plugin reach; the zero value grants nothing.
+	Grants Grants
+	// Extism holds what only Extism plugins use.
+	Extism ExtismConfig
 }
+
+// ExtismConfig configures an Extism plugin. The zero value is usable: the node comes from
+// the sidecar (LoadFile) or DefaultExtismNode, and the size limits are Extism's defaults.
+type ExtismConfig struct {
+	// Node describes the plugin as an ONEX node; nil: the sidecar next to the file
+	// (LoadFile only), else DefaultExtismNode.
+	Node *ExtismNode
+	// Config is the plugin's Extism configuration (what the PDKs' config_get reads); it
+	// overrides the node's config defaults key by key.
+	Config map[string]string
+	// MaxVarBytes bounds the plugin's Extism variables in total. Default 1 MiB; negative
+	// disables variables.
+	MaxVarBytes int64
+	// MaxHTTPResponseBytes bounds each HTTP response body the plugin receives. Default 50
+	// MiB; negative disables HTTP responses.
+	MaxHTTPResponseBytes int64
+}
+
+// Extism's own defaults for its two byte limits. A ManifestMemory built in Go leaves them
+// at 0, which Extism reads as "disabled", so the host always sets them.
+const (
+	DefaultExtismMaxVarBytes          = 1 << 20
+	DefaultExtismMaxHTTPResponseBytes = 50 << 20
+)
 
 // limits is a plugin's resolved configuration.
 type limits struct {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
@@ -25,17 +26,23 @@ type Host struct {
 	cache     *cache.Cache // compute results
 	watch     *watch.Watchdog
 	modConfig wazero.ModuleConfig
+	// extismModConfig is the base module configuration of Extism guests.
+	extismModConfig wazero.ModuleConfig
 
 	stopJanitor context.CancelFunc
 	janitorDone chan struct{}
 	teardown    sync.Once
 
-	// mu guards engines, compiled, plugins and closed.
-	mu       sync.Mutex
-	engines  map[uint32]*engine // by memory limit in pages
-	compiled map[compiledKey]*compiledModule
-	plugins  map[*Plugin]struct{}
-	closed   bool
+	// compiled and extisms share compiled code between the Plugins loaded from the same
+	// bytes: native modules (wazero) and Extism plugins (each with its own runtime).
+	compiled *shared[wazero.CompiledModule]
+	extisms  *shared[*extism.CompiledPlugin]
+
+	// mu guards engines, plugins and closed.
+	mu      sync.Mutex
+	engines map[uint32]*engine // by memory limit in pages
+	plugins map[*Plugin]struct{}
+	closed  bool
 }
 
 // engine is one wazero runtime with WASI and the onex host module instantiated. There is
@@ -43,18 +50,6 @@ type Host struct {
 type engine struct {
 	rt        wazero.Runtime
 	wasiNames map[string]bool
-}
-
-type compiledKey struct {
-	digest string
-	pages  uint32
-}
-
-// compiledModule is a module compiled once per digest (and memory limit), shared by every
-// Plugin loaded from the same bytes.
-type compiledModule struct {
-	mod  wazero.CompiledModule
-	refs int // guarded by Host.mu
 }
 
 // New creates a Host. The only error is an invalid Config or an unusable CacheDir.
@@ -88,10 +83,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			WithSysNanotime().
 			WithSysNanosleep().
 			WithRandSource(rand.Reader),
-		engines:     map[uint32]*engine{},
-		compiled:    map[compiledKey]*compiledModule{},
-		plugins:     map[*Plugin]struct{}{},
-		janitorDone: make(chan struct{}),
+		extismModConfig: newExtismModConfig(),
+		engines:         map[uint32]*engine{},
+		compiled:        newShared(closeCtx[wazero.CompiledModule]),
+		extisms:         newShared(closeCtx[*extism.CompiledPlugin]),
+		plugins:         map[*Plugin]struct{}{},
+		janitorDone:     make(chan struct{}),
 	}
 	jctx, cancel := context.WithCancel(context.Background())
 	h.stopJanitor = cancel
@@ -145,48 +142,13 @@ func (h *Host) engineFor(ctx context.Context, pages uint32) (*engine, error) {
 }
 
 // compile returns the compiled module for wasm, compiling it at most once per digest and
-// memory limit while any Plugin uses it. Compilation runs outside the lock.
-func (h *Host) compile(ctx context.Context, e *engine, key compiledKey, wasm []byte) (*compiledModule, error) {
-	h.mu.Lock()
-	if c := h.compiled[key]; c != nil {
-		c.refs++
-		h.mu.Unlock()
-		return c, nil
-	}
-	h.mu.Unlock()
-	mod, err := e.rt.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c := h.compiled[key]; c != nil { // another Load won the race
-		c.refs++
-		_ = mod.Close(ctx)
-		return c, nil
-	}
-	c := &compiledModule{mod: mod, refs: 1}
-	h.compiled[key] = c
-	return c, nil
+// memory limit while any Plugin uses it; release each with release.
+func (h *Host) compile(ctx context.Context, e *engine, key compiledKey, wasm []byte) (wazero.CompiledModule, error) {
+	return h.compiled.acquire(key, func() (wazero.CompiledModule, error) { return e.rt.CompileModule(ctx, wasm) })
 }
 
 // release drops one reference to a compiled module and closes it with the last.
-func (h *Host) release(key compiledKey) {
-	h.mu.Lock()
-	c := h.compiled[key]
-	if c == nil {
-		h.mu.Unlock()
-		return
-	}
-	c.refs--
-	if c.refs > 0 {
-		h.mu.Unlock()
-		return
-	}
-	delete(h.compiled, key)
-	h.mu.Unlock()
-	_ = c.mod.Close(context.Background())
-}
+func (h *Host) release(key compiledKey) { h.compiled.release(key) }
 
 // janitor trims idle instances above each plugin's Prewarm count.
 func (h *Host) janitor(ctx context.Context) {

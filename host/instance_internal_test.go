@@ -25,8 +25,9 @@ func TestInstance_OwnerCheck(t *testing.T) {
 	p, err := h.Load(ctx, wasm, PluginConfig{Timeout: 200 * time.Millisecond})
 	require.NoError(t, err)
 
-	inst, err := p.pool.Acquire(ctx)
+	g, err := p.pool.Acquire(ctx)
 	require.NoError(t, err)
+	inst := g.(*instance)
 	running := make(chan struct{})
 	done := make(chan error)
 	go func() {

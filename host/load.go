@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,28 +21,30 @@ import (
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
-// LoadFile reads a plugin from path and loads it; see Load.
+// LoadFile reads a plugin from path and loads it; see Load. For an Extism plugin without
+// PluginConfig.Extism.Node, the sidecar SidecarPath(path) is read when it exists.
 func (h *Host) LoadFile(ctx context.Context, path string, cfg PluginConfig) (*Plugin, error) {
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &PluginError{Plugin: filepath.Base(path), Op: "load", Kind: ErrInvalidModule, Message: err.Error(), Cause: err}
 	}
-	return h.load(ctx, filepath.Base(path), wasm, cfg)
+	return h.load(ctx, filepath.Base(path), path, wasm, cfg)
 }
 
 // Load compiles wasm (once per digest per Host, through the on-disk compilation cache),
-// checks it against the native ABI, reads and validates its manifest, and pre-warms its
-// instance pool. Everything that can be checked is checked here, not at the first call:
-// the failures are *PluginError values matching ErrInvalidModule, ErrCommandModule,
-// ErrABIVersion, ErrUnknownImport, ErrInvalidManifest, ErrCapabilityDenied,
-// ErrUnsupported, or ErrTrap/ErrTimeout when the guest's initialisation fails. The wasm
-// slice is not retained.
+// decides its flavour (see Flavour), checks it against that ABI, reads and validates its
+// manifest, and pre-warms its instance pool. Everything that can be checked is checked
+// here, not at the first call: the failures are *PluginError values matching
+// ErrInvalidModule, ErrCommandModule, ErrABIVersion, ErrUnknownImport,
+// ErrInvalidManifest, ErrCapabilityDenied, ErrUnsupported, or ErrTrap/ErrTimeout when the
+// guest's initialisation fails. The wasm slice is not retained.
 func (h *Host) Load(ctx context.Context, wasm []byte, cfg PluginConfig) (*Plugin, error) {
 	sum := sha256.Sum256(wasm)
-	return h.load(ctx, "sha256:"+hex.EncodeToString(sum[:6]), wasm, cfg)
+	return h.load(ctx, "sha256:"+hex.EncodeToString(sum[:6]), "", wasm, cfg)
 }
 
-func (h *Host) load(ctx context.Context, label string, wasm []byte, pc PluginConfig) (*Plugin, error) {
+// load is Load; path, when not empty, is where the module came from (for its sidecar).
+func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc PluginConfig) (*Plugin, error) {
 	fail := func(kind error, cause error, format string, args ...any) error {
 		return &PluginError{Plugin: label, Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...), Cause: cause}
 	}
@@ -49,18 +53,9 @@ func (h *Host) load(ctx context.Context, label string, wasm []byte, pc PluginCon
 	}
 	sum := sha256.Sum256(wasm)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
-
-	var manifest *abi.Manifest
-	section, err := abi.CustomSection(wasm, abi.ManifestSection)
+	grants, err := pc.Grants.normalize()
 	if err != nil {
 		return nil, fail(ErrInvalidModule, err, "%v", err)
-	}
-	if section != nil {
-		m, err := abi.DecodeManifest(section)
-		if err != nil {
-			return nil, fail(ErrInvalidManifest, err, "%s section: %v", abi.ManifestSection, err)
-		}
-		manifest = &m
 	}
 
 	// The memory limit decides the runtime, so resolve it before the manifest is known;
@@ -73,57 +68,42 @@ func (h *Host) load(ctx context.Context, label string, wasm []byte, pc PluginCon
 	if err != nil {
 		return nil, fail(ErrClosed, err, "%v", err)
 	}
+	// Both flavours compile here first: it validates the module and shows its imports.
+	// An Extism plugin compiles again in Extism's runtime, a hit in the shared
+	// compilation cache.
 	key := compiledKey{digest: digest, pages: lim.memoryPages}
 	compiled, err := h.compile(ctx, eng, key, wasm)
 	if err != nil {
 		return nil, fail(ErrInvalidModule, err, "%v", err)
 	}
-	p := &Plugin{host: h, name: label, digest: digest, size: len(wasm), eng: eng, key: key, compiled: compiled.mod,
-		drained: make(chan struct{})}
+	p := &Plugin{host: h, name: label, digest: digest, size: len(wasm), eng: eng, key: key, compiled: compiled,
+		grants: grants, limits: lim, drained: make(chan struct{}), release: func() { h.release(key) }}
+	p.logger = h.cfg.Logger.With("plugin", label)
+	p.exports = slices.Sorted(maps.Keys(compiled.ExportedFunctions()))
+	for _, d := range compiled.ImportedFunctions() {
+		m, n, _ := d.Import()
+		p.imports = append(p.imports, m+"."+n)
+	}
+	p.flavour = pc.Flavour
+	if p.flavour == "" {
+		p.flavour = detectFlavour(compiled)
+	}
 	ok := false
 	defer func() {
 		if !ok {
-			h.release(key)
+			p.release()
 		}
 	}()
-	if err := checkModule(compiled.mod, eng); err != nil {
-		err.(*PluginError).Plugin = label
+	switch p.flavour {
+	case FlavourNative:
+		err = p.loadNative(ctx, wasm, pc)
+	case FlavourExtism:
+		err = p.loadExtism(ctx, path, wasm, pc)
+	default:
+		err = fail(ErrUnsupported, nil, "flavour %q is not %q or %q", p.flavour, FlavourNative, FlavourExtism)
+	}
+	if err != nil {
 		return nil, err
-	}
-	p.limits = lim
-	p.logger = h.cfg.Logger.With("plugin", label)
-
-	p.pool, err = pool.New(pool.Config[*instance]{
-		Max:     lim.maxInstances,
-		MinIdle: lim.prewarm,
-		New:     p.newInstance,
-		Close:   (*instance).close,
-	})
-	if err != nil {
-		return nil, fail(ErrInvalidModule, err, "%v", err)
-	}
-	// One instance is made now whatever Prewarm says: it proves the module links and
-	// initialises, and it provides the manifest when the module carries no section.
-	first, err := p.pool.Acquire(ctx)
-	if err == nil && manifest == nil {
-		var m abi.Manifest
-		if m, err = first.readManifest(ctx); err == nil {
-			manifest = &m
-		}
-	}
-	if first != nil {
-		p.put(first)
-	}
-	if err == nil {
-		p.manifest = *manifest
-		err = p.adopt(pc)
-	}
-	if err == nil {
-		err = p.pool.Prewarm(ctx, p.limits.prewarm)
-	}
-	if err != nil {
-		p.pool.Close()
-		return nil, p.loadError(err)
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -134,8 +114,81 @@ func (h *Host) load(ctx context.Context, label string, wasm []byte, pc PluginCon
 	h.plugins[p] = struct{}{}
 	h.mu.Unlock()
 	ok = true
-	p.logger.Debug("plugin loaded", "digest", digest, "version", p.manifest.Version, "bytes", len(wasm))
+	p.logger.Debug("plugin loaded", "flavour", p.flavour, "digest", digest, "version", p.manifest.Version, "bytes", len(wasm))
 	return p, nil
+}
+
+// loadNative checks the module against the native ABI, reads its manifest (from the
+// custom section, else from the first instance) and fills the pool.
+func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) error {
+	fail := func(kind error, cause error, format string, args ...any) error {
+		return &PluginError{Plugin: p.name, Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...), Cause: cause}
+	}
+	var manifest *abi.Manifest
+	section, err := abi.CustomSection(wasm, abi.ManifestSection)
+	if err != nil {
+		return fail(ErrInvalidModule, err, "%v", err)
+	}
+	if section != nil {
+		m, err := abi.DecodeManifest(section)
+		if err != nil {
+			return fail(ErrInvalidManifest, err, "%s section: %v", abi.ManifestSection, err)
+		}
+		manifest = &m
+	}
+	if err := checkModule(p.compiled, p.eng); err != nil {
+		err.(*PluginError).Plugin = p.name
+		return err
+	}
+	return p.startPool(ctx, func(ctx context.Context) (guest, error) {
+		inst, err := p.newInstance(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return inst, nil
+	}, func(first guest) error {
+		// The first instance provides the manifest when the module carries no section.
+		if manifest == nil {
+			m, err := first.(*instance).readManifest(ctx)
+			if err != nil {
+				return err
+			}
+			manifest = &m
+		}
+		p.manifest = *manifest
+		return p.adopt(pc)
+	})
+}
+
+// startPool creates the plugin's pool of newGuest instances and makes one instance now,
+// whatever Prewarm says: it proves the module links and initialises. check, when not nil,
+// inspects that first instance before the pool is pre-warmed. On error the pool is closed.
+func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (guest, error), check func(first guest) error) error {
+	var err error
+	p.pool, err = pool.New(pool.Config[guest]{
+		Max:     p.limits.maxInstances,
+		MinIdle: p.limits.prewarm,
+		New:     newGuest,
+		Close:   guest.close,
+	})
+	if err != nil {
+		return &PluginError{Plugin: p.name, Op: "load", Kind: ErrInvalidModule, Message: err.Error(), Cause: err}
+	}
+	first, err := p.pool.Acquire(ctx)
+	if err == nil && check != nil {
+		err = check(first)
+	}
+	if first != nil {
+		p.put(first)
+	}
+	if err == nil {
+		err = p.pool.Prewarm(ctx, p.limits.prewarm)
+	}
+	if err != nil {
+		p.pool.Close()
+		return p.loadError(err)
+	}
+	return nil
 }
 
 // adopt takes the manifest's identity and limits, and refuses what this host cannot run.
@@ -146,9 +199,9 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 	}
 	p.name = m.Name
 	p.logger = p.host.cfg.Logger.With("plugin", m.Name)
-	p.offers = make(map[string]struct{}, len(m.Computations))
+	p.offers = make(map[string]string, len(m.Computations))
 	for _, c := range m.Computations {
-		p.offers[c.Name] = struct{}{}
+		p.offers[c.Name] = c.Name
 	}
 	lim, err := p.host.cfg.resolve(pc, m.Timeout())
 	if err != nil {
@@ -206,7 +259,7 @@ func checkModule(mod wazero.CompiledModule, eng *engine) error {
 	sort.Ints(versions)
 	switch {
 	case len(versions) == 0:
-		return fail(ErrABIVersion, "no %s<N> export: not an onex-host plugin (Extism plugins are not supported yet)", abi.VersionExportPrefix)
+		return fail(ErrABIVersion, "no %s<N> export: not an onex-host plugin (nor an Extism plugin: it does not import extism:host/env)", abi.VersionExportPrefix)
 	case len(versions) > 1:
 		return fail(ErrABIVersion, "the module declares ABI versions %v; declare exactly one", versions)
 	case versions[0] != abi.Version:

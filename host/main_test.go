@@ -30,10 +30,28 @@ var goPlugins = []string{
 	"plugins/testdata/bigoutput",
 	"plugins/testdata/chatty",
 	"plugins/testdata/goecho",
+	"plugins/text", // an Extism Go PDK plugin, a module of its own
 }
 
 // goPluginPaths maps each of goPlugins to its built .wasm file.
 var goPluginPaths = map[string]string{}
+
+// extismFixtures are the Extism go-sdk's own test plugins these tests load, read in place
+// from the module cache (see plugintest.ExtismPath), by source language.
+var extismFixtures = []string{
+	"count_vowels.wasm",  // Rust
+	"hello_haskell.wasm", // Haskell
+	"std_command.wasm",   // standard Go, a command module
+	"sleep.wasm",         // TinyGo
+	"config.wasm",        // TinyGo
+	"log.wasm",           // TinyGo
+	"fail.wasm",          // C
+	"http_headers.wasm",  // Rust
+	"host.wasm",          // needs an application host function
+}
+
+// extismPaths maps each of extismFixtures to its path.
+var extismPaths = map[string]string{}
 
 func TestMain(m *testing.M) {
 	var paths []string
@@ -45,6 +63,17 @@ func TestMain(m *testing.M) {
 		}
 		goPluginPaths[dir] = path
 		paths = append(paths, path)
+	}
+	for _, name := range extismFixtures {
+		path, err := plugintest.ExtismPath(name)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		extismPaths[name] = path
+		if name != "host.wasm" { // cannot load: it is refused, which is what the test checks
+			paths = append(paths, path)
+		}
 	}
 	if err := plugintest.Warm(paths...); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 
 	"github.com/onexhost/onex-host/abi"
@@ -26,13 +26,24 @@ type Plugin struct {
 	digest   string
 	size     int
 	manifest abi.Manifest
-	offers   map[string]struct{} // the manifest's computation names
+	flavour  Flavour
+	// offers maps each computation of the manifest to its name inside the guest: itself
+	// for native plugins, the exported function for Extism ones.
+	offers map[string]string
+	// entries holds each Extism computation's Entry; see Plugin.Entry for native ones.
+	entries  map[string]Entry
+	exports  []string // sorted
+	imports  []string // "module.name", in import order
 	limits   limits
 	logger   *slog.Logger
 	eng      *engine
 	key      compiledKey
-	compiled wazero.CompiledModule
-	pool     *pool.Pool[*instance]
+	compiled wazero.CompiledModule  // native plugins only
+	extism   *extism.CompiledPlugin // Extism plugins only
+	grants   Grants
+	pool     *pool.Pool[guest]
+	// release drops the plugin's reference to its compiled code.
+	release func()
 
 	// Close waits for calls in flight: inflight counts them, closed refuses new ones, and
 	// the last call out after Close closes drained.
@@ -58,18 +69,33 @@ func (p *Plugin) Manifest() abi.Manifest { return p.manifest }
 // Timeout returns the per-call timeout in force (0: none).
 func (p *Plugin) Timeout() time.Duration { return p.limits.timeout }
 
+// Flavour returns the plugin's ABI: FlavourNative or FlavourExtism.
+func (p *Plugin) Flavour() Flavour { return p.flavour }
+
 // Exports returns the names of the module's exported functions, sorted.
-func (p *Plugin) Exports() []string { return slices.Sorted(maps.Keys(p.compiled.ExportedFunctions())) }
+func (p *Plugin) Exports() []string { return slices.Clone(p.exports) }
 
 // Imports returns the module's imported functions as "module.name", in import order.
-func (p *Plugin) Imports() []string {
-	defs := p.compiled.ImportedFunctions()
-	out := make([]string, len(defs))
-	for i, d := range defs {
-		m, n, _ := d.Import()
-		out[i] = m + "." + n
+func (p *Plugin) Imports() []string { return slices.Clone(p.imports) }
+
+// Entry is where a computation runs inside the guest and how its bytes relate to the
+// JSON data of ONEX's ComputeInput and ComputeOutput.
+type Entry struct {
+	Export string   // the exported function: onex_compute for every native computation
+	Input  Encoding // how ComputeInput data becomes the guest's input bytes
+	Output Encoding // how the guest's output bytes become the ComputeOutput result
+}
+
+// Entry returns computation's Entry and whether the plugin offers computation at all.
+// Native computations are JSON both ways; Extism ones follow their ExtismNode.
+func (p *Plugin) Entry(computation string) (Entry, bool) {
+	if _, ok := p.offers[computation]; !ok {
+		return Entry{}, false
 	}
-	return out
+	if p.flavour == FlavourExtism {
+		return p.entries[computation], true
+	}
+	return Entry{Export: abi.ExportCompute, Input: EncodingJSON, Output: EncodingJSON}, true
 }
 
 // PoolStats describes a plugin's instance pool at one moment. Counters are exact.
@@ -101,7 +127,8 @@ func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]b
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
 	defer p.exit()
-	if _, ok := p.offers[computation]; !ok {
+	target, ok := p.offers[computation]
+	if !ok {
 		return nil, p.errorf(computation, ErrUnknownComputation, "%q is not in the manifest (%s)", computation, p.computationNames())
 	}
 	if len(data) > p.limits.maxInput {
@@ -115,14 +142,14 @@ func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]b
 	if err != nil {
 		return nil, p.acquireError(computation, err)
 	}
-	out, err := inst.call(ctx, inst.compute, computation, computation, data, deadline)
+	out, err := inst.invoke(ctx, computation, target, data, deadline)
 	p.put(inst)
 	return out, err
 }
 
 // put returns an instance to the pool, or discards it when it faulted.
-func (p *Plugin) put(inst *instance) {
-	if inst.broken {
+func (p *Plugin) put(inst guest) {
+	if inst.faulted() {
 		p.pool.Discard(inst)
 		return
 	}
@@ -160,7 +187,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.closeOnce.Do(func() {
 		p.pool.Close()
-		p.host.release(p.key)
+		p.release()
 		p.host.mu.Lock()
 		delete(p.host.plugins, p)
 		p.host.mu.Unlock()

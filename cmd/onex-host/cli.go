@@ -63,8 +63,9 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "onex-host <command>",
 		Short: "Run ONEX node plugins in WebAssembly sandboxes",
-		Long: "onex-host runs ONEX compute nodes written as WebAssembly plugins (native ABI v1),\n" +
-			"each call in its own sandboxed instance, with deadlines and memory limits.",
+		Long: "onex-host runs ONEX compute nodes written as WebAssembly plugins (native ABI v1, or\n" +
+			"any Extism PDK plugin), each call in its own sandboxed instance, with deadlines and\n" +
+			"memory limits.",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -72,7 +73,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "plugin and host log level on stderr: {debug | info | warn | error}")
-	root.AddCommand(newRunCmd(e), newBatchCmd(e), newInspectCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newBatchCmd(e), newCallCmd(e), newInspectCmd(e), newVersionCmd(e))
 	return root
 }
 

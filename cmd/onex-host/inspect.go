@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
 )
 
 // inspection is what inspect prints; its JSON form is stable for scripts.
@@ -17,10 +18,20 @@ type inspection struct {
 	Path     string       `json:"path"`
 	Digest   string       `json:"digest"`
 	Size     int          `json:"size"`
-	ABI      int          `json:"abi_version"`
+	Flavour  host.Flavour `json:"flavour"`
+	ABI      int          `json:"abi_version,omitempty"` // native plugins only
 	Manifest abi.Manifest `json:"manifest"`
+	Entries  []entry      `json:"entries"`
 	Exports  []string     `json:"exports"`
 	Imports  []string     `json:"imports"`
+}
+
+// entry says where a computation runs inside the guest.
+type entry struct {
+	Computation string        `json:"computation"`
+	Export      string        `json:"export"`
+	Input       host.Encoding `json:"input_encoding"`
+	Output      host.Encoding `json:"output_encoding"`
 }
 
 func newInspectCmd(e *env) *cobra.Command {
@@ -32,8 +43,10 @@ func newInspectCmd(e *env) *cobra.Command {
 		Use:   "inspect <plugin.wasm> [--json]",
 		Short: "Show a plugin's manifest, digest, size, exports and imports",
 		Long: "Load a plugin the way run does (so every load-time check applies) and describe it.\n" +
-			"The manifest is read from the onex.manifest custom section when present, otherwise\n" +
-			"from the plugin's onex_manifest export.",
+			"A native plugin's manifest is read from the onex.manifest custom section when present,\n" +
+			"otherwise from the plugin's onex_manifest export. An Extism plugin's node comes from its\n" +
+			"<name>" + host.SidecarSuffix + " sidecar (or --node, --export), else from its exports; each\n" +
+			"computation is shown with the function it calls and its input and output encodings.",
 		Example: "  onex-host inspect bin/plugins/core.wasm\n  onex-host inspect bin/plugins/core.wasm --json | jq '.manifest.computations[].name'",
 		Args:    exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,8 +56,15 @@ func newInspectCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer h.Close(context.Background())
-			info := inspection{Path: args[0], Digest: p.Digest(), Size: p.Size(), ABI: abi.Version,
+			info := inspection{Path: args[0], Digest: p.Digest(), Size: p.Size(), Flavour: p.Flavour(),
 				Manifest: p.Manifest(), Exports: p.Exports(), Imports: p.Imports()}
+			if info.Flavour == host.FlavourNative {
+				info.ABI = abi.Version
+			}
+			for _, c := range info.Manifest.Computations {
+				en, _ := p.Entry(c.Name)
+				info.Entries = append(info.Entries, entry{Computation: c.Name, Export: en.Export, Input: en.Input, Output: en.Output})
+			}
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
@@ -72,7 +92,7 @@ func printInspection(e *env, info inspection) error {
 		{"description", m.Description},
 		{"digest", info.Digest},
 		{"size", fmt.Sprintf("%s (%d bytes)", formatSize(info.Size), info.Size)},
-		{"abi", fmt.Sprintf("v%d", info.ABI)},
+		{"abi", abiName(info)},
 		{"deterministic", fmt.Sprint(m.Deterministic)},
 		{"idempotent", fmt.Sprint(m.Idempotent)},
 		{"timeout", timeout},
@@ -83,12 +103,25 @@ func printInspection(e *env, info inspection) error {
 		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
 	}
 	fmt.Fprintf(w, "computations:\t%d\n", len(m.Computations))
-	for _, c := range m.Computations {
+	for i, c := range m.Computations {
+		if info.Flavour == host.FlavourExtism {
+			e := info.Entries[i]
+			fmt.Fprintf(w, "  %s\t%s(), %s in, %s out\t%s\n", c.Name, e.Export, e.Input, e.Output, c.Description)
+			continue
+		}
 		fmt.Fprintf(w, "  %s\t%s\n", c.Name, c.Description)
 	}
 	fmt.Fprintf(w, "exports:\t%s\n", joinOrNone(info.Exports))
 	fmt.Fprintf(w, "imports:\t%s\n", joinOrNone(info.Imports))
 	return w.Flush()
+}
+
+// abiName is "native v1" or "extism".
+func abiName(info inspection) string {
+	if info.Flavour == host.FlavourNative {
+		return fmt.Sprintf("native v%d", info.ABI)
+	}
+	return string(info.Flavour)
 }
 
 func capNames(cs []abi.Capability) []string {

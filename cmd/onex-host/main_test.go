@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 // stderr.
 func cli(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	if len(args) > 0 && (args[0] == "run" || args[0] == "batch" || args[0] == "inspect") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "batch" || args[0] == "inspect" || args[0] == "call") {
 		args = append(args, "--cache-dir", cacheDir)
 	}
 	var out, errOut bytes.Buffer
@@ -145,7 +145,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"batch", "--help"}, {"inspect", "--help"}, {"version", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"batch", "--help"}, {"inspect", "--help"}, {"call", "--help"}, {"version", "--help"}} {
 		code, stdout, _ := cli(t, "", args...)
 		assert.Equal(t, 0, code, args)
 		assert.Contains(t, stdout, "Usage:", args)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,12 +21,86 @@ type hostFlags struct {
 	timeout     time.Duration
 	memoryLimit string
 	cacheDir    string
+	allowPaths  []string
+	allowHosts  []string
+	config      []string
+	nodePath    string
+	exports     []string
+	// node, when set by a command, replaces the Extism node the flags describe.
+	node *host.ExtismNode
+	cmd  *cobra.Command // set by register
 }
 
 func (f *hostFlags) register(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "per-call timeout, e.g. 300ms (default: the manifest's timeout_ms, else 30s)")
-	cmd.Flags().StringVar(&f.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
-	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
+	f.cmd = cmd
+	fs := cmd.Flags()
+	fs.DurationVar(&f.timeout, "timeout", 0, "per-call timeout, e.g. 300ms (default: the manifest's timeout_ms, else 30s)")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
+	fs.StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
+	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
+	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, e.g. '*.example.com' (repeatable)")
+	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
+	fs.StringVar(&f.nodePath, "node", "", "Extism plugins: node description (YAML) instead of the <name>"+host.SidecarSuffix+" sidecar")
+	fs.StringArrayVar(&f.exports, "export", nil, "Extism plugins: an exported function to offer as a computation (repeatable; default: all)")
+}
+
+// pluginConfig builds the plugin's configuration from the flags; every error is misuse.
+func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
+	pc := host.PluginConfig{Timeout: f.timeout}
+	for _, s := range f.allowPaths {
+		g, err := host.ParsePathGrant(s)
+		if err != nil {
+			return pc, fmt.Errorf("--allow-path: %w", err)
+		}
+		pc.Grants.Paths = append(pc.Grants.Paths, g)
+	}
+	pc.Grants.Hosts = f.allowHosts
+	for _, kv := range f.config {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return pc, fmt.Errorf("--config %q: want KEY=VALUE", kv)
+		}
+		if pc.Extism.Config == nil {
+			pc.Extism.Config = map[string]string{}
+		}
+		pc.Extism.Config[k] = v
+	}
+	node := f.node
+	if node == nil && (f.nodePath != "" || len(f.exports) > 0) {
+		src := f.nodePath
+		if src == "" {
+			src = host.SidecarPath(path)
+		}
+		n, err := host.ReadExtismNode(src)
+		if err != nil {
+			return pc, fmt.Errorf("--node: %w", err)
+		}
+		if n == nil && f.nodePath != "" {
+			return pc, fmt.Errorf("--node %s: no such file", f.nodePath)
+		}
+		if n == nil {
+			n = &host.ExtismNode{}
+		}
+		if len(f.exports) > 0 {
+			n.Computations = nil
+			for _, e := range f.exports {
+				n.Computations = append(n.Computations, host.ExtismComputation{Export: e})
+			}
+		}
+		node = n
+	}
+	pc.Extism.Node = node
+	return pc, nil
+}
+
+// extismOnly reports the Extism-only flags set for a native plugin.
+func (f *hostFlags) extismOnly(cmd *cobra.Command) error {
+	for _, name := range []string{"config", "node", "export"} {
+		if cmd.Flags().Changed(name) {
+			return fmt.Errorf("--%s applies to Extism plugins only; this is a native plugin", name)
+		}
+	}
+	return nil
 }
 
 // load starts a host and loads the plugin at path, with at most maxInstances live
@@ -51,10 +126,21 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 	if err != nil {
 		return nil, nil, failure{err}
 	}
-	p, err := h.LoadFile(ctx, path, host.PluginConfig{Timeout: f.timeout})
+	pc, err := f.pluginConfig(path)
+	if err != nil {
+		_ = h.Close(ctx)
+		return nil, nil, err
+	}
+	p, err := h.LoadFile(ctx, path, pc)
 	if err != nil {
 		_ = h.Close(ctx)
 		return nil, nil, failure{err}
+	}
+	if p.Flavour() == host.FlavourNative && f.cmd != nil {
+		if err := f.extismOnly(f.cmd); err != nil {
+			_ = h.Close(ctx)
+			return nil, nil, err
+		}
 	}
 	return h, p, nil
 }
@@ -108,6 +194,7 @@ func newRunCmd(e *env) *cobra.Command {
 			}
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
 			return enc.Encode(out)
 		},
 	}

@@ -1,0 +1,115 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/onexhost/onex-host/abi"
+)
+
+// extismInstance is one Extism plugin instance (Extism's kernel plus the guest module). It
+// is not safe for concurrent use — neither is extism.Plugin: the pool hands it to one
+// goroutine at a time, and busy catches any breach of that rule.
+type extismInstance struct {
+	plugin *Plugin
+	x      *extism.Plugin
+	stdout *lineWriter
+	stderr *lineWriter
+	// broken marks an instance that must not be reused: it trapped, was stopped, exited,
+	// or ran a command module's _start (which ends with the guest runtime's exit).
+	broken bool
+	busy   atomic.Bool
+}
+
+// invoke calls the exported function target. The deadline is enforced through the
+// context: the runtime closes the module at the guest's next function call or loop
+// header once it ends, whether or not an Extism manifest timeout exists.
+func (xi *extismInstance) invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error) {
+	if !xi.busy.CompareAndSwap(false, true) {
+		panic(errConcurrentUse)
+	}
+	defer xi.busy.Store(false)
+	p := xi.plugin
+	callCtx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	if target == "_start" {
+		xi.broken = true // a command runs once per instance
+	}
+	rc, out, err := xi.x.CallWithContext(callCtx, target, data)
+	if err != nil || rc != 0 {
+		return nil, xi.classify(ctx, callCtx, computation, rc, err)
+	}
+	if len(out) > p.limits.maxOutput {
+		return nil, p.errorf(computation, ErrOutputTooLarge, "%d bytes exceeds the %d-byte limit", len(out), p.limits.maxOutput)
+	}
+	return out, nil
+}
+
+// classify turns a failed Extism call into a *PluginError and decides whether the
+// instance survives: only an error the plugin reported itself (Extism's error_set, or a
+// non-zero return code) leaves it reusable.
+func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc uint32, err error) error {
+	p := xi.plugin
+	if err != nil && callCtx.Err() != nil {
+		xi.broken = true
+		switch {
+		case ctx.Err() == nil:
+			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true, Cause: err,
+				Message: fmt.Sprintf("guest stopped after the %v timeout", p.limits.timeout)}
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true, Cause: ctx.Err(),
+				Message: "guest stopped at the caller's deadline"}
+		default:
+			return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Cause: ctx.Err(), Message: "guest stopped: caller canceled"}
+		}
+	}
+	if err == nil {
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFailed, Code: "return_code",
+			Message: fmt.Sprintf("the function returned %d without an error message", rc)}
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		xi.broken = true
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err,
+			Message: fmt.Sprintf("guest exited with code %d%s", exit.ExitCode(), xi.stderr.lastFatal())}
+	}
+	// Extism returns the plugin's own error (error_set) as a plain error carrying its
+	// message; a trap comes back before the message is read.
+	if msg := xi.x.GetError(); msg != "" && err.Error() == msg {
+		e := abi.DecodeError(abi.StatusError, []byte(msg))
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFailed, Status: abi.StatusError, Code: e.Code,
+			Message: e.Message, Retryable: e.Retryable}
+	}
+	xi.broken = true
+	msg := strings.TrimSuffix(firstLine(err.Error()), " (recovered by wazero)")
+	if strings.HasPrefix(msg, "HTTP request to ") && strings.HasSuffix(msg, " is not allowed") {
+		// Extism's http_request panics out of the guest for a host nobody granted.
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrCapabilityDenied, Cause: err,
+			Message: msg + " (grant it with --allow-host or Grants.Hosts)"}
+	}
+	if xi.stderr.mentions("out of memory", "memory allocation of") {
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err,
+			Message: fmt.Sprintf("guest ran out of memory (limit %d pages)%s", p.limits.memoryPages, xi.stderr.lastFatal())}
+	}
+	return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: msg + xi.stderr.lastFatal()}
+}
+
+func (xi *extismInstance) faulted() bool { return xi.broken }
+
+// close releases the guest, Extism's kernel and their memory.
+func (xi *extismInstance) close() {
+	xi.stdout.flush()
+	xi.stderr.flush()
+	_ = xi.x.Close(context.Background())
+}

@@ -1,0 +1,100 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gobwas/glob"
+)
+
+// Grants is what the operator allows one plugin to reach outside its sandbox. The zero
+// value grants nothing: deny by default. A plugin whose manifest (or Extism sidecar) asks
+// for a capability that is not granted fails to load with ErrCapabilityDenied.
+//
+// For Extism plugins, Paths become Extism's allowed_paths (each directory mounted at the
+// same path inside the guest) and Hosts its allowed_hosts.
+type Grants struct {
+	// Paths are the directories the plugin may use, each read-write or read-only.
+	Paths []PathGrant
+	// Hosts are the hosts the plugin may send HTTP requests to, as glob patterns over the
+	// host name: "api.example.com", "*.example.com", "*" (any host).
+	Hosts []string
+}
+
+// PathGrant is one granted directory.
+type PathGrant struct {
+	Dir      string // an existing directory; made absolute and cleaned at load
+	ReadOnly bool
+}
+
+// ParsePathGrant parses the command-line form DIR or DIR:ro.
+func ParsePathGrant(s string) (PathGrant, error) {
+	g := PathGrant{Dir: s}
+	if dir, ok := strings.CutSuffix(s, ":ro"); ok {
+		g = PathGrant{Dir: dir, ReadOnly: true}
+	} else if dir, ok := strings.CutSuffix(s, ":rw"); ok {
+		g.Dir = dir
+	}
+	if g.Dir == "" {
+		return PathGrant{}, fmt.Errorf("path grant %q: empty directory (want DIR or DIR:ro)", s)
+	}
+	return g, nil
+}
+
+// String returns the command-line form.
+func (g PathGrant) String() string {
+	if g.ReadOnly {
+		return g.Dir + ":ro"
+	}
+	return g.Dir
+}
+
+// errBadGrant wraps every grant validation failure.
+var errBadGrant = errors.New("invalid grant")
+
+// normalize checks every grant and returns a copy with absolute, cleaned directories.
+// Directories must exist; host patterns must be valid globs.
+func (g Grants) normalize() (Grants, error) {
+	out := Grants{Paths: make([]PathGrant, 0, len(g.Paths)), Hosts: make([]string, 0, len(g.Hosts))}
+	for _, p := range g.Paths {
+		if p.Dir == "" {
+			return Grants{}, fmt.Errorf("%w: path grant with an empty directory", errBadGrant)
+		}
+		abs, err := filepath.Abs(p.Dir)
+		if err != nil {
+			return Grants{}, fmt.Errorf("%w: path %q: %v", errBadGrant, p.Dir, err)
+		}
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return Grants{}, fmt.Errorf("%w: path %q: %v", errBadGrant, p.Dir, err)
+		}
+		if !fi.IsDir() {
+			return Grants{}, fmt.Errorf("%w: path %q is not a directory", errBadGrant, p.Dir)
+		}
+		out.Paths = append(out.Paths, PathGrant{Dir: abs, ReadOnly: p.ReadOnly})
+	}
+	for _, h := range g.Hosts {
+		if err := validHostPattern(h); err != nil {
+			return Grants{}, fmt.Errorf("%w: host %q: %v", errBadGrant, h, err)
+		}
+		out.Hosts = append(out.Hosts, h)
+	}
+	return out, nil
+}
+
+// validHostPattern accepts a glob over a host name: no scheme, path, port or spaces.
+func validHostPattern(p string) error {
+	if p == "" {
+		return errors.New("empty pattern")
+	}
+	if strings.ContainsAny(p, "/: \t") {
+		return errors.New("want a host name pattern such as api.example.com or *.example.com, without scheme, port or path")
+	}
+	if _, err := glob.Compile(p); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,28 @@
+package host
+
+import (
+	"context"
+	"time"
+)
+
+// guest is one pooled instance of a plugin, of either flavour: a native-ABI *instance or
+// an *extismInstance. The pool hands it to one goroutine at a time; it is not safe for
+// concurrent use.
+type guest interface {
+	// invoke runs computation (whose guest-side name is target: the computation itself
+	// for native plugins, the exported function for Extism ones) on data, stopping the
+	// guest at deadline (zero: none) or when ctx ends. It returns a copy of the output;
+	// errors are *PluginError values.
+	invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error)
+	// faulted reports whether the instance must be discarded rather than reused.
+	faulted() bool
+	// close releases the instance.
+	close()
+}
+
+// invoke runs the native entry point onex_compute.
+func (inst *instance) invoke(ctx context.Context, computation, _ string, data []byte, deadline time.Time) ([]byte, error) {
+	return inst.call(ctx, inst.compute, computation, computation, data, deadline)
+}
+
+func (inst *instance) faulted() bool { return inst.broken }

@@ -1,0 +1,78 @@
+package host
+
+import (
+	"context"
+	"sync"
+)
+
+// compiledKey identifies compiled code: the module's digest and the memory limit of the
+// runtime it was compiled in (wazero sets the page limit per runtime).
+type compiledKey struct {
+	digest string
+	pages  uint32
+}
+
+// shared holds values built at most once per key and closed with their last reference:
+// compiled modules shared by every Plugin loaded from the same bytes. It is safe for
+// concurrent use; build and close run outside its lock.
+type shared[V any] struct {
+	close func(V)
+
+	mu sync.Mutex // guards m
+	m  map[compiledKey]*sharedEntry[V]
+}
+
+type sharedEntry[V any] struct {
+	v    V
+	refs int
+}
+
+func newShared[V any](close func(V)) *shared[V] {
+	return &shared[V]{close: close, m: map[compiledKey]*sharedEntry[V]{}}
+}
+
+// acquire returns the value for key, building it when absent, and takes a reference.
+// Concurrent first acquires may each build; all but one result are closed.
+func (s *shared[V]) acquire(key compiledKey, build func() (V, error)) (V, error) {
+	s.mu.Lock()
+	if e := s.m[key]; e != nil {
+		e.refs++
+		s.mu.Unlock()
+		return e.v, nil
+	}
+	s.mu.Unlock()
+	v, err := build()
+	if err != nil {
+		return v, err
+	}
+	s.mu.Lock()
+	if e := s.m[key]; e != nil { // another Load won the race
+		e.refs++
+		s.mu.Unlock()
+		s.close(v)
+		return e.v, nil
+	}
+	s.m[key] = &sharedEntry[V]{v: v, refs: 1}
+	s.mu.Unlock()
+	return v, nil
+}
+
+// release drops one reference to key's value and closes it with the last.
+func (s *shared[V]) release(key compiledKey) {
+	s.mu.Lock()
+	e := s.m[key]
+	if e == nil {
+		s.mu.Unlock()
+		return
+	}
+	if e.refs--; e.refs > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.m, key)
+	s.mu.Unlock()
+	s.close(e.v)
+}
+
+// closeCtx adapts a Close(ctx) error method to shared's close.
+func closeCtx[V interface{ Close(context.Context) error }](v V) { _ = v.Close(context.Background()) }
