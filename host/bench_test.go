@@ -59,8 +59,10 @@ const memoryPages = host.DefaultMemoryLimit / (64 << 10)
 //   - wazero-guarded: the same ABI sequence by hand on raw wazero with cached functions
 //     and CallWithStack, in a runtime with close-on-context-done, as the host's;
 //   - wazero-raw: the same without close-on-context-done (unstoppable guests);
-//   - extism: Extism's go-sdk Call on the same echo written with Extism's Go PDK, one
-//     Instance of a CompiledPlugin, no timeout (Extism's default);
+//   - host-extism: Plugin.Call on the same echo written with Extism's Go PDK, loaded by
+//     the host (Extism flavour: its pool, deadline and checks around Extism's Call);
+//   - extism: Extism's go-sdk Call on that Extism echo, one Instance of a
+//     CompiledPlugin, no timeout (Extism's default);
 //   - extism-timeout: the same with a manifest timeout, which makes Extism enable
 //     close-on-context-done and wrap each call in context.WithTimeout;
 //   - native: a Go copy in and copy out, for scale.
@@ -74,6 +76,7 @@ func BenchmarkEcho(b *testing.B) {
 		{"host-cancelctx", func(b *testing.B, in []byte) { benchHost(b, in, host.PluginConfig{}, true) }},
 		{"wazero-guarded", func(b *testing.B, in []byte) { benchWazero(b, in, true) }},
 		{"wazero-raw", func(b *testing.B, in []byte) { benchWazero(b, in, false) }},
+		{"host-extism", benchHostExtism},
 		{"extism", func(b *testing.B, in []byte) { benchExtism(b, in, 0) }},
 		{"extism-timeout", func(b *testing.B, in []byte) { benchExtism(b, in, 30_000) }},
 		{"native", benchNative},

@@ -130,7 +130,7 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 		return fail(ErrInvalidModule, err, "extism: %v", err)
 	}
 	p.extism, p.release = xc, func() { p.host.releaseExtism(p.key) }
-	setExtismLogLevel()
+	setExtismLogLevel(p.host.cfg.Logger)
 
 	return p.startPool(ctx, func(ctx context.Context) (guest, error) {
 		xi, err := p.newExtismInstance(ctx, x)
@@ -201,14 +201,29 @@ func (p *Plugin) newExtismInstance(ctx context.Context, x *extismPlugin) (*extis
 	return xi, nil
 }
 
-var extismLogLevelOnce sync.Once
+// extismLogLevel is the level this package last gave Extism (0: none yet).
+var extismLogLevel struct {
+	sync.Mutex
+	level extism.LogLevel
+}
 
-// setExtismLogLevel lets Extism's log messages from debug up through to the plugins' slog
-// loggers, which filter by level. Extism's level is process-wide and off by default.
-// Trace stays off: Extism logs at trace while it sets an instance up, before a logger can
-// be attached, through the standard log package.
-func setExtismLogLevel() {
-	extismLogLevelOnce.Do(func() { extism.SetLogLevel(extism.LogLevelDebug) })
+// setExtismLogLevel opens Extism's process-wide log level (off by default) far enough for
+// logger: info, or debug when logger has debug enabled. It only ever lowers the level, so
+// every host in the process gets what its logger asks for; the plugins' slog loggers then
+// filter by level. Trace stays off, and so does debug unless asked for: at those levels
+// Extism also logs its own set-up of every instance through the standard log package,
+// before a logger can be attached, and formats a message on every call.
+func setExtismLogLevel(logger *slog.Logger) {
+	want := extism.LogLevelInfo
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		want = extism.LogLevelDebug
+	}
+	extismLogLevel.Lock()
+	defer extismLogLevel.Unlock()
+	if cur := extismLogLevel.level; cur == 0 || want < cur {
+		extismLogLevel.level = want
+		extism.SetLogLevel(want)
+	}
 }
 
 // extismSlogLevel maps Extism's log levels onto slog's (trace is below debug).
