@@ -396,3 +396,34 @@ func TestFirstPartyExtismPlugin(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"words":3,"lines":1,"characters":5,"top":[{"word":"b","count":2}]}`, string(res))
 }
+
+func TestExtismFilesOnlyInGrantedDirectories(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "test.txt")
+	require.NoError(t, os.WriteFile(file, []byte("hello world!"), 0o644))
+	h, _ := newHost(t, host.NewConfig())
+	ctx := context.Background()
+	withPath := func(grants ...host.PathGrant) host.PluginConfig {
+		return host.PluginConfig{Grants: host.Grants{Paths: grants},
+			Extism: host.ExtismConfig{Config: map[string]string{"path": file}}}
+	}
+
+	none := loadExtism(t, h, "read_write.wasm", withPath())
+	_, err := none.Call(ctx, "try_read", nil)
+	require.ErrorIs(t, err, host.ErrFailed, "nothing is mounted without a grant")
+
+	ro := loadExtism(t, h, "read_write.wasm", withPath(host.PathGrant{Dir: dir, ReadOnly: true}))
+	out, err := ro.Call(ctx, "try_read", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "hello world!", string(out))
+	_, err = ro.Call(ctx, "try_write", []byte("changed"))
+	require.ErrorIs(t, err, host.ErrFailed)
+	assert.Contains(t, err.Error(), "Failed to write file")
+
+	rw := loadExtism(t, h, "read_write.wasm", withPath(host.PathGrant{Dir: dir}))
+	_, err = rw.Call(ctx, "try_write", []byte("changed"))
+	require.NoError(t, err)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, "hello world!changed", string(b), "try_write appends")
+}

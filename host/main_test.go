@@ -47,6 +47,7 @@ var extismFixtures = []string{
 	"log.wasm",           // TinyGo
 	"fail.wasm",          // C
 	"http_headers.wasm",  // Rust
+	"read_write.wasm",    // Rust
 	"host.wasm",          // needs an application host function
 }
 

@@ -110,3 +110,30 @@ func TestRunBatchInspect_Extism(t *testing.T) {
 	assert.Contains(t, stdout, "abi:            extism")
 	assert.Contains(t, stdout, "count_vowels()")
 }
+
+func TestRunBatch_ExtismPluginsInThreeLanguages(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, computation, data, result string
+	}{
+		{"rust", "count_vowels.wasm", "count_vowels", `"ooo"`, `"{\"count\":3,\"total\":3,\"vowels\":\"aeiouAEIOU\"}"`},
+		{"haskell", "hello_haskell.wasm", "testing", `"ben"`, `"Hello, ben"`},
+		{"go command", "std_command.wasm", "start", `"ben"`, `"hello ben"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, "", "run", extism(t, tc.file), "--type", tc.computation, "--data", tc.data)
+			require.Equal(t, 0, code, stderr)
+			var out abi.ComputeOutput
+			require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+			assert.Equal(t, tc.result, string(out.Result))
+
+			code, stdout, stderr = cli(t, tc.data+"\n"+tc.data+"\n", "batch", extism(t, tc.file), "--type", tc.computation, "--input", "-")
+			require.Equal(t, 0, code, stderr)
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			require.Len(t, lines, 2)
+			require.NoError(t, json.Unmarshal([]byte(lines[1]), &out))
+			if tc.name != "rust" { // count_vowels' running total differs per instance
+				assert.Equal(t, tc.result, string(out.Result))
+			}
+		})
+	}
+}
