@@ -9,6 +9,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // Load a plugin once and run it through the ONEX compute envelope. The plugin here is the
@@ -58,4 +59,41 @@ func ExamplePluginError() {
 	// Output:
 	// true true
 	// host: plugin loop: default: timeout: guest stopped after the 50ms timeout
+}
+
+// Any Extism plugin loads as a compute node. Here, a C plugin from Extism's own test
+// suite, read from the module cache, gets a node description in code (a <name>.onex.yaml
+// sidecar next to the file does the same) and runs through the ONEX envelope.
+func ExampleExtismNode() {
+	ctx := context.Background()
+	h, err := host.New(ctx, host.NewConfig())
+	if err != nil {
+		panic(err)
+	}
+	defer h.Close(ctx)
+
+	path, err := plugintest.ExtismPath("hello.wasm")
+	if err != nil {
+		panic(err)
+	}
+	node := &host.ExtismNode{Name: "hello", Version: "1.0.0", Deterministic: true,
+		Computations: []host.ExtismComputation{{Name: "greet", Export: "run_test"}}}
+	p, err := h.LoadFile(ctx, path, host.PluginConfig{Extism: host.ExtismConfig{Node: node}})
+	if err != nil {
+		panic(err)
+	}
+	n, err := host.NewComputeNode(p)
+	if err != nil {
+		panic(err)
+	}
+	for range 2 {
+		out, err := n.Process(ctx, abi.ComputeInput{ComputationType: "greet"})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(p.Flavour(), string(out.Result), out.CacheHit)
+	}
+	// Output:
+	// extism "Hello, world!" false
+	// extism "Hello, world!" true
 }
