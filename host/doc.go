@@ -11,8 +11,14 @@
 // memory or handed the host a wild pointer. An instance is never used by two goroutines at
 // once, so guest code needs no locks and shares no state.
 //
+// Extism plugins (modules importing extism:host/env, built with any Extism PDK) load
+// through Extism's Go SDK with the same pool, limits and errors; their node description
+// comes from an ExtismNode (a <name>.onex.yaml sidecar, or code), and Grants decide which
+// directories and hosts they reach. See Flavour.
+//
 // ComputeNode wraps a Plugin with ONEX's compute envelope (abi.ComputeInput and
-// abi.ComputeOutput).
+// abi.ComputeOutput), converting between its JSON data and each computation's bytes by
+// the computation's Encoding.
 //
 // Limits and sandbox: each instance's memory is capped (Config.MemoryLimit), every call
 // has a deadline (Config.Timeout, the manifest's timeout_ms, PluginConfig.Timeout and the
