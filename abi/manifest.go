@@ -42,6 +42,9 @@ type Manifest struct {
 	Description string `json:"description,omitempty"` // one line for humans
 	// Computations the node offers; a compute node offers at least one.
 	Computations []Computation `json:"computations,omitempty"`
+	// Effects the node performs (ONEX's effect types); an effect node offers at least one,
+	// and a compute node none.
+	Effects []Computation `json:"effects,omitempty"`
 	// Deterministic (ONEX "purity") promises equal outputs for equal inputs, which makes
 	// results cacheable.
 	Deterministic bool `json:"deterministic"`
@@ -57,7 +60,8 @@ type Manifest struct {
 	Publishes []string `json:"publishes,omitempty"`
 }
 
-// Computation is one operation a compute node offers.
+// Computation is one operation a node offers: a computation of a compute node, or an
+// effect type of an effect node.
 type Computation struct {
 	Name        string `json:"name"` // required, unique within the manifest; see ValidName
 	Description string `json:"description,omitempty"`
@@ -118,24 +122,37 @@ func (m *Manifest) Validate() error {
 		if len(m.Computations) == 0 {
 			return bad("a compute node must offer at least one computation")
 		}
+		if len(m.Effects) > 0 {
+			return bad("a compute node offers computations, not effects")
+		}
 	case KindEffect:
+		if len(m.Effects) == 0 {
+			return bad("an effect node must offer at least one effect")
+		}
+		if len(m.Computations) > 0 {
+			return bad("an effect node offers effects, not computations")
+		}
 	default:
 		return bad("kind %q is not %q or %q", m.Kind, KindCompute, KindEffect)
 	}
-	seen := make(map[string]bool, len(m.Computations))
-	for i, c := range m.Computations {
+	list, offers := "computations", m.Computations
+	if m.Kind == KindEffect {
+		list, offers = "effects", m.Effects
+	}
+	seen := make(map[string]bool, len(offers))
+	for i, c := range offers {
 		if !ValidName(c.Name) {
-			return bad("computations[%d].name %q must be 1-64 characters of [a-z0-9_.-]", i, c.Name)
+			return bad("%s[%d].name %q must be 1-64 characters of [a-z0-9_.-]", list, i, c.Name)
 		}
 		if seen[c.Name] {
-			return bad("computations[%d].name %q is declared twice", i, c.Name)
+			return bad("%s[%d].name %q is declared twice", list, i, c.Name)
 		}
 		seen[c.Name] = true
 		if err := checkSchema(c.InputSchema); err != nil {
-			return bad("computations[%d].input_schema: %v", i, err)
+			return bad("%s[%d].input_schema: %v", list, i, err)
 		}
 		if err := checkSchema(c.OutputSchema); err != nil {
-			return bad("computations[%d].output_schema: %v", i, err)
+			return bad("%s[%d].output_schema: %v", list, i, err)
 		}
 	}
 	if m.TimeoutMS < 0 || m.TimeoutMS > int64(24*time.Hour/time.Millisecond) {
@@ -164,14 +181,24 @@ func (m *Manifest) Validate() error {
 	return nil
 }
 
-// Computation returns the computation of the given name and whether it exists.
+// Computation returns the computation (or, for an effect node, the effect) of the given
+// name and whether it exists.
 func (m *Manifest) Computation(name string) (Computation, bool) {
-	for _, c := range m.Computations {
+	for _, c := range m.Offers() {
 		if c.Name == name {
 			return c, true
 		}
 	}
 	return Computation{}, false
+}
+
+// Offers returns what the node offers: its effects for an effect node, else its
+// computations.
+func (m *Manifest) Offers() []Computation {
+	if m.Kind == KindEffect {
+		return m.Effects
+	}
+	return m.Computations
 }
 
 // Timeout returns TimeoutMS as a duration (0 when unset).

@@ -97,9 +97,10 @@ func TestDecodeManifest(t *testing.T) {
 			input: []byte(`{"name": "core", "version": "1.0.0", "kind": "compute", "computations": [{"name": "sum_numbers"}], "capabilities": [], "publishes": []}`),
 		},
 		{
-			name:  "valid effect without computations",
-			input: []byte(`{"name":"mailer","version":"0.1","kind":"effect","capabilities":["http"]}`),
-			want:  &abi.Manifest{Name: "mailer", Version: "0.1", Kind: abi.KindEffect, Capabilities: []abi.Capability{abi.CapabilityHTTP}},
+			name:  "valid effect",
+			input: []byte(`{"name":"mailer","version":"0.1","kind":"effect","effects":[{"name":"send"}],"capabilities":["http"]}`),
+			want: &abi.Manifest{Name: "mailer", Version: "0.1", Kind: abi.KindEffect, Effects: []abi.Computation{{Name: "send"}},
+				Capabilities: []abi.Capability{abi.CapabilityHTTP}},
 		},
 		{name: "valid timeout zero", input: manifestJSON(t, func(d map[string]any) { d["timeout_ms"] = 0 })},
 		{name: "valid timeout max", input: manifestJSON(t, func(d map[string]any) { d["timeout_ms"] = 86_400_000 })},
@@ -191,18 +192,26 @@ func TestDecodeManifest(t *testing.T) {
 }
 
 func TestManifest_Validate(t *testing.T) {
+	fx := []abi.Computation{{Name: "write"}}
 	tests := []struct {
 		name    string
 		m       abi.Manifest
 		wantErr string
 	}{
-		{name: "minimal effect", m: abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect}},
+		{name: "minimal effect", m: abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect, Effects: fx}},
+		{name: "effect without effects", m: abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect}, wantErr: "at least one effect"},
+		{name: "effect with computations", m: abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect, Effects: fx,
+			Computations: []abi.Computation{{Name: "c"}}}, wantErr: "not computations"},
+		{name: "compute with effects", m: abi.Manifest{Name: "c", Version: "1", Kind: abi.KindCompute,
+			Computations: []abi.Computation{{Name: "c"}}, Effects: fx}, wantErr: "not effects"},
+		{name: "effect named twice", m: abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect,
+			Effects: []abi.Computation{{Name: "a"}, {Name: "a"}}}, wantErr: "effects[1].name"},
 		{name: "minimal compute", m: abi.Manifest{Name: "c", Version: "1", Kind: abi.KindCompute, Computations: []abi.Computation{{Name: "default"}}}},
 		{name: "zero value", m: abi.Manifest{}, wantErr: "name"},
-		{name: "version of 64 bytes", m: abi.Manifest{Name: "fx", Version: strings.Repeat("v", 64), Kind: abi.KindEffect}},
+		{name: "version of 64 bytes", m: abi.Manifest{Name: "fx", Version: strings.Repeat("v", 64), Kind: abi.KindEffect, Effects: fx}},
 		{
 			name:    "publishes with events granted",
-			m:       abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect, Capabilities: []abi.Capability{abi.CapabilityEvents}, Publishes: []string{"onex.evt.a-b.c_d.v10"}},
+			m:       abi.Manifest{Name: "fx", Version: "1", Kind: abi.KindEffect, Effects: fx, Capabilities: []abi.Capability{abi.CapabilityEvents}, Publishes: []string{"onex.evt.a-b.c_d.v10"}},
 			wantErr: "",
 		},
 		{

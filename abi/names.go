@@ -22,9 +22,13 @@ const (
 	ExportManifest = "onex_manifest"
 	// ExportCompute runs one computation of a compute node.
 	ExportCompute = "onex_compute"
-	// ExportEffect is reserved for effect nodes; v1 hosts do not call it.
+	// ExportEffect runs one effect of an effect node: (ptr i32, type_len i32, data_len
+	// i32) -> i32 status, the same contract as ExportCompute, with the effect type in
+	// place of the computation name. An effect node exports it instead of ExportCompute.
 	ExportEffect = "onex_effect"
-	// ExportCompensate is reserved for effect compensation; v1 hosts do not call it.
+	// ExportCompensate undoes a guest-defined compensation the node registered with
+	// OpTxCompensate: the same contract again, with the compensation's name and payload.
+	// Optional; required only by nodes that register compensations.
 	ExportCompensate = "onex_compensate"
 	// ExportInitialize is the reactor initialiser (-buildmode=c-shared); the host runs it
 	// once per instance when present.
@@ -44,8 +48,15 @@ const (
 	// those). The message is UTF-8 text of at most MaxLogMessage bytes; longer ones are
 	// truncated by the host.
 	ImportLog = "log"
-	// ImportResult is reserved for the result register of later capabilities:
-	// result(dst_ptr i32, dst_len i32) -> i32 status. v1 hosts do not provide it.
+	// ImportCall calls a host capability: call(op_ptr i32, op_len i32, req_ptr i32,
+	// req_len i32, ret_len_ptr i32) -> i32 status. op is one of the Op constants, req its
+	// JSON request. The host leaves the JSON response (or, on a non-zero status, an Error)
+	// in the instance's result register and writes its length as a u32 at ret_len_ptr.
+	// Only effect nodes may call it, and only for capabilities granted to them.
+	ImportCall = "call"
+	// ImportResult copies the result register into guest memory: result(dst_ptr i32,
+	// dst_len i32) -> i32 status. dst_len must equal the length call reported; the
+	// register is cleared by the next host-function call.
 	ImportResult = "result"
 )
 
