@@ -1,0 +1,63 @@
+package breaker
+
+import "time"
+
+// Stats is a snapshot of one breaker, taken under its lock so that its
+// fields agree with each other. It is a plain value, not updated after it is
+// returned; share it freely.
+type Stats struct {
+	// Service is the breaker's service name.
+	Service string
+	// State is the breaker's state. An open breaker whose OpenTimeout has
+	// passed is still StateOpen (with RetryAfter 0) until a call arrives.
+	State State
+	// Disabled reports that the breaker's policy is Disabled; such a breaker
+	// counts nothing.
+	Disabled bool
+	// OpenedAt is when the breaker last opened, or the zero time if it has
+	// not opened since it was created or Reset.
+	OpenedAt time.Time
+	// RetryAfter is how long an open breaker stays open; zero in the other
+	// states.
+	RetryAfter time.Duration
+
+	// Successes, Failures, Rejected and Ignored count calls since the
+	// breaker was created or Reset: results recorded as successes and as
+	// failures, calls that Allow or Do rejected, and results not recorded
+	// because the breaker changed state while the call ran or because the
+	// call was canceled. Every admitted call whose Done was called is in
+	// exactly one of Successes, Failures and Ignored.
+	Successes, Failures, Rejected, Ignored uint64
+
+	// StateRequests and StateFailures are the results that the current
+	// state judges: for a closed breaker, those in the rolling window as of
+	// the last recorded result (they leave the window only when a later
+	// result is recorded); for a half-open one, the probes recorded so far.
+	// Both are zero for an open breaker.
+	StateRequests, StateFailures uint64
+}
+
+// Stats returns a snapshot of the breaker. It does not change the state. It
+// takes the breaker's lock briefly.
+func (b *Breaker) Stats() Stats {
+	s := Stats{Service: b.service, Disabled: b.policy.Disabled}
+	if b.policy.Disabled {
+		return s
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.State = b.state
+	s.OpenedAt = b.openedAt
+	s.Successes = b.counts.successes
+	s.Failures = b.counts.failures
+	s.Rejected = b.counts.rejected
+	s.Ignored = b.counts.ignored
+	if b.state == StateOpen {
+		s.RetryAfter = b.cb.RemainingDelay()
+	} else {
+		m := b.cb.Metrics()
+		s.StateRequests = uint64(m.Executions())
+		s.StateFailures = uint64(m.Failures())
+	}
+	return s
+}
