@@ -32,14 +32,20 @@ var null = []byte("null")
 // not watch it.
 //
 // Call Compute from an init function. It panics on a programmer error: a name that
-// abi.ValidName rejects, a name registered before, or a nil fn.
+// abi.ValidName rejects, a name registered before, a nil fn, or a plugin that is already
+// an effect node (see Effect).
 func Compute[In, Out any](c abi.Computation, fn func(ctx context.Context, in In) (Out, error)) {
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: Compute %q: nil function", c.Name))
 	}
-	name := c.Name
+	std.register(abi.KindCompute, "Compute", c, wrapTyped(abi.KindCompute, c.Name, fn))
+}
+
+// wrapTyped turns a typed handler of a computation or an effect called name into a
+// handler: decode the input, run fn, encode its result or its error.
+func wrapTyped[In, Out any](k abi.Kind, name string, fn func(ctx context.Context, in In) (Out, error)) handler {
 	inType := reflect.TypeFor[In]().String()
-	std.register(c, func(ctx context.Context, data []byte, e *encoder) (abi.Status, []byte) {
+	return func(ctx context.Context, data []byte, e *encoder) (abi.Status, []byte) {
 		if len(data) == 0 {
 			data = null
 		}
@@ -48,7 +54,7 @@ func Compute[In, Out any](c abi.Computation, fn func(ctx context.Context, in In)
 		if err := json.Unmarshal(data, &in); err != nil {
 			return e.failure(abi.StatusInvalidInput, abi.Error{
 				Code:    abi.StatusInvalidInput.String(),
-				Message: fmt.Sprintf("sdk: computation %q: decode input as %s: %v", name, inType, err),
+				Message: fmt.Sprintf("sdk: %s %q: decode input as %s: %v", noun(k), name, inType, err),
 			})
 		}
 		out, err := fn(ctx, in)
@@ -59,11 +65,22 @@ func Compute[In, Out any](c abi.Computation, fn func(ctx context.Context, in In)
 		if err != nil {
 			return e.failure(abi.StatusError, abi.Error{
 				Code:    "invalid_output",
-				Message: fmt.Sprintf("sdk: computation %q: encode result: %v", name, err),
+				Message: fmt.Sprintf("sdk: %s %q: encode result: %v", noun(k), name, err),
 			})
 		}
 		return abi.StatusOK, b
-	})
+	}
+}
+
+// wrapRaw turns a raw handler into a handler: fn's result is the output as it is.
+func wrapRaw(fn func(ctx context.Context, data []byte) ([]byte, error)) handler {
+	return func(ctx context.Context, data []byte, e *encoder) (abi.Status, []byte) {
+		out, err := fn(ctx, data)
+		if err != nil {
+			return e.failure(abi.StatusError, errorPayload(err))
+		}
+		return abi.StatusOK, out
+	}
 }
 
 // ComputeRaw registers a computation that works on the JSON bytes directly, for handlers
@@ -77,17 +94,11 @@ func Compute[In, Out any](c abi.Computation, fn func(ctx context.Context, in In)
 // itself or a slice of it; the SDK copies such a result before the return area is
 // written over the input. Errors and panics are reported as for Compute.
 //
-// Call ComputeRaw from an init function. It panics on a programmer error: a name that
-// abi.ValidName rejects, a name registered before, or a nil fn.
+// Call ComputeRaw from an init function. It panics on a programmer error, as Compute
+// does.
 func ComputeRaw(c abi.Computation, fn func(ctx context.Context, data []byte) ([]byte, error)) {
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: ComputeRaw %q: nil function", c.Name))
 	}
-	std.register(c, func(ctx context.Context, data []byte, e *encoder) (abi.Status, []byte) {
-		out, err := fn(ctx, data)
-		if err != nil {
-			return e.failure(abi.StatusError, errorPayload(err))
-		}
-		return abi.StatusOK, out
-	})
+	std.register(abi.KindCompute, "ComputeRaw", c, wrapRaw(fn))
 }

@@ -17,7 +17,8 @@ import (
 // does, and returns the status and the output: the result JSON on abi.StatusOK, an
 // abi.Error payload (JSON) otherwise. An empty name means abi.DefaultComputation. An
 // unknown name gives abi.StatusUnknownComputation with a message listing the registered
-// names.
+// names, and a plugin that is an effect node gives abi.StatusUnsupported (use
+// DispatchEffect).
 //
 // Dispatch exists so plugin authors can unit-test their handlers natively (plain
 // go test, -race included), with no Wasm runtime: registrations made in init are in
@@ -27,24 +28,76 @@ import (
 // data itself. Once registration is over (after init), Dispatch is safe for concurrent
 // use by multiple goroutines, as far as the handlers themselves are.
 func Dispatch(ctx context.Context, name string, data []byte) (abi.Status, []byte) {
-	return std.dispatch(ctx, []byte(name), data, newEncoder())
+	return std.dispatch(ctx, abi.ExportCompute, []byte(name), data, newEncoder())
 }
 
-// dispatch looks name up and runs it with e as its output buffer. The output is a view of
-// e's buffer or a raw handler's own slice.
-func (r *registry) dispatch(ctx context.Context, name, data []byte, e *encoder) (abi.Status, []byte) {
-	if len(name) == 0 {
-		name = []byte(abi.DefaultComputation)
+// DispatchEffect runs the effect of type effectType on data, exactly as the onex_effect
+// export does, with the results and guarantees of Dispatch: an empty effectType means
+// abi.DefaultEffect, an unknown one gives abi.StatusUnknownComputation, and a plugin that
+// is a compute node gives abi.StatusUnsupported.
+//
+// There is no transaction natively: the handler's capability calls (FS, KV, HTTP,
+// Events, Compensate) go to the Host installed with SetHost, which by default answers
+// abi.StatusUnsupported to every one. Install a fake Host to test a handler's calls and
+// its reaction to their failures.
+func DispatchEffect(ctx context.Context, effectType string, data []byte) (abi.Status, []byte) {
+	return std.dispatch(ctx, abi.ExportEffect, []byte(effectType), data, newEncoder())
+}
+
+// DispatchCompensate runs the compensation called name with payload, exactly as the
+// onex_compensate export does during a rollback: abi.StatusOK with an empty output when
+// it succeeded, abi.StatusError or abi.StatusPanic with an error payload when it failed,
+// and abi.StatusUnknownComputation when no Compensation has that name. It is safe for
+// concurrent use as Dispatch is.
+func DispatchCompensate(ctx context.Context, name string, payload []byte) (abi.Status, []byte) {
+	return std.dispatch(ctx, abi.ExportCompensate, []byte(name), payload, newEncoder())
+}
+
+// dispatch looks name up among what export runs (computations for onex_compute, effects
+// for onex_effect, compensations for onex_compensate) and runs it with e as its output
+// buffer. The output is a view of e's buffer or a raw handler's own slice.
+func (r *registry) dispatch(ctx context.Context, export string, name, data []byte, e *encoder) (abi.Status, []byte) {
+	if export == abi.ExportCompensate {
+		h, ok := r.compensations[string(name)] // this conversion does not allocate
+		if !ok {
+			return e.failure(abi.StatusUnknownComputation, abi.Error{
+				Code: abi.StatusUnknownComputation.String(),
+				Message: fmt.Sprintf("sdk: unknown compensation %q; this plugin registers: %s",
+					name, list(r.compensationNames)),
+			})
+		}
+		return call(ctx, h, data, e)
 	}
-	h, ok := r.handlers[string(name)] // this conversion does not allocate
+	want, other, def := abi.KindCompute, abi.ExportEffect, abi.DefaultComputation
+	if export == abi.ExportEffect {
+		want, other, def = abi.KindEffect, abi.ExportCompute, abi.DefaultEffect
+	}
+	if k := r.effectiveKind(); k != want {
+		return e.failure(abi.StatusUnsupported, abi.Error{
+			Code:    abi.StatusUnsupported.String(),
+			Message: fmt.Sprintf("sdk: this plugin is %s: it runs through %s, not %s", kindPhrase(k), other, export),
+		})
+	}
+	if len(name) == 0 {
+		name = []byte(def)
+	}
+	h, ok := r.handlers[string(name)]
 	if !ok {
 		return e.failure(abi.StatusUnknownComputation, abi.Error{
 			Code: abi.StatusUnknownComputation.String(),
-			Message: fmt.Sprintf("sdk: unknown computation %q; this plugin offers: %s",
-				name, strings.Join(r.names(), ", ")),
+			Message: fmt.Sprintf("sdk: unknown %s %q; this plugin offers: %s",
+				noun(want), name, list(r.names())),
 		})
 	}
 	return call(ctx, h, data, e)
+}
+
+// list joins names for a message.
+func list(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
 }
 
 // call runs h and turns a panic into abi.StatusPanic.
@@ -64,10 +117,10 @@ func call(ctx context.Context, h handler, data []byte, e *encoder) (status abi.S
 // short enough for a log line.
 const maxPanicFrames = 5
 
-// wrapperPrefix starts the names of the SDK functions that call a handler (Compute's and
-// ComputeRaw's closures, then call): the excerpt stops there, as they say nothing about
-// the bug.
-var wrapperPrefix = reflect.TypeFor[encoder]().PkgPath() + ".Compute"
+// wrapperPrefix starts the names of the SDK functions that call a handler (the closures
+// of wrapTyped, wrapRaw and wrapCompensation, then call): the excerpt stops there, as
+// they say nothing about the bug.
+var wrapperPrefix = reflect.TypeFor[encoder]().PkgPath() + ".wrap"
 
 // panicMessage renders "panic: <value>" and the innermost frames of the panicking
 // goroutine, up to the handler's caller. It must be called from the deferred function

@@ -1,6 +1,6 @@
-// Package sdk writes onex-host plugins in standard Go: compute nodes that run as
-// WebAssembly modules under the native ABI v1 (see abi/SPEC.md). It depends on package
-// abi and the standard library only.
+// Package sdk writes onex-host plugins in standard Go: compute nodes and effect nodes that
+// run as WebAssembly modules under the native ABI v1 (see abi/SPEC.md). It depends on
+// package abi and the standard library only.
 //
 // # Writing a plugin
 //
@@ -32,7 +32,7 @@
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o shout.wasm ./shout
 //
 // The SDK provides every export the ABI asks for (onex_abi_v1, onex_alloc, onex_compute,
-// onex_manifest); the plugin declares none of its own. The manifest the host reads is
+// onex_effect, onex_compensate, onex_manifest); the plugin declares none of its own. The manifest the host reads is
 // Describe's metadata plus one entry per registered computation, validated when the host
 // asks for it: a plugin whose manifest is invalid, or that never called Describe, fails to
 // load with the reason.
@@ -49,6 +49,44 @@
 //
 // Test handlers natively with Dispatch, which runs a computation by name exactly as the
 // host would, without Wasm; check the manifest with Manifest().Validate().
+//
+// # Effect nodes
+//
+// An effect node does I/O, and only through the host (abi/SPEC.md section 8). Its
+// manifest lists the capabilities it needs, which the operator must grant, and it
+// registers its effect types with Effect or EffectRaw instead of Compute: a plugin is
+// either a compute node or an effect node, and mixing the two panics at init. Describe
+// with Kind abi.KindEffect, or leave Kind empty and let the first Effect set it; the
+// manifest then lists the handlers under Effects.
+//
+//	func init() {
+//		sdk.Describe(abi.Manifest{Name: "reporter", Version: "1.0.0", Kind: abi.KindEffect,
+//			Capabilities: []abi.Capability{abi.CapabilityFS, abi.CapabilityEvents},
+//			Publishes:    []string{"onex.evt.reports.stored.v1"}})
+//		sdk.Effect(abi.Computation{Name: "store_report"}, storeReport)
+//	}
+//
+//	func storeReport(_ context.Context, r report) (string, error) {
+//		path := "/srv/reports/" + r.Name + ".txt"
+//		if err := sdk.FS.Write(path, []byte(r.Text)); err != nil {
+//			return "", err // the host's code and retryable flag pass through
+//		}
+//		return sdk.Events.Publish(abi.Event{EventType: "report.stored",
+//			Topic: "onex.evt.reports.stored.v1", Key: path})
+//	}
+//
+// The capability clients FS, KV, HTTP and Events call the host's call import; each call
+// blocks until the host answers and fails with a *CapabilityError carrying the host's
+// status, code and retryable flag. The host runs every attempt of an effect in a
+// transaction: it records each mutating call with what undoes it, rolls the attempt back
+// when the handler fails (an error, a panic, a timeout), may retry it, and delivers
+// published events only on commit. For undo steps only the plugin knows, register a
+// handler with Compensation and schedule it from the effect with Compensate; the host
+// runs it through onex_compensate on rollback.
+//
+// Test effect handlers natively with DispatchEffect and DispatchCompensate. Capability
+// calls then go to a fake Host installed with SetHost (the native default answers
+// abi.StatusUnsupported), which sees each op and its JSON request as the real host would.
 //
 // # Logging and output
 //
@@ -76,9 +114,11 @@
 //
 // # Package state
 //
-// Describe, Compute and ComputeRaw record into one package-level registry. This is the one
-// deliberate exception to the project's rule against package-global state: a plugin is a
-// process of its own (one Wasm instance), registration happens once at init, and the ABI
-// exports are plain functions that have nowhere else to find it. After init the registry
-// is only read.
+// Describe and the registrations (Compute, ComputeRaw, Effect, EffectRaw, Compensation)
+// record into one package-level registry, and the capability clients share one client
+// of the host's call and result imports. This is the one deliberate exception to the
+// project's rule against package-global state: a plugin is a process of its own (one Wasm
+// instance, with one result register on the host side), registration happens once at
+// init, and the ABI exports are plain functions that have nowhere else to find it. After
+// init the registry is only read.
 package sdk

@@ -6,6 +6,12 @@ import (
 	"github.com/onexhost/onex-host/abi"
 )
 
+var (
+	// ErrUnknownCompensation is returned (wrapped, naming the compensation) by Compensate
+	// for a name that no Compensation registered.
+	ErrUnknownCompensation = errors.New("sdk: unknown compensation")
+)
+
 // codeError is the code a handler error gets when it carries no *abi.Error.
 const codeError = "error"
 

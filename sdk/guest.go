@@ -54,14 +54,15 @@ func (g *guest) window(export string, p uintptr, n uint64) []byte {
 	return g.in[off : off+n : off+n]
 }
 
-// compute implements onex_compute: it dispatches the name and data the host wrote at p
-// and writes the output location into the return area at p.
-func (g *guest) compute(ctx context.Context, p uintptr, typeLen, dataLen uint32) abi.Status {
-	n := uint64(typeLen) + uint64(dataLen)
-	buf := g.window(abi.ExportCompute, p, max(n, minBuffer))
+// entry implements onex_compute, onex_effect and onex_compensate, named by export: it
+// dispatches the name and data the host wrote at p and writes the output location into
+// the return area at p.
+func (g *guest) entry(ctx context.Context, export string, p uintptr, nameLen, dataLen uint32) abi.Status {
+	n := uint64(nameLen) + uint64(dataLen)
+	buf := g.window(export, p, max(n, minBuffer))
 	// The name and data are used in place: no copy. Typed handlers decode (copying) and
 	// raw handlers are told not to keep data.
-	status, out := g.reg.dispatch(ctx, buf[:typeLen], buf[typeLen:n], g.enc)
+	status, out := g.reg.dispatch(ctx, export, buf[:nameLen], buf[nameLen:n], g.enc)
 	g.finish(buf[:abi.ReturnAreaSize], out)
 	return status
 }

@@ -19,7 +19,7 @@ func hostCall(t *testing.T, g *guest, name, data string) (abi.Status, []byte) {
 	buf := g.window("test", p, uint64(max(len(name)+len(data), minBuffer)))
 	copy(buf, name)
 	copy(buf[len(name):], data)
-	status := g.compute(context.Background(), p, uint32(len(name)), uint32(len(data)))
+	status := g.entry(context.Background(), abi.ExportCompute, p, uint32(len(name)), uint32(len(data)))
 	ptr := binary.LittleEndian.Uint32(buf[0:4])
 	n := binary.LittleEndian.Uint32(buf[4:8])
 	require.Equal(t, uint32(len(g.out)), n, "return area length")
@@ -72,10 +72,10 @@ func TestGuest_Compute(t *testing.T) {
 
 func TestGuest_ComputeOutsideBufferPanics(t *testing.T) {
 	g := newGuest(newRegistry())
-	assert.Panics(t, func() { g.compute(context.Background(), 4096, 1, 1) }, "before any alloc")
+	assert.Panics(t, func() { g.entry(context.Background(), abi.ExportCompute, 4096, 1, 1) }, "before any alloc")
 	p := g.alloc(16)
-	assert.Panics(t, func() { g.compute(context.Background(), p, 10, 10) }, "past the end")
-	assert.Panics(t, func() { g.compute(context.Background(), p-1, 1, 1) }, "before the start")
+	assert.Panics(t, func() { g.entry(context.Background(), abi.ExportCompute, p, 10, 10) }, "past the end")
+	assert.Panics(t, func() { g.entry(context.Background(), abi.ExportCompute, p-1, 1, 1) }, "before the start")
 	assert.Panics(t, func() { g.manifest(p + uintptr(len(g.in)) - 4) }, "return area past the end")
 }
 

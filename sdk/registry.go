@@ -9,38 +9,48 @@ import (
 	"github.com/onexhost/onex-host/abi"
 )
 
-// std is the plugin's one registry, filled by Describe, Compute and ComputeRaw from init
-// functions and read by the exports. It is package-level state on purpose: a plugin is a
-// whole Wasm instance, and the host-facing exports are plain functions with nowhere else
-// to find it (see the package documentation). Tests swap it out; see registry_test.go.
+// std is the plugin's one registry, filled by Describe, Compute, ComputeRaw, Effect,
+// EffectRaw and Compensation from init functions and read by the exports. It is
+// package-level state on purpose: a plugin is a whole Wasm instance, and the host-facing
+// exports are plain functions with nowhere else to find it (see the package
+// documentation). Tests swap it out; see registry_test.go.
 var std = newRegistry()
 
-// handler runs one registered computation. It writes any output it encodes into e and
-// returns a view of e's buffer, or (for raw handlers) a slice of its own.
+// handler runs one registered computation, effect or compensation. It writes any output
+// it encodes into e and returns a view of e's buffer, or (for raw handlers) a slice of its
+// own.
 type handler func(ctx context.Context, data []byte, e *encoder) (abi.Status, []byte)
 
 // registry holds what a plugin declares at init. It is not safe for concurrent
 // registration; once init is over it is only read, and reads may be concurrent.
 type registry struct {
-	described    bool
-	manifest     abi.Manifest      // as given to Describe, with Computations empty
-	computations []abi.Computation // in registration order
-	handlers     map[string]handler
+	described bool
+	manifest  abi.Manifest // as given to Describe, with Computations and Effects empty
+	// kind is fixed by Describe (when its Kind is set) or by the first registration, and
+	// kindBy names what fixed it, for the panic that refuses the other kind.
+	kind     abi.Kind
+	kindBy   string
+	offers   []abi.Computation // computations or effects, per kind, in registration order
+	handlers map[string]handler
+	// compensations are the guest-defined compensations (Compensation), run by
+	// onex_compensate; compensationNames lists them in registration order.
+	compensations     map[string]handler
+	compensationNames []string
 }
 
 func newRegistry() *registry {
-	return &registry{handlers: make(map[string]handler)}
+	return &registry{handlers: make(map[string]handler), compensations: make(map[string]handler)}
 }
 
 func (r *registry) describe(m abi.Manifest) {
 	if r.described {
 		panic("sdk: Describe called twice")
 	}
-	if len(m.Computations) > 0 {
-		panic("sdk: Describe: leave Manifest.Computations empty; Compute and ComputeRaw fill it")
+	if len(m.Computations) > 0 || len(m.Effects) > 0 {
+		panic("sdk: Describe: leave Manifest.Computations and Manifest.Effects empty; the registrations fill them")
 	}
-	if m.Kind == "" {
-		m.Kind = abi.KindCompute
+	if m.Kind != "" {
+		r.fixKind(m.Kind, "Describe")
 	}
 	m.Capabilities = slices.Clone(m.Capabilities)
 	m.Publishes = slices.Clone(m.Publishes)
@@ -48,34 +58,98 @@ func (r *registry) describe(m abi.Manifest) {
 	r.described = true
 }
 
-func (r *registry) register(c abi.Computation, run handler) {
+// fixKind records that by needs the plugin to be of kind k, and panics when something
+// earlier made it the other kind: a plugin is a compute node or an effect node.
+func (r *registry) fixKind(k abi.Kind, by string) {
+	switch r.kind {
+	case "":
+		r.kind, r.kindBy = k, by
+	case k:
+	default:
+		panic(fmt.Sprintf("sdk: %s: this plugin is already %s (made one by %s); "+
+			"a plugin is either a compute node or an effect node, not both", by, kindPhrase(r.kind), r.kindBy))
+	}
+}
+
+// kindPhrase names a node kind with its article, for messages.
+func kindPhrase(k abi.Kind) string {
+	switch k {
+	case abi.KindCompute:
+		return "a compute node"
+	case abi.KindEffect:
+		return "an effect node"
+	}
+	return fmt.Sprintf("a %q node", k)
+}
+
+// effectiveKind is the kind the manifest declares: compute unless Describe or a
+// registration said otherwise.
+func (r *registry) effectiveKind() abi.Kind {
+	if r.kind == "" {
+		return abi.KindCompute
+	}
+	return r.kind
+}
+
+// noun names what a node of kind k offers, for messages.
+func noun(k abi.Kind) string {
+	if k == abi.KindEffect {
+		return "effect"
+	}
+	return "computation"
+}
+
+// register adds a computation (k is abi.KindCompute) or an effect (abi.KindEffect); fn
+// names the registering function for panic messages.
+func (r *registry) register(k abi.Kind, fn string, c abi.Computation, run handler) {
 	if !abi.ValidName(c.Name) {
-		panic(fmt.Sprintf("sdk: computation name %q must be 1-64 characters of [a-z0-9_.-] starting with a letter or digit", c.Name))
+		panic(fmt.Sprintf("sdk: %s name %q must be 1-64 characters of [a-z0-9_.-] starting with a letter or digit", noun(k), c.Name))
 	}
+	r.fixKind(k, fmt.Sprintf("%s %q", fn, c.Name))
 	if _, dup := r.handlers[c.Name]; dup {
-		panic(fmt.Sprintf("sdk: computation %q registered twice", c.Name))
+		panic(fmt.Sprintf("sdk: %s %q registered twice", noun(k), c.Name))
 	}
-	r.computations = append(r.computations, cloneComputation(c))
+	r.offers = append(r.offers, cloneComputation(c))
 	r.handlers[c.Name] = run
 }
 
-// assembled returns the manifest with its computations filled in. The result shares
-// nothing with the registry.
+// registerCompensation adds a guest-defined compensation. Only effect nodes have
+// transactions, so it makes the plugin one.
+func (r *registry) registerCompensation(name string, run handler) {
+	if !abi.ValidName(name) {
+		panic(fmt.Sprintf("sdk: compensation name %q must be 1-64 characters of [a-z0-9_.-] starting with a letter or digit", name))
+	}
+	r.fixKind(abi.KindEffect, fmt.Sprintf("Compensation %q", name))
+	if _, dup := r.compensations[name]; dup {
+		panic(fmt.Sprintf("sdk: compensation %q registered twice", name))
+	}
+	r.compensations[name] = run
+	r.compensationNames = append(r.compensationNames, name)
+}
+
+// assembled returns the manifest with its kind and its computations or effects filled
+// in. The result shares nothing with the registry.
 func (r *registry) assembled() abi.Manifest {
 	m := r.manifest
+	m.Kind = r.effectiveKind()
 	m.Capabilities = slices.Clone(m.Capabilities)
 	m.Publishes = slices.Clone(m.Publishes)
-	m.Computations = nil
-	for _, c := range r.computations {
-		m.Computations = append(m.Computations, cloneComputation(c))
+	var offers []abi.Computation
+	for _, c := range r.offers {
+		offers = append(offers, cloneComputation(c))
+	}
+	if m.Kind == abi.KindEffect {
+		m.Computations, m.Effects = nil, offers
+	} else {
+		m.Computations, m.Effects = offers, nil
 	}
 	return m
 }
 
-// names lists the registered computation names in registration order.
+// names lists the registered computation or effect names in registration order.
 func (r *registry) names() []string {
-	out := make([]string, len(r.computations))
-	for i, c := range r.computations {
+	out := make([]string, len(r.offers))
+	for i, c := range r.offers {
 		out[i] = c.Name
 	}
 	return out
@@ -89,19 +163,25 @@ func cloneComputation(c abi.Computation) abi.Computation {
 
 // Describe sets the node's metadata: name, version, kind, description, determinism,
 // idempotence, timeout, capabilities and topics. Call it exactly once, from an init
-// function. Leave Computations empty: Compute and ComputeRaw append one entry each, in
-// the order they run, so the manifest the host reads always matches the handlers.
-// An empty Kind means abi.KindCompute, the only kind ABI v1 runs.
+// function. Leave Computations and Effects empty: each registration (Compute, ComputeRaw,
+// Effect, EffectRaw) appends one entry, in the order they run, so the manifest the host
+// reads always matches the handlers.
+//
+// Kind says whether the plugin is a compute node or an effect node; an empty Kind lets
+// the registrations decide (abi.KindEffect once Effect, EffectRaw or Compensation runs,
+// abi.KindCompute otherwise).
 //
 // Describe does not validate the manifest; the onex_manifest export does (via
 // abi.Manifest.Validate) and reports a broken one to the host, which then refuses to
 // load the plugin. Check it in a unit test with Manifest().Validate().
 //
-// Describe panics when called twice or with Computations set: both are programmer errors
-// meant to fail at init.
+// Describe panics, as programmer errors meant to fail at init, when called twice, with
+// Computations or Effects set, or with a Kind that disagrees with a registration made
+// before it.
 func Describe(m abi.Manifest) { std.describe(m) }
 
-// Manifest returns the manifest as assembled so far: Describe's metadata plus one
-// computation per registration, in registration order. It is meant for tests; the result
-// is a deep copy and is not validated. Before Describe it holds only the computations.
+// Manifest returns the manifest as assembled so far: Describe's metadata, the kind, and
+// one computation (for a compute node) or effect (for an effect node) per registration,
+// in registration order. It is meant for tests; the result is a deep copy and is not
+// validated. Before Describe it holds only the kind and the registrations.
 func Manifest() abi.Manifest { return std.assembled() }

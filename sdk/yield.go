@@ -14,8 +14,8 @@ import "time"
 // BENCHMARKS.md). So the exports yield when a call is likely to have left garbage behind:
 //
 //   - every yieldEvery calls, which bounds the garbage of small calls;
-//   - after a call that moved at least yieldBytes of input and output, whose buffers
-//     are garbage;
+//   - after a call that moved at least yieldBytes of input, output and capability
+//     requests and responses, whose buffers are garbage;
 //   - after a call whose handler ran at least yieldAfter, long enough to have allocated
 //     a lot.
 //
