@@ -1,7 +1,7 @@
 # onex-host — see README.md. Every target needs only Go (1.26+); `fixtures` also needs wabt.
 GO       ?= go
 BIN      := bin
-PLUGINS  := core
+PLUGINS  := core fileops httpcall
 # Extism plugins: modules of their own (the PDK is no dependency of onex-host), each with
 # its <name>.onex.yaml node description, copied next to the module.
 EXTISM_PLUGINS := text

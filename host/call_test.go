@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,7 +93,7 @@ func TestPlugin_CallHostile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			if cfg == (host.Config{}) {
+			if reflect.ValueOf(cfg).IsZero() {
 				cfg = host.NewConfig()
 			}
 			h, _ := newHost(t, cfg)

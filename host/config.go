@@ -38,6 +38,19 @@ func DefaultCacheDir() string {
 	return filepath.Join(dir, "onex-host", "wazero")
 }
 
+// DefaultDataDir is the default Config.DataDir: onex-host under $XDG_DATA_HOME, or
+// ~/.local/share/onex-host; "" (in memory) when neither is known.
+func DefaultDataDir() string {
+	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" {
+		return filepath.Join(dir, "onex-host")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".local", "share", "onex-host")
+}
+
 // Config is the host-wide configuration. Build it with NewConfig and the With methods;
 // New validates it once. A zero numeric field means its default. Config is a value: safe
 // to copy and to share.
@@ -80,6 +93,18 @@ type Config struct {
 	// Logger receives host events and the plugins' logs and output. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// DataDir holds what the host keeps on disk for effect nodes: the key-value store
+	// (kv.db), opened the first time a node with the kv capability loads. NewConfig sets
+	// DefaultDataDir; "" keeps the store in memory, gone when the host closes.
+	DataDir string
+	// KVPath overrides where the key-value store lives: a bbolt file, or ":memory:".
+	// Default "": DataDir's kv.db.
+	KVPath string
+	// Breakers is the circuit-breaker policy of every service (ONEX's defaults when
+	// zero); BreakerOverrides replaces it for a service ("http:api.example.com") or a
+	// prefix ending in '*' ("http:*"): an exact name wins, then the longest prefix.
+	Breakers         BreakerPolicy
+	BreakerOverrides map[string]BreakerPolicy
 }
 
 // NewConfig returns the default configuration.
@@ -97,6 +122,7 @@ func NewConfig() Config {
 		CacheBytes:     DefaultCacheBytes,
 		CacheTTL:       DefaultCacheTTL,
 		SlowThreshold:  DefaultSlowThreshold,
+		DataDir:        DefaultDataDir(),
 	}
 }
 
@@ -133,6 +159,12 @@ func (c Config) WithCache(entries int, bytes int64, ttl time.Duration) Config {
 // WithSlowThreshold returns a copy with SlowThreshold set.
 func (c Config) WithSlowThreshold(d time.Duration) Config { c.SlowThreshold = d; return c }
 
+// WithDataDir returns a copy with DataDir set ("" keeps the key-value store in memory).
+func (c Config) WithDataDir(dir string) Config { c.DataDir = dir; return c }
+
+// WithKVPath returns a copy with KVPath set.
+func (c Config) WithKVPath(path string) Config { c.KVPath = path; return c }
+
 // WithLogger returns a copy with Logger set.
 func (c Config) WithLogger(l *slog.Logger) Config { c.Logger = l; return c }
 
@@ -152,6 +184,9 @@ type PluginConfig struct {
 	Grants Grants
 	// Extism holds what only Extism plugins use.
 	Extism ExtismConfig
+	// Inspect loads an effect node only to describe it: its capabilities are neither
+	// checked against Grants nor opened, so every capability call it makes is denied.
+	Inspect bool
 }
 
 // ExtismConfig configures an Extism plugin. The zero value is usable: the node comes from

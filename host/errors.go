@@ -61,6 +61,13 @@ var (
 	// ErrFailed is returned when the guest reported an error of its own (StatusError, or
 	// a status without a sentinel of its own).
 	ErrFailed = errors.New("host: plugin failed")
+	// ErrUnavailable is returned when a service the plugin depends on is temporarily
+	// unavailable (abi.StatusUnavailable): a failing dependency, an open circuit breaker.
+	// Retryable.
+	ErrUnavailable = errors.New("host: service unavailable")
+	// ErrNotFound is returned when the guest reports that a resource does not exist
+	// (abi.StatusNotFound).
+	ErrNotFound = errors.New("host: not found")
 	// ErrClosed is returned for calls on a closed Plugin or Host.
 	ErrClosed = errors.New("host: closed")
 )
@@ -124,6 +131,10 @@ func statusKind(s abi.Status) error {
 		return ErrTimeout
 	case abi.StatusUnsupported:
 		return ErrUnsupported
+	case abi.StatusUnavailable:
+		return ErrUnavailable
+	case abi.StatusNotFound:
+		return ErrNotFound
 	default:
 		return ErrFailed
 	}

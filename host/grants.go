@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/gobwas/glob"
+
+	"github.com/onexhost/onex-host/abi"
 )
 
 // Grants is what the operator allows one plugin to reach outside its sandbox. The zero
@@ -22,6 +24,42 @@ type Grants struct {
 	// Hosts are the hosts the plugin may send HTTP requests to, as glob patterns over the
 	// host name: "api.example.com", "*.example.com", "*" (any host).
 	Hosts []string
+	// KV grants the host's key-value store (effect nodes; each node sees only its own
+	// keys).
+	KV bool
+	// Events grants publishing to the host's event bus (effect nodes; only the topics the
+	// manifest's publishes lists).
+	Events bool
+}
+
+// allow checks that every capability in needs is granted; the error names the first
+// that is not, and how to grant it.
+func (g Grants) allow(needs []abi.Capability) error {
+	for _, c := range needs {
+		var missing string
+		switch c {
+		case abi.CapabilityFS:
+			if len(g.Paths) == 0 {
+				missing = "no directory is granted (--allow-path DIR[:ro], Grants.Paths)"
+			}
+		case abi.CapabilityHTTP:
+			if len(g.Hosts) == 0 {
+				missing = "no host is granted (--allow-host PATTERN, Grants.Hosts)"
+			}
+		case abi.CapabilityKV:
+			if !g.KV {
+				missing = "the key-value store is not granted (--kv, Grants.KV)"
+			}
+		case abi.CapabilityEvents:
+			if !g.Events {
+				missing = "the event bus is not granted (--events, Grants.Events)"
+			}
+		}
+		if missing != "" {
+			return fmt.Errorf("the node needs %s, and %s", c, missing)
+		}
+	}
+	return nil
 }
 
 // PathGrant is one granted directory.
@@ -58,7 +96,7 @@ var errBadGrant = errors.New("invalid grant")
 // normalize checks every grant and returns a copy with absolute, cleaned directories.
 // Directories must exist; host patterns must be valid globs.
 func (g Grants) normalize() (Grants, error) {
-	out := Grants{Paths: make([]PathGrant, 0, len(g.Paths)), Hosts: make([]string, 0, len(g.Hosts))}
+	out := Grants{Paths: make([]PathGrant, 0, len(g.Paths)), Hosts: make([]string, 0, len(g.Hosts)), KV: g.KV, Events: g.Events}
 	for _, p := range g.Paths {
 		if p.Dir == "" {
 			return Grants{}, fmt.Errorf("%w: path grant with an empty directory", errBadGrant)

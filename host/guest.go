@@ -3,6 +3,8 @@ package host
 import (
 	"context"
 	"time"
+
+	"github.com/onexhost/onex-host/abi"
 )
 
 // guest is one pooled instance of a plugin, of either flavour: a native-ABI *instance or
@@ -20,9 +22,13 @@ type guest interface {
 	close()
 }
 
-// invoke runs the native entry point onex_compute.
+// invoke runs the native entry point: onex_compute, or onex_effect in an effect node.
 func (inst *instance) invoke(ctx context.Context, computation, _ string, data []byte, deadline time.Time) ([]byte, error) {
-	return inst.call(ctx, inst.compute, computation, computation, data, deadline)
+	fn := inst.compute
+	if inst.plugin.manifest.Kind == abi.KindEffect {
+		fn = inst.effect
+	}
+	return inst.call(ctx, fn, computation, computation, data, deadline)
 }
 
 func (inst *instance) faulted() bool { return inst.broken }

@@ -29,6 +29,8 @@ type Host struct {
 	// extismModConfig is the base module configuration of Extism guests.
 	extismModConfig wazero.ModuleConfig
 
+	services
+
 	stopJanitor context.CancelFunc
 	janitorDone chan struct{}
 	teardown    sync.Once
@@ -89,6 +91,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		extisms:         newShared(closeCtx[*extism.CompiledPlugin]),
 		plugins:         map[*Plugin]struct{}{},
 		janitorDone:     make(chan struct{}),
+	}
+	if err := h.newServices(cfg); err != nil {
+		results.Close()
+		_ = compCache.Close(ctx)
+		return nil, err
 	}
 	jctx, cancel := context.WithCancel(context.Background())
 	h.stopJanitor = cancel
@@ -186,6 +193,9 @@ func (h *Host) Close(ctx context.Context) error {
 	h.closed = true
 	h.mu.Unlock()
 	var errs []error
+	// Effects first: they finish (or are canceled and rolled back) while their plugins
+	// still run, since a rollback may call a plugin's onex_compensate.
+	errs = append(errs, h.closeServices(ctx))
 	for _, p := range h.livePlugins() {
 		errs = append(errs, p.Close(ctx))
 	}

@@ -14,7 +14,7 @@ import (
 
 // hostFunctions are the names this host provides in abi.ImportModule, for the import check
 // at load.
-var hostFunctions = map[string]bool{abi.ImportLog: true}
+var hostFunctions = map[string]bool{abi.ImportLog: true, abi.ImportCall: true, abi.ImportResult: true}
 
 // instantiateHostModule defines abi.ImportModule in rt. Host functions are Go module
 // functions (~45 ns per guest-to-host call, no allocation), never reflective WithFunc
@@ -26,6 +26,14 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostLog), []api.ValueType{i32, i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("level", "msg_ptr", "msg_len").
 		Export(abi.ImportLog).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostCall), []api.ValueType{i32, i32, i32, i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("op_ptr", "op_len", "req_ptr", "req_len", "ret_len_ptr").
+		Export(abi.ImportCall).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("dst_ptr", "dst_len").
+		Export(abi.ImportResult).
 		Instantiate(ctx)
 	return err
 }

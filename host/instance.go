@@ -24,7 +24,9 @@ type instance struct {
 	// Function handles are looked up once: ExportedFunction costs ~3-4 µs and a fresh
 	// stack each time, the call itself ~12 ns.
 	alloc, compute, manifest api.Function
-	stack                    [3]uint64
+	// effect and compensate are the effect-node entries; nil in compute nodes.
+	effect, compensate api.Function
+	stack              [3]uint64
 
 	// bufPtr/bufCap describe the guest buffer from the last onex_alloc, reused for every
 	// input that fits.
@@ -37,6 +39,12 @@ type instance struct {
 	entry        watch.Entry
 	stdout       *lineWriter
 	stderr       *lineWriter
+
+	// attempt is the effect attempt the instance serves, set for the duration of an
+	// EffectNode call; capability host functions act for it. nil otherwise.
+	attempt *attempt
+	// register is the result register of onex.call (abi/SPEC.md section 4).
+	register []byte
 
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.

@@ -91,6 +91,7 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 	ok := false
 	defer func() {
 		if !ok {
+			p.closeCapabilities()
 			p.release()
 		}
 	}()
@@ -199,8 +200,8 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 	}
 	p.name = m.Name
 	p.logger = p.host.cfg.Logger.With("plugin", m.Name)
-	p.offers = make(map[string]string, len(m.Computations))
-	for _, c := range m.Computations {
+	p.offers = make(map[string]string, len(m.Offers()))
+	for _, c := range m.Offers() {
 		p.offers[c.Name] = c.Name
 	}
 	lim, err := p.host.cfg.resolve(pc, m.Timeout())
@@ -208,14 +209,28 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 		return fail(ErrInvalidModule, "%v", err)
 	}
 	p.limits = lim
-	if m.Kind != abi.KindCompute {
-		return fail(ErrUnsupported, "kind %q: this host runs compute nodes; effect nodes arrive with the effect-node ABI", m.Kind)
-	}
-	if len(m.Capabilities) > 0 {
-		return fail(ErrCapabilityDenied, "manifest requests %v, and no capability is granted to this plugin", m.Capabilities)
-	}
-	if _, ok := p.compiled.ExportedFunctions()[abi.ExportCompute]; !ok {
-		return fail(ErrInvalidModule, "a compute node must export %s", abi.ExportCompute)
+	exports := p.compiled.ExportedFunctions()
+	switch m.Kind {
+	case abi.KindCompute:
+		if len(m.Capabilities) > 0 {
+			return fail(ErrCapabilityDenied, "manifest requests %v: compute nodes get no capabilities (only effect nodes do I/O)", m.Capabilities)
+		}
+		if _, ok := exports[abi.ExportCompute]; !ok {
+			return fail(ErrInvalidModule, "a compute node must export %s", abi.ExportCompute)
+		}
+	case abi.KindEffect:
+		if _, ok := exports[abi.ExportEffect]; !ok {
+			return fail(ErrInvalidModule, "an effect node must export %s", abi.ExportEffect)
+		}
+		if pc.Inspect {
+			break
+		}
+		if err := p.grants.allow(m.Capabilities); err != nil {
+			return fail(ErrCapabilityDenied, "%v", err)
+		}
+		if err := p.openCapabilities(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -231,6 +246,8 @@ var requiredExports = map[string]signature{
 
 var optionalExports = map[string]signature{
 	abi.ExportCompute:    {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportEffect:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportCompensate: {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
 	abi.ExportManifest:   {[]api.ValueType{i32}, []api.ValueType{i32}},
 	abi.ExportInitialize: {nil, nil},
 }

@@ -31,6 +31,9 @@ var goPlugins = []string{
 	"plugins/testdata/chatty",
 	"plugins/testdata/goecho",
 	"plugins/text", // an Extism Go PDK plugin, a module of its own
+	"plugins/testdata/effects",
+	"plugins/fileops",
+	"plugins/httpcall",
 }
 
 // goPluginPaths maps each of goPlugins to its built .wasm file.

@@ -41,6 +41,7 @@ type Plugin struct {
 	compiled wazero.CompiledModule  // native plugins only
 	extism   *extism.CompiledPlugin // Extism plugins only
 	grants   Grants
+	caps     capabilities
 	pool     *pool.Pool[guest]
 	// release drops the plugin's reference to its compiled code.
 	release func()
@@ -122,7 +123,15 @@ func (p *Plugin) Stats() PoolStats {
 // is free (honouring ctx) and the guest returns or is stopped at the deadline — the
 // earliest of ctx's and the plugin's timeout. A faulted instance is discarded, never
 // reused. Errors are *PluginError values; see the sentinels in this package.
+//
+// On an effect node Call runs one effect without a transaction, retries or breakers, and
+// the plugin's capability calls fail with abi.StatusUnsupported: use an EffectNode.
 func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]byte, error) {
+	return p.call(ctx, computation, data, nil)
+}
+
+// call is Call; a, when not nil, is the effect attempt the call serves.
+func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *attempt) ([]byte, error) {
 	if !p.enter() {
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
@@ -142,7 +151,14 @@ func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]b
 	if err != nil {
 		return nil, p.acquireError(computation, err)
 	}
+	native, _ := inst.(*instance)
+	if native != nil {
+		native.attempt = a
+	}
 	out, err := inst.invoke(ctx, computation, target, data, deadline)
+	if native != nil {
+		native.attempt, native.register = nil, native.register[:0]
+	}
 	p.put(inst)
 	return out, err
 }
@@ -187,6 +203,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	p.closeOnce.Do(func() {
 		p.pool.Close()
+		p.closeCapabilities()
 		p.release()
 		p.host.mu.Lock()
 		delete(p.host.plugins, p)
@@ -224,6 +241,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.compute = mod.ExportedFunction(abi.ExportCompute)
 	inst.manifest = mod.ExportedFunction(abi.ExportManifest)
+	inst.effect = mod.ExportedFunction(abi.ExportEffect)
+	inst.compensate = mod.ExportedFunction(abi.ExportCompensate)
 	return inst, nil
 }
 
@@ -292,8 +311,9 @@ func (p *Plugin) errorf(op string, kind error, format string, args ...any) *Plug
 }
 
 func (p *Plugin) computationNames() string {
-	names := make([]string, len(p.manifest.Computations))
-	for i, c := range p.manifest.Computations {
+	offers := p.manifest.Offers()
+	names := make([]string, len(offers))
+	for i, c := range offers {
 		names[i] = c.Name
 	}
 	return "offered: " + fmt.Sprint(names)

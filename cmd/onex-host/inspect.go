@@ -51,6 +51,7 @@ func newInspectCmd(e *env) *cobra.Command {
 		Args:    exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			hf.inspect = true
 			h, p, err := hf.load(ctx, e, args[0], 1)
 			if err != nil {
 				return err
@@ -61,7 +62,7 @@ func newInspectCmd(e *env) *cobra.Command {
 			if info.Flavour == host.FlavourNative {
 				info.ABI = abi.Version
 			}
-			for _, c := range info.Manifest.Computations {
+			for _, c := range info.Manifest.Offers() {
 				en, _ := p.Entry(c.Name)
 				info.Entries = append(info.Entries, entry{Computation: c.Name, Export: en.Export, Input: en.Input, Output: en.Output})
 			}
@@ -102,8 +103,12 @@ func printInspection(e *env, info inspection) error {
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s:\t%s\n", r[0], r[1])
 	}
-	fmt.Fprintf(w, "computations:\t%d\n", len(m.Computations))
-	for i, c := range m.Computations {
+	label := "computations"
+	if m.Kind == abi.KindEffect {
+		label = "effects"
+	}
+	fmt.Fprintf(w, "%s:\t%d\n", label, len(m.Offers()))
+	for i, c := range m.Offers() {
 		if info.Flavour == host.FlavourExtism {
 			e := info.Entries[i]
 			fmt.Fprintf(w, "  %s\t%s(), %s in, %s out\t%s\n", c.Name, e.Export, e.Input, e.Output, c.Description)

@@ -26,9 +26,13 @@ type hostFlags struct {
 	config      []string
 	nodePath    string
 	exports     []string
+	kvPath      string
+	events      bool
 	// node, when set by a command, replaces the Extism node the flags describe.
 	node *host.ExtismNode
 	cmd  *cobra.Command // set by register
+	// inspect loads effect nodes without their capabilities (see host.PluginConfig.Inspect).
+	inspect bool
 }
 
 func (f *hostFlags) register(cmd *cobra.Command) {
@@ -39,6 +43,8 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
 	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, e.g. '*.example.com' (repeatable)")
+	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
+	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
 	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
 	fs.StringVar(&f.nodePath, "node", "", "Extism plugins: node description (YAML) instead of the <name>"+host.SidecarSuffix+" sidecar")
 	fs.StringArrayVar(&f.exports, "export", nil, "Extism plugins: an exported function to offer as a computation (repeatable; default: all)")
@@ -46,7 +52,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 
 // pluginConfig builds the plugin's configuration from the flags; every error is misuse.
 func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
-	pc := host.PluginConfig{Timeout: f.timeout}
+	pc := host.PluginConfig{Timeout: f.timeout, Inspect: f.inspect}
 	for _, s := range f.allowPaths {
 		g, err := host.ParsePathGrant(s)
 		if err != nil {
@@ -55,6 +61,8 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 		pc.Grants.Paths = append(pc.Grants.Paths, g)
 	}
 	pc.Grants.Hosts = f.allowHosts
+	pc.Grants.KV = f.kvPath != ""
+	pc.Grants.Events = f.events
 	for _, kv := range f.config {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -118,6 +126,7 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		return nil, nil, err
 	}
 	cfg := host.NewConfig().
+		WithKVPath(f.kvPath).
 		WithCacheDir(f.cacheDir).
 		WithMemoryLimit(mem).
 		WithMaxInstances(maxInstances).
@@ -166,45 +175,71 @@ func newRunCmd(e *env) *cobra.Command {
 		data        string
 		inputPath   string
 		noCache     bool
+		maxRetries  int
 	)
 	cmd := &cobra.Command{
-		Use:   "run <plugin.wasm> [--type <computation>] [--data <json> | --input {<file> | -}] [--no-cache]",
-		Short: "Run one computation and print its ComputeOutput as JSON",
-		Long: "Run one computation of a compute-node plugin and print ONEX's ComputeOutput as JSON.\n\n" +
-			"--data gives the input data as JSON; --input reads a whole ComputeInput JSON object\n" +
-			"from a file, or from stdin with '-'. Exit status: 0 ok, 1 the plugin failed, 2 misuse.",
+		Use:   "run <plugin.wasm> [--type <computation|effect>] [--data <json> | --input {<file> | -}] [--no-cache] [grants]",
+		Short: "Run one computation or effect and print its output as JSON",
+		Long: "Run one computation of a compute node and print ONEX's ComputeOutput as JSON, or one\n" +
+			"effect of an effect node and print its EffectOutput (also when it fails, with what the\n" +
+			"rollback did).\n\n" +
+			"--data gives the input data as JSON; --input reads a whole ComputeInput (or EffectInput)\n" +
+			"JSON object from a file, or from stdin with '-'. An effect node reaches only what the\n" +
+			"grants allow: --allow-path DIR[:ro], --allow-host PATTERN, --kv FILE, --events.\n" +
+			"Exit status: 0 ok, 1 the plugin failed, 2 misuse.",
 		Example: "  onex-host run bin/plugins/core.wasm --type sum_numbers --data '[1,2,3,4,5]'\n" +
-			"  echo '{\"computation_type\":\"sha256\",\"data\":\"abc\"}' | onex-host run bin/plugins/core.wasm --input -",
+			"  echo '{\"computation_type\":\"sha256\",\"data\":\"abc\"}' | onex-host run bin/plugins/core.wasm --input -\n" +
+			"  onex-host run bin/plugins/fileops.wasm --allow-path /tmp/demo --type write --data '{\"path\":\"/tmp/demo/a.txt\",\"content\":\"hi\"}'",
 		Args: exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			h, p, err := hf.load(ctx, e, args[0], 1)
+			if err != nil {
+				return err
+			}
+			defer h.Close(context.Background())
+			if p.Manifest().Kind == abi.KindEffect {
+				in, err := buildEffectInput(e, cmd, computation, data, inputPath)
+				if err != nil {
+					return err
+				}
+				if cmd.Flags().Changed("max-retries") {
+					in.MaxRetries = &maxRetries
+				}
+				return runEffect(ctx, e, h, p, in, hf.events)
+			}
 			in, err := buildInput(e, cmd, computation, data, inputPath)
 			if err != nil {
 				return err
 			}
 			in.NoCache = in.NoCache || noCache
-			ctx := cmd.Context()
-			h, node, err := hf.loadNode(ctx, e, args[0], 1)
+			node, err := host.NewComputeNode(p)
 			if err != nil {
-				return err
+				return failure{err}
 			}
-			defer h.Close(context.Background())
 			out, err := node.Process(ctx, in)
 			if err != nil {
 				return failure{err}
 			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			return enc.Encode(out)
+			return printJSON(e, out)
 		},
 	}
 	hf.register(cmd)
-	cmd.Flags().StringVarP(&computation, "type", "t", abi.DefaultComputation, "computation to run")
+	cmd.Flags().StringVarP(&computation, "type", "t", abi.DefaultComputation, "computation (or effect) to run")
 	cmd.Flags().StringVarP(&data, "data", "d", "null", "input data as JSON")
-	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput JSON object from a file, or stdin with -")
+	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput (EffectInput) JSON object from a file, or stdin with -")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "bypass the compute cache (sets the input's cache_enabled to false)")
+	cmd.Flags().IntVar(&maxRetries, "max-retries", host.DefaultMaxRetries, "effects: how many times a retryable failure is tried again")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
+}
+
+// printJSON writes v indented, without escaping HTML characters.
+func printJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // buildInput assembles the ComputeInput from the flags; every error is misuse.

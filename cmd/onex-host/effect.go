@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/events"
+)
+
+// buildEffectInput assembles the EffectInput from run's flags; every error is misuse.
+func buildEffectInput(e *env, cmd *cobra.Command, effect, data, inputPath string) (abi.EffectInput, error) {
+	if inputPath == "" {
+		if !json.Valid([]byte(data)) {
+			return abi.EffectInput{}, fmt.Errorf("--data is not valid JSON: %q", data)
+		}
+		return abi.EffectInput{EffectType: effect, OperationData: json.RawMessage(data)}, nil
+	}
+	var r io.Reader = e.stdin
+	if inputPath != "-" {
+		f, err := os.Open(inputPath)
+		if err != nil {
+			return abi.EffectInput{}, fmt.Errorf("--input: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, host.DefaultMaxInputBytes+1<<20))
+	if err != nil {
+		return abi.EffectInput{}, fmt.Errorf("--input: %w", err)
+	}
+	in, err := abi.DecodeEffectInput(b)
+	if err != nil {
+		return abi.EffectInput{}, fmt.Errorf("--input %s: %w", inputPath, err)
+	}
+	if cmd.Flags().Changed("type") {
+		in.EffectType = effect
+	}
+	return in, nil
+}
+
+// runEffect runs one effect and prints its EffectOutput, also when it failed (the output
+// then says what the rollback did). With showEvents, every event the effect publishes is
+// printed to stderr as it is delivered.
+func runEffect(ctx context.Context, e *env, h *host.Host, p *host.Plugin, in abi.EffectInput, showEvents bool) error {
+	node, err := host.NewEffectNode(p, host.EffectConfig{})
+	if err != nil {
+		return failure{err}
+	}
+	if showEvents {
+		sub, err := h.Events().Subscribe("onex.evt.>", func(_ context.Context, ev abi.Event) error {
+			b, err := json.Marshal(ev)
+			if err == nil {
+				_, err = fmt.Fprintf(e.stderr, "event: %s\n", b)
+			}
+			return err
+		}, events.SubscribeOptions{Policy: events.Block})
+		if err != nil {
+			return err
+		}
+		defer sub.Close()
+	}
+	out, err := node.Process(ctx, in)
+	if perr := printJSON(e, out); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return failure{err}
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/metrics"
+	"github.com/onexhost/onex-host/host/internal/tx"
+)
+
+// DefaultEffectTimeout bounds a whole effect, retries included: ONEX's timeout_ms
+// default, enforced here.
+const DefaultEffectTimeout = 30 * time.Second
+
+// EffectConfig configures an EffectNode. The zero value is usable: ONEX's defaults.
+type EffectConfig struct {
+	// Retry is the node's retry policy; an EffectInput may override its count and delay.
+	Retry RetryPolicy
+	// Concurrency bounds how many effects of this node run at once; callers beyond it
+	// wait (honouring their context). 1 runs effects one at a time, ONEX's "sequential"
+	// mode. 0 means no bound beyond the plugin's instance pool.
+	Concurrency int
+	// Timeout bounds a whole effect: every attempt, every wait between attempts. An
+	// EffectInput's TimeoutMS overrides it. Default DefaultEffectTimeout; negative means
+	// none (each attempt still has the plugin's call timeout).
+	Timeout time.Duration
+}
+
+// EffectNode runs an effect plugin with ONEX's effect envelope: each attempt in a
+// transaction of its own, capability calls behind per-service circuit breakers, failed
+// attempts rolled back and retried by the node's policy, the whole effect under one
+// deadline. It is safe for concurrent use by multiple goroutines: every effect checks out
+// its own instance and gets its own transaction.
+type EffectNode struct {
+	plugin  *Plugin
+	cfg     EffectConfig
+	sem     chan struct{} // nil: no concurrency bound
+	metrics *metrics.Registry
+}
+
+// NewEffectNode wraps p, which must be an effect node (ErrUnsupported otherwise).
+func NewEffectNode(p *Plugin, cfg EffectConfig) (*EffectNode, error) {
+	if p.manifest.Kind != abi.KindEffect {
+		return nil, p.errorf("", ErrUnsupported, "kind %q is not an effect node", p.manifest.Kind)
+	}
+	if cfg.Concurrency < 0 {
+		return nil, p.errorf("", ErrUnsupported, "effect concurrency %d must not be negative", cfg.Concurrency)
+	}
+	orDefault(&cfg.Timeout, DefaultEffectTimeout)
+	n := &EffectNode{plugin: p, cfg: cfg, metrics: metrics.New()}
+	if cfg.Concurrency > 0 {
+		n.sem = make(chan struct{}, cfg.Concurrency)
+	}
+	return n, nil
+}
+
+// Plugin returns the plugin the node runs.
+func (n *EffectNode) Plugin() *Plugin { return n.plugin }
+
+// Metrics returns a snapshot of the node's metrics, by effect type. Each effect counts
+// once, whatever its retries.
+func (n *EffectNode) Metrics() map[string]ComputationMetrics { return n.metrics.Snapshot() }
+
+// Process runs one effect. An empty OperationID gets a fresh UUID and an empty EffectType
+// means abi.DefaultEffect. OperationData that is not JSON fails with ErrInvalidInput
+// before the guest runs.
+//
+// Each attempt runs in a new transaction (unless in.NoTransaction): the plugin's
+// capability calls are recorded with their compensations before they happen, and events
+// it publishes are held. When the attempt succeeds (and its result is JSON) the
+// transaction commits and the events are published; otherwise it is rolled back, newest
+// operation first, and the effect is tried again if the failure is retryable and the
+// retry policy allows, after a backoff. The output reports the last attempt's
+// transaction: TransactionState, SideEffectsApplied, RollbackOperations; RetryCount is
+// the number of failed attempts before it.
+//
+// On error the output is still filled in as far as the effect got, and the error is the
+// last attempt's *PluginError (or ErrTimeout/ErrCanceled when the effect's deadline or
+// the caller's context ended, ErrClosed when the host is shutting down).
+func (n *EffectNode) Process(ctx context.Context, in abi.EffectInput) (abi.EffectOutput, error) {
+	p := n.plugin
+	name := in.Effect()
+	out := abi.EffectOutput{OperationID: in.OperationID, EffectType: name, TransactionState: abi.TransactionNone,
+		Metadata: in.Metadata}
+	if out.OperationID == "" {
+		out.OperationID = uuid.NewString()
+	}
+	start := time.Now()
+	err := n.process(ctx, &in, name, &out)
+	elapsed := time.Since(start)
+	out.ProcessingTimeMS = float64(elapsed.Nanoseconds()) / 1e6
+	n.metrics.Observe(name, 1, elapsed, err != nil)
+	if err != nil {
+		p.logger.Debug("effect failed", "effect", name, "operation_id", out.OperationID, "retries", out.RetryCount,
+			"transaction_state", out.TransactionState, "error", err)
+	}
+	return out, err
+}
+
+func (n *EffectNode) process(ctx context.Context, in *abi.EffectInput, name string, out *abi.EffectOutput) error {
+	p := n.plugin
+	h := p.host
+	if !h.effects.enter() {
+		return p.errorf(name, ErrClosed, "the host is shutting down")
+	}
+	defer h.effects.exit()
+	// The host's shutdown cancels effects still running at its deadline.
+	ctx, stop := h.effects.bind(ctx)
+	defer stop()
+	timeout := n.cfg.Timeout
+	if in.TimeoutMS > 0 {
+		timeout = time.Duration(in.TimeoutMS) * time.Millisecond
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	data := []byte(in.OperationData)
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	if !json.Valid(data) {
+		return p.errorf(name, ErrInvalidInput, "operation %s: operation_data is not valid JSON", out.OperationID)
+	}
+	if _, ok := p.offers[name]; !ok {
+		return p.errorf(name, ErrUnknownComputation, "effect %q is not in the manifest (%s)", name, p.computationNames())
+	}
+	if n.sem != nil {
+		select {
+		case n.sem <- struct{}{}:
+			defer func() { <-n.sem }()
+		case <-ctx.Done():
+			return p.waitError(name, ctx.Err(), fmt.Sprintf("waiting for a turn (concurrency %d)", cap(n.sem)))
+		}
+	}
+	retry := n.cfg.Retry.withDefaults(in)
+	for number := 0; ; number++ {
+		err := n.attempt(ctx, in, name, data, number, out)
+		if err == nil {
+			return nil
+		}
+		if number >= retry.MaxRetries || !retryable(ctx, err, retry) {
+			return err
+		}
+		out.RetryCount++
+		wait := time.NewTimer(retry.delay(number + 1))
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+			return p.waitError(name, ctx.Err(), fmt.Sprintf("waiting to retry after %d failed attempts (last: %v)", out.RetryCount, err))
+		}
+	}
+}
+
+// attempt runs the effect once, in a transaction of its own, and commits or rolls back.
+func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name string, data []byte, number int, out *abi.EffectOutput) error {
+	p := n.plugin
+	a := &attempt{plugin: p, breakers: !in.NoCircuitBreaker}
+	out.TransactionState, out.TransactionID, out.SideEffectsApplied, out.RollbackOperations = abi.TransactionNone, "", 0, nil
+	if !in.NoTransaction {
+		t, err := p.host.txm.Begin(p.name, number)
+		if err != nil {
+			return p.errorf(name, ErrClosed, "no new transaction: %v", err)
+		}
+		a.tx = t
+		out.TransactionID = t.ID()
+	}
+	result, err := p.call(ctx, name, data, a)
+	if err == nil && len(result) == 0 {
+		result = []byte("null")
+	}
+	if err == nil && !json.Valid(result) {
+		err = p.errorf(name, ErrInvalidOutput, "operation %s: the guest's result is not valid JSON", out.OperationID)
+	}
+	if a.tx == nil {
+		if err == nil {
+			out.Result = result
+		}
+		return err
+	}
+	if err == nil {
+		res, cerr := a.tx.Commit(ctx)
+		report(out, res)
+		var pubErr *tx.PublishError
+		switch {
+		case cerr == nil:
+			out.Result = result
+			return nil
+		case errors.As(cerr, &pubErr):
+			// Committed: the side effects stand. The events that could not be published
+			// are reported, never silently lost.
+			p.logger.Error("effect committed, but events could not be published", "effect", name,
+				"operation_id", out.OperationID, "transaction_id", res.ID, "unpublished", len(pubErr.Events), "error", pubErr.Err)
+			out.Result = result
+			return nil
+		default:
+			// The host's shutdown rolled the transaction back under the attempt.
+			err = p.errorf(name, ErrClosed, "the transaction was rolled back before it could commit: %v", cerr)
+		}
+	}
+	res, rerr := a.tx.Rollback(ctx)
+	report(out, res)
+	if rerr != nil && !errors.Is(rerr, tx.ErrCommitted) {
+		p.logger.Error("effect rollback failed", "effect", name, "operation_id", out.OperationID,
+			"transaction_id", res.ID, "error", rerr)
+	}
+	return err
+}
+
+// report copies a transaction's result into the effect output.
+func report(out *abi.EffectOutput, r tx.Result) {
+	switch r.State {
+	case tx.StateCommitted:
+		out.TransactionState = abi.TransactionCommitted
+	case tx.StateRolledBack:
+		out.TransactionState = abi.TransactionRolledBack
+	case tx.StateFailed:
+		out.TransactionState = abi.TransactionFailed
+	}
+	out.SideEffectsApplied = r.SideEffectsApplied
+	out.RollbackOperations = nil
+	for _, op := range r.RollbackOperations {
+		ro := abi.RollbackOperation{Seq: op.Seq, Kind: op.Kind, Service: op.Service, Target: op.Target, Outcome: string(op.Outcome)}
+		if op.Err != nil {
+			ro.Error = op.Err.Error()
+		}
+		out.RollbackOperations = append(out.RollbackOperations, ro)
+	}
+}
+
+// codeCircuitOpen is the error code of a capability call an open breaker rejected.
+const codeCircuitOpen = "circuit_open"
+
+// retryable reports whether a failed attempt may be tried again: the failure says so, and
+// neither the effect's deadline nor the caller's context has ended.
+func retryable(ctx context.Context, err error, r RetryPolicy) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	pe, ok := errors.AsType[*PluginError](err)
+	if !ok || !pe.Retryable {
+		return false
+	}
+	return pe.Code != codeCircuitOpen || r.RetryBreakerOpen
+}

@@ -1,0 +1,91 @@
+package host
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/onexhost/onex-host/abi"
+)
+
+// maxOpName bounds the op argument of onex.call: every op name is far shorter.
+const maxOpName = 64
+
+// hostCall implements onex.call(op_ptr, op_len, req_ptr, req_len, ret_len_ptr) -> status
+// (abi/SPEC.md section 8): it reads the op and its JSON request, runs it for the effect
+// attempt the instance is serving, leaves the response or error payload in the
+// instance's result register and writes its length at ret_len_ptr.
+func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	if inst == nil {
+		stack[0] = uint64(abi.StatusInternal)
+		return
+	}
+	inst.register = inst.register[:0]
+	opPtr, opLen := uint32(stack[0]), uint32(stack[1])
+	reqPtr, reqLen := uint32(stack[2]), uint32(stack[3])
+	retLenPtr := uint32(stack[4])
+	mem := mod.Memory()
+	if _, ok := mem.Read(retLenPtr, 4); !ok {
+		inst.violate("call", retLenPtr, 4)
+		stack[0] = uint64(abi.StatusOutOfBounds)
+		return
+	}
+	status, resp := inst.callCapability(ctx, mem, opPtr, opLen, reqPtr, reqLen)
+	inst.register = append(inst.register, resp...)
+	mem.WriteUint32Le(retLenPtr, uint32(len(inst.register)))
+	stack[0] = uint64(status)
+}
+
+// callCapability reads op and request and dispatches them; every failure becomes a status
+// and an error payload.
+func (inst *instance) callCapability(ctx context.Context, mem api.Memory, opPtr, opLen, reqPtr, reqLen uint32) (abi.Status, []byte) {
+	fail := func(s abi.Status, format string, args ...any) (abi.Status, []byte) {
+		return s, abi.AppendError(nil, abi.Error{Code: s.String(), Message: fmt.Sprintf(format, args...)})
+	}
+	if opLen > maxOpName {
+		return fail(abi.StatusInvalidInput, "op name of %d bytes: longer than any op", opLen)
+	}
+	op, ok := mem.Read(opPtr, opLen)
+	if !ok {
+		inst.violate("call", opPtr, opLen)
+		return fail(abi.StatusOutOfBounds, "op outside memory")
+	}
+	if reqLen > uint32(inst.plugin.limits.maxInput) {
+		return fail(abi.StatusTooLarge, "request of %d bytes exceeds the %d-byte limit", reqLen, inst.plugin.limits.maxInput)
+	}
+	req, ok := mem.Read(reqPtr, reqLen)
+	if !ok {
+		inst.violate("call", reqPtr, reqLen)
+		return fail(abi.StatusOutOfBounds, "request outside memory")
+	}
+	a := inst.attempt
+	if a == nil {
+		return fail(abi.StatusUnsupported, "%s: only effect nodes call capabilities, during an effect", op)
+	}
+	// req is a view of guest memory, valid until the guest runs again: the ops copy what
+	// they keep.
+	return a.dispatch(ctx, string(op), req)
+}
+
+// hostResult implements onex.result(dst_ptr, dst_len) -> status: it copies the result
+// register, whose length onex.call reported, into guest memory.
+func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	if inst == nil {
+		stack[0] = uint64(abi.StatusInternal)
+		return
+	}
+	ptr, n := uint32(stack[0]), uint32(stack[1])
+	if int(n) != len(inst.register) {
+		stack[0] = uint64(abi.StatusInvalidInput)
+		return
+	}
+	if !mod.Memory().Write(ptr, inst.register) {
+		inst.violate("result", ptr, n)
+		stack[0] = uint64(abi.StatusOutOfBounds)
+		return
+	}
+	stack[0] = uint64(abi.StatusOK)
+}

@@ -1,0 +1,150 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/events"
+	"github.com/onexhost/onex-host/host/internal/breaker"
+	"github.com/onexhost/onex-host/host/internal/tx"
+)
+
+// BreakerPolicy sets how a service's circuit breaker judges it (ONEX's circuit breaker
+// settings); a zero field means ONEX's default. See Config.Breakers.
+type BreakerPolicy = breaker.Policy
+
+// BreakerStats is one circuit breaker's state and exact counters.
+type BreakerStats = breaker.Stats
+
+// TransactionStats counts the host's effect transactions by final state; Begun == Open +
+// Committed + RolledBack + Failed.
+type TransactionStats = tx.Stats
+
+// services are what the host owns for effect nodes: the event bus, the circuit breakers,
+// the transaction manager and, opened on first use, the key-value store.
+type services struct {
+	bus      *events.Bus
+	breakers *breaker.Registry
+	txm      *tx.Manager
+	effects  *effectGate
+	kv       kvStore
+}
+
+// newServices builds the host's effect services from cfg.
+func (h *Host) newServices(cfg Config) error {
+	h.bus = events.New(cfg.Logger)
+	var err error
+	h.breakers, err = breaker.NewRegistry(breaker.Config{Policy: cfg.Breakers, Overrides: cfg.BreakerOverrides, Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("host: circuit breakers: %w", err)
+	}
+	h.txm, err = tx.New(tx.Config{
+		Compensators: h.compensators(),
+		Publish:      h.bus.Publish,
+	})
+	if err != nil {
+		return fmt.Errorf("host: transactions: %w", err)
+	}
+	h.effects = newEffectGate()
+	return nil
+}
+
+// Events returns the host's event bus: effect nodes publish to it when their transaction
+// commits, and embedders subscribe to it.
+func (h *Host) Events() *events.Bus { return h.bus }
+
+// Breakers returns every circuit breaker's state and counters, sorted by service.
+func (h *Host) Breakers() []BreakerStats { return h.breakers.Snapshot() }
+
+// ForceOpenBreaker holds a service's breaker open (it half-opens after its open timeout);
+// ForceCloseBreaker closes it; ResetBreaker closes it and clears its counters. Services
+// are named "fs:<dir>", "kv", "http:<host>".
+func (h *Host) ForceOpenBreaker(service string)  { h.breakers.ForceOpen(service) }
+func (h *Host) ForceCloseBreaker(service string) { h.breakers.ForceClose(service) }
+func (h *Host) ResetBreaker(service string)      { h.breakers.Reset(service) }
+
+// TransactionStats returns the effect transactions' counts by final state.
+func (h *Host) TransactionStats() TransactionStats { return h.txm.Stats() }
+
+// closeServices ends the effects (finishing or canceling them, see effectGate.shutdown),
+// rolls back any transaction still open and stops the bus.
+func (h *Host) closeServices(ctx context.Context) error {
+	var errs []error
+	if err := h.effects.shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("host: effects still running at the deadline were canceled: %w", err))
+	}
+	// Rollbacks run on their own deadline, whatever ctx says.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tx.DefaultFinishTimeout)
+	defer cancel()
+	if err := h.txm.Close(rctx); err != nil {
+		errs = append(errs, fmt.Errorf("host: roll back open transactions: %w", err))
+	}
+	if err := h.bus.Close(rctx); err != nil && !errors.Is(err, events.ErrClosed) {
+		errs = append(errs, err)
+	}
+	errs = append(errs, h.closeKV())
+	return errors.Join(errs...)
+}
+
+// compensators are the undo functions of every kind of recorded operation.
+func (h *Host) compensators() map[string]tx.Compensator {
+	m := h.capabilityCompensators()
+	m[tx.KindGuest] = tx.CompensatorFunc(h.compensateGuest)
+	return m
+}
+
+// compensateGuest undoes a guest-defined compensation: it calls onex_compensate on a
+// fresh instance of the plugin (found by digest among the loaded plugins) with the name
+// and payload the guest registered.
+func (h *Host) compensateGuest(ctx context.Context, op tx.Operation) error {
+	var p *Plugin
+	for _, q := range h.livePlugins() {
+		if guestService(q) == op.Service {
+			p = q
+			break
+		}
+	}
+	if p == nil {
+		return fmt.Errorf("no loaded plugin has digest %s", op.Service)
+	}
+	var payload []byte
+	if op.Compensation != nil && len(op.Compensation.Payload) > 0 {
+		if err := json.Unmarshal(op.Compensation.Payload, &payload); err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+	}
+	return p.compensate(ctx, op.Target, payload)
+}
+
+// compensate runs onex_compensate(name, payload) on an instance of its own, under the
+// plugin's timeout. The payload is the bytes the guest registered, not necessarily JSON.
+func (p *Plugin) compensate(ctx context.Context, name string, payload []byte) error {
+	if !p.enter() {
+		return p.errorf(name, ErrClosed, "the plugin is closed")
+	}
+	defer p.exit()
+	var deadline time.Time
+	if p.limits.timeout > 0 {
+		deadline = time.Now().Add(p.limits.timeout)
+	}
+	g, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return p.acquireError(name, err)
+	}
+	inst := g.(*instance)
+	if inst.compensate == nil {
+		p.put(g)
+		return p.errorf(name, ErrUnsupported, "the plugin does not export %s", abi.ExportCompensate)
+	}
+	// The compensation may use the plugin's capabilities (to undo through an API, say),
+	// outside any transaction: what it does is not recorded again.
+	inst.attempt = &attempt{plugin: p, breakers: true}
+	_, err = inst.call(ctx, inst.compensate, "compensate "+name, name, payload, deadline)
+	inst.attempt, inst.register = nil, inst.register[:0]
+	p.put(g)
+	return err
+}
