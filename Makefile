@@ -36,7 +36,7 @@ test: plugins
 bench: plugins
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
 
-## demo: run the core plugin on embedded defaults, then show a runaway guest being stopped
+## demo: run the core plugin on embedded defaults, an Extism plugin and an effect node, then stop a runaway guest
 demo: build plugins
 	$(BIN)/onex-host inspect $(BIN)/plugins/core.wasm
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type sum_numbers --data '[1,2,3,4,5]'
@@ -47,6 +47,11 @@ demo: build plugins
 	@echo '# an Extism plugin (Go PDK), described by bin/plugins/text.onex.yaml:'
 	$(BIN)/onex-host run $(BIN)/plugins/text.wasm --type word_count --data '"the cat and the hat"'
 	$(BIN)/onex-host call $(BIN)/plugins/text.wasm slugify --input 'Hello, ONEX World!' && echo
+	@echo '# an effect node: files in a granted directory, all or nothing (the second run rolls back, exit status 1 expected):'
+	@mkdir -p $(BIN)/demo
+	$(BIN)/onex-host run $(BIN)/plugins/fileops.wasm --allow-path $(CURDIR)/$(BIN)/demo --type write --data '{"path":"$(CURDIR)/$(BIN)/demo/hello.txt","content":"hello"}'
+	! $(BIN)/onex-host run $(BIN)/plugins/fileops.wasm --allow-path $(CURDIR)/$(BIN)/demo --type apply --data '{"operations":[{"op":"write","path":"$(CURDIR)/$(BIN)/demo/hello.txt","content":"changed"},{"op":"move","from":"$(CURDIR)/$(BIN)/demo/missing","to":"$(CURDIR)/$(BIN)/demo/x"}]}'
+	cat $(BIN)/demo/hello.txt && echo
 	@echo '# a guest that never returns, stopped by its 300ms deadline (exit status 1 expected):'
 	! $(BIN)/onex-host run plugins/testdata/wat/loop.wasm --timeout 300ms
 

@@ -17,6 +17,12 @@ import (
 // settings); a zero field means ONEX's default. See Config.Breakers.
 type BreakerPolicy = breaker.Policy
 
+// FastFailBreakers is ONEX's fast-fail preset: quick to open (3 failures), quick to try
+// again (30 s). ResilientBreakers is its resilient preset: slow to open (10 failures),
+// 120 s open. Use either as Config.Breakers or in BreakerOverrides.
+func FastFailBreakers() BreakerPolicy  { return breaker.FastFail() }
+func ResilientBreakers() BreakerPolicy { return breaker.Resilient() }
+
 // BreakerStats is one circuit breaker's state and exact counters.
 type BreakerStats = breaker.Stats
 
