@@ -48,6 +48,9 @@ type Bus struct {
 	idle     chan struct{}
 	idleOnce sync.Once
 
+	// published counts the events Publish accepted.
+	published atomic.Uint64
+
 	// mu serialises writers of subs and guards closed.
 	mu     sync.Mutex
 	closed bool
@@ -104,8 +107,14 @@ func (b *Bus) Publish(ctx context.Context, e abi.Event) error {
 			return fmt.Errorf("events: publish %s to %s: %w", e.EnvelopeID, s.name, err)
 		}
 	}
+	b.published.Add(1)
 	return nil
 }
+
+// Published returns how many events Publish has accepted (validated and queued for every
+// matching subscriber, or dropped for full Drop subscriptions), whether or not anything
+// subscribed to them.
+func (b *Bus) Published() uint64 { return b.published.Load() }
 
 // donePublish ends one Publish call and signals Close when it was the last in flight.
 func (b *Bus) donePublish() {

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+)
+
+// Handler returns the server's HTTP handler (see the package documentation for the API).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.Ready() {
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "nodes are still loading")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "nodes": s.Names()})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /v1/nodes", s.authorize(RoleInvoke, s.listNodes))
+	mux.HandleFunc("GET /v1/nodes/{name}", s.authorize(RoleInvoke, s.getNode))
+	mux.HandleFunc("POST /v1/nodes/{name}/compute", s.authorize(RoleInvoke, s.compute))
+	mux.HandleFunc("POST /v1/nodes/{name}/batch", s.authorize(RoleInvoke, s.batch))
+	mux.HandleFunc("POST /v1/nodes/{name}/effect", s.authorize(RoleInvoke, s.runEffect))
+	mux.HandleFunc("POST /v1/nodes/{name}/reload", s.authorize(RoleAdmin, s.reload))
+	mux.HandleFunc("GET /v1/cache", s.authorize(RoleInvoke, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.host.CacheStats())
+	}))
+	mux.HandleFunc("DELETE /v1/cache", s.authorize(RoleAdmin, func(w http.ResponseWriter, r *http.Request) {
+		s.host.ClearCache()
+		writeJSON(w, http.StatusOK, s.host.CacheStats())
+	}))
+	mux.HandleFunc("GET /v1/breakers", s.authorize(RoleInvoke, s.listBreakers))
+	mux.HandleFunc("POST /v1/breakers/{action}", s.authorize(RoleAdmin, s.operateBreaker))
+	mux.HandleFunc("GET /v1/events", s.authorize(RoleInvoke, s.streamEvents))
+	return s.logged(mux)
+}
+
+// nodeInfo is what /v1/nodes says of a node.
+type nodeInfo struct {
+	Name     string         `json:"name"`
+	Path     string         `json:"path"`
+	Digest   string         `json:"digest"`
+	Flavour  host.Flavour   `json:"flavour"`
+	Manifest abi.Manifest   `json:"manifest"`
+	Pool     host.PoolStats `json:"pool"`
+}
+
+func info(n *node) nodeInfo {
+	return nodeInfo{Name: n.name, Path: n.spec.Path, Digest: n.plugin.Digest(), Flavour: n.plugin.Flavour(),
+		Manifest: n.plugin.Manifest(), Pool: n.plugin.Stats()}
+}
+
+func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
+	nodes := *s.nodes.Load()
+	out := make([]nodeInfo, 0, len(nodes))
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
+		out = append(out, info(nodes[name]))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
+	n := s.node(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	writeJSON(w, http.StatusOK, info(n))
+}
+
+// node acquires the node the request names, or writes 404.
+func (s *Server) node(w http.ResponseWriter, r *http.Request) *node {
+	name := r.PathValue("name")
+	n := s.acquire(name)
+	if n == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %q", name))
+	}
+	return n
+}
+
+// body reads the request body up to the limit, or writes the error.
+func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body exceeds %d bytes", s.opts.MaxRequestBytes))
+		} else {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "reading the body: "+err.Error())
+		}
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) compute(w http.ResponseWriter, r *http.Request) {
+	n := s.node(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	if n.compute == nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: POST .../effect", n.name))
+		return
+	}
+	b, ok := s.body(w, r)
+	if !ok {
+		return
+	}
+	in, err := abi.DecodeComputeInput(b)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	start := time.Now()
+	out, err := n.compute.Process(r.Context(), in)
+	s.metrics.observe(n.name, in.Computation(), "compute", time.Since(start), err)
+	if err != nil {
+		writeHostError(w, err, out.OperationID)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// batchItem is one line of a batch response: the output, or the error.
+type batchItem struct {
+	*abi.ComputeOutput
+	Error *errorBody `json:"error,omitempty"`
+}
+
+func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
+	n := s.node(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	if n.compute == nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: batches are for compute nodes", n.name))
+		return
+	}
+	b, ok := s.body(w, r)
+	if !ok {
+		return
+	}
+	ndjson := r.Header.Get("Content-Type") == "application/x-ndjson"
+	var inputs []abi.ComputeInput
+	if ndjson {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(make([]byte, 64<<10), int(s.opts.MaxRequestBytes))
+		for line := 1; sc.Scan(); line++ {
+			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+				continue
+			}
+			in, err := abi.DecodeComputeInput(sc.Bytes())
+			if err != nil {
+				writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("line %d: %v", line, err))
+				return
+			}
+			inputs = append(inputs, in)
+		}
+	} else if err := json.Unmarshal(b, &inputs); err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "the body must be a JSON array of ComputeInput objects (or NDJSON with Content-Type application/x-ndjson): "+err.Error())
+		return
+	}
+	start := time.Now()
+	results, err := n.compute.ProcessBatch(r.Context(), inputs, host.BatchOptions{})
+	if err != nil && results == nil {
+		writeHostError(w, err, "")
+		return
+	}
+	items := make([]batchItem, len(results))
+	for i, res := range results {
+		s.metrics.observe(n.name, inputs[i].Computation(), "compute", 0, res.Err)
+		if res.Err != nil {
+			_, body := classify(res.Err)
+			out := abi.ComputeOutput{OperationID: res.Output.OperationID, ComputationType: res.Output.ComputationType}
+			items[i] = batchItem{ComputeOutput: &out, Error: &body}
+			continue
+		}
+		out := res.Output
+		items[i] = batchItem{ComputeOutput: &out}
+	}
+	s.metrics.batchSeconds.WithLabelValues(n.name).Observe(time.Since(start).Seconds())
+	if !ndjson {
+		writeJSON(w, http.StatusOK, items)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, it := range items {
+		if enc.Encode(it) != nil {
+			return
+		}
+	}
+}
+
+// effectResponse is an effect's response: the output, and the error when it failed.
+type effectResponse struct {
+	abi.EffectOutput
+	Error *errorBody `json:"error,omitempty"`
+}
+
+func (s *Server) runEffect(w http.ResponseWriter, r *http.Request) {
+	n := s.node(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	if n.effect == nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is a compute node: POST .../compute", n.name))
+		return
+	}
+	b, ok := s.body(w, r)
+	if !ok {
+		return
+	}
+	in, err := abi.DecodeEffectInput(b)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
+		return
+	}
+	start := time.Now()
+	out, err := n.effect.Process(r.Context(), in)
+	s.metrics.observe(n.name, in.Effect(), "effect", time.Since(start), err)
+	if err != nil {
+		// The output says how far the effect got and what its rollback did.
+		status, body := classify(err)
+		writeJSON(w, status, effectResponse{EffectOutput: out, Error: &body})
+		return
+	}
+	writeJSON(w, http.StatusOK, effectResponse{EffectOutput: out})
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	digest, err := s.Reload(r.Context(), name)
+	switch {
+	case errors.Is(err, errUnknownNode):
+		writeError(w, http.StatusNotFound, codeNotFound, err.Error())
+	case err != nil:
+		status, body := classify(err)
+		if status == http.StatusInternalServerError {
+			status, body.Code = http.StatusUnprocessableEntity, "reload_failed"
+		}
+		writeJSON(w, status, apiError{Error: body})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"node": name, "digest": digest})
+	}
+}
+
+// breakerInfo is what /v1/breakers says of a breaker.
+type breakerInfo struct {
+	Service    string    `json:"service"`
+	State      string    `json:"state"`
+	Disabled   bool      `json:"disabled,omitempty"`
+	OpenedAt   time.Time `json:"opened_at,omitzero"`
+	RetryAfter float64   `json:"retry_after_seconds,omitempty"`
+	Successes  uint64    `json:"successes"`
+	Failures   uint64    `json:"failures"`
+	Rejected   uint64    `json:"rejected"`
+}
+
+func (s *Server) listBreakers(w http.ResponseWriter, r *http.Request) {
+	out := []breakerInfo{}
+	for _, b := range s.host.Breakers() {
+		out = append(out, breakerInfo{Service: b.Service, State: b.State.String(), Disabled: b.Disabled, OpenedAt: b.OpenedAt,
+			RetryAfter: b.RetryAfter.Seconds(), Successes: b.Successes, Failures: b.Failures, Rejected: b.Rejected})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) operateBreaker(w http.ResponseWriter, r *http.Request) {
+	service := r.URL.Query().Get("service")
+	if service == "" {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "the service query parameter is required, e.g. ?service=http:api.example.com")
+		return
+	}
+	switch action := r.PathValue("action"); action {
+	case "force-open":
+		s.host.ForceOpenBreaker(service)
+	case "force-close":
+		s.host.ForceCloseBreaker(service)
+	case "reset":
+		s.host.ResetBreaker(service)
+	default:
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("unknown action %q (want force-open, force-close or reset)", action))
+		return
+	}
+	s.log.Info("breaker operated", "service", service, "action", r.PathValue("action"))
+	s.listBreakers(w, r)
+}
+
+// logged logs one record per request: method, path, status, duration. Never headers.
+func (s *Server) logged(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	})
+}
+
+// statusWriter remembers the status written, and passes Flush through for event streams.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,31 @@
+// Package server serves ONEX nodes over HTTP: a versioned JSON API to list nodes and run
+// computations, batches and effects, operate the cache and the circuit breakers, stream
+// the event bus, health and readiness probes, Prometheus metrics, bearer-token auth with
+// two roles, and hot reload of a node without dropping a request.
+//
+// A Server wraps a *host.Host; Handler returns its http.Handler, which embedders mount
+// where they like. `onex-host serve` (cmd/onex-host) adds the config file, the listeners
+// and the signals. Everything here is safe for concurrent use.
+//
+// API (JSON; errors are {"error": {"code", "message", "retryable"}} with a stable code):
+//
+//	GET    /healthz                          200 while the process serves
+//	GET    /readyz                           200 once every node is loaded and warmed, else 503
+//	GET    /metrics                          Prometheus text format
+//	GET    /v1/nodes                         every node: manifest, digest, flavour, pool stats
+//	GET    /v1/nodes/{name}
+//	POST   /v1/nodes/{name}/compute          ComputeInput → ComputeOutput
+//	POST   /v1/nodes/{name}/batch            JSON array of ComputeInput → array of results;
+//	                                         NDJSON in (Content-Type application/x-ndjson) → NDJSON out
+//	POST   /v1/nodes/{name}/effect           EffectInput → EffectOutput
+//	POST   /v1/nodes/{name}/reload           admin: load the node's file again and swap it in
+//	GET    /v1/cache                         cache statistics
+//	DELETE /v1/cache                         admin: clear the cache
+//	GET    /v1/breakers                      every breaker's state and counters
+//	POST   /v1/breakers/{action}?service=S   admin: action is force-open, force-close or reset
+//	GET    /v1/events?topic=PATTERN          server-sent events of the bus (NATS-style pattern)
+//
+// Roles: a token with role invoke may call everything but the admin endpoints; admin may
+// call everything. Without tokens, auth is off (serve allows that on loopback only).
+// /healthz, /readyz and /metrics need no token.
+package server

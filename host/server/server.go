@@ -1,0 +1,223 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+)
+
+// NodeSpec says how to load one node: its file and its configuration. Reload loads the
+// same spec again.
+type NodeSpec struct {
+	Path   string
+	Plugin host.PluginConfig
+	Effect host.EffectConfig
+}
+
+// Options configure a Server. The zero value serves without auth, with a 16 MiB request
+// limit, logging to slog.Default.
+type Options struct {
+	// Tokens maps each accepted bearer token to its role. Empty: auth is off.
+	Tokens map[string]Role
+	// MaxRequestBytes bounds request bodies. Default 16 MiB.
+	MaxRequestBytes int64
+	// Logger receives one record per request (never with its token). Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Registry receives the server's metrics. Default: a registry of its own, served at
+	// /metrics.
+	Registry *prometheus.Registry
+}
+
+// DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
+const DefaultMaxRequestBytes = 16 << 20
+
+// Server serves the nodes of one Host over HTTP. It is safe for concurrent use.
+type Server struct {
+	host    *host.Host
+	opts    Options
+	log     *slog.Logger
+	metrics *telemetry
+
+	// nodes is the current name → node table; copy-on-write under mu, so a request reads
+	// it without a lock.
+	nodes atomic.Pointer[map[string]*node]
+	mu    sync.Mutex // serialises writers of nodes and reloads
+	ready atomic.Bool
+}
+
+// New returns a Server for h with no nodes; Load adds them.
+func New(h *host.Host, opts Options) *Server {
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{host: h, opts: opts, log: opts.Logger}
+	s.nodes.Store(&map[string]*node{})
+	s.metrics = newTelemetry(s, opts.Registry)
+	return s
+}
+
+// node is one loaded node version. Requests hold a reference while they use it, so a
+// reload can wait for them before closing it.
+type node struct {
+	name    string
+	spec    NodeSpec
+	plugin  *host.Plugin
+	compute *host.ComputeNode // compute nodes
+	effect  *host.EffectNode  // effect nodes
+
+	refs    atomic.Int64
+	retired atomic.Bool
+	idle    chan struct{} // closed when retired and refs reaches 0
+	once    sync.Once
+}
+
+// release drops a request's reference.
+func (n *node) release() {
+	if n.refs.Add(-1) == 0 && n.retired.Load() {
+		n.once.Do(func() { close(n.idle) })
+	}
+}
+
+// retire marks n replaced and returns a channel closed once no request uses it.
+func (n *node) retire() <-chan struct{} {
+	n.retired.Store(true)
+	if n.refs.Load() == 0 {
+		n.once.Do(func() { close(n.idle) })
+	}
+	return n.idle
+}
+
+// acquire returns the current version of the node named name with a reference taken, or
+// nil. A request that catches a version being retired takes the new one instead.
+func (s *Server) acquire(name string) *node {
+	for {
+		n := (*s.nodes.Load())[name]
+		if n == nil {
+			return nil
+		}
+		n.refs.Add(1)
+		if !n.retired.Load() {
+			return n
+		}
+		n.release()
+	}
+}
+
+// loadNode loads one spec into a node.
+func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
+	p, err := s.host.LoadFile(ctx, spec.Path, spec.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{name: p.Name(), spec: spec, plugin: p, idle: make(chan struct{})}
+	switch p.Manifest().Kind {
+	case abi.KindEffect:
+		n.effect, err = host.NewEffectNode(p, spec.Effect)
+	default:
+		n.compute, err = host.NewComputeNode(p)
+	}
+	if err != nil {
+		_ = p.Close(ctx)
+		return nil, err
+	}
+	return n, nil
+}
+
+// Load loads every spec and makes the server ready. Two nodes with the same name are an
+// error, as is any node that fails to load: the nodes loaded before it stay loaded, and
+// the server does not become ready.
+func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := maps.Clone(*s.nodes.Load())
+	for _, spec := range specs {
+		n, err := s.loadNode(ctx, spec)
+		if err != nil {
+			return fmt.Errorf("server: load %s: %w", spec.Path, err)
+		}
+		if old := next[n.name]; old != nil {
+			_ = n.plugin.Close(ctx)
+			return fmt.Errorf("server: load %s: a node named %q is already loaded from %s", spec.Path, n.name, old.spec.Path)
+		}
+		next[n.name] = n
+		s.nodes.Store(&next)
+		next = maps.Clone(next)
+		s.log.Info("node loaded", "node", n.name, "path", spec.Path, "digest", n.plugin.Digest(), "kind", n.plugin.Manifest().Kind)
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// Ready reports whether every node given to Load is loaded and warmed.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Names returns the loaded nodes' names, sorted.
+func (s *Server) Names() []string { return slices.Sorted(maps.Keys(*s.nodes.Load())) }
+
+// Reload loads the node named name again from its file, compiled and warmed before it
+// takes over; then new requests go to the new version while those on the old one finish,
+// and the old version closes. A version that fails to load leaves the old one serving and
+// returns the error. Cache entries are keyed by digest, so none crosses versions.
+func (s *Server) Reload(ctx context.Context, name string) (digest string, err error) {
+	s.mu.Lock()
+	old := (*s.nodes.Load())[name]
+	if old == nil {
+		s.mu.Unlock()
+		return "", fmt.Errorf("server: reload: %w: no node named %q", errUnknownNode, name)
+	}
+	n, err := s.loadNode(ctx, old.spec)
+	if err == nil && n.name != name {
+		_ = n.plugin.Close(ctx)
+		err = fmt.Errorf("the file now holds node %q", n.name)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		s.log.Error("reload failed; the old version keeps serving", "node", name, "error", err)
+		return "", fmt.Errorf("server: reload %s: %w", name, err)
+	}
+	next := maps.Clone(*s.nodes.Load())
+	next[name] = n
+	s.nodes.Store(&next)
+	s.mu.Unlock()
+	s.log.Info("node reloaded", "node", name, "old_digest", old.plugin.Digest(), "digest", n.plugin.Digest())
+	s.metrics.reloads.WithLabelValues(name).Inc()
+	select {
+	case <-old.retire():
+	case <-ctx.Done():
+		// The old version closes when its last request ends.
+		go func() { <-old.idle; _ = old.plugin.Close(context.Background()) }()
+		return n.plugin.Digest(), nil
+	}
+	return n.plugin.Digest(), old.plugin.Close(ctx)
+}
+
+// ReloadAll reloads every node, one after the other; it returns the errors joined.
+func (s *Server) ReloadAll(ctx context.Context) error {
+	var errs []error
+	for _, name := range s.Names() {
+		if _, err := s.Reload(ctx, name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errUnknownNode marks a request or reload for a node that is not loaded.
+var errUnknownNode = errors.New("unknown node")
