@@ -120,4 +120,3 @@ func breakerValue(s breaker.State) float64 {
 	}
 	return 0
 }
-
