@@ -54,6 +54,16 @@ demo: build plugins
 	cat $(BIN)/demo/hello.txt && echo
 	@echo '# a guest that never returns, stopped by its 300ms deadline (exit status 1 expected):'
 	! $(BIN)/onex-host run plugins/testdata/wat/loop.wasm --timeout 300ms
+	@echo '# the server on embedded defaults (bin/plugins on 127.0.0.1:8080), a few requests, its metrics:'
+	@$(BIN)/onex-host serve & pid=$$!; trap "kill $$pid 2>/dev/null; wait $$pid" EXIT; \
+	for i in $$(seq 100); do curl -sf localhost:8080/readyz >/dev/null && break; sleep 0.1; done; \
+	set -x; \
+	curl -sf localhost:8080/readyz && echo && \
+	curl -sf localhost:8080/v1/nodes/core/compute -d '{"computation_type":"sum_numbers","data":[1,2,3,4,5]}' && echo && \
+	curl -sf localhost:8080/v1/nodes/text/compute -d '{"computation_type":"slugify","data":"Hello, ONEX World!"}' && echo && \
+	printf '{"computation_type":"sha256","data":"a"}\n{"computation_type":"string_uppercase","data":"b"}\n' | \
+	  curl -sf localhost:8080/v1/nodes/core/batch -H 'Content-Type: application/x-ndjson' --data-binary @- && \
+	curl -sf localhost:8080/metrics | grep -E '^onex_(calls_total|cache_requests_total)'
 
 ## lint: gofmt, go vet (host and wasip1 builds)
 lint:

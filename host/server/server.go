@@ -22,6 +22,9 @@ type NodeSpec struct {
 	Path   string
 	Plugin host.PluginConfig
 	Effect host.EffectConfig
+	// Name, when set, must be the manifest's name: a check that the file holds the node
+	// the operator meant.
+	Name string
 }
 
 // Options configure a Server. The zero value serves without auth, with a 16 MiB request
@@ -125,6 +128,10 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
 	p, err := s.host.LoadFile(ctx, spec.Path, spec.Plugin)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Name != "" && p.Name() != spec.Name {
+		_ = p.Close(ctx)
+		return nil, fmt.Errorf("the file holds node %q, not %q", p.Name(), spec.Name)
 	}
 	n := &node{name: p.Name(), spec: spec, plugin: p, idle: make(chan struct{})}
 	switch p.Manifest().Kind {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"go/version"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex-host/abi"
+)
+
+// onexModule is this repository's module path, which generated projects require.
+const onexModule = "github.com/onexhost/onex-host"
+
+// goVersion is the go directive of a generated go.mod, unless the onex-host checkout it
+// builds against asks for a later one (the go command refuses a main module older than
+// its dependencies).
+const goVersion = "1.26"
+
+// onexVersion is the version of onex-host a generated go.mod requires. onex-host is not
+// published, so it is a placeholder: the replace directive decides what is built.
+const onexVersion = "v0.0.0"
+
+func newNewCmd(e *env) *cobra.Command {
+	var kind, dir, module, checkout string
+	cmd := &cobra.Command{
+		Use:   "new <name> [--kind {compute | effect}] [--dir <dir>] [--module <path>] [--onex-host <checkout>]",
+		Short: "Create a plugin project that builds, tests and runs as generated",
+		Long: `new writes a Go project for one plugin into <dir> (default ./<name>; it must not exist,
+or be empty): go.mod, main.go with one handler, main_test.go testing it natively,
+a Makefile (build, test, run) and a README.md with the exact commands. <name> is the
+node's manifest name and the .wasm file's: 1-64 of a-z, 0-9, '_', '.', '-', starting
+with a letter or digit.
+
+  compute  (the default) a "greet" computation: {"name":"world"} -> {"greeting":"Hello, world!"}
+  effect   a "save" effect writing a file through the host's fs capability into a
+           directory granted with --allow-path, returning its path
+
+The go.mod dependency: onex-host is not on the Go module proxy, so go.mod requires
+github.com/onexhost/onex-host ` + onexVersion + ` (a placeholder) and replaces it with a local
+checkout: --onex-host, by default the nearest directory from the working directory upward
+whose go.mod declares that module. When there is none (or with --onex-host ""), go.mod
+gets a comment saying how to add the replace instead. The go directive is ` + goVersion + `, or the
+checkout's if that is later. No go.sum is written: the plugin
+imports only onex-host's abi and sdk packages, which need only the standard library,
+and a module replaced by a directory needs no checksum, so the project builds as
+generated. Run go mod tidy once you add dependencies of your own.`,
+		Example: `  onex-host new greeter
+  onex-host new notes --kind effect --dir ~/src/notes --module example.org/notes`,
+		Args:                  exactArgs("<name>", 1),
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := project{Name: args[0], Kind: kind, Module: module, GoVersion: goVersion, Version: onexVersion}
+			if !abi.ValidName(p.Name) {
+				return fmt.Errorf("new: invalid name %q: want 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit (it names the node in its manifest)", p.Name)
+			}
+			if p.Kind != string(abi.KindCompute) && p.Kind != string(abi.KindEffect) {
+				return fmt.Errorf("new: --kind %q: want compute or effect", p.Kind)
+			}
+			if p.Module == "" {
+				p.Module = "example.com/" + p.Name
+			}
+			if strings.ContainsAny(p.Module, " \t\r\n\"'`\\()=>") || strings.HasPrefix(p.Module, "/") {
+				return fmt.Errorf("new: --module %q is not a module path", p.Module)
+			}
+			if cmd.Flags().Changed("onex-host") {
+				if checkout != "" {
+					abs, err := filepath.Abs(checkout)
+					if err != nil || !isCheckout(abs) {
+						return fmt.Errorf("new: --onex-host %s: no go.mod of module %s there", checkout, onexModule)
+					}
+					p.Checkout = abs
+				}
+			} else if wd, err := os.Getwd(); err == nil {
+				p.Checkout = findCheckout(wd)
+			}
+			if v := checkoutGo(p.Checkout); v != "" && version.Compare("go"+v, "go"+p.GoVersion) > 0 {
+				p.GoVersion = v
+			}
+			if dir == "" {
+				dir = p.Name
+			}
+			if err := checkEmpty(dir); err != nil {
+				return err
+			}
+			names, files, err := render(p)
+			if err != nil {
+				return failure{fmt.Errorf("new: %w", err)}
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return failure{fmt.Errorf("new: %w", err)}
+			}
+			for _, name := range names {
+				if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
+					return failure{fmt.Errorf("new: %w", err)}
+				}
+			}
+			replace := "go.mod replaces onex-host with " + p.Checkout
+			if p.Checkout == "" {
+				replace = "no onex-host checkout found: add a replace to go.mod (see its comment)"
+			}
+			_, err = fmt.Fprintf(e.stdout, "created %s: %s node %q, module %s\n  %s\n  %s\nnext: cd %s && make test build run\n",
+				dir, p.Kind, p.Name, p.Module, strings.Join(names, " "), replace, shQuote(dir))
+			return err
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&kind, "kind", string(abi.KindCompute), "the node's kind: {compute | effect}")
+	flags.StringVar(&dir, "dir", "", "the project's directory, created if missing (default ./<name>)")
+	flags.StringVar(&module, "module", "", "the project's module path (default example.com/<name>)")
+	flags.StringVar(&checkout, "onex-host", "", "the onex-host checkout go.mod replaces the module with (default: found from the working directory upward; \"\" for none)")
+	return cmd
+}
+
+// checkEmpty returns a misuse error unless dir is missing or an empty directory.
+func checkEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		if info, statErr := os.Stat(dir); statErr == nil && !info.IsDir() {
+			return fmt.Errorf("new: %s exists and is not a directory", dir)
+		}
+		return failure{fmt.Errorf("new: %w", err)}
+	case len(entries) > 0:
+		return fmt.Errorf("new: %s exists and is not empty: choose another --dir, or empty it", dir)
+	}
+	return nil
+}
+
+// findCheckout returns the nearest of dir and its parents that is an onex-host checkout,
+// or "" if none is.
+func findCheckout(dir string) string {
+	for {
+		if isCheckout(dir) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// isCheckout reports whether dir holds the go.mod of module onexModule.
+func isCheckout(dir string) bool {
+	return goModDirective(dir, "module") == onexModule
+}
+
+// checkoutGo returns the go directive's version in the go.mod of the checkout dir, or ""
+// if dir is "" or its go.mod has none.
+func checkoutGo(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return goModDirective(dir, "go")
+}
+
+// goModDirective returns the argument of the first one-line directive called name in
+// dir's go.mod, unquoted, or "" if there is none or no go.mod.
+func goModDirective(dir, name string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(b)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == name {
+			return strings.Trim(f[1], "\"`")
+		}
+	}
+	return ""
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/host/server/config"
+)
+
+func newServeCmd(e *env) *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve [--config onex.yaml]",
+		Short: "Serve nodes over HTTP: the JSON API, metrics, hot reload",
+		Long: "Load the nodes a config file names and serve them over HTTP until SIGTERM or Ctrl-C\n" +
+			"(see host/server for the API). Without --config it serves every .wasm in bin/plugins\n" +
+			"on 127.0.0.1:8080, without auth. /readyz answers 200 once every node is loaded and\n" +
+			"warmed. SIGHUP (or POST /v1/nodes/{name}/reload) reloads nodes from their files\n" +
+			"without dropping a request. On SIGTERM the server stops accepting, lets requests and\n" +
+			"effects in flight finish until limits.shutdown_timeout, cancels the rest (rolling\n" +
+			"their transactions back) and exits 0.\n\n" +
+			"An invalid config file is one error naming the field, exit status 2.",
+		Example: "  onex-host serve\n  onex-host serve --config onex.yaml\n" +
+			"  curl -s localhost:8080/v1/nodes/core/compute -d '{\"computation_type\":\"sum_numbers\",\"data\":[1,2,3]}'",
+		Args: exactArgs("no arguments", 0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := config.Default()
+			if configPath != "" {
+				var err error
+				if f, err = config.Load(configPath); err != nil {
+					return err // misuse: exit 2
+				}
+			}
+			// Without a config file nothing is granted: effect nodes found in bin/plugins
+			// are skipped, with a warning, rather than keeping the server unready.
+			return serve(cmd.Context(), e, f, configPath == "")
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the config file (default: serve bin/plugins on 127.0.0.1:8080)")
+	return cmd
+}
+
+// serve runs the server of f until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) error {
+	logger, err := f.Log.Logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	hcfg, err := f.HostConfig(logger)
+	if err != nil {
+		return err
+	}
+	nodes, err := f.Nodes()
+	if err != nil {
+		return err
+	}
+	tokens, err := f.Tokens()
+	if err != nil {
+		return err
+	}
+	roles := make(map[string]server.Role, len(tokens))
+	for _, t := range tokens {
+		role, _ := server.ParseRole(t.Role) // validated by config
+		roles[t.Value] = role
+	}
+	h, err := host.New(context.Background(), hcfg)
+	if err != nil {
+		return failure{err}
+	}
+	srv := server.New(h, server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger})
+	ln, err := net.Listen("tcp", f.Listen)
+	if err != nil {
+		_ = h.Close(context.Background())
+		return failure{fmt.Errorf("listen: %w", err)}
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadTimeout:       time.Duration(f.Limits.ReadTimeout),
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      time.Duration(f.Limits.WriteTimeout),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	logger.Info("listening", "address", "http://"+ln.Addr().String(), "auth", len(roles) > 0)
+	if f.AdminListen != "" {
+		admin, err := startAdmin(f.AdminListen, logger)
+		if err != nil {
+			_ = httpSrv.Close()
+			_ = h.Close(context.Background())
+			return failure{err}
+		}
+		defer admin.Close()
+	}
+
+	var specs []server.NodeSpec
+	for _, n := range nodes {
+		spec := server.NodeSpec{Path: n.Path, Plugin: n.PluginConfig, Effect: n.Effect, Name: n.Name}
+		if skipUngranted {
+			// A trial load (the compiled code stays cached for the real one) tells whether
+			// the node needs something the default configuration does not grant.
+			if p, err := h.LoadFile(ctx, n.Path, n.PluginConfig); errors.Is(err, host.ErrCapabilityDenied) {
+				logger.Warn("not serving a node that needs capabilities: the default configuration grants none; "+
+					"list it in a config file with its grants", "path", n.Path)
+				continue
+			} else if err == nil {
+				_ = p.Close(ctx)
+			}
+		}
+		specs = append(specs, spec)
+	}
+	if err := srv.Load(ctx, specs); err != nil {
+		logger.Error("loading nodes failed; /readyz stays 503", "error", err)
+	} else {
+		logger.Info("ready", "nodes", srv.Names())
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			logger.Info("SIGHUP: reloading every node")
+			if err := srv.ReloadAll(ctx); err != nil {
+				logger.Error("reload", "error", err)
+			}
+			continue
+		case err := <-served:
+			_ = h.Close(context.Background())
+			return failure{fmt.Errorf("serve: %w", err)}
+		case <-ctx.Done():
+		}
+		break
+	}
+	return shutdown(logger, httpSrv, h, time.Duration(f.Limits.ShutdownTimeout))
+}
+
+// shutdown stops accepting, lets requests in flight finish until timeout, then closes the
+// host: effects still running are canceled and rolled back, pools drain.
+func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, timeout time.Duration) error {
+	logger.Info("shutting down", "timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	if err := httpSrv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("requests still running at the deadline were cut: %w", err))
+	}
+	if err := h.Close(ctx); err != nil {
+		// Canceled effects were rolled back; finish closing what is left.
+		errs = append(errs, err)
+		_ = h.Close(context.Background())
+	}
+	s := h.TransactionStats()
+	logger.Info("stopped", "transactions_committed", s.Committed, "transactions_rolled_back", s.RolledBack,
+		"transactions_failed", s.Failed, "transactions_open", s.Open)
+	if err := errors.Join(errs...); err != nil {
+		logger.Warn("shutdown", "error", err)
+	}
+	return nil
+}
+
+// startAdmin serves pprof on a loopback address.
+func startAdmin(addr string, logger *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("admin listening (pprof)", "address", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return srv, nil
+}

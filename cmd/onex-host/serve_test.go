@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/server/config"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's log writer and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestServe_ShutdownWithRequestsInFlight(t *testing.T) {
+	effects := plugintest.Built(t, "plugins/testdata/effects")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+listen: %s
+data_dir: ""
+cache_dir: %s
+limits: {shutdown_timeout: 100ms}
+nodes:
+  - path: %s
+    max_instances: 16
+    grants: {paths: [%s], hosts: [example.com], kv: true, events: true}
+`, addr, plugintest.CacheDir(), effects, dir)), 0o644))
+	f, err := config.Load(cfgPath)
+	require.NoError(t, err)
+
+	var logs syncBuffer
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs, logLevel: "info"}
+	ctx, sigterm := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, e, f, false) }()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 30*time.Second, 10*time.Millisecond)
+
+	// 24 effects in flight, each writing a file, sleeping, then writing a key.
+	const n = 24
+	type result struct {
+		status int
+		out    struct {
+			abi.EffectOutput
+			Error *struct{ Code string }
+		}
+		err error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			script, _ := json.Marshal(map[string]any{"steps": []map[string]any{
+				{"op": "fs.write", "path": filepath.Join(dir, fmt.Sprintf("f%d", i)), "value": "v"},
+				{"op": "sleep", "sleep_ms": 30 * (i % 4)},
+				{"op": "kv.put", "key": fmt.Sprintf("k%d", i), "value": "v"},
+			}})
+			in, _ := json.Marshal(abi.EffectInput{EffectType: "script", OperationData: script})
+			resp, err := http.Post("http://"+addr+"/v1/nodes/effects/effect", "application/json", bytes.NewReader(in))
+			if err != nil {
+				results[i].err = err
+				return
+			}
+			defer resp.Body.Close()
+			results[i].status = resp.StatusCode
+			results[i].err = json.NewDecoder(resp.Body).Decode(&results[i].out)
+		})
+	}
+	time.Sleep(40 * time.Millisecond)
+	sigterm() // what SIGTERM does through Main's context
+	wg.Wait()
+	require.NoError(t, <-done, "serve exits cleanly")
+
+	for i, r := range results {
+		_, ferr := os.Stat(filepath.Join(dir, fmt.Sprintf("f%d", i)))
+		switch {
+		case r.err != nil:
+			// Refused before it started (the listener was closing): nothing happened.
+			assert.Error(t, ferr, "effect %d never ran: no file", i)
+		case r.status == 200:
+			assert.Equal(t, abi.TransactionCommitted, r.out.TransactionState)
+			assert.NoError(t, ferr, "effect %d committed", i)
+		default:
+			assert.NotNil(t, r.out.Error, "effect %d: a failure is a structured error", i)
+			assert.NotEqual(t, abi.TransactionCommitted, r.out.TransactionState)
+			assert.Error(t, ferr, "effect %d did not commit: its file was rolled back", i)
+		}
+	}
+	assert.Regexp(t, regexp.MustCompile(`msg=stopped .*transactions_open=0`), logs.String(), "no transaction left open")
+}
+
+func TestServe_InvalidConfig(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\nnodes:\n  - path: /nope.wasm\n"), 0o644))
+	code, _, stderr := cli(t, "", "serve", "--config", cfgPath)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "nodes[0]")
+}
