@@ -68,7 +68,7 @@ func (a *attempt) publish(ctx context.Context, req []byte) (abi.Status, []byte) 
 	if a.tx != nil {
 		err = a.tx.Hold(e)
 	} else {
-		err = a.plugin.host.bus.Publish(ctx, e)
+		err = busOf(a.plugin.host.container).Publish(ctx, e)
 	}
 	if err != nil {
 		return failure(abi.StatusUnavailable, "events.publish: %v", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/internal/breaker"
 	"github.com/onexhost/onex-host/host/internal/tx"
@@ -38,6 +39,8 @@ type services struct {
 	txm      *tx.Manager
 	effects  *effectGate
 	kv       kvStore
+	// container holds the services above by name, frozen at New.
+	container *container.Container
 }
 
 // newServices builds the host's effect services from cfg.
@@ -56,6 +59,7 @@ func (h *Host) newServices(cfg Config) error {
 		return fmt.Errorf("host: transactions: %w", err)
 	}
 	h.effects = newEffectGate()
+	h.container = h.buildContainer()
 	return nil
 }
 

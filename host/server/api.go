@@ -130,6 +130,8 @@ func (s *Server) compute(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	out, err := n.compute.Process(r.Context(), in)
 	s.metrics.observe(n.name, in.Computation(), "compute", time.Since(start), err)
+	s.log.Debug("compute", "node", n.name, "computation", in.Computation(), "operation_id", out.OperationID,
+		"correlation_id", r.Header.Get("X-Correlation-ID"), "cache_hit", out.CacheHit, "error", err)
 	if err != nil {
 		writeHostError(w, err, out.OperationID)
 		return
@@ -238,6 +240,9 @@ func (s *Server) runEffect(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	out, err := n.effect.Process(r.Context(), in)
 	s.metrics.observe(n.name, in.Effect(), "effect", time.Since(start), err)
+	s.log.Info("effect", "node", n.name, "effect", in.Effect(), "operation_id", out.OperationID,
+		"correlation_id", r.Header.Get("X-Correlation-ID"), "transaction_state", out.TransactionState,
+		"retry_count", out.RetryCount, "error", err)
 	if err != nil {
 		// The output says how far the effect got and what its rollback did.
 		status, body := classify(err)

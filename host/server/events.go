@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/events"
 )
 
@@ -28,7 +30,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		pattern = "onex.evt.>"
 	}
 	ch := make(chan abi.Event, 1)
-	sub, err := s.host.Events().Subscribe(pattern, func(ctx context.Context, e abi.Event) error {
+	bus, err := container.Get[*events.Bus](s.host.Services(), host.ServiceEvents)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	sub, err := bus.Subscribe(pattern, func(ctx context.Context, e abi.Event) error {
 		select {
 		case ch <- e:
 			return nil
