@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,4 +139,68 @@ func TestServe_InvalidConfig(t *testing.T) {
 	code, _, stderr := cli(t, "", "serve", "--config", cfgPath)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "nodes[0]")
+}
+
+// TestServe_SIGTERM runs the real binary and sends it SIGTERM with effects in flight: it
+// exits 0, every response is complete or a clean error, and no transaction stays open.
+func TestServe_SIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "onex-host")
+	require.NoError(t, plugintest.BuildCLI(bin))
+	effects := plugintest.Built(t, "plugins/testdata/effects")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+listen: %s
+data_dir: ""
+cache_dir: %s
+limits: {shutdown_timeout: 2s}
+nodes:
+  - path: %s
+    grants: {paths: [%s], hosts: [example.com], kv: true, events: true}
+`, addr, plugintest.CacheDir(), effects, dir)), 0o644))
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 30*time.Second, 10*time.Millisecond, "%s", &stderr)
+
+	const n = 8
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			script, _ := json.Marshal(map[string]any{"steps": []map[string]any{
+				{"op": "fs.write", "path": filepath.Join(dir, fmt.Sprintf("f%d", i)), "value": "v"},
+				{"op": "sleep", "sleep_ms": 200},
+			}})
+			in, _ := json.Marshal(abi.EffectInput{EffectType: "script", OperationData: script})
+			resp, err := http.Post("http://"+addr+"/v1/nodes/effects/effect", "application/json", bytes.NewReader(in))
+			if err == nil {
+				codes[i] = resp.StatusCode
+				resp.Body.Close()
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	wg.Wait()
+	require.NoError(t, cmd.Wait(), "exit status 0 after SIGTERM; stderr:\n%s", &stderr)
+	for i, code := range codes {
+		_, err := os.Stat(filepath.Join(dir, fmt.Sprintf("f%d", i)))
+		if code == 200 {
+			assert.NoError(t, err, "effect %d committed", i)
+		} else {
+			assert.Error(t, err, "effect %d (status %d) left nothing behind", i, code)
+		}
+	}
+	assert.Contains(t, stderr.String(), "transactions_open=0")
 }

@@ -120,20 +120,28 @@ func CacheDir() string {
 func Warm(wasmPaths ...string) error {
 	// Every rebuilt guest adds ~15-150 MB of compiled code that nothing will read again.
 	pruneCache(CacheDir())
-	root := Root()
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("onex-host-warm-%d", os.Getpid()))
 	defer os.Remove(bin)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/onex-host")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	if b, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("plugintest: build the CLI: %v\n%s", err, b)
+	if err := BuildCLI(bin); err != nil {
+		return err
 	}
 	for _, p := range wasmPaths {
 		cmd := exec.Command(bin, "inspect", "--json", "--cache-dir", CacheDir(), p)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("plugintest: warm %s: %v\n%s", p, err, b)
 		}
+	}
+	return nil
+}
+
+// BuildCLI builds the onex-host CLI, without the race detector, into the file bin: for
+// tests that run it as a real process (signals, crashes) and for Warm.
+func BuildCLI(bin string) error {
+	build := exec.Command("go", "build", "-o", bin, "./cmd/onex-host")
+	build.Dir = Root()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("plugintest: build the CLI: %v\n%s", err, b)
 	}
 	return nil
 }
