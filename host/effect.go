@@ -53,6 +53,10 @@ func NewEffectNode(p *Plugin, cfg EffectConfig) (*EffectNode, error) {
 		return nil, p.errorf("", ErrUnsupported, "effect concurrency %d must not be negative", cfg.Concurrency)
 	}
 	orDefault(&cfg.Timeout, DefaultEffectTimeout)
+	// The journal is on disk before the node's first transaction begins.
+	if err := p.host.openJournal(); err != nil {
+		return nil, p.errorf("", ErrUnavailable, "%v", err)
+	}
 	n := &EffectNode{plugin: p, cfg: cfg, metrics: metrics.New()}
 	if cfg.Concurrency > 0 {
 		n.sem = make(chan struct{}, cfg.Concurrency)
@@ -192,6 +196,7 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 		var pubErr *tx.PublishError
 		switch {
 		case cerr == nil:
+			p.host.markPublished(res.ID)
 			out.Result = result
 			return nil
 		case errors.As(cerr, &pubErr):

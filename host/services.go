@@ -39,6 +39,7 @@ type services struct {
 	txm      *tx.Manager
 	effects  *effectGate
 	kv       kvStore
+	jh       journalHolder
 	// container holds the services above by name, frozen at New.
 	container *container.Container
 }
@@ -54,6 +55,7 @@ func (h *Host) newServices(cfg Config) error {
 	h.txm, err = tx.New(tx.Config{
 		Compensators: h.compensators(),
 		Publish:      h.bus.Publish,
+		Observer:     journalObserver{h},
 	})
 	if err != nil {
 		return fmt.Errorf("host: transactions: %w", err)
@@ -96,7 +98,7 @@ func (h *Host) closeServices(ctx context.Context) error {
 	if err := h.bus.Close(rctx); err != nil && !errors.Is(err, events.ErrClosed) {
 		errs = append(errs, err)
 	}
-	errs = append(errs, h.closeKV())
+	errs = append(errs, h.closeKV(), h.closeJournal())
 	return errors.Join(errs...)
 }
 

@@ -53,6 +53,10 @@ func runEffect(ctx context.Context, e *env, h *host.Host, p *host.Plugin, in abi
 	if err != nil {
 		return failure{err}
 	}
+	// Roll back what a crashed earlier run left half done, before this effect runs.
+	if _, err := h.Recover(ctx); err != nil {
+		return failure{err}
+	}
 	if showEvents {
 		sub, err := h.Events().Subscribe("onex.evt.>", func(_ context.Context, ev abi.Event) error {
 			b, err := json.Marshal(ev)

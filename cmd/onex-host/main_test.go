@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,9 @@ func cli(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	if len(args) > 0 && (args[0] == "run" || args[0] == "batch" || args[0] == "inspect" || args[0] == "call") {
 		args = append(args, "--cache-dir", cacheDir)
+		if !slices.Contains(args, "--data-dir") {
+			args = append(args, "--data-dir", t.TempDir())
+		}
 	}
 	var out, errOut bytes.Buffer
 	code := Main(args, strings.NewReader(stdin), &out, &errOut)

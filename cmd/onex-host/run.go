@@ -28,6 +28,7 @@ type hostFlags struct {
 	exports     []string
 	kvPath      string
 	events      bool
+	dataDir     string
 	// node, when set by a command, replaces the Extism node the flags describe.
 	node *host.ExtismNode
 	cmd  *cobra.Command // set by register
@@ -43,6 +44,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
 	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, e.g. '*.example.com' (repeatable)")
+	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
 	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
@@ -126,6 +128,7 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		return nil, nil, err
 	}
 	cfg := host.NewConfig().
+		WithDataDir(f.dataDir).
 		WithKVPath(f.kvPath).
 		WithCacheDir(f.cacheDir).
 		WithMemoryLimit(mem).

@@ -80,7 +80,9 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	if err != nil {
 		return failure{err}
 	}
-	srv := server.New(h, server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger})
+	srv := server.New(h, server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger,
+		// Effects interrupted by a crash are rolled back before any request is served.
+		BeforeReady: func(ctx context.Context) error { _, err := h.Recover(ctx); return err }})
 	ln, err := net.Listen("tcp", f.Listen)
 	if err != nil {
 		_ = h.Close(context.Background())

@@ -40,6 +40,10 @@ type Options struct {
 	// Registry receives the server's metrics. Default: a registry of its own, served at
 	// /metrics.
 	Registry *prometheus.Registry
+	// BeforeReady, when set, runs once Load has loaded every node and before the server
+	// reports ready: crash recovery (host.Host.Recover) goes here, so no effect runs
+	// before the interrupted ones are rolled back. An error keeps the server unready.
+	BeforeReady func(ctx context.Context) error
 }
 
 // DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
@@ -147,7 +151,7 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
 	return n, nil
 }
 
-// Load loads every spec and makes the server ready. Two nodes with the same name are an
+// Load loads every spec, runs Options.BeforeReady and makes the server ready. Two nodes with the same name are an
 // error, as is any node that fails to load: the nodes loaded before it stay loaded, and
 // the server does not become ready.
 func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
@@ -167,6 +171,11 @@ func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 		s.nodes.Store(&next)
 		next = maps.Clone(next)
 		s.log.Info("node loaded", "node", n.name, "path", spec.Path, "digest", n.plugin.Digest(), "kind", n.plugin.Manifest().Kind)
+	}
+	if s.opts.BeforeReady != nil {
+		if err := s.opts.BeforeReady(ctx); err != nil {
+			return fmt.Errorf("server: before ready: %w", err)
+		}
 	}
 	s.ready.Store(true)
 	return nil

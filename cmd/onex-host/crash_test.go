@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// TestCrash_RecoveryAfterKill runs an effect in a real onex-host process, kills it with
+// SIGKILL after its k-th side effect (for every k), and checks that the next start rolls
+// the files and keys back to what they were before the effect, from the journal alone.
+func TestCrash_RecoveryAfterKill(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "onex-host")
+	require.NoError(t, plugintest.BuildCLI(bin))
+	effects := plugintest.Built(t, "plugins/testdata/effects")
+
+	steps := []map[string]any{
+		{"op": "fs.write", "path": "f1", "value": "new 1"},
+		{"op": "kv.put", "key": "k1", "value": "new"},
+		{"op": "fs.write", "path": "f2", "value": "new 2"},
+		{"op": "kv.put", "key": "k2", "value": "new"},
+		{"op": "fs.delete", "path": "f3"},
+	}
+	for k := 0; k <= len(steps); k++ {
+		t.Run(fmt.Sprintf("after-%d-ops", k), func(t *testing.T) {
+			dataDir, dir := t.TempDir(), t.TempDir()
+			abs := func(name string) string { return filepath.Join(dir, name) }
+			require.NoError(t, os.WriteFile(abs("f1"), []byte("old 1"), 0o644))
+			require.NoError(t, os.WriteFile(abs("f3"), []byte("old 3"), 0o600))
+			run := func(script map[string]any) *exec.Cmd {
+				data, err := json.Marshal(script)
+				require.NoError(t, err)
+				return exec.Command(bin, "run", effects, "--type", "script", "--data", string(data),
+					"--allow-path", dir, "--kv", filepath.Join(dataDir, "kv.db"), "--data-dir", dataDir,
+					"--allow-host", "example.com", "--events", "--cache-dir", plugintest.CacheDir())
+			}
+			kvGet := func() map[string]string {
+				out, err := run(map[string]any{"steps": []map[string]any{{"op": "kv.get", "key": "k1"}, {"op": "kv.get", "key": "k2"}}}).Output()
+				require.NoError(t, err)
+				var res struct {
+					Result struct{ Got map[string]string }
+				}
+				require.NoError(t, json.Unmarshal(out, &res))
+				return res.Result.Got
+			}
+			// Before: k1 holds "old".
+			require.NoError(t, run(map[string]any{"steps": []map[string]any{{"op": "kv.put", "key": "k1", "value": "old"}}}).Run())
+
+			// The effect: k side effects, a marker (itself recorded), then it waits to be killed.
+			script := []map[string]any{}
+			for _, s := range steps[:k] {
+				s = clone(s)
+				if p, ok := s["path"].(string); ok {
+					s["path"] = abs(p)
+				}
+				script = append(script, s)
+			}
+			script = append(script, map[string]any{"op": "fs.write", "path": abs("marker"), "value": "x"},
+				map[string]any{"op": "sleep", "sleep_ms": 60_000})
+			cmd := run(map[string]any{"steps": script})
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			require.Eventually(t, func() bool { _, err := os.Stat(abs("marker")); return err == nil },
+				30*time.Second, 5*time.Millisecond, "the effect never reached its marker: %s", &stderr)
+			require.NoError(t, cmd.Process.Kill()) // SIGKILL: no rollback, no cleanup
+			_ = cmd.Wait()
+			if k >= 1 {
+				b, _ := os.ReadFile(abs("f1"))
+				require.Equal(t, "new 1", string(b), "the crash left the effect half done")
+			}
+
+			// The next start recovers from the journal: `journal recover`, or (odd k) the
+			// next `run`, which recovers before its own effect.
+			if k%2 == 0 {
+				out, err := exec.Command(bin, "journal", "recover", "--data-dir", dataDir, "--allow-path", dir,
+					"--kv", filepath.Join(dataDir, "kv.db"), "--cache-dir", plugintest.CacheDir()).CombinedOutput()
+				require.NoError(t, err, "%s", out)
+				assert.Contains(t, string(out), "rolled back 1, failed 0")
+			} else {
+				assert.Equal(t, map[string]string{"k1": "old"}, kvGet(), "run recovered before reading")
+			}
+
+			b, err := os.ReadFile(abs("f1"))
+			require.NoError(t, err)
+			assert.Equal(t, "old 1", string(b))
+			assert.NoFileExists(t, abs("f2"))
+			assert.NoFileExists(t, abs("marker"))
+			b, err = os.ReadFile(abs("f3"))
+			require.NoError(t, err, "a deleted file is restored")
+			assert.Equal(t, "old 3", string(b))
+			fi, err := os.Stat(abs("f3"))
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "with its mode")
+			assert.Equal(t, map[string]string{"k1": "old"}, kvGet())
+
+			// The journal says so; a second recovery finds nothing to do.
+			out, err := exec.Command(bin, "journal", "list", "--data-dir", dataDir, "--json").Output()
+			require.NoError(t, err)
+			var recs []struct {
+				Snapshot  struct{ State string }
+				Recovered bool
+			}
+			require.NoError(t, json.Unmarshal(out, &recs))
+			var recovered int
+			for _, r := range recs {
+				if r.Recovered {
+					recovered++
+					assert.Equal(t, abi.TransactionRolledBack, r.Snapshot.State)
+				}
+			}
+			assert.Equal(t, 1, recovered)
+			out, err = exec.Command(bin, "journal", "recover", "--data-dir", dataDir, "--kv", filepath.Join(dataDir, "kv.db")).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			assert.Contains(t, string(out), "rolled back 0, failed 0")
+		})
+	}
+}
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

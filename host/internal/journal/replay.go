@@ -1,0 +1,90 @@
+package journal
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/onexhost/onex-host/host/internal/tx"
+)
+
+// Replay rolls back the transaction of snap from its record alone, as
+// tx.Tx.Rollback would have: it calls the compensator registered for each
+// reversible operation's Kind, newest first (highest Seq first), and goes on
+// after a compensation fails, so that as much as possible is undone. It
+// blocks until every compensation has returned.
+//
+// Compensations run on a context that keeps ctx's values but not its
+// cancellation, ending after timeout instead (zero or negative means
+// tx.DefaultFinishTimeout); once it has ended the remaining compensations
+// are not called and count as failed. A compensator that panics is reported
+// with a *tx.PanicError and the rest still run. Compensators must be
+// idempotent and succeed when the operation never happened (see
+// tx.Compensation): the journal writes an operation's intent before it is
+// performed, so after a crash it cannot tell whether it was, and a failed
+// Replay may be run again.
+//
+// The Result's State is tx.StateRolledBack if every compensation succeeded
+// and tx.StateFailed otherwise; its RollbackOperations list every operation
+// newest first, irreversible ones with tx.OutcomeIrreversible (they do not
+// make the replay fail). The error joins one *tx.CompensationError per
+// failed operation: its cause is the compensator's error, the context's
+// error, tx.ErrNoCompensator for a kind with no compensator, or
+// tx.ErrInvalidOperation for an operation that fails tx.Operation.Validate.
+// Pass the Result to Journal.Resolve. For a committed snap Replay does
+// nothing and returns an error wrapping tx.ErrCommitted.
+func Replay(ctx context.Context, snap tx.Snapshot, compensators map[string]tx.Compensator, timeout time.Duration) (tx.Result, error) {
+	if snap.State == tx.StateCommitted {
+		return tx.Result{ID: snap.ID, State: snap.State, SideEffectsApplied: len(snap.Operations)},
+			fmt.Errorf("journal: replay %s: %w", snap.ID, tx.ErrCommitted)
+	}
+	if timeout <= 0 {
+		timeout = tx.DefaultFinishTimeout
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+
+	ops := slices.SortedStableFunc(slices.Values(snap.Operations), func(a, b tx.Operation) int { return cmp.Compare(a.Seq, b.Seq) })
+	done := make([]tx.RollbackOp, 0, len(ops))
+	var errs []error
+	for _, op := range slices.Backward(ops) {
+		r := tx.RollbackOp{Seq: op.Seq, Kind: op.Kind, Service: op.Service, Target: op.Target, Outcome: tx.OutcomeCompensated}
+		err := op.Validate()
+		switch c := compensators[op.Kind]; {
+		case err != nil:
+		case op.Irreversible:
+			r.Outcome = tx.OutcomeIrreversible
+		case rctx.Err() != nil:
+			err = rctx.Err()
+		case c == nil:
+			err = tx.ErrNoCompensator
+		default:
+			err = compensate(rctx, c, op)
+		}
+		if err != nil {
+			ce := &tx.CompensationError{TxID: snap.ID, Seq: op.Seq, Kind: op.Kind, Service: op.Service, Target: op.Target, Err: err}
+			r.Outcome, r.Err = tx.OutcomeFailed, ce
+			errs = append(errs, ce)
+		}
+		done = append(done, r)
+	}
+	state := tx.StateRolledBack
+	if len(errs) > 0 {
+		state = tx.StateFailed
+	}
+	return tx.Result{ID: snap.ID, State: state, SideEffectsApplied: len(ops), RollbackOperations: done}, errors.Join(errs...)
+}
+
+// compensate runs c, turning a panic into a *tx.PanicError so that the
+// remaining compensations still run.
+func compensate(ctx context.Context, c tx.Compensator, op tx.Operation) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &tx.PanicError{Value: v}
+		}
+	}()
+	return c.Compensate(ctx, op)
+}

@@ -1,0 +1,263 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/onexhost/onex-host/host/internal/journal"
+	"github.com/onexhost/onex-host/host/internal/tx"
+)
+
+// journalFile is the write-ahead journal's file in Config.DataDir.
+const journalFile = "journal.db"
+
+// JournalRecord is one transaction as the journal holds it: its snapshot (operations
+// with their before-images, outbox), whether its events were published, and what a
+// recovery did with it.
+type JournalRecord = journal.Record
+
+// Recovery reports what Recover did.
+type Recovery struct {
+	// RolledBack counts transactions found open and rolled back from the journal.
+	RolledBack int
+	// Failed counts those whose rollback failed at least one compensation; they stay in
+	// the journal (onex-host journal retry).
+	Failed int
+	// Republished counts committed transactions whose events were published again
+	// (at least once: subscribers deduplicate by envelope id).
+	Republished int
+	// Errors describe each failure.
+	Errors []string
+}
+
+// journalHolder opens the journal on first need and keeps the last recovery's report.
+type journalHolder struct {
+	mu       sync.Mutex // guards the fields
+	j        *journal.Journal
+	closed   bool
+	recovery Recovery
+}
+
+// journalOf returns the host's journal, opening DataDir/journal.db on first use; nil (and
+// no error) when DataDir is "" (effects are then protected only against failures the
+// host sees, not against its own crash).
+func (h *Host) journalOf() (*journal.Journal, error) {
+	h.jh.mu.Lock()
+	defer h.jh.mu.Unlock()
+	switch {
+	case h.jh.closed:
+		return nil, ErrClosed
+	case h.jh.j != nil:
+		return h.jh.j, nil
+	case h.cfg.DataDir == "":
+		return nil, nil
+	}
+	if err := os.MkdirAll(h.cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("host: journal: %w", err)
+	}
+	j, err := journal.Open(filepath.Join(h.cfg.DataDir, journalFile), journal.Options{Logger: h.cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("host: journal: %w", err)
+	}
+	h.jh.j = j
+	return j, nil
+}
+
+// openJournal is journalOf for the effect-node path: it opens the journal before the
+// node's first transaction begins.
+func (h *Host) openJournal() error {
+	_, err := h.journalOf()
+	return err
+}
+
+// current returns the journal if it is open.
+func (h *Host) currentJournal() *journal.Journal {
+	h.jh.mu.Lock()
+	defer h.jh.mu.Unlock()
+	return h.jh.j
+}
+
+// closeJournal closes the journal; later effects cannot open it again.
+func (h *Host) closeJournal() error {
+	h.jh.mu.Lock()
+	defer h.jh.mu.Unlock()
+	h.jh.closed = true
+	if h.jh.j == nil {
+		return nil
+	}
+	j := h.jh.j
+	h.jh.j = nil
+	return j.Close()
+}
+
+// journalObserver forwards the transaction manager's events to the journal once it is
+// open: every operation is on disk before it runs.
+type journalObserver struct{ h *Host }
+
+func (o journalObserver) OnBegin(t *tx.Tx) {
+	if j := o.h.currentJournal(); j != nil {
+		j.OnBegin(t)
+	}
+}
+
+func (o journalObserver) OnRecord(t *tx.Tx, op tx.Operation) error {
+	if j := o.h.currentJournal(); j != nil {
+		return j.OnRecord(t, op)
+	}
+	return nil
+}
+
+func (o journalObserver) OnStateChange(t *tx.Tx, from, to tx.State) {
+	if j := o.h.currentJournal(); j != nil {
+		j.OnStateChange(t, from, to)
+	}
+}
+
+// markPublished records that a committed transaction's events went out.
+func (h *Host) markPublished(id string) {
+	if j := h.currentJournal(); j != nil {
+		if err := j.MarkPublished(id); err != nil && !errors.Is(err, journal.ErrNotFound) {
+			h.cfg.Logger.Warn("journal: mark published", "transaction_id", id, "error", err)
+		}
+	}
+}
+
+// Recover finishes what a crash interrupted, from the journal in DataDir: every
+// transaction found open is rolled back (newest first, every compensation tried; guest
+// and HTTP compensations need their plugins loaded, so load the nodes first), and the
+// events of committed transactions that may not have gone out are published again. Call
+// it after loading the nodes and before serving calls; `onex-host serve` and `run` do.
+// It does nothing without a DataDir.
+func (h *Host) Recover(ctx context.Context) (Recovery, error) {
+	var r Recovery
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return r, err
+	}
+	open, err := j.Incomplete()
+	if err != nil {
+		return r, fmt.Errorf("host: recover: %w", err)
+	}
+	for _, snap := range open {
+		res, rerr := journal.Replay(ctx, snap, h.compensators(), 0)
+		if err := j.Resolve(res); err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("transaction %s: record the recovery: %v", snap.ID, err))
+		}
+		if rerr != nil || res.State == tx.StateFailed {
+			r.Failed++
+			r.Errors = append(r.Errors, fmt.Sprintf("transaction %s (node %s): %v", snap.ID, snap.Node, rerr))
+		} else {
+			r.RolledBack++
+		}
+		h.cfg.Logger.Warn("recovered an interrupted effect", "transaction_id", snap.ID, "node", snap.Node,
+			"operations", len(snap.Operations), "state", res.State, "error", rerr)
+	}
+	unpublished, err := j.Unpublished()
+	if err != nil {
+		return r, fmt.Errorf("host: recover: %w", err)
+	}
+	for _, snap := range unpublished {
+		var perr error
+		for _, e := range snap.Outbox {
+			if perr = h.bus.Publish(ctx, e); perr != nil {
+				break
+			}
+		}
+		if perr != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("transaction %s: publish: %v", snap.ID, perr))
+			continue
+		}
+		h.markPublished(snap.ID)
+		r.Republished++
+	}
+	h.jh.mu.Lock()
+	h.jh.recovery = r
+	h.jh.mu.Unlock()
+	if r.RolledBack+r.Failed+r.Republished > 0 {
+		h.cfg.Logger.Warn("recovery", "rolled_back", r.RolledBack, "failed", r.Failed, "republished", r.Republished)
+	}
+	return r, nil
+}
+
+// LastRecovery returns what the last Recover did.
+func (h *Host) LastRecovery() Recovery {
+	h.jh.mu.Lock()
+	defer h.jh.mu.Unlock()
+	return h.jh.recovery
+}
+
+// JournalRecords lists the journal's transactions, newest first; all states when states
+// is empty ("active", "committed", "rolled_back", "failed").
+func (h *Host) JournalRecords(states ...string) ([]JournalRecord, error) {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return nil, orNoJournal(err)
+	}
+	var f journal.Filter
+	for _, s := range states {
+		var st tx.State
+		if err := st.UnmarshalText([]byte(s)); err != nil {
+			return nil, err
+		}
+		f.States = append(f.States, st)
+	}
+	return j.List(f)
+}
+
+// JournalRecord returns one transaction of the journal.
+func (h *Host) JournalRecord(id string) (JournalRecord, error) {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return JournalRecord{}, orNoJournal(err)
+	}
+	return j.Get(id)
+}
+
+// RetryRollback runs the compensations of a transaction whose rollback failed again,
+// and records the outcome.
+func (h *Host) RetryRollback(ctx context.Context, id string) (JournalRecord, error) {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return JournalRecord{}, orNoJournal(err)
+	}
+	rec, err := j.Get(id)
+	if err != nil {
+		return JournalRecord{}, err
+	}
+	snap := rec.Snapshot
+	if snap.State != tx.StateFailed && snap.State != tx.StateActive && snap.State != tx.StatePending {
+		return rec, fmt.Errorf("host: transaction %s is %s: nothing to roll back", id, snap.State)
+	}
+	snap.State = tx.StateActive
+	res, rerr := journal.Replay(ctx, snap, h.compensators(), 0)
+	if err := j.Resolve(res); err != nil {
+		return rec, err
+	}
+	rec, err = j.Get(id)
+	if err == nil {
+		err = rerr
+	}
+	return rec, err
+}
+
+// CompactJournal deletes finished records older than olderThan (committed and
+// published, or rolled back); failed ones stay until a retry resolves them.
+func (h *Host) CompactJournal(olderThan time.Duration) (int, error) {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return 0, orNoJournal(err)
+	}
+	return j.Compact(olderThan)
+}
+
+func orNoJournal(err error) error {
+	if err != nil {
+		return err
+	}
+	return errors.New("host: no journal: Config.DataDir is empty")
+}
