@@ -41,6 +41,8 @@ type journalHolder struct {
 	j        *journal.Journal
 	closed   bool
 	recovery Recovery
+	// damage describes a journal file that could not be opened and was moved aside.
+	damage string
 }
 
 // journalOf returns the host's journal, opening DataDir/journal.db on first use; nil (and
@@ -60,7 +62,20 @@ func (h *Host) journalOf() (*journal.Journal, error) {
 	if err := os.MkdirAll(h.cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("host: journal: %w", err)
 	}
-	j, err := journal.Open(filepath.Join(h.cfg.DataDir, journalFile), journal.Options{Logger: h.cfg.Logger})
+	path := filepath.Join(h.cfg.DataDir, journalFile)
+	opts := journal.Options{Logger: h.cfg.Logger}
+	j, err := journal.Open(path, opts)
+	if err != nil && !errors.Is(err, journal.ErrLocked) && !errors.Is(err, journal.ErrInvalidOptions) {
+		// A damaged file (truncated, overwritten) is kept for inspection, not deleted,
+		// and the host starts with a fresh journal rather than refusing every effect.
+		aside := fmt.Sprintf("%s.damaged-%d", path, time.Now().Unix())
+		if rerr := os.Rename(path, aside); rerr == nil {
+			h.jh.damage = fmt.Sprintf("the journal %s could not be read (%v); it was moved to %s and a new one started: "+
+				"effects interrupted before this start cannot be rolled back automatically", path, err, aside)
+			h.cfg.Logger.Error("journal damaged", "path", path, "moved_to", aside, "error", err)
+			j, err = journal.Open(path, opts)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("host: journal: %w", err)
 	}
@@ -139,9 +154,18 @@ func (h *Host) Recover(ctx context.Context) (Recovery, error) {
 	if j == nil || err != nil {
 		return r, err
 	}
+	h.jh.mu.Lock()
+	if h.jh.damage != "" {
+		r.Errors = append(r.Errors, h.jh.damage)
+	}
+	h.jh.mu.Unlock()
+	// A damaged record is reported; every intact one is still recovered.
 	open, err := j.Incomplete()
-	if err != nil {
+	if err != nil && !errors.Is(err, journal.ErrCorrupt) {
 		return r, fmt.Errorf("host: recover: %w", err)
+	} else if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		h.cfg.Logger.Error("journal: damaged records were skipped", "error", err)
 	}
 	for _, snap := range open {
 		res, rerr := journal.Replay(ctx, snap, h.compensators(), 0)
@@ -158,7 +182,7 @@ func (h *Host) Recover(ctx context.Context) (Recovery, error) {
 			"operations", len(snap.Operations), "state", res.State, "error", rerr)
 	}
 	unpublished, err := j.Unpublished()
-	if err != nil {
+	if err != nil && !errors.Is(err, journal.ErrCorrupt) {
 		return r, fmt.Errorf("host: recover: %w", err)
 	}
 	for _, snap := range unpublished {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,4 +136,82 @@ func clone(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// TestCrash_32EffectsInFlight kills a server with 32 effects in flight and checks that the
+// next start resolves every one of them.
+func TestCrash_32EffectsInFlight(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "onex-host")
+	require.NoError(t, plugintest.BuildCLI(bin))
+	effects := plugintest.Built(t, "plugins/testdata/effects")
+	dataDir, dir := t.TempDir(), t.TempDir()
+	addr := freeAddr(t)
+	cfg := filepath.Join(t.TempDir(), "onex.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
+listen: %s
+data_dir: %s
+cache_dir: %s
+nodes:
+  - path: %s
+    max_instances: 32
+    grants: {paths: [%s], hosts: [example.com], kv: true, events: true}
+`, addr, dataDir, plugintest.CacheDir(), effects, dir)), 0o644))
+	srv := exec.Command(bin, "serve", "--config", cfg)
+	var stderr strings.Builder
+	srv.Stderr = &stderr
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() { _ = srv.Process.Kill() })
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 30*time.Second, 10*time.Millisecond, "%s", &stderr)
+
+	const n = 32
+	for i := range n {
+		go func() {
+			script, _ := json.Marshal(map[string]any{"steps": []map[string]any{
+				{"op": "kv.put", "key": fmt.Sprintf("k%d", i), "value": "v"},
+				{"op": "fs.write", "path": filepath.Join(dir, fmt.Sprintf("f%d", i)), "value": "v"},
+				{"op": "sleep", "sleep_ms": 60_000},
+			}})
+			in, _ := json.Marshal(abi.EffectInput{EffectType: "script", OperationData: script})
+			resp, err := http.Post("http://"+addr+"/v1/nodes/effects/effect", "application/json", bytes.NewReader(in))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	require.Eventually(t, func() bool {
+		entries, _ := os.ReadDir(dir)
+		return len(entries) == n
+	}, 60*time.Second, 10*time.Millisecond, "every effect made its side effects")
+	require.NoError(t, srv.Process.Kill())
+	_ = srv.Wait()
+
+	out, err := exec.Command(bin, "journal", "recover", "--data-dir", dataDir, "--allow-path", dir,
+		"--cache-dir", plugintest.CacheDir()).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), fmt.Sprintf("rolled back %d, failed 0", n))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "every file was rolled back")
+
+	var gets []map[string]any
+	for i := range n {
+		gets = append(gets, map[string]any{"op": "kv.get", "key": fmt.Sprintf("k%d", i)})
+	}
+	data, _ := json.Marshal(map[string]any{"steps": gets})
+	got, err := exec.Command(bin, "run", effects, "--type", "script", "--data", string(data), "--allow-path", dir,
+		"--data-dir", dataDir, "--allow-host", "example.com", "--events", "--kv", filepath.Join(dataDir, "kv.db"),
+		"--cache-dir", plugintest.CacheDir()).Output()
+	require.NoError(t, err)
+	var res struct {
+		Result struct{ Got map[string]string }
+	}
+	require.NoError(t, json.Unmarshal(got, &res))
+	assert.Empty(t, res.Result.Got, "every key was rolled back")
 }

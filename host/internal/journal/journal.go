@@ -43,13 +43,17 @@ type Journal struct {
 //
 // It returns an error wrapping ErrInvalidOptions for bad opts; ErrLocked if
 // the file is still locked after opts.LockTimeout; ErrCorrupt for a bolt
-// file that is not a journal of this layout version; or the error of
+// file that is not a journal of this layout version, or a truncated one (which bbolt
+// itself would fault on); or the error of
 // opening the file, such as bbolt's errors.ErrInvalid for a file that is not
 // a bolt database.
 func Open(path string, opts Options) (*Journal, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if err := checkFile(path); err != nil {
+		return nil, fmt.Errorf("journal: open: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
 	var pathErr *fs.PathError

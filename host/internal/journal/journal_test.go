@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 func TestOpen(t *testing.T) {
@@ -28,7 +27,17 @@ func TestOpen(t *testing.T) {
 			p := journalPath(t)
 			require.NoError(t, os.WriteFile(p, make([]byte, 8192), 0o600))
 			return p
-		}, want: bolterrors.ErrInvalid},
+		}, want: ErrCorrupt},
+		{name: "truncated journal (bbolt would fault on it)", path: func(t testing.TB) string {
+			p := journalPath(t)
+			j, err := Open(p, Options{})
+			require.NoError(t, err)
+			require.NoError(t, j.Close())
+			fi, err := os.Stat(p)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(p, fi.Size()/3))
+			return p
+		}, want: ErrCorrupt},
 		{name: "bolt file of something else", path: func(t testing.TB) string {
 			p := journalPath(t)
 			db, err := bolt.Open(p, 0o600, nil)
