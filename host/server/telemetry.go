@@ -75,6 +75,9 @@ var (
 		"Effect transactions open now.", nil, nil)
 	descEvents = prometheus.NewDesc("onex_events_published_total",
 		"Events published to the bus.", nil, nil)
+	descRecovered = prometheus.NewDesc("onex_recovered_transactions",
+		"What the start-up recovery did with the journal: interrupted transactions rolled_back or failed, committed ones republished.",
+		[]string{"outcome"}, nil)
 )
 
 // hostCollector reads the host's own counters at scrape time.
@@ -82,7 +85,7 @@ type hostCollector struct{ s *Server }
 
 func (c *hostCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCache, descCacheEntries, descBreaker, descBreakerRejected,
-		descPool, descPoolWaiting, descTx, descTxOpen, descEvents} {
+		descPool, descPoolWaiting, descTx, descTxOpen, descEvents, descRecovered} {
 		ch <- d
 	}
 }
@@ -109,6 +112,10 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descTx, prometheus.CounterValue, float64(ts.Failed), "failed")
 	ch <- prometheus.MustNewConstMetric(descTxOpen, prometheus.GaugeValue, float64(ts.Open))
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(h.Events().Published()))
+	r := h.LastRecovery()
+	ch <- prometheus.MustNewConstMetric(descRecovered, prometheus.GaugeValue, float64(r.RolledBack), "rolled_back")
+	ch <- prometheus.MustNewConstMetric(descRecovered, prometheus.GaugeValue, float64(r.Failed), "failed")
+	ch <- prometheus.MustNewConstMetric(descRecovered, prometheus.GaugeValue, float64(r.Republished), "republished")
 }
 
 func breakerValue(s breaker.State) float64 {
