@@ -3,6 +3,7 @@ package abi_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"testing"
 	"unicode/utf8"
 
@@ -182,5 +183,17 @@ func FuzzCustomSection(f *testing.F) {
 		back, err := abi.CustomSection(extended, name)
 		require.NoError(t, err)
 		require.Equal(t, payload, back)
+	})
+}
+
+// FuzzImportModules: reading the import section never panics, on any bytes.
+func FuzzImportModules(f *testing.F) {
+	for _, name := range []string{"echo", "effectproxy", "badimport", "versioned1"} {
+		if b, err := os.ReadFile("../plugins/testdata/wat/" + name + ".wasm"); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = abi.ImportModules(b)
 	})
 }

@@ -94,3 +94,110 @@ func appendUleb32(dst []byte, v uint32) []byte {
 		return append(dst, c)
 	}
 }
+
+// ImportModules returns the distinct module names of a module's imports, in first-seen
+// order, by reading its import section only (no validation, no compilation): enough to
+// tell an Extism plugin (it imports extism:host/env) from a native one before choosing how
+// to compile it.
+func ImportModules(module []byte) ([]string, error) {
+	if !IsWasm(module) {
+		return nil, ErrNotWasm
+	}
+	rest := module[len(Magic):]
+	for len(rest) > 0 {
+		id := rest[0]
+		size, n, err := uleb32(rest[1:])
+		if err != nil || uint64(size) > uint64(len(rest)-1-n) {
+			return nil, fmt.Errorf("%w: section at offset %d", ErrMalformedModule, len(module)-len(rest))
+		}
+		payload := rest[1+n : 1+n+int(size)]
+		rest = rest[1+n+int(size):]
+		if id == 2 {
+			return importModules(payload)
+		}
+	}
+	return nil, nil
+}
+
+// importModules reads an import section's entries up to each import's kind byte.
+func importModules(p []byte) ([]string, error) {
+	bad := fmt.Errorf("%w: import section", ErrMalformedModule)
+	count, n, err := uleb32(p)
+	if err != nil {
+		return nil, bad
+	}
+	p = p[n:]
+	var out []string
+	seen := map[string]bool{}
+	name := func() (string, bool) {
+		l, n, err := uleb32(p)
+		if err != nil || uint64(l) > uint64(len(p)-n) {
+			return "", false
+		}
+		s := string(p[n : n+int(l)])
+		p = p[n+int(l):]
+		return s, true
+	}
+	for range count {
+		mod, ok := name()
+		if !ok {
+			return nil, bad
+		}
+		if _, ok := name(); !ok || len(p) == 0 {
+			return nil, bad
+		}
+		if !seen[mod] {
+			seen[mod] = true
+			out = append(out, mod)
+		}
+		// Skip the import's description: kind byte, then a type index (func), a table
+		// type, a memory type or a global type.
+		kind := p[0]
+		p = p[1:]
+		switch kind {
+		case 0: // func: type index
+			_, n, err := uleb32(p)
+			if err != nil {
+				return nil, bad
+			}
+			p = p[n:]
+		case 1: // table: reftype, limits
+			if len(p) < 1 {
+				return nil, bad
+			}
+			p = p[1:]
+			if p, err = skipLimits(p); err != nil {
+				return nil, bad
+			}
+		case 2: // memory: limits
+			if p, err = skipLimits(p); err != nil {
+				return nil, bad
+			}
+		case 3: // global: valtype, mutability
+			if len(p) < 2 {
+				return nil, bad
+			}
+			p = p[2:]
+		default:
+			return nil, fmt.Errorf("%w: import kind %#x", ErrMalformedModule, kind)
+		}
+	}
+	return out, nil
+}
+
+// skipLimits skips a limits encoding: a flag byte, a minimum and, with bit 0, a maximum.
+func skipLimits(p []byte) ([]byte, error) {
+	if len(p) < 1 {
+		return nil, ErrMalformedModule
+	}
+	flags := p[0]
+	p = p[1:]
+	for range 1 + int(flags&1) {
+		_, n, err := uleb32(p)
+		if err != nil {
+			return nil, err
+		}
+		p = p[n:]
+	}
+	return p, nil
+}

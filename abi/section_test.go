@@ -2,6 +2,7 @@ package abi_test
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -183,4 +184,25 @@ func TestIsWasm(t *testing.T) {
 			assert.Equal(t, tt.want, abi.IsWasm(tt.in))
 		})
 	}
+}
+
+func TestImportModules(t *testing.T) {
+	echo := mustRead(t, "../plugins/testdata/wat/echo.wasm")
+	mods, err := abi.ImportModules(echo)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"onex"}, mods)
+	mods, err = abi.ImportModules(mustRead(t, "../plugins/testdata/wat/versioned1.wasm"))
+	require.NoError(t, err)
+	assert.Empty(t, mods)
+	_, err = abi.ImportModules([]byte("nope"))
+	assert.ErrorIs(t, err, abi.ErrNotWasm)
+	_, err = abi.ImportModules(append([]byte(abi.Magic), 2, 5, 1, 9))
+	assert.ErrorIs(t, err, abi.ErrMalformedModule)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }
