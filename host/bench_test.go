@@ -51,8 +51,10 @@ const memoryPages = host.DefaultMemoryLimit / (64 << 10)
 
 // BenchmarkEcho compares one identity call at 64 B and 64 KiB through:
 //
-//   - host: Plugin.Call with the default config (30 s timeout, so the watchdog is armed):
-//     pool acquire, copy in, onex_compute, copy out, release;
+//   - host: Plugin.Call with the default config (metered execution, 30 s timeout, so the
+//     watchdog is armed): pool acquire, copy in, onex_compute, copy out, release;
+//   - host-guarded: the same with PluginConfig{Execution: ExecutionGuarded}, the
+//     close-on-context-done runtime every call used before metering;
 //   - host-nodeadline: the same with PluginConfig{Timeout: -1} (no watchdog);
 //   - host-cancelctx: the default config with a caller context that can be canceled,
 //     as a server's request context is (the host then registers context.AfterFunc);
@@ -72,6 +74,9 @@ func BenchmarkEcho(b *testing.B) {
 		run  func(b *testing.B, in []byte)
 	}{
 		{"host", func(b *testing.B, in []byte) { benchHost(b, in, host.PluginConfig{}, false) }},
+		{"host-guarded", func(b *testing.B, in []byte) {
+			benchHost(b, in, host.PluginConfig{Execution: host.ExecutionGuarded}, false)
+		}},
 		{"host-nodeadline", func(b *testing.B, in []byte) { benchHost(b, in, host.PluginConfig{Timeout: -1}, false) }},
 		{"host-cancelctx", func(b *testing.B, in []byte) { benchHost(b, in, host.PluginConfig{}, true) }},
 		{"wazero-guarded", func(b *testing.B, in []byte) { benchWazero(b, in, true) }},

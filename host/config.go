@@ -93,6 +93,11 @@ type Config struct {
 	// Logger receives host events and the plugins' logs and output. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Execution is how native plugins are stopped: ExecutionMetered (the default) rewrites
+	// each module at load so it checks its own fuel and deadline; ExecutionGuarded runs it
+	// with wazero's close-on-context-done. Modules the rewriter cannot instrument, and
+	// Extism plugins, run guarded whatever this says.
+	Execution Execution
 	// DataDir holds what the host keeps on disk for effect nodes: the key-value store
 	// (kv.db), opened the first time a node with the kv capability loads. NewConfig sets
 	// DefaultDataDir; "" keeps the store in memory, gone when the host closes.
@@ -123,6 +128,7 @@ func NewConfig() Config {
 		CacheTTL:       DefaultCacheTTL,
 		SlowThreshold:  DefaultSlowThreshold,
 		DataDir:        DefaultDataDir(),
+		Execution:      ExecutionMetered,
 	}
 }
 
@@ -184,6 +190,13 @@ type PluginConfig struct {
 	Grants Grants
 	// Extism holds what only Extism plugins use.
 	Extism ExtismConfig
+	// Execution overrides Config.Execution for this plugin.
+	Execution Execution
+	// Fuel bounds each call of a metered plugin to about this many units of work (one
+	// unit per Wasm instruction, counted per block; precise to within one refill of
+	// FuelQuantum); a call that uses it up fails with ErrFuelExhausted. 0: no bound
+	// beyond the deadline. Ignored for guarded plugins.
+	Fuel uint64
 	// Inspect loads an effect node only to describe it: its capabilities are neither
 	// checked against Grants nor opened, so every capability call it makes is denied.
 	Inspect bool
@@ -222,6 +235,8 @@ type limits struct {
 	maxInstances int
 	prewarm      int
 	cacheTTL     time.Duration // 0: the cache's default; negative: not cached
+	execution    Execution
+	fuel         uint64 // 0: no budget
 }
 
 const pageSize = 64 << 10
@@ -241,6 +256,7 @@ func (c Config) normalize() (Config, error) {
 	orDefault(&c.CacheBytes, d.CacheBytes)
 	orDefault(&c.CacheTTL, d.CacheTTL)
 	orDefault(&c.SlowThreshold, d.SlowThreshold)
+	orDefault(&c.Execution, d.Execution)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -268,6 +284,11 @@ func (c Config) resolve(p PluginConfig, manifestTimeout time.Duration) (limits, 
 		maxInstances: c.MaxInstances,
 		prewarm:      c.Prewarm,
 		cacheTTL:     p.CacheTTL,
+		execution:    cmpOr(p.Execution, c.Execution),
+		fuel:         p.Fuel,
+	}
+	if l.execution != ExecutionMetered && l.execution != ExecutionGuarded {
+		return l, fmt.Errorf("host: plugin config: execution %q is not %q or %q", l.execution, ExecutionMetered, ExecutionGuarded)
 	}
 	if manifestTimeout > 0 {
 		l.timeout = manifestTimeout
@@ -305,4 +326,15 @@ func orDefault[T comparable](v *T, d T) {
 	if *v == zero {
 		*v = d
 	}
+}
+
+// cmpOr returns the first non-zero value.
+func cmpOr[T comparable](vals ...T) T {
+	var zero T
+	for _, v := range vals {
+		if v != zero {
+			return v
+		}
+	}
+	return zero
 }

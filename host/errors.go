@@ -61,6 +61,9 @@ var (
 	// ErrFailed is returned when the guest reported an error of its own (StatusError, or
 	// a status without a sentinel of its own).
 	ErrFailed = errors.New("host: plugin failed")
+	// ErrFuelExhausted is returned when a metered guest used up its call's fuel budget
+	// (PluginConfig.Fuel); the instance is discarded.
+	ErrFuelExhausted = errors.New("host: fuel exhausted")
 	// ErrUnavailable is returned when a service the plugin depends on is temporarily
 	// unavailable (abi.StatusUnavailable): a failing dependency, an open circuit breaker.
 	// Retryable.

@@ -1,9 +1,5 @@
 package host
 
-import (
-	"github.com/tetratelabs/wazero"
-)
-
 // Flavour is the ABI a plugin speaks.
 type Flavour string
 
@@ -17,14 +13,3 @@ const (
 
 // extismHostModule is the import module every Extism PDK plugin uses.
 const extismHostModule = "extism:host/env"
-
-// detectFlavour decides from the imports: a module importing extism:host/env is an
-// Extism plugin; anything else is checked against the native ABI.
-func detectFlavour(mod wazero.CompiledModule) Flavour {
-	for _, d := range mod.ImportedFunctions() {
-		if m, _, _ := d.Import(); m == extismHostModule {
-			return FlavourExtism
-		}
-	}
-	return FlavourNative
-}

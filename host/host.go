@@ -42,7 +42,7 @@ type Host struct {
 
 	// mu guards engines, plugins and closed.
 	mu      sync.Mutex
-	engines map[uint32]*engine // by memory limit in pages
+	engines map[engineKey]*engine
 	plugins map[*Plugin]struct{}
 	closed  bool
 }
@@ -51,6 +51,7 @@ type Host struct {
 // one per distinct memory limit, because wazero sets the page limit per runtime.
 type engine struct {
 	rt        wazero.Runtime
+	metered   bool
 	wasiNames map[string]bool
 }
 
@@ -86,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			WithSysNanosleep().
 			WithRandSource(rand.Reader),
 		extismModConfig: newExtismModConfig(),
-		engines:         map[uint32]*engine{},
+		engines:         map[engineKey]*engine{},
 		compiled:        newShared(closeCtx[wazero.CompiledModule]),
 		extisms:         newShared(closeCtx[*extism.CompiledPlugin]),
 		plugins:         map[*Plugin]struct{}{},
@@ -116,22 +117,33 @@ func (h *Host) CacheStats() CacheStats { return h.cache.Stats() }
 // ClearCache removes every cached result; computations running now do not store theirs.
 func (h *Host) ClearCache() { h.cache.Clear() }
 
-// engineFor returns the runtime for a memory limit, creating it on first use.
-func (h *Host) engineFor(ctx context.Context, pages uint32) (*engine, error) {
+// engineKey selects a runtime: wazero sets the page limit per runtime, and metered
+// guests run without close-on-context-done.
+type engineKey struct {
+	pages   uint32
+	metered bool
+}
+
+// engineFor returns the runtime for a memory limit and an execution mode, creating it
+// on first use.
+func (h *Host) engineFor(ctx context.Context, pages uint32, metered bool) (*engine, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
 	}
-	if e := h.engines[pages]; e != nil {
+	key := engineKey{pages: pages, metered: metered}
+	if e := h.engines[key]; e != nil {
 		return e, nil
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCompilationCache(h.compCache).
 		WithMemoryLimitPages(pages).
-		// Until load-time metering lands, every guest runs guarded: without this a
-		// runaway guest can never be stopped and stalls the whole process at its next GC.
-		WithCloseOnContextDone(true))
+		// A guarded guest can only be stopped by closing its module when the context
+		// ends: without this a runaway guest would stall the whole process at its next GC.
+		// A metered guest stops itself at its next fuel check (see metered.go), so it
+		// runs without the goroutine per call and the exit to Go at every loop.
+		WithCloseOnContextDone(!metered))
 	_, err := wasi_snapshot_preview1.Instantiate(ctx, rt)
 	if err == nil {
 		err = instantiateHostModule(ctx, rt)
@@ -140,11 +152,11 @@ func (h *Host) engineFor(ctx context.Context, pages uint32) (*engine, error) {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("host: create runtime: %w", err)
 	}
-	e := &engine{rt: rt, wasiNames: map[string]bool{}}
+	e := &engine{rt: rt, metered: metered, wasiNames: map[string]bool{}}
 	for name := range rt.Module(abi.WASIModule).ExportedFunctionDefinitions() {
 		e.wasiNames[name] = true
 	}
-	h.engines[pages] = e
+	h.engines[key] = e
 	return e, nil
 }
 
@@ -207,7 +219,7 @@ func (h *Host) Close(ctx context.Context) error {
 		<-h.janitorDone
 		h.mu.Lock()
 		engines := h.engines
-		h.engines = map[uint32]*engine{}
+		h.engines = map[engineKey]*engine{}
 		h.mu.Unlock()
 		for _, e := range engines {
 			errs = append(errs, e.rt.Close(ctx))

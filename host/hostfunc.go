@@ -10,11 +10,13 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
 // hostFunctions are the names this host provides in abi.ImportModule, for the import check
 // at load.
-var hostFunctions = map[string]bool{abi.ImportLog: true, abi.ImportCall: true, abi.ImportResult: true}
+var hostFunctions = map[string]bool{abi.ImportLog: true, abi.ImportCall: true, abi.ImportResult: true,
+	meter.DefaultImportName: true}
 
 // instantiateHostModule defines abi.ImportModule in rt. Host functions are Go module
 // functions (~45 ns per guest-to-host call, no allocation), never reflective WithFunc
@@ -34,6 +36,9 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("dst_ptr", "dst_len").
 		Export(abi.ImportResult).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostFuel), nil, nil).
+		Export(meter.DefaultImportName).
 		Instantiate(ctx)
 	return err
 }

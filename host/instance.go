@@ -46,6 +46,13 @@ type instance struct {
 	// register is the result register of onex.call (abi/SPEC.md section 4).
 	register []byte
 
+	// fuel is a metered instance's fuel counter (nil when guarded); spent is the fuel
+	// granted during the current call, and fuelOut says the call's budget ran out.
+	fuel    api.MutableGlobal
+	budget  uint64 // the current call's; 0: none
+	spent   uint64
+	fuelOut bool
+
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.
 	violation string
@@ -75,6 +82,13 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 	if !deadline.IsZero() {
 		p.host.watch.Arm(&inst.entry, deadline)
 	}
+	// The budget is the plugin's computations' and effects'; the host's own calls (the
+	// manifest at load) have none.
+	budget := p.limits.fuel
+	if fn == inst.manifest {
+		budget = 0
+	}
+	inst.startFuel(budget)
 	status, outPtr, outLen, err := inst.run(fn, name, data)
 	if !deadline.IsZero() && p.host.watch.Disarm(&inst.entry) {
 		inst.broken = true
@@ -155,6 +169,10 @@ var (
 // classify turns an error from a guest call into a *PluginError.
 func (inst *instance) classify(op string, err error) error {
 	p := inst.plugin
+	if inst.fuelOut {
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFuelExhausted, Cause: err,
+			Message: fmt.Sprintf("guest used up its fuel budget of %d", inst.budget)}
+	}
 	if stopped, byCaller, reason := inst.cc.outcome(); stopped {
 		switch {
 		case !byCaller:

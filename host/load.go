@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
@@ -64,30 +65,63 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 	if err != nil {
 		return nil, fail(ErrInvalidModule, err, "%v", err)
 	}
-	eng, err := h.engineFor(ctx, lim.memoryPages)
-	if err != nil {
-		return nil, fail(ErrClosed, err, "%v", err)
+	// The flavour comes first, from the import section alone: Extism plugins run guarded
+	// through Extism's runtime; native ones metered (metered.go) unless the plugin asks to
+	// run guarded or the rewriter cannot instrument them.
+	flavour := pc.Flavour
+	if flavour == "" {
+		mods, err := abi.ImportModules(wasm)
+		if err != nil {
+			return nil, fail(ErrInvalidModule, err, "%v", err)
+		}
+		flavour = FlavourNative
+		if slices.Contains(mods, extismHostModule) {
+			flavour = FlavourExtism
+		}
 	}
-	// Both flavours compile here first: it validates the module and shows its imports.
-	// An Extism plugin compiles again in Extism's runtime, a hit in the shared
-	// compilation cache.
-	key := compiledKey{digest: digest, pages: lim.memoryPages}
-	compiled, err := h.compile(ctx, eng, key, wasm)
-	if err != nil {
-		return nil, fail(ErrInvalidModule, err, "%v", err)
+	metered := flavour == FlavourNative && lim.execution == ExecutionMetered
+	var (
+		eng      *engine
+		key      compiledKey
+		compiled wazero.CompiledModule
+	)
+	if metered {
+		if eng, err = h.engineFor(ctx, lim.memoryPages, true); err != nil {
+			return nil, fail(ErrClosed, err, "%v", err)
+		}
+		key = compiledKey{digest: digest, pages: lim.memoryPages, metered: true}
+		compiled, err = h.compileMetered(ctx, eng, key, wasm)
+		switch {
+		case errors.Is(err, meter.ErrUnsupported), errors.Is(err, meter.ErrConflict):
+			h.cfg.Logger.Info("plugin runs guarded: it cannot be metered", "plugin", label, "reason", err)
+			metered = false
+		case err != nil:
+			return nil, fail(ErrInvalidModule, err, "%v", err)
+		}
+	}
+	if !metered {
+		if eng, err = h.engineFor(ctx, lim.memoryPages, false); err != nil {
+			return nil, fail(ErrClosed, err, "%v", err)
+		}
+		// An Extism plugin compiles here to show its imports and exports, then again in
+		// Extism's runtime: a hit in the shared compilation cache.
+		key = compiledKey{digest: digest, pages: lim.memoryPages}
+		if compiled, err = h.compile(ctx, eng, key, wasm); err != nil {
+			return nil, fail(ErrInvalidModule, err, "%v", err)
+		}
 	}
 	p := &Plugin{host: h, name: label, digest: digest, size: len(wasm), eng: eng, key: key, compiled: compiled,
-		grants: grants, limits: lim, drained: make(chan struct{}), release: func() { h.release(key) }}
+		metered: metered, grants: grants, limits: lim, drained: make(chan struct{}), release: func() { h.release(key) }}
 	p.logger = h.cfg.Logger.With("plugin", label)
 	p.exports = slices.Sorted(maps.Keys(compiled.ExportedFunctions()))
 	for _, d := range compiled.ImportedFunctions() {
 		m, n, _ := d.Import()
+		if metered && m == meter.DefaultImportModule && n == meter.DefaultImportName {
+			continue // the meter's own import, not the plugin's
+		}
 		p.imports = append(p.imports, m+"."+n)
 	}
-	p.flavour = pc.Flavour
-	if p.flavour == "" {
-		p.flavour = detectFlavour(compiled)
-	}
+	p.flavour = flavour
 	ok := false
 	defer func() {
 		if !ok {

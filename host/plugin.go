@@ -12,8 +12,10 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
@@ -39,6 +41,7 @@ type Plugin struct {
 	eng      *engine
 	key      compiledKey
 	compiled wazero.CompiledModule  // native plugins only
+	metered  bool                   // runs instrumented code in a metered runtime
 	extism   *extism.CompiledPlugin // Extism plugins only
 	grants   Grants
 	caps     capabilities
@@ -69,6 +72,15 @@ func (p *Plugin) Manifest() abi.Manifest { return p.manifest }
 
 // Timeout returns the per-call timeout in force (0: none).
 func (p *Plugin) Timeout() time.Duration { return p.limits.timeout }
+
+// Execution returns how the plugin's guests are stopped: ExecutionMetered, or
+// ExecutionGuarded (asked for, an Extism plugin, or a module the rewriter refused).
+func (p *Plugin) Execution() Execution {
+	if p.metered {
+		return ExecutionMetered
+	}
+	return ExecutionGuarded
+}
 
 // Flavour returns the plugin's ABI: FlavourNative or FlavourExtism.
 func (p *Plugin) Flavour() Flavour { return p.flavour }
@@ -243,6 +255,15 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst.manifest = mod.ExportedFunction(abi.ExportManifest)
 	inst.effect = mod.ExportedFunction(abi.ExportEffect)
 	inst.compensate = mod.ExportedFunction(abi.ExportCompensate)
+	if p.metered {
+		g, ok := mod.ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(context.Background())
+			return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule,
+				Message: "the metered module has no mutable " + meter.DefaultGlobal + " global"}
+		}
+		inst.fuel = g
+	}
 	return inst, nil
 }
 

@@ -5,11 +5,13 @@ import (
 	"sync"
 )
 
-// compiledKey identifies compiled code: the module's digest and the memory limit of the
-// runtime it was compiled in (wazero sets the page limit per runtime).
+// compiledKey identifies compiled code: the module's digest, the memory limit of the
+// runtime it was compiled in (wazero sets the page limit per runtime) and whether it is
+// the metered rewrite.
 type compiledKey struct {
-	digest string
-	pages  uint32
+	digest  string
+	pages   uint32
+	metered bool // compiled from the instrumented bytes, for a metered runtime
 }
 
 // shared holds values built at most once per key and closed with their last reference:

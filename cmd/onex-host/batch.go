@@ -340,6 +340,7 @@ var errorKinds = []struct {
 	{host.ErrTrap, "trap"},
 	{host.ErrPanic, "panic"},
 	{host.ErrOutOfBounds, "out_of_bounds"},
+	{host.ErrFuelExhausted, "fuel_exhausted"},
 	{host.ErrUnavailable, "unavailable"},
 	{host.ErrNotFound, "not_found"},
 	{host.ErrFailed, "failed"},

@@ -15,15 +15,16 @@ import (
 
 // inspection is what inspect prints; its JSON form is stable for scripts.
 type inspection struct {
-	Path     string       `json:"path"`
-	Digest   string       `json:"digest"`
-	Size     int          `json:"size"`
-	Flavour  host.Flavour `json:"flavour"`
-	ABI      int          `json:"abi_version,omitempty"` // native plugins only
-	Manifest abi.Manifest `json:"manifest"`
-	Entries  []entry      `json:"entries"`
-	Exports  []string     `json:"exports"`
-	Imports  []string     `json:"imports"`
+	Path      string         `json:"path"`
+	Digest    string         `json:"digest"`
+	Size      int            `json:"size"`
+	Flavour   host.Flavour   `json:"flavour"`
+	Execution host.Execution `json:"execution"`
+	ABI       int            `json:"abi_version,omitempty"` // native plugins only
+	Manifest  abi.Manifest   `json:"manifest"`
+	Entries   []entry        `json:"entries"`
+	Exports   []string       `json:"exports"`
+	Imports   []string       `json:"imports"`
 }
 
 // entry says where a computation runs inside the guest.
@@ -57,7 +58,7 @@ func newInspectCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer h.Close(context.Background())
-			info := inspection{Path: args[0], Digest: p.Digest(), Size: p.Size(), Flavour: p.Flavour(),
+			info := inspection{Path: args[0], Digest: p.Digest(), Size: p.Size(), Flavour: p.Flavour(), Execution: p.Execution(),
 				Manifest: p.Manifest(), Exports: p.Exports(), Imports: p.Imports()}
 			if info.Flavour == host.FlavourNative {
 				info.ABI = abi.Version
@@ -94,6 +95,7 @@ func printInspection(e *env, info inspection) error {
 		{"digest", info.Digest},
 		{"size", fmt.Sprintf("%s (%d bytes)", formatSize(info.Size), info.Size)},
 		{"abi", abiName(info)},
+		{"execution", string(info.Execution)},
 		{"deterministic", fmt.Sprint(m.Deterministic)},
 		{"idempotent", fmt.Sprint(m.Idempotent)},
 		{"timeout", timeout},

@@ -42,6 +42,7 @@ var kinds = []struct {
 	{host.ErrUnknownComputation, http.StatusNotFound, "unknown_computation"},
 	{host.ErrCapabilityDenied, http.StatusForbidden, "capability_denied"},
 	{host.ErrTimeout, http.StatusGatewayTimeout, "timeout"},
+	{host.ErrFuelExhausted, http.StatusUnprocessableEntity, "fuel_exhausted"},
 	{host.ErrCanceled, http.StatusServiceUnavailable, "canceled"},
 	{host.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{host.ErrClosed, http.StatusServiceUnavailable, "closed"},

@@ -1,0 +1,54 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// BenchmarkLoopHeavy runs loop-heavy guest code — core's stats over 10,000 numbers, which
+// decodes JSON and sorts — metered (the default), guarded (close-on-context-done: an exit to
+// Go at every loop header) and raw (an unguarded wazero runtime that could never stop a
+// runaway guest), side by side. The target: metered within 2× of raw.
+func BenchmarkLoopHeavy(b *testing.B) {
+	nums := make([]string, 10_000)
+	for i := range nums {
+		nums[i] = fmt.Sprint((i * 7919) % 10_007)
+	}
+	in := []byte("[" + strings.Join(nums, ",") + "]")
+	wasm := plugintest.Bytes(b, "plugins/core")
+	for _, exec := range []host.Execution{host.ExecutionMetered, host.ExecutionGuarded} {
+		b.Run(string(exec), func(b *testing.B) {
+			h, _ := newHost(b, host.NewConfig().WithLogger(slog.New(slog.DiscardHandler)))
+			p, err := h.Load(context.Background(), wasm, host.PluginConfig{Execution: exec})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := p.Call(context.Background(), "stats", in); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := p.Call(context.Background(), "stats", in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("raw", func(b *testing.B) {
+		w := newWazeroEcho(b, wasm, false, len("stats")+len(in))
+		ctx := context.Background()
+		if _, err := w.echo(ctx, "stats", in); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := w.echo(ctx, "stats", in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,235 @@
+package meter
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// Static costs of the test modules below, counted by hand: one unit per instruction of
+// the region, the region's own end included, nested loops excluded.
+const (
+	countEntryCost = 5  // block, loop, end (block), local.get, end (function)
+	countLoopCost  = 10 // local.get local.get i32.ge_u br_if local.get i32.const i32.add local.set br end
+	fibCost        = 17 // the whole body: no loop
+)
+
+// countModule exports count(n) -> n, which loops n times, and imports nothing.
+func countModule() []byte {
+	return wasmModule(
+		sec(secType, vec(funcType([]byte{tI32}, []byte{tI32}))),
+		sec(secFunction, vec(uleb(0))),
+		sec(secExport, vec(exportOf("count", 0, 0))),
+		sec(secCode, vec(fbody([][]byte{local(1, tI32)},
+			opBlock, blockEmpty,
+			opLoop, blockEmpty,
+			lget(1), lget(0), opI32GeU, brIf(1),
+			lget(1), i32c(1), opI32Add, lset(1),
+			br(0),
+			opEnd,
+			opEnd,
+			lget(1),
+		))),
+	)
+}
+
+// fibModule exports fib(n), recursive without a loop. It imports env.base first, so
+// that fib's own index (1) and its recursive calls are renumbered.
+func fibModule() []byte {
+	return wasmModule(
+		sec(secType, vec(funcType([]byte{tI32}, []byte{tI32}), funcType(nil, []byte{tI32}))),
+		sec(secImport, vec(importFunc("env", "base", 1))),
+		sec(secFunction, vec(uleb(0))),
+		sec(secExport, vec(exportOf("fib", 0, 1))),
+		sec(secCode, vec(fbody(nil,
+			lget(0), i32c(2), opI32LtS,
+			opIf, tI32,
+			lget(0),
+			opElse,
+			lget(0), i32c(1), opI32Sub, call(1),
+			lget(0), i32c(2), opI32Sub, call(1),
+			opI32Add,
+			opEnd,
+		))),
+	)
+}
+
+// envModule provides the imports of fibModule and renumberModule: base() -> 100 and an
+// immutable i32 global g = 7.
+func envModule() []byte {
+	return wasmModule(
+		sec(secType, vec(funcType(nil, []byte{tI32}))),
+		sec(secFunction, vec(uleb(0))),
+		sec(secGlobal, vec(cat(tI32, 0, constExpr(i32c(7))))),
+		sec(secExport, vec(exportOf("base", 0, 0), exportOf("g", 3, 0))),
+		sec(secCode, vec(fbody(nil, i32c(100)))),
+	)
+}
+
+func TestInstrument_LoopRefills(t *testing.T) {
+	out, info := instrument(t, countModule())
+	assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 2, RefillFunc: 0, FuelGlobal: 0, MaxCost: countLoopCost}, info)
+	tests := []struct {
+		name  string
+		n     uint64
+		chunk int64
+	}{
+		{name: "no iterations", n: 0, chunk: 1000},
+		{name: "one iteration", n: 1, chunk: 1000},
+		{name: "1000 iterations", n: 1000, chunk: 1000},
+		{name: "1000 iterations, chunk of one loop", n: 1000, chunk: countLoopCost},
+		{name: "100000 iterations", n: 100000, chunk: 4096},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &fuelHost{chunk: tt.chunk}
+			mod := instantiate(t, newRuntime(t, h), out)
+			require.Equal(t, tt.n, call1(t, mod, "count", tt.n))
+			// The loop is entered n+1 times: n iterations, then the exit test.
+			want := int64(countEntryCost + countLoopCost*(tt.n+1))
+			assert.Equal(t, want, h.used(t, mod), "fuel charged")
+			assert.Equal(t, int((want+tt.chunk-1)/tt.chunk), h.refills, "refills")
+		})
+	}
+}
+
+func TestInstrument_RecursionMetered(t *testing.T) {
+	out, info := instrument(t, fibModule())
+	assert.Equal(t, Info{Functions: 1, Loops: 0, Checks: 1, RefillFunc: 1, FuelGlobal: 0, MaxCost: fibCost}, info)
+	h := &fuelHost{chunk: 10000}
+	r := newRuntime(t, h)
+	env := instantiateNamed(t, r, "env", envModule())
+	defer env.Close(context.Background())
+	mod := instantiate(t, r, out)
+	require.Equal(t, uint64(6765), call1(t, mod, "fib", 20))
+	calls := int64(2*10946 - 1) // fib(n) makes 2*fib(n+1)-1 calls
+	assert.Equal(t, fibCost*calls, h.used(t, mod))
+	assert.Equal(t, int((fibCost*calls+9999)/10000), h.refills)
+
+	// The refill function ends a runaway recursion.
+	h2 := &fuelHost{chunk: 1000, budget: 5000}
+	r2 := newRuntime(t, h2)
+	instantiateNamed(t, r2, "env", envModule())
+	mod2 := instantiate(t, r2, out)
+	_, err := mod2.ExportedFunction("fib").Call(context.Background(), 30)
+	require.ErrorIs(t, err, errFuelExhausted)
+	assert.Equal(t, 6, h2.refills)
+}
+
+// TestInstrument_Deterministic checks that the same budget stops the same loop at the
+// same iteration, run after run, and that instrumenting is itself deterministic.
+func TestInstrument_Deterministic(t *testing.T) {
+	// progress(n) loops forever, storing its iteration count in memory at 0.
+	wasm := wasmModule(
+		sec(secType, vec(funcType(nil, nil))),
+		sec(secFunction, vec(uleb(0))),
+		sec(secMemory, vec(cat(0, uleb(1)))),
+		sec(secExport, vec(exportOf("spin", 0, 0), exportOf("memory", 2, 0))),
+		sec(secCode, vec(fbody(nil,
+			opLoop, blockEmpty,
+			i32c(0), i32c(0), opI32Load, mem(2, 0), i32c(1), opI32Add, opI32Store, mem(2, 0),
+			br(0),
+			opEnd,
+		))),
+	)
+	out, _ := instrument(t, wasm)
+	again, _ := instrument(t, wasm)
+	require.Equal(t, out, again)
+
+	var stopped []uint32
+	for range 3 {
+		h := &fuelHost{chunk: 1000, budget: 100000}
+		mod := instantiate(t, newRuntime(t, h), out)
+		_, err := mod.ExportedFunction("spin").Call(context.Background())
+		require.ErrorIs(t, err, errFuelExhausted)
+		n, ok := mod.Memory().ReadUint32Le(0)
+		require.True(t, ok)
+		stopped = append(stopped, n)
+	}
+	assert.Equal(t, stopped[0], stopped[1])
+	assert.Equal(t, stopped[0], stopped[2])
+	// 100000 fuel, 8 per iteration (7 instructions and the loop's end), 2 for the entry
+	// (loop and the function's end): the check of iteration k+1 finds the budget gone.
+	assert.Equal(t, uint32((100000-2)/8), stopped[0])
+}
+
+// TestInstrument_SameResults runs the uninstrumented and the instrumented module side
+// by side and compares every result.
+func TestInstrument_SameResults(t *testing.T) {
+	tests := []struct {
+		name string
+		wasm []byte
+		fn   string
+		args [][]uint64
+	}{
+		{name: "count", wasm: countModule(), fn: "count", args: [][]uint64{{0}, {1}, {77}, {5000}}},
+		{name: "fib", wasm: fibModule(), fn: "fib", args: [][]uint64{{0}, {1}, {2}, {10}, {19}}},
+		{name: "sum", wasm: sumModule(), fn: "sum", args: [][]uint64{{0}, {1}, {10}, {1000}}},
+		{name: "features", wasm: featuresModule(), fn: "run", args: [][]uint64{{0}, {1}, {3}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _ := instrument(t, tt.wasm)
+			h := &fuelHost{chunk: 100}
+			r := newRuntime(t, h)
+			instantiateNamed(t, r, "env", envModule())
+			plain, metered := instantiate(t, r, tt.wasm), instantiate(t, r, out)
+			for _, args := range tt.args {
+				assert.Equal(t, call1(t, plain, tt.fn, args...), call1(t, metered, tt.fn, args...), "%s%v", tt.fn, args)
+			}
+			assert.Positive(t, h.refills)
+		})
+	}
+}
+
+// TestInstrument_FixtureResults runs the native-ABI fixtures echo.wasm and
+// versioned1.wasm plain and metered (abi/SPEC.md section 2: onex_alloc, then
+// onex_compute, then the return area) and compares status and output.
+func TestInstrument_FixtureResults(t *testing.T) {
+	big := make([]byte, 100<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	inputs := []struct{ name, data string }{
+		{"default", "hello"}, {"length", "some data"}, {"nope", "x"}, {"default", ""}, {"default", string(big)},
+	}
+	for _, file := range []string{"echo.wasm", "versioned1.wasm"} {
+		t.Run(file, func(t *testing.T) {
+			in := readFile(t, filepath.Join(plugintest.Root(), "plugins", "testdata", "wat", file))
+			out, _ := instrument(t, in)
+			h := &fuelHost{chunk: 1000}
+			r := newRuntime(t, h)
+			plain, metered := instantiate(t, r, in), instantiate(t, r, out)
+			for _, input := range inputs {
+				s1, o1 := computeABI(t, plain, input.name, input.data)
+				s2, o2 := computeABI(t, metered, input.name, input.data)
+				assert.Equal(t, s1, s2, "status of %s", input.name)
+				assert.Equal(t, o1, o2, "output of %s", input.name)
+			}
+			assert.Positive(t, h.refills)
+		})
+	}
+}
+
+// computeABI runs one computation through the native ABI and returns status and output.
+func computeABI(t *testing.T, mod api.Module, name, data string) (uint64, []byte) {
+	t.Helper()
+	n := uint64(len(name) + len(data))
+	ptr := call1(t, mod, "onex_alloc", n)
+	require.NotZero(t, ptr)
+	require.True(t, mod.Memory().WriteString(uint32(ptr), name+data))
+	status := call1(t, mod, "onex_compute", ptr, uint64(len(name)), uint64(len(data)))
+	outPtr, ok := mod.Memory().ReadUint32Le(uint32(ptr))
+	require.True(t, ok)
+	outLen, ok := mod.Memory().ReadUint32Le(uint32(ptr) + 4)
+	require.True(t, ok)
+	b, ok := mod.Memory().Read(outPtr, outLen)
+	require.True(t, ok)
+	return status, append([]byte(nil), b...)
+}

@@ -1,0 +1,90 @@
+package host
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/onexhost/onex-host/host/internal/meter"
+)
+
+// Execution is how the host stops a guest that must stop (deadline, cancellation, fuel).
+type Execution string
+
+const (
+	// ExecutionMetered rewrites the module at load (host/internal/meter) so that it
+	// charges fuel at every function entry and loop and calls the host when its counter
+	// runs out; the host then checks the call's deadline and fuel budget and ends the call
+	// from there. No goroutine per call, no exit to Go at every loop: the default.
+	ExecutionMetered Execution = "metered"
+	// ExecutionGuarded runs the module as written, with wazero's close-on-context-done:
+	// a goroutine per call and an exit to Go at every loop header.
+	ExecutionGuarded Execution = "guarded"
+)
+
+// FuelQuantum is how much fuel a metered guest gets per refill: it calls the host (the
+// only moment it can be stopped, and a point where the Go scheduler and garbage
+// collector can preempt it) about once per this many instructions — tens of
+// microseconds of work.
+const FuelQuantum = 1 << 17
+
+// Errors a metered guest's refill ends its call with; classify reads the instance's state,
+// not these values, which wazero wraps.
+var (
+	errStopped       = errors.New("host: guest stopped at a fuel check")
+	errFuelExhausted = errors.New("host: fuel budget used up")
+)
+
+// compileMetered instruments wasm and compiles the result in the metered runtime, at most
+// once per key while any Plugin uses it. The compilation cache keys on the rewritten bytes.
+func (h *Host) compileMetered(ctx context.Context, e *engine, key compiledKey, wasm []byte) (wazero.CompiledModule, error) {
+	return h.compiled.acquire(key, func() (wazero.CompiledModule, error) {
+		code, _, err := meter.Instrument(wasm, meter.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return e.rt.CompileModule(ctx, code)
+	})
+}
+
+// hostFuel implements the meter's refill import, onex.fuel() (): it ends the call when
+// the caller's context or the watchdog stopped it, or when the call's fuel budget is used
+// up; otherwise it refills the counter.
+func hostFuel(ctx context.Context, mod api.Module, stack []uint64) {
+	// ctx is the instance's call context during a call (Err once the watchdog or the
+	// caller stopped it), and the instantiation's context while the guest's start
+	// functions run: either way a context that ended ends the guest.
+	if ctx.Err() != nil {
+		panic(errStopped)
+	}
+	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	if inst == nil || inst.fuel == nil {
+		// Instantiation (_initialize) or a module the host does not track: refill the
+		// caller's own counter, without a budget.
+		if g, ok := mod.ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal); ok {
+			g.Set(FuelQuantum)
+		}
+		return
+	}
+	grant := uint64(FuelQuantum)
+	if budget := inst.budget; budget > 0 {
+		if inst.spent >= budget {
+			inst.fuelOut = true
+			panic(errFuelExhausted)
+		}
+		grant = min(grant, budget-inst.spent)
+	}
+	inst.spent += grant
+	inst.fuel.Set(grant)
+}
+
+// startFuel arms a metered instance for one call with budget (0: none): an empty counter
+// (the first check calls hostFuel, which applies the budget) and nothing spent.
+func (inst *instance) startFuel(budget uint64) {
+	if inst.fuel != nil {
+		inst.budget, inst.spent, inst.fuelOut = budget, 0, false
+		inst.fuel.Set(0)
+	}
+}

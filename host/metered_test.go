@@ -1,0 +1,87 @@
+package host_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+func TestMetered_IsTheDefault(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig())
+	ctx := context.Background()
+	p, err := h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{})
+	require.NoError(t, err)
+	assert.Equal(t, host.ExecutionMetered, p.Execution())
+	assert.NotContains(t, p.Imports(), "onex.fuel", "the meter's import is not the plugin's")
+	out, err := p.Call(ctx, "default", []byte(`"same result"`))
+	require.NoError(t, err)
+	assert.Equal(t, `"same result"`, string(out))
+
+	g, err := h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{Execution: host.ExecutionGuarded})
+	require.NoError(t, err)
+	assert.Equal(t, host.ExecutionGuarded, g.Execution())
+	out, err = g.Call(ctx, "default", []byte(`"same result"`))
+	require.NoError(t, err)
+	assert.Equal(t, `"same result"`, string(out))
+
+	_, err = h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{Execution: "fast"})
+	require.ErrorIs(t, err, host.ErrInvalidModule)
+
+	// Extism plugins run guarded, through Extism's runtime.
+	x := loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{})
+	assert.Equal(t, host.ExecutionGuarded, x.Execution())
+}
+
+func TestMetered_RunawayGuestStopped(t *testing.T) {
+	for _, exec := range []host.Execution{host.ExecutionMetered, host.ExecutionGuarded} {
+		t.Run(string(exec), func(t *testing.T) {
+			h, _ := newHost(t, host.NewConfig())
+			p, err := h.Load(context.Background(), plugintest.Fixture(t, "wat/loop.wasm"),
+				host.PluginConfig{Execution: exec, Timeout: 50 * time.Millisecond})
+			require.NoError(t, err)
+			start := time.Now()
+			_, err = p.Call(context.Background(), "default", nil)
+			require.ErrorIs(t, err, host.ErrTimeout)
+			assert.Less(t, time.Since(start), 5*time.Second)
+			// Canceled by the caller, too.
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel)
+			_, err = p.Call(ctx, "default", nil)
+			require.ErrorIs(t, err, host.ErrCanceled)
+			assert.Equal(t, uint64(2), p.Stats().Discarded)
+		})
+	}
+}
+
+func TestMetered_FuelBudget(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig())
+	ctx := context.Background()
+	// A budget stops the runaway loop long before its deadline, deterministically.
+	p, err := h.Load(ctx, plugintest.Fixture(t, "wat/loop.wasm"), host.PluginConfig{Fuel: 1_000_000, Timeout: time.Minute})
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = p.Call(ctx, "default", nil)
+	require.ErrorIs(t, err, host.ErrFuelExhausted)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Contains(t, err.Error(), "fuel budget of 1000000")
+
+	// A budget large enough lets a real computation through, on a reused instance.
+	core := loadGo(t, h, "plugins/core", host.PluginConfig{Fuel: 50_000_000})
+	n, err := host.NewComputeNode(core)
+	require.NoError(t, err)
+	for range 3 {
+		out, err := n.Process(ctx, abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte(`[1,2,3]`), NoCache: true})
+		require.NoError(t, err)
+		assert.Equal(t, "6", string(out.Result))
+	}
+	small := loadGo(t, h, "plugins/core", host.PluginConfig{Fuel: 1_000})
+	_, err = small.Call(ctx, "sum_numbers", []byte(`[1,2,3]`))
+	require.ErrorIs(t, err, host.ErrFuelExhausted)
+}
