@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -78,7 +79,11 @@ func hostFuel(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	inst.spent += grant
 	inst.fuel.Set(grant)
+	refills.Add(1)
 }
+
+// refills counts fuel refills, process-wide: each is a call from a metered guest into Go.
+var refills atomic.Int64
 
 // startFuel arms a metered instance for one call with budget (0: none): an empty counter
 // (the first check calls hostFuel, which applies the budget) and nothing spent.

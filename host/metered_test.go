@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -84,4 +85,41 @@ func TestMetered_FuelBudget(t *testing.T) {
 	small := loadGo(t, h, "plugins/core", host.PluginConfig{Fuel: 1_000})
 	_, err = small.Call(ctx, "sum_numbers", []byte(`[1,2,3]`))
 	require.ErrorIs(t, err, host.ErrFuelExhausted)
+}
+
+// TestMetered_RunawaysDoNotStallTheHost spins four metered runaway guests at once on two
+// cores: other calls keep completing, and a garbage collection — which must stop every
+// goroutine, the spinning ones included — returns promptly, because a metered guest calls
+// into Go at every refill.
+func TestMetered_RunawaysDoNotStallTheHost(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig())
+	ctx := context.Background()
+	loop, err := h.Load(ctx, plugintest.Fixture(t, "wat/loop.wasm"), host.PluginConfig{Timeout: 10 * time.Second, MaxInstances: 4})
+	require.NoError(t, err)
+	echo, err := h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{})
+	require.NoError(t, err)
+	done := make(chan error, 4)
+	spin, stop := context.WithCancel(ctx)
+	defer stop()
+	for range 4 {
+		go func() {
+			_, err := loop.Call(spin, "default", nil)
+			done <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return loop.Stats().InUse == 4 }, 5*time.Second, time.Millisecond)
+	for i := range 10 {
+		// Unmetered and unguarded, a GC would wait for the guests' 10 s deadline; the
+		// bound is loose because the CI machine is shared (typically it takes < 1 ms).
+		start := time.Now()
+		runtime.GC()
+		assert.Less(t, time.Since(start), 2*time.Second, "GC %d waited on a spinning guest", i)
+		out, err := echo.Call(ctx, "length", []byte(`"abc"`))
+		require.NoError(t, err)
+		assert.Equal(t, "5", string(out))
+	}
+	stop()
+	for range 4 {
+		require.ErrorIs(t, <-done, host.ErrCanceled)
+	}
 }

@@ -103,6 +103,7 @@ func TestRun_Errors(t *testing.T) {
 		{name: "missing file", args: []string{"inspect", filepath.Join(t.TempDir(), "none.wasm")}, code: 1, stderr: "no such file"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: "unknown command"},
 		{name: "bad log level", args: []string{"run", corePath, "--log-level", "loud"}, code: 2, stderr: "--log-level"},
+		{name: "fuel budget", args: []string{"run", fixture("wat/loop.wasm"), "--fuel", "1000000"}, code: 1, stderr: "fuel exhausted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,8 @@ type hostFlags struct {
 	exports     []string
 	kvPath      string
 	events      bool
+	fuel        uint64
+	guarded     bool
 	dataDir     string
 	// node, when set by a command, replaces the Extism node the flags describe.
 	node *host.ExtismNode
@@ -45,6 +47,8 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, e.g. '*.example.com' (repeatable)")
 	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
+	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
+	fs.BoolVar(&f.guarded, "guarded", false, "run the plugin guarded (close-on-context-done) instead of metered")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
 	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
@@ -54,7 +58,10 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 
 // pluginConfig builds the plugin's configuration from the flags; every error is misuse.
 func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
-	pc := host.PluginConfig{Timeout: f.timeout, Inspect: f.inspect}
+	pc := host.PluginConfig{Timeout: f.timeout, Inspect: f.inspect, Fuel: f.fuel}
+	if f.guarded {
+		pc.Execution = host.ExecutionGuarded
+	}
 	for _, s := range f.allowPaths {
 		g, err := host.ParsePathGrant(s)
 		if err != nil {

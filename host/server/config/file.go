@@ -187,6 +187,10 @@ type NodeEntry struct {
 	Prewarm int `yaml:"prewarm"`
 	// CacheTTL is PluginConfig.CacheTTL; negative (-1): never cache these results.
 	CacheTTL Duration `yaml:"cache_ttl"`
+	// Execution is PluginConfig.Execution: metered (the default) or guarded.
+	Execution string `yaml:"execution"`
+	// Fuel is PluginConfig.Fuel: each call's budget of metered work; 0 (default): none.
+	Fuel uint64 `yaml:"fuel"`
 	// Concurrency is EffectConfig.Concurrency (effect nodes): 1 runs effects one at a
 	// time; 0 (the default) bounds them only by the instance pool. Not negative.
 	Concurrency int `yaml:"concurrency"`

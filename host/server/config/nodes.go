@@ -121,6 +121,8 @@ func (f *File) pluginConfig(e NodeEntry, sidecar *host.ExtismNode) host.PluginCo
 		MaxInstances: e.MaxInstances,
 		Prewarm:      e.Prewarm,
 		CacheTTL:     time.Duration(e.CacheTTL),
+		Execution:    host.Execution(e.Execution),
+		Fuel:         e.Fuel,
 		Grants: host.Grants{
 			Hosts:  slices.Clone(e.Grants.Hosts),
 			KV:     e.Grants.KV,

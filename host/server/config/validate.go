@@ -213,6 +213,9 @@ func (b BreakerSettings) check(field string) error {
 // it).
 func (f *File) checkEntry(i int, e NodeEntry) error {
 	field := fmt.Sprintf("nodes[%d]", i)
+	if x := host.Execution(e.Execution); x != "" && x != host.ExecutionMetered && x != host.ExecutionGuarded {
+		return fieldErr(field+".execution", "%q is not metered or guarded", e.Execution)
+	}
 	switch {
 	case e.Path == "" && e.Dir == "":
 		return fieldErr(field, "set path (a plugin file) or dir (a directory of *.wasm files)")
