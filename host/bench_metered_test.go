@@ -16,11 +16,28 @@ import (
 // Go at every loop header) and raw (an unguarded wazero runtime that could never stop a
 // runaway guest), side by side. The target: metered within 2× of raw.
 func BenchmarkLoopHeavy(b *testing.B) {
-	nums := make([]string, 10_000)
+	benchMetering(b, "stats", numbers(10_000))
+}
+
+// BenchmarkSum is the metering issue's table: core's sum_numbers over 8 and over 1,000
+// numbers, metered, guarded and raw, side by side.
+func BenchmarkSum(b *testing.B) {
+	for _, n := range []int{8, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchMetering(b, "sum_numbers", numbers(n)) })
+	}
+}
+
+// numbers is a JSON array of n integers.
+func numbers(n int) []byte {
+	nums := make([]string, n)
 	for i := range nums {
 		nums[i] = fmt.Sprint((i * 7919) % 10_007)
 	}
-	in := []byte("[" + strings.Join(nums, ",") + "]")
+	return []byte("[" + strings.Join(nums, ",") + "]")
+}
+
+// benchMetering times one core computation metered, guarded and raw.
+func benchMetering(b *testing.B, computation string, in []byte) {
 	wasm := plugintest.Bytes(b, "plugins/core")
 	for _, exec := range []host.Execution{host.ExecutionMetered, host.ExecutionGuarded} {
 		b.Run(string(exec), func(b *testing.B) {
@@ -29,24 +46,24 @@ func BenchmarkLoopHeavy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := p.Call(context.Background(), "stats", in); err != nil {
+			if _, err := p.Call(context.Background(), computation, in); err != nil {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := p.Call(context.Background(), "stats", in); err != nil {
+				if _, err := p.Call(context.Background(), computation, in); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
 	b.Run("raw", func(b *testing.B) {
-		w := newWazeroEcho(b, wasm, false, len("stats")+len(in))
+		w := newWazeroEcho(b, wasm, false, len(computation)+len(in))
 		ctx := context.Background()
-		if _, err := w.echo(ctx, "stats", in); err != nil {
+		if _, err := w.echo(ctx, computation, in); err != nil {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			if _, err := w.echo(ctx, "stats", in); err != nil {
+			if _, err := w.echo(ctx, computation, in); err != nil {
 				b.Fatal(err)
 			}
 		}
