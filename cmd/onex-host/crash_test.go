@@ -161,14 +161,7 @@ nodes:
 	srv.Stderr = &stderr
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { _ = srv.Process.Kill() })
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, 30*time.Second, 10*time.Millisecond, "%s", &stderr)
+	waitReady(t, addr, &stderr)
 
 	const n = 32
 	for i := range n {

@@ -35,6 +35,20 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// waitReady waits until the server at addr reports ready, failing t with the server's
+// log after 30 s.
+func waitReady(t *testing.T, addr string, log fmt.Stringer) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 30*time.Second, 10*time.Millisecond, "%s", log)
+}
+
 // syncBuffer is a bytes.Buffer safe for the server's log writer and the test.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -71,14 +85,7 @@ nodes:
 	ctx, sigterm := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, e, f, false) }()
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, 30*time.Second, 10*time.Millisecond)
+	waitReady(t, addr, &logs)
 
 	// 24 effects in flight, each writing a file, sleeping, then writing a key.
 	const n = 24
@@ -164,14 +171,7 @@ nodes:
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, 30*time.Second, 10*time.Millisecond, "%s", &stderr)
+	waitReady(t, addr, &stderr)
 
 	const n = 8
 	codes := make([]int, n)
