@@ -147,6 +147,9 @@ type EffectOutput struct {
 	ProcessingTimeMS float64 `json:"processing_time_ms"`
 	// RetryCount is the number of failed attempts before the last one.
 	RetryCount int `json:"retry_count"`
+	// FuelUsed is the metered work the guest did over every attempt (0 when guarded). An
+	// onex-host extension of ONEX's envelope.
+	FuelUsed uint64 `json:"fuel_used,omitempty"`
 	// SideEffectsApplied counts the mutating operations the last attempt recorded.
 	SideEffectsApplied int `json:"side_effects_applied"`
 	// RollbackOperations lists what the last rollback did, newest first.

@@ -112,6 +112,10 @@ type ComputeOutput struct {
 	CacheHit bool `json:"cache_hit"`
 	// ParallelExecutionUsed reports that the input ran as part of a parallel batch.
 	ParallelExecutionUsed bool `json:"parallel_execution_used"`
+	// FuelUsed is the metered work the guest did (about one unit per Wasm instruction);
+	// 0 on a cache hit, for a guarded plugin, or when another caller computed the shared
+	// result. An onex-host extension of ONEX's envelope.
+	FuelUsed uint64 `json:"fuel_used,omitempty"`
 	// Metadata is the input's metadata, passed through.
 	Metadata map[string]any `json:"metadata,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,13 +84,18 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		result []byte
 		hit    bool
 		err    error
+		// fuel is the metered work of this caller's own guest call, if it made one. The
+		// shared computation may outlive a caller that gave up waiting: hence atomic.
+		fuel atomic.Uint64
 	)
 	if p.manifest.Deterministic && !in.NoCache && p.limits.cacheTTL >= 0 {
 		// A hit skips validating the input: its bytes hash to those of an input that
 		// was validated when the result was stored.
 		key := cache.KeyOf(p.digest, name, data)
 		result, hit, err = p.host.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
-			res, err := n.call(ctx, name, opID, data)
+			var used uint64
+			res, err := n.call(ctx, name, opID, data, &used)
+			fuel.Store(used)
 			return res, p.limits.cacheTTL, err
 		})
 		if err != nil {
@@ -98,7 +104,9 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 			result = append([]byte(nil), result...) // the cache's bytes stay the cache's
 		}
 	} else {
-		result, err = n.call(ctx, name, opID, data)
+		var used uint64
+		result, err = n.call(ctx, name, opID, data, &used)
+		fuel.Store(used)
 	}
 	elapsed := time.Since(start)
 	if hit {
@@ -119,6 +127,7 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		ProcessingTimeMS:      float64(elapsed.Nanoseconds()) / 1e6,
 		CacheHit:              hit,
 		ParallelExecutionUsed: parallel,
+		FuelUsed:              fuel.Load(),
 		Metadata:              in.Metadata,
 	}, nil
 }
@@ -126,7 +135,7 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 // call checks that data is JSON, converts it for the guest by the computation's input
 // Encoding, runs the guest and converts its output back into the JSON result by the
 // output Encoding ("null" when a JSON computation returns nothing).
-func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte) ([]byte, error) {
+func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte, fuel *uint64) ([]byte, error) {
 	if !json.Valid(data) {
 		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: data is not valid JSON", opID)
 	}
@@ -138,7 +147,7 @@ func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte) 
 	if err != nil {
 		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: %v", opID, err)
 	}
-	out, err := n.plugin.Call(ctx, name, in)
+	out, err := n.plugin.call(ctx, name, in, nil, fuel)
 	if err != nil {
 		return nil, err
 	}

@@ -177,7 +177,7 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 		a.tx = t
 		out.TransactionID = t.ID()
 	}
-	result, err := p.call(ctx, name, data, a)
+	result, err := p.call(ctx, name, data, a, &out.FuelUsed)
 	if err == nil && len(result) == 0 {
 		result = []byte("null")
 	}

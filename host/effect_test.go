@@ -69,6 +69,7 @@ func TestEffect_PublishesOnCommit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, abi.TransactionCommitted, out.TransactionState)
 	assert.NotEmpty(t, out.TransactionID)
+	assert.Positive(t, out.FuelUsed, "the metered proxy reports its work")
 	var resp abi.EventsPublishResponse
 	require.NoError(t, json.Unmarshal(out.Result, &resp))
 	require.Eventually(t, func() bool { return len(got()) == 1 }, 5*time.Second, time.Millisecond)

@@ -104,3 +104,16 @@ func (inst *instance) startFuel(budget uint64) {
 		inst.fuel.Set(0)
 	}
 }
+
+// fuelUsed is the fuel the last call of a metered instance used: what the refills
+// granted, less what is left on the counter (0 for a guarded instance).
+func (inst *instance) fuelUsed() uint64 {
+	if inst.fuel == nil {
+		return 0
+	}
+	left := int64(inst.fuel.Get())
+	if left < 0 || uint64(left) > inst.spent {
+		left = 0
+	}
+	return inst.spent - uint64(left)
+}

@@ -124,3 +124,26 @@ func TestMetered_RunawaysDoNotStallTheHost(t *testing.T) {
 		require.ErrorIs(t, <-done, host.ErrCanceled)
 	}
 }
+
+func TestMetered_FuelUsedIsReported(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig())
+	ctx := context.Background()
+	core := loadGo(t, h, "plugins/core", host.PluginConfig{})
+	n, err := host.NewComputeNode(core)
+	require.NoError(t, err)
+	in := abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte(`[1,2,3]`)}
+	out, err := n.Process(ctx, in)
+	require.NoError(t, err)
+	assert.Positive(t, out.FuelUsed, "a metered computation reports its work")
+	again, err := n.Process(ctx, in)
+	require.NoError(t, err)
+	require.True(t, again.CacheHit)
+	assert.Zero(t, again.FuelUsed, "a cache hit does no work")
+
+	guarded := loadGo(t, h, "plugins/core", host.PluginConfig{Execution: host.ExecutionGuarded})
+	g, err := host.NewComputeNode(guarded)
+	require.NoError(t, err)
+	out, err = g.Process(ctx, abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte(`[1,2,3]`), NoCache: true})
+	require.NoError(t, err)
+	assert.Zero(t, out.FuelUsed, "guarded plugins are not metered")
+}

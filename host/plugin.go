@@ -139,11 +139,12 @@ func (p *Plugin) Stats() PoolStats {
 // On an effect node Call runs one effect without a transaction, retries or breakers, and
 // the plugin's capability calls fail with abi.StatusUnsupported: use an EffectNode.
 func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]byte, error) {
-	return p.call(ctx, computation, data, nil)
+	return p.call(ctx, computation, data, nil, nil)
 }
 
-// call is Call; a, when not nil, is the effect attempt the call serves.
-func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *attempt) ([]byte, error) {
+// call is Call; a, when not nil, is the effect attempt the call serves, and the fuel a
+// metered guest used is added to *fuel when fuel is not nil.
+func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *attempt, fuel *uint64) ([]byte, error) {
 	if !p.enter() {
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
@@ -170,6 +171,9 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	out, err := inst.invoke(ctx, computation, target, data, deadline)
 	if native != nil {
 		native.attempt, native.register = nil, native.register[:0]
+		if fuel != nil {
+			*fuel += native.fuelUsed()
+		}
 	}
 	p.put(inst)
 	return out, err

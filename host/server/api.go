@@ -129,7 +129,7 @@ func (s *Server) compute(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	out, err := n.compute.Process(r.Context(), in)
-	s.metrics.observe(n.name, in.Computation(), "compute", time.Since(start), err)
+	s.metrics.observe(n.name, in.Computation(), "compute", time.Since(start), out.FuelUsed, err)
 	s.log.Debug("compute", "node", n.name, "computation", in.Computation(), "operation_id", out.OperationID,
 		"correlation_id", r.Header.Get("X-Correlation-ID"), "cache_hit", out.CacheHit, "error", err)
 	if err != nil {
@@ -187,7 +187,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]batchItem, len(results))
 	for i, res := range results {
-		s.metrics.observe(n.name, inputs[i].Computation(), "compute", 0, res.Err)
+		s.metrics.observe(n.name, inputs[i].Computation(), "compute", 0, res.Output.FuelUsed, res.Err)
 		if res.Err != nil {
 			_, body := classify(res.Err)
 			out := abi.ComputeOutput{OperationID: res.Output.OperationID, ComputationType: res.Output.ComputationType}
@@ -239,7 +239,7 @@ func (s *Server) runEffect(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	out, err := n.effect.Process(r.Context(), in)
-	s.metrics.observe(n.name, in.Effect(), "effect", time.Since(start), err)
+	s.metrics.observe(n.name, in.Effect(), "effect", time.Since(start), out.FuelUsed, err)
 	s.log.Info("effect", "node", n.name, "effect", in.Effect(), "operation_id", out.OperationID,
 		"correlation_id", r.Header.Get("X-Correlation-ID"), "transaction_state", out.TransactionState,
 		"retry_count", out.RetryCount, "error", err)

@@ -13,6 +13,7 @@ import (
 // the host at each scrape by hostCollector.
 type telemetry struct {
 	calls        *prometheus.CounterVec
+	fuel         *prometheus.CounterVec
 	callSeconds  *prometheus.HistogramVec
 	batchSeconds *prometheus.HistogramVec
 	reloads      *prometheus.CounterVec
@@ -24,6 +25,10 @@ func newTelemetry(s *Server, reg *prometheus.Registry) *telemetry {
 			Name: "onex_calls_total",
 			Help: "Computations and effects run, by node, operation, kind (compute or effect) and outcome (ok, or the error code).",
 		}, []string{"node", "operation", "kind", "outcome"}),
+		fuel: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "onex_fuel_used_total",
+			Help: "Metered guest work (about one unit per Wasm instruction), by node, operation and kind.",
+		}, []string{"node", "operation", "kind"}),
 		callSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "onex_call_duration_seconds",
 			Help:    "Wall time of single computations and effects, retries included, by node, operation and kind.",
@@ -39,12 +44,16 @@ func newTelemetry(s *Server, reg *prometheus.Registry) *telemetry {
 			Help: "Successful hot reloads, by node.",
 		}, []string{"node"}),
 	}
-	reg.MustRegister(t.calls, t.callSeconds, t.batchSeconds, t.reloads, &hostCollector{s: s})
+	reg.MustRegister(t.calls, t.fuel, t.callSeconds, t.batchSeconds, t.reloads, &hostCollector{s: s})
 	return t
 }
 
-// observe counts one call; d of 0 (a batch item) skips the latency histogram.
-func (t *telemetry) observe(node, operation, kind string, d time.Duration, err error) {
+// observe counts one call and the fuel it used; d of 0 (a batch item) skips the latency
+// histogram.
+func (t *telemetry) observe(node, operation, kind string, d time.Duration, fuel uint64, err error) {
+	if fuel > 0 {
+		t.fuel.WithLabelValues(node, operation, kind).Add(float64(fuel))
+	}
 	outcome := "ok"
 	if err != nil {
 		_, body := classify(err)
