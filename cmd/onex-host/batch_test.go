@@ -23,6 +23,7 @@ type batchLine struct {
 	ProcessingTimeMS      float64         `json:"processing_time_ms"`
 	CacheHit              bool            `json:"cache_hit"`
 	ParallelExecutionUsed bool            `json:"parallel_execution_used"`
+	FuelUsed              uint64          `json:"fuel_used"`
 	Metadata              map[string]any  `json:"metadata"`
 	Error                 *itemErrorBody  `json:"error"`
 }
