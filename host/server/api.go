@@ -34,9 +34,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/nodes", s.authorize(RoleInvoke, s.listNodes))
 	mux.HandleFunc("GET /v1/nodes/{name}", s.authorize(RoleInvoke, s.getNode))
-	mux.HandleFunc("POST /v1/nodes/{name}/compute", s.authorize(RoleInvoke, s.compute))
+	mux.HandleFunc("POST /v1/nodes/{name}/compute", s.authorize(RoleInvoke, s.serveOperation(OperationCompute)))
 	mux.HandleFunc("POST /v1/nodes/{name}/batch", s.authorize(RoleInvoke, s.batch))
-	mux.HandleFunc("POST /v1/nodes/{name}/effect", s.authorize(RoleInvoke, s.runEffect))
+	mux.HandleFunc("POST /v1/nodes/{name}/effect", s.authorize(RoleInvoke, s.serveOperation(OperationEffect)))
 	mux.HandleFunc("POST /v1/nodes/{name}/reload", s.authorize(RoleAdmin, s.reload))
 	mux.HandleFunc("GET /v1/cache", s.authorize(RoleInvoke, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.host.CacheStats())
@@ -106,37 +106,6 @@ func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
-}
-
-func (s *Server) compute(w http.ResponseWriter, r *http.Request) {
-	n := s.node(w, r)
-	if n == nil {
-		return
-	}
-	defer n.release()
-	if n.compute == nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: POST .../effect", n.name))
-		return
-	}
-	b, ok := s.body(w, r)
-	if !ok {
-		return
-	}
-	in, err := abi.DecodeComputeInput(b)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	}
-	start := time.Now()
-	out, err := n.compute.Process(r.Context(), in)
-	s.metrics.observe(n.name, in.Computation(), "compute", time.Since(start), out.FuelUsed, err)
-	s.log.Debug("compute", "node", n.name, "computation", in.Computation(), "operation_id", out.OperationID,
-		"correlation_id", r.Header.Get("X-Correlation-ID"), "cache_hit", out.CacheHit, "error", err)
-	if err != nil {
-		writeHostError(w, err, out.OperationID)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // batchItem is one line of a batch response: the output, or the error.
@@ -216,40 +185,6 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 type effectResponse struct {
 	abi.EffectOutput
 	Error *errorBody `json:"error,omitempty"`
-}
-
-func (s *Server) runEffect(w http.ResponseWriter, r *http.Request) {
-	n := s.node(w, r)
-	if n == nil {
-		return
-	}
-	defer n.release()
-	if n.effect == nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is a compute node: POST .../compute", n.name))
-		return
-	}
-	b, ok := s.body(w, r)
-	if !ok {
-		return
-	}
-	in, err := abi.DecodeEffectInput(b)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
-		return
-	}
-	start := time.Now()
-	out, err := n.effect.Process(r.Context(), in)
-	s.metrics.observe(n.name, in.Effect(), "effect", time.Since(start), out.FuelUsed, err)
-	s.log.Info("effect", "node", n.name, "effect", in.Effect(), "operation_id", out.OperationID,
-		"correlation_id", r.Header.Get("X-Correlation-ID"), "transaction_state", out.TransactionState,
-		"retry_count", out.RetryCount, "error", err)
-	if err != nil {
-		// The output says how far the effect got and what its rollback did.
-		status, body := classify(err)
-		writeJSON(w, status, effectResponse{EffectOutput: out, Error: &body})
-		return
-	}
-	writeJSON(w, http.StatusOK, effectResponse{EffectOutput: out})
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {

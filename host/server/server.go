@@ -44,6 +44,9 @@ type Options struct {
 	// reports ready: crash recovery (host.Host.Recover) goes here, so no effect runs
 	// before the interrupted ones are rolled back. An error keeps the server unready.
 	BeforeReady func(ctx context.Context) error
+	// Router, when set, answers compute and effect requests for nodes not loaded here
+	// (another host of the cluster serves them). Default nil: such requests are 404.
+	Router Router
 }
 
 // DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
