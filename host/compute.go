@@ -43,12 +43,19 @@ func (n *ComputeNode) Plugin() *Plugin { return n.plugin }
 func (n *ComputeNode) Metrics() map[string]ComputationMetrics { return n.metrics.Snapshot() }
 
 // Invalidate removes the cached result of computation on data (the exact input bytes),
-// if any; a computation of it running now does not store its result.
+// if any, here and in the shared cache level (Config.SharedCache); a computation of it
+// running now does not store its result locally.
 func (n *ComputeNode) Invalidate(computation string, data []byte) {
 	if len(data) == 0 {
 		data = []byte("null")
 	}
-	n.plugin.host.cache.Invalidate(cache.KeyOf(n.plugin.digest, computation, data))
+	key := cache.KeyOf(n.plugin.digest, computation, data)
+	n.plugin.host.cache.Invalidate(key)
+	if shared := n.plugin.host.cfg.SharedCache; shared != nil {
+		if err := shared.Invalidate(context.Background(), key.String()); err != nil {
+			n.plugin.logger.Warn("shared cache: invalidate failed", "computation", computation, "error", err)
+		}
+	}
 }
 
 // Process runs one ComputeInput. An empty OperationID gets a fresh UUID and an empty
@@ -92,11 +99,11 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		// A hit skips validating the input: its bytes hash to those of an input that
 		// was validated when the result was stored.
 		key := cache.KeyOf(p.digest, name, data)
-		result, hit, err = p.host.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
+		result, hit, err = p.host.fetch(ctx, key, p.limits.cacheTTL, func(ctx context.Context) ([]byte, error) {
 			var used uint64
 			res, err := n.call(ctx, name, opID, data, &used)
 			fuel.Store(used)
-			return res, p.limits.cacheTTL, err
+			return res, err
 		})
 		if err != nil {
 			err = n.cacheError(name, err)

@@ -110,6 +110,9 @@ type Config struct {
 	// prefix ending in '*' ("http:*"): an exact name wins, then the longest prefix.
 	Breakers         BreakerPolicy
 	BreakerOverrides map[string]BreakerPolicy
+	// SharedCache is a second compute-cache level shared with other hosts (see
+	// SharedCache). Default nil: this host's cache only.
+	SharedCache SharedCache
 }
 
 // NewConfig returns the default configuration.

@@ -190,6 +190,13 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 		}
 		return err
 	}
+	if guard := commitGuard(ctx); err == nil && guard != nil {
+		candidate := *out
+		candidate.Result, candidate.TransactionState = result, abi.TransactionCommitted
+		if gerr := guard(ctx, candidate); gerr != nil {
+			err = p.errorf(name, ErrUnavailable, "operation %s: not committed: %v", out.OperationID, gerr)
+		}
+	}
 	if err == nil {
 		res, cerr := a.tx.Commit(ctx)
 		report(out, res)

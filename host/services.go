@@ -79,6 +79,16 @@ func (h *Host) ForceOpenBreaker(service string)  { h.breakers.ForceOpen(service)
 func (h *Host) ForceCloseBreaker(service string) { h.breakers.ForceClose(service) }
 func (h *Host) ResetBreaker(service string)      { h.breakers.Reset(service) }
 
+// OnBreakerChange adds fn to the functions called on every state change of every circuit
+// breaker ("closed", "open", "half-open"), forced ones included. Calls happen one at a
+// time, in the order of the changes, outside the breakers' locks; fn must not block for
+// long. It is safe for concurrent use.
+func (h *Host) OnBreakerChange(fn func(service, from, to string)) {
+	h.breakers.OnStateChange(func(service string, from, to breaker.State) {
+		fn(service, from.String(), to.String())
+	})
+}
+
 // TransactionStats returns the effect transactions' counts by final state.
 func (h *Host) TransactionStats() TransactionStats { return h.txm.Stats() }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 )
 
 // Key identifies a cached result. It is the SHA-256 of what the result depends
@@ -47,4 +48,16 @@ func KeyOf(digest, computation string, input []byte) Key {
 // String returns the key in lowercase hex, for logs and error messages.
 func (k Key) String() string {
 	return hex.EncodeToString(k[:])
+}
+
+// ParseKey is the inverse of Key.String: it reads a key from its 64 hex digits.
+func ParseKey(s string) (Key, error) {
+	var k Key
+	if hex.DecodedLen(len(s)) != len(k) {
+		return k, fmt.Errorf("cache: a key is %d hex digits, not %d", 2*len(k), len(s))
+	}
+	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
+		return k, fmt.Errorf("cache: key %q: %w", s, err)
+	}
+	return k, nil
 }
