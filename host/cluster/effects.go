@@ -1,0 +1,135 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/server"
+)
+
+// effectRecords deduplicates effects by operation id in a key-value bucket.
+type effectRecords struct {
+	kv    jetstream.KeyValue
+	host  string
+	lease time.Duration
+	log   *slog.Logger
+}
+
+// effectRecord is the value stored per operation id.
+type effectRecord struct {
+	// State is "running" (a host holds the lease), "committed" (written by the commit
+	// guard, before the commit) or "done" (the full reply).
+	State  string          `json:"state"`
+	Host   string          `json:"host"`
+	Status int             `json:"status,omitempty"`
+	Body   json.RawMessage `json:"body,omitempty"`
+}
+
+// pollEvery is how often a repeated request looks at a record in progress.
+const pollEvery = 50 * time.Millisecond
+
+// run runs an effect at most once per (node, operation id): exec, or the answer recorded
+// for an earlier run. dedup is true for a recorded answer. A request without an
+// operation id is run as is.
+func (r *effectRecords) run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (resp server.Response, dedup bool) {
+	var in struct {
+		OperationID string `json:"operation_id"`
+	}
+	if json.Unmarshal(body, &in) != nil || in.OperationID == "" {
+		return exec(ctx), false
+	}
+	key := node + "." + recordKey(in.OperationID)
+	running, _ := json.Marshal(effectRecord{State: "running", Host: r.host})
+	for {
+		rev, err := r.kv.Create(ctx, key, running, jetstream.KeyTTL(r.lease))
+		if err == nil {
+			return r.execute(ctx, key, rev, exec), false
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return unavailable(fmt.Sprintf("operation %s: the effect records are unavailable, so the effect was not run: %v", in.OperationID, err)), false
+		}
+		entry, err := r.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			continue // finished without committing, or its lease expired: run it here
+		case err != nil:
+			return unavailable(fmt.Sprintf("operation %s: reading its effect record: %v", in.OperationID, err)), false
+		}
+		var rec effectRecord
+		if json.Unmarshal(entry.Value(), &rec) != nil {
+			return unavailable(fmt.Sprintf("operation %s: its effect record is damaged", in.OperationID)), false
+		}
+		if rec.State != "running" {
+			return server.Response{Status: rec.Status, Body: rec.Body}, true
+		}
+		select {
+		case <-ctx.Done():
+			return unavailable(fmt.Sprintf("operation %s is still running on host %s", in.OperationID, rec.Host)), false
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// execute runs the effect holding the lease at revision rev.
+func (r *effectRecords) execute(ctx context.Context, key string, rev uint64, exec func(context.Context) server.Response) server.Response {
+	committed := false
+	guarded := host.WithCommitGuard(ctx, func(ctx context.Context, out abi.EffectOutput) error {
+		body, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		rec, _ := json.Marshal(effectRecord{State: "committed", Host: r.host, Status: http.StatusOK, Body: body})
+		next, err := r.kv.Update(ctx, key, rec, rev)
+		if err != nil {
+			return fmt.Errorf("recording the effect before its commit: %w", err)
+		}
+		rev, committed = next, true
+		return nil
+	})
+	resp := exec(guarded)
+	// Records are written on a context of their own: the caller may have given up, the
+	// outcome still has to be recorded.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if resp.Status == http.StatusOK && committed {
+		rec, _ := json.Marshal(effectRecord{State: "done", Host: r.host, Status: resp.Status, Body: resp.Body})
+		if _, err := r.kv.Update(wctx, key, rec, rev); err != nil {
+			// The "committed" record still answers repeats, without the reply's details.
+			r.log.Warn("effect committed; its full reply was not recorded", "key", key, "error", err)
+		}
+		return resp
+	}
+	if committed && resp.Status != http.StatusOK {
+		// The guard recorded a commit that did not happen (the host's shutdown rolled the
+		// transaction back after it): remove the record so that a repeat runs again.
+		r.log.Info("effect recorded as committing but did not commit; record removed", "key", key)
+	}
+	if err := r.kv.Delete(wctx, key, jetstream.LastRevision(rev)); err != nil {
+		r.log.Warn("effect did not commit; its lease stays until it expires", "key", key, "error", err)
+	}
+	return resp
+}
+
+// recordKey is the key-value key of an operation id (any string): its SHA-256, 40 hex
+// digits.
+func recordKey(opID string) string {
+	sum := sha256.Sum256([]byte(opID))
+	return hex.EncodeToString(sum[:20])
+}
+
+// unavailable is a 503 reply with the server's error shape, retryable.
+func unavailable(msg string) server.Response {
+	body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": "unavailable", "message": msg, "retryable": true}})
+	return server.Response{Status: http.StatusServiceUnavailable, Body: body}
+}

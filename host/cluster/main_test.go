@@ -1,0 +1,109 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+var corePath, effectsPath string
+
+func TestMain(m *testing.M) {
+	var err error
+	if corePath, err = plugintest.Path("plugins/core"); err == nil {
+		if effectsPath, err = plugintest.Path("plugins/testdata/effects"); err == nil {
+			err = plugintest.Warm(corePath, effectsPath)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// embedded starts a single embedded NATS server for one test.
+func embedded(t *testing.T) *cluster.Embedded {
+	t.Helper()
+	e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: t.TempDir(), Logger: quiet})
+	require.NoError(t, err)
+	t.Cleanup(e.Shutdown)
+	return e
+}
+
+// member is one onex-host process of a test cluster: a host, its server with the core
+// and effects nodes, its connection and service.
+type member struct {
+	id   string
+	host *host.Host
+	srv  *server.Server
+	nc   *nats.Conn
+	svc  *cluster.Service
+}
+
+// memberOptions vary a member.
+type memberOptions struct {
+	shared       bool // a shared cache level in JetStream
+	maxInstances int
+	lease        time.Duration
+}
+
+// newMember starts a member connected by connect.
+func newMember(t *testing.T, id string, connect func() (*nats.Conn, error), o memberOptions) *member {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := connect()
+	require.NoError(t, err)
+	cfg := host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").WithLogger(quiet)
+	if o.maxInstances > 0 {
+		cfg = cfg.WithMaxInstances(o.maxInstances)
+	}
+	if o.shared {
+		c, err := cluster.NewSharedCache(ctx, nc, cluster.SharedCacheConfig{Logger: quiet})
+		require.NoError(t, err)
+		cfg = cfg.WithSharedCache(c)
+		t.Cleanup(c.Close)
+	}
+	h, err := host.New(ctx, cfg)
+	require.NoError(t, err)
+	if o.shared {
+		require.NoError(t, cfg.SharedCache.(*cluster.SharedCache).Attach(ctx, h))
+	}
+	srv := server.New(h, server.Options{Logger: quiet})
+	require.NoError(t, srv.Load(ctx, []server.NodeSpec{
+		{Path: corePath},
+		{Path: effectsPath, Plugin: host.PluginConfig{Grants: host.Grants{KV: true, Events: true, Hosts: []string{"127.0.0.1"},
+			Paths: []host.PathGrant{{Dir: t.TempDir()}}}}},
+	}))
+	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, EffectLease: o.lease})
+	require.NoError(t, err)
+	m := &member{id: id, host: h, srv: srv, nc: nc, svc: svc}
+	t.Cleanup(func() { m.stop(t) })
+	return m
+}
+
+// stop stops the member gracefully (a second stop does nothing).
+func (m *member) stop(t *testing.T) {
+	if m.nc.IsClosed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, m.svc.Stop(ctx))
+	m.nc.Close()
+	require.NoError(t, m.host.Close(ctx))
+}

@@ -1,0 +1,210 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/server"
+)
+
+// ServiceName is the NATS micro service every host registers (see `nats micro ls`).
+const ServiceName = "onex-host"
+
+// ServiceConfig configures Serve. The zero value takes every default.
+type ServiceConfig struct {
+	// HostID names this host in replies, effect records and advisories. Default: a
+	// unique id.
+	HostID string
+	// Version is the service version micro reports; default "0.0.0".
+	Version string
+	// MaxInFlight bounds the requests this host runs at once; further requests wait in
+	// NATS's buffers (the node pools bound the guest calls anyway). Default 64.
+	MaxInFlight int
+	// EffectLease is how long another host waits for an effect that started here before
+	// it may run the same operation id itself — the longest an effect can run (its
+	// timeout, host.DefaultEffectTimeout unless the node sets more) plus a margin.
+	// Default 2 × host.DefaultEffectTimeout.
+	EffectLease time.Duration
+	// EffectRetention is how long a committed effect's result answers a repeated request;
+	// default 24 h.
+	EffectRetention time.Duration
+	// Replicas of the effect-record bucket in a JetStream cluster; default 1 (use 3 on a
+	// 3-node cluster).
+	Replicas int
+	// Logger receives service events; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Service serves one server.Server's nodes over NATS. It is safe for concurrent use.
+type Service struct {
+	srv     *server.Server
+	svc     micro.Service
+	effects *effectRecords
+	cfg     ServiceConfig
+	log     *slog.Logger
+	sem     chan struct{}
+	running sync.WaitGroup
+	ctx     context.Context // ends when Stop gives up waiting
+	cancel  context.CancelFunc
+}
+
+// Serve registers srv's loaded nodes (server.Server.Endpoints) as the endpoints of the
+// micro service ServiceName on nc: subject Subject(node, operation), queue group
+// QueueGroup(node). Load the nodes first; a node loaded later is served by this host only
+// after a new Serve. Effects are recorded in the JetStream key-value bucket
+// "onex_effects" (created if missing; ctx bounds waiting for JetStream).
+//
+// An effect request whose operation_id was seen before is not run again: while the first
+// run is in progress (on any host) the repeat waits for it, and a committed first run's
+// output answers the repeat (header HeaderDeduplicated). The record is written by the
+// effect's commit guard, before its transaction commits: if the record cannot be
+// written, the effect rolls back. A run that did not commit leaves no record.
+func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceConfig) (*Service, error) {
+	if cfg.HostID == "" {
+		cfg.HostID = nuid.Next()
+	}
+	if cfg.Version == "" {
+		cfg.Version = "0.0.0"
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 64
+	}
+	if cfg.EffectLease <= 0 {
+		cfg.EffectLease = 2 * host.DefaultEffectTimeout
+	}
+	if cfg.EffectRetention <= 0 {
+		cfg.EffectRetention = 24 * time.Hour
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{srv: srv, cfg: cfg, log: cfg.Logger.With("component", "cluster"), sem: make(chan struct{}, cfg.MaxInFlight)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	endpoints := srv.Endpoints()
+	if hasEffects(endpoints) {
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: JetStream: %w", err)
+		}
+		kv, err := keyValue(ctx, js, jetstream.KeyValueConfig{
+			Bucket: "onex_effects", Description: "onex-host: effect records by operation id",
+			TTL: cfg.EffectRetention, LimitMarkerTTL: time.Minute, Replicas: cfg.Replicas,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.effects = &effectRecords{kv: kv, host: cfg.HostID, lease: cfg.EffectLease, log: s.log}
+	}
+	svc, err := micro.AddService(nc, micro.Config{
+		Name: ServiceName, Version: cfg.Version, Description: "ONEX nodes on onex-host",
+		Metadata: map[string]string{"host": cfg.HostID},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: registering the service: %w", err)
+	}
+	s.svc = svc
+	for _, e := range endpoints {
+		err := svc.AddEndpoint(endpointName(e.Node)+"-"+e.Operation, s.handler(e),
+			micro.WithEndpointSubject(Subject(e.Node, e.Operation)),
+			micro.WithEndpointQueueGroup(QueueGroup(e.Node)),
+			micro.WithEndpointMetadata(map[string]string{"node": e.Node, "operation": e.Operation}))
+		if err != nil {
+			_ = svc.Stop()
+			return nil, fmt.Errorf("cluster: endpoint %s/%s: %w", e.Node, e.Operation, err)
+		}
+	}
+	s.log.Info("serving nodes on NATS", "host", cfg.HostID, "endpoints", len(endpoints))
+	return s, nil
+}
+
+func hasEffects(es []server.Endpoint) bool {
+	for _, e := range es {
+		if e.Operation == server.OperationEffect {
+			return true
+		}
+	}
+	return false
+}
+
+// HostID is the id this host serves under.
+func (s *Service) HostID() string { return s.cfg.HostID }
+
+// Stats are the micro service's per-endpoint counts (requests, errors, processing time).
+func (s *Service) Stats() micro.Stats { return s.svc.Stats() }
+
+// handler runs each request on a goroutine of its own, at most MaxInFlight at once.
+func (s *Service) handler(e server.Endpoint) micro.Handler {
+	return micro.HandlerFunc(func(req micro.Request) {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.ctx.Done():
+			return // stopping: the caller times out and retries elsewhere
+		}
+		s.running.Add(1)
+		go func() {
+			defer func() { <-s.sem; s.running.Done() }()
+			s.serve(e, req)
+		}()
+	})
+}
+
+// serve answers one request.
+func (s *Service) serve(e server.Endpoint, req micro.Request) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	if ms, err := strconv.ParseInt(req.Headers().Get(HeaderTimeout), 10, 64); err == nil && ms > 0 {
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		defer cancel()
+	}
+	var (
+		resp  server.Response
+		dedup bool
+	)
+	if e.Operation == server.OperationEffect && s.effects != nil {
+		resp, dedup = s.effects.run(ctx, e.Node, req.Data(), func(ctx context.Context) server.Response {
+			return s.srv.Invoke(ctx, e.Node, e.Operation, req.Data())
+		})
+	} else {
+		resp = s.srv.Invoke(ctx, e.Node, e.Operation, req.Data())
+	}
+	h := micro.Headers{HeaderStatus: {strconv.Itoa(resp.Status)}, HeaderHost: {s.cfg.HostID}}
+	if dedup {
+		h[HeaderDeduplicated] = []string{"true"}
+	}
+	if err := req.Respond(resp.Body, micro.WithHeaders(h)); err != nil {
+		s.log.Warn("reply not sent", "node", e.Node, "operation", e.Operation, "error", err)
+	}
+}
+
+// Stop unregisters the endpoints, so new requests go to other hosts, and waits for the
+// requests in flight until ctx ends; then cancels them (effects roll back) and waits for
+// them to return. Their replies are sent while the connection is open.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.svc.Stop()
+	done := make(chan struct{})
+	go func() { s.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancel()
+		<-done
+	}
+	s.cancel()
+	if err != nil {
+		return fmt.Errorf("cluster: stopping the service: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package cluster
+
+import "strings"
+
+// Subjects and headers of the request protocol. A request's body is the HTTP API's
+// request body (an abi.ComputeInput or abi.EffectInput), its reply the HTTP API's response
+// body, with the status in a header: a call answered over NATS reads exactly like one
+// answered over HTTP.
+const (
+	// SubjectPrefix starts every node subject: onex.node.<node>.<operation>.
+	SubjectPrefix = "onex.node."
+	// HeaderStatus carries the reply's HTTP status ("200", "422", …).
+	HeaderStatus = "Onex-Status"
+	// HeaderTimeout carries the caller's remaining time in milliseconds; the serving host
+	// gives up when it passes.
+	HeaderTimeout = "Onex-Timeout-Ms"
+	// HeaderDeduplicated is "true" on the reply to a repeated effect answered from the
+	// record of its first, committed run.
+	HeaderDeduplicated = "Onex-Deduplicated"
+	// HeaderHost names the host that served the request.
+	HeaderHost = "Onex-Host"
+)
+
+// Subject is the subject of one node's operation.
+func Subject(node, operation string) string { return SubjectPrefix + node + "." + operation }
+
+// QueueGroup is the queue group of a node: every host serving the node subscribes in it,
+// so each request reaches one of them.
+func QueueGroup(node string) string { return "onex-node-" + endpointName(node) }
+
+// endpointName is node with the characters micro forbids in endpoint names replaced.
+func endpointName(node string) string { return strings.ReplaceAll(node, ".", "_") }
