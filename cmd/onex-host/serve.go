@@ -21,7 +21,7 @@ import (
 )
 
 func newServeCmd(e *env) *cobra.Command {
-	var configPath string
+	var configPath, natsURL, natsListen, listen, hostID string
 	cmd := &cobra.Command{
 		Use:   "serve [--config onex.yaml]",
 		Short: "Serve nodes over HTTP: the JSON API, metrics, hot reload",
@@ -32,8 +32,15 @@ func newServeCmd(e *env) *cobra.Command {
 			"without dropping a request. On SIGTERM the server stops accepting, lets requests and\n" +
 			"effects in flight finish until limits.shutdown_timeout, cancels the rest (rolling\n" +
 			"their transactions back) and exits 0.\n\n" +
+			"NATS (package host/cluster): by default serve also runs a NATS server inside the\n" +
+			"process (in-process connections only, JetStream under <data_dir>/nats) and serves\n" +
+			"its nodes as NATS services; --nats-listen opens it to other processes, --nats-url\n" +
+			"joins an external cluster instead, nats.mode: off in the config turns it off.\n" +
+			"Requests for nodes this host has not loaded go to the cluster.\n\n" +
 			"An invalid config file is one error naming the field, exit status 2.",
 		Example: "  onex-host serve\n  onex-host serve --config onex.yaml\n" +
+			"  onex-host serve --nats-listen 127.0.0.1:4222\n" +
+			"  onex-host serve --listen 127.0.0.1:8081 --nats-url nats://127.0.0.1:4222\n" +
 			"  curl -s localhost:8080/v1/nodes/core/compute -d '{\"computation_type\":\"sum_numbers\",\"data\":[1,2,3]}'",
 		Args: exactArgs("no arguments", 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,12 +51,31 @@ func newServeCmd(e *env) *cobra.Command {
 					return err // misuse: exit 2
 				}
 			}
+			if listen != "" {
+				f.Listen = listen
+			}
+			if natsURL != "" {
+				f.NATS.Mode, f.NATS.URL = config.NATSExternal, natsURL
+			}
+			if natsListen != "" {
+				f.NATS.Listen = natsListen
+			}
+			if hostID != "" {
+				f.NATS.HostID = hostID
+			}
+			if err := f.Validate(); err != nil {
+				return err // misuse: exit 2
+			}
 			// Without a config file nothing is granted: effect nodes found in bin/plugins
 			// are skipped, with a warning, rather than keeping the server unready.
 			return serve(cmd.Context(), e, f, configPath == "")
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the config file (default: serve bin/plugins on 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&natsURL, "nats-url", "", "join the external NATS cluster at this URL (nats.mode external)")
+	cmd.Flags().StringVar(&natsListen, "nats-listen", "", "open the embedded NATS server's client listener on host:port (nats.listen)")
+	cmd.Flags().StringVar(&listen, "listen", "", "the HTTP API's address (overrides listen)")
+	cmd.Flags().StringVar(&hostID, "host-id", "", "this host's name in the cluster (nats.host_id)")
 	return cmd
 }
 
@@ -76,13 +102,22 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		role, _ := server.ParseRole(t.Role) // validated by config
 		roles[t.Value] = role
 	}
+	cl, err := startNATS(ctx, f, logger, &hcfg)
+	if err != nil {
+		return failure{err}
+	}
+	defer cl.stop(context.Background(), logger)
 	h, err := host.New(context.Background(), hcfg)
 	if err != nil {
 		return failure{err}
 	}
-	srv := server.New(h, server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger,
+	opts := server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger,
 		// Effects interrupted by a crash are rolled back before any request is served.
-		BeforeReady: func(ctx context.Context) error { _, err := h.Recover(ctx); return err }})
+		BeforeReady: func(ctx context.Context) error { _, err := h.Recover(ctx); return err }}
+	if cl != nil {
+		opts.Router = cl.client // nodes other hosts serve
+	}
+	srv := server.New(h, opts)
 	ln, err := net.Listen("tcp", f.Listen)
 	if err != nil {
 		_ = h.Close(context.Background())
@@ -128,6 +163,11 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		logger.Error("loading nodes failed; /readyz stays 503", "error", err)
 	} else {
 		logger.Info("ready", "nodes", srv.Names())
+		if cl != nil {
+			if err := cl.serveNodes(ctx, f, h, srv, logger); err != nil {
+				logger.Error("serving the nodes on NATS failed; HTTP only", "error", err)
+			}
+		}
 	}
 
 	hup := make(chan os.Signal, 1)
@@ -148,16 +188,21 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		}
 		break
 	}
-	return shutdown(logger, httpSrv, h, time.Duration(f.Limits.ShutdownTimeout))
+	return shutdown(logger, httpSrv, h, cl, time.Duration(f.Limits.ShutdownTimeout))
 }
 
 // shutdown stops accepting, lets requests in flight finish until timeout, then closes the
 // host: effects still running are canceled and rolled back, pools drain.
-func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, timeout time.Duration) error {
+func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsParts, timeout time.Duration) error {
 	logger.Info("shutting down", "timeout", timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var errs []error
+	// The cluster's requests stop coming first (other hosts take them); those in flight
+	// finish with the HTTP ones.
+	if err := cl.stopService(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := httpSrv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("requests still running at the deadline were cut: %w", err))
 	}

@@ -56,6 +56,7 @@ type File struct {
 	Auth     Auth         `yaml:"auth"`
 	Limits   Limits       `yaml:"limits"`
 	Host     HostSettings `yaml:"host"`
+	NATS     NATS         `yaml:"nats"`
 	// NodeEntries (nodes in the file) are the plugins to serve; the Nodes method expands
 	// them. Default's is one entry, dir: DefaultNodesDir; a file without nodes serves
 	// none.

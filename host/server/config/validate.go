@@ -59,7 +59,7 @@ func (f *File) Validate() error {
 
 // validate is Validate without the "config: " prefix.
 func (f *File) validate() error {
-	for _, check := range []func() error{f.checkServer, f.checkAuth, f.checkHost} {
+	for _, check := range []func() error{f.checkServer, f.checkAuth, f.checkHost, f.checkNATS} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/host/server/config"
+)
+
+// natsParts are the cluster pieces of one serve process, started in order and stopped in
+// reverse (nil fields were not started).
+type natsParts struct {
+	embedded *cluster.Embedded
+	nc       *nats.Conn
+	cache    *cluster.SharedCache
+	client   *cluster.Client
+	svc      *cluster.Service
+	bridge   *cluster.Bridge
+	hostID   string
+}
+
+// startNATS starts the embedded server or connects to the external cluster, and the
+// shared cache level (hcfg gets it). Off mode returns nil.
+func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *host.Config) (*natsParts, error) {
+	mode := f.NATSMode()
+	if mode == config.NATSOff {
+		return nil, nil
+	}
+	password, token, err := f.NATSSecrets()
+	if err != nil {
+		return nil, err
+	}
+	p := &natsParts{hostID: f.NATS.HostID}
+	if p.hostID == "" {
+		name, _ := os.Hostname()
+		p.hostID = fmt.Sprintf("%s-%d", name, os.Getpid())
+	}
+	switch mode {
+	case config.NATSEmbedded:
+		p.embedded, err = cluster.StartEmbedded(cluster.EmbeddedConfig{
+			StoreDir: f.NATSStoreDir(), ServerName: f.NATS.ServerName, Listen: f.NATS.Listen,
+			User: f.NATS.User, Password: password, Token: token,
+			ClusterName: f.NATS.Cluster.Name, ClusterListen: f.NATS.Cluster.Listen, Routes: f.NATS.Cluster.Routes,
+			LeafRemotes: f.NATS.LeafRemotes, Logger: logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.nc, err = p.embedded.Connect("onex-host " + p.hostID)
+		if err != nil {
+			p.stop(context.Background(), logger)
+			return nil, err
+		}
+		logger.Info("embedded NATS server started", "client_url", p.embedded.ClientURL(),
+			"cluster_url", p.embedded.ClusterURL(), "store", f.NATSStoreDir())
+	case config.NATSExternal:
+		tls := f.NATSTLSFiles()
+		p.nc, err = cluster.Connect(cluster.ConnectConfig{URL: f.NATS.URL, Name: "onex-host " + p.hostID,
+			CredsFile: f.NATSCredsFile(), User: f.NATS.User, Password: password, Token: token,
+			TLSCA: tls.CA, TLSCert: tls.Cert, TLSKey: tls.Key, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("connected to NATS", "url", cluster.Redact(f.NATS.URL))
+	}
+	p.client = cluster.NewClient(p.nc, cluster.ClientConfig{})
+	if f.NATSSharedCache() {
+		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		p.cache, err = cluster.NewSharedCache(jctx, p.nc, cluster.SharedCacheConfig{
+			Lease: f.NATSCacheLease(), Replicas: f.NATS.Replicas, Logger: logger})
+		if err != nil {
+			p.stop(context.Background(), logger)
+			return nil, err
+		}
+		*hcfg = hcfg.WithSharedCache(p.cache)
+	}
+	return p, nil
+}
+
+// serveNodes attaches the host (invalidations, events) and serves srv's nodes over NATS.
+func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host, srv *server.Server, logger *slog.Logger) error {
+	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if p.cache != nil {
+		if err := p.cache.Attach(jctx, h); err != nil {
+			return err
+		}
+	}
+	var err error
+	p.bridge, err = cluster.BridgeEvents(jctx, p.nc, h.Events(), cluster.BridgeConfig{HostID: p.hostID,
+		DurableTopics: f.NATS.DurableTopics, Replicas: f.NATS.Replicas, Logger: logger})
+	if err != nil {
+		return err
+	}
+	cluster.PublishBreakerAdvisories(p.nc, h, p.hostID, logger)
+	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID,
+		Replicas: f.NATS.Replicas, Logger: logger})
+	return err
+}
+
+// stopService stops taking requests from the cluster, letting those in flight finish
+// until ctx ends.
+func (p *natsParts) stopService(ctx context.Context) error {
+	if p == nil || p.svc == nil {
+		return nil
+	}
+	return p.svc.Stop(ctx)
+}
+
+// stop closes what startNATS and serveNodes started, after the host closed.
+func (p *natsParts) stop(ctx context.Context, logger *slog.Logger) {
+	if p == nil {
+		return
+	}
+	if p.bridge != nil {
+		p.bridge.Close()
+	}
+	if p.cache != nil {
+		p.cache.Close()
+	}
+	if p.nc != nil {
+		if err := p.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			logger.Warn("NATS drain", "error", err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); !p.nc.IsClosed() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		p.nc.Close()
+	}
+	if p.embedded != nil {
+		p.embedded.Shutdown()
+	}
+}

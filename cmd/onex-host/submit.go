@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/cluster"
+)
+
+// DefaultNATSURL is where submit looks for a cluster unless told otherwise.
+const DefaultNATSURL = "nats://127.0.0.1:4222"
+
+func newSubmitCmd(e *env) *cobra.Command {
+	var (
+		computation, data, inputPath, natsURL, opID string
+		effect                                      bool
+		timeout                                     time.Duration
+		attempts                                    int
+	)
+	cmd := &cobra.Command{
+		Use:   "submit <node> [--type <computation|effect>] [--data <json> | --input {<file> | -}] [--effect] [--nats-url URL]",
+		Short: "Send one computation or effect to whichever host of a NATS cluster serves the node",
+		Long: "Send one request to the cluster (package host/cluster) and print the output as JSON, like\n" +
+			"run does for a local plugin. One host that serves the node answers; on a timeout or when\n" +
+			"no host serves it yet, the request is sent again with the same operation id, so an\n" +
+			"effect commits at most once however often it is retried (--operation-id makes a repeat\n" +
+			"of an earlier submit answer with that run's output).\n\n" +
+			"The cluster is reached at --nats-url (a host started with serve --nats-listen, or any\n" +
+			"server of an external cluster).\n" +
+			"Exit status: 0 ok, 1 the operation failed or no host answered, 2 misuse.",
+		Example: "  onex-host submit core --type sum_numbers --data '[1,2,3]'\n" +
+			"  onex-host submit fileops --effect --type write --data '{\"path\":\"/tmp/demo/a.txt\",\"content\":\"hi\"}' --operation-id write-a-1",
+		Args: exactArgs("<node>", 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			node := args[0]
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			var in abi.ComputeInput
+			var effectIn abi.EffectInput
+			var err error
+			if effect {
+				if effectIn, err = buildEffectInput(e, cmd, computation, data, inputPath); err != nil {
+					return err
+				}
+				if opID != "" {
+					effectIn.OperationID = opID
+				}
+			} else {
+				if in, err = buildInput(e, cmd, computation, data, inputPath); err != nil {
+					return err
+				}
+				if opID != "" {
+					in.OperationID = opID
+				}
+			}
+			logger, err := e.logger()
+			if err != nil {
+				return err
+			}
+			nc, err := cluster.Connect(cluster.ConnectConfig{URL: natsURL, Name: "onex-host submit", Logger: logger})
+			if err != nil {
+				return failure{err}
+			}
+			defer nc.Close()
+			client := cluster.NewClient(nc, cluster.ClientConfig{Attempts: attempts, AttemptTimeout: timeout})
+			if effect {
+				out, err := client.Effect(ctx, node, effectIn)
+				if out.OperationID != "" || out.TransactionState != "" {
+					_ = printJSON(e, out)
+				}
+				if err != nil {
+					return failure{err}
+				}
+				return nil
+			}
+			out, err := client.Compute(ctx, node, in)
+			if err != nil {
+				return failure{err}
+			}
+			return printJSON(e, out)
+		},
+	}
+	cmd.Flags().StringVarP(&computation, "type", "t", abi.DefaultComputation, "computation (or effect) to run")
+	cmd.Flags().StringVarP(&data, "data", "d", "null", "input data as JSON")
+	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput (EffectInput) JSON object from a file, or stdin with -")
+	cmd.Flags().BoolVar(&effect, "effect", false, "the node is an effect node: send an EffectInput")
+	cmd.Flags().StringVar(&opID, "operation-id", "", "the operation id (default: a new UUID)")
+	cmd.Flags().StringVar(&natsURL, "nats-url", DefaultNATSURL, "the cluster's NATS servers, comma-separated")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long, retries included")
+	cmd.Flags().IntVar(&attempts, "attempts", 5, "how many times the request is sent before giving up")
+	cmd.MarkFlagsMutuallyExclusive("data", "input")
+	return cmd
+}
