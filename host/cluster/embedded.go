@@ -25,7 +25,8 @@ type EmbeddedConfig struct {
 	ServerName string
 	// Listen, when set ("127.0.0.1:4222", port 0 for a free one), opens a client listener
 	// so that other processes (hosts, onex-host submit, the nats CLI) can connect.
-	// Default "": no listener.
+	// Default "": no listener — except for a cluster member, which NATS does not route
+	// without one: it gets a random loopback port.
 	Listen string
 	// User and Password, or Token, require client authentication on the listener.
 	User, Password, Token string
@@ -98,7 +99,15 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: cluster listen %q: %v", ErrConfig, cfg.ClusterListen, err)
 		}
+		if port == 0 {
+			port = server.RANDOM_PORT
+		}
 		opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: port}
+		if opts.DontListen {
+			// NATS routes only once its client listener is up: a member gets one on a
+			// random loopback port.
+			opts.DontListen, opts.Host, opts.Port = false, "127.0.0.1", server.RANDOM_PORT
+		}
 		for _, r := range cfg.Routes {
 			u, err := url.Parse(r)
 			if err != nil || u.Host == "" {
@@ -123,7 +132,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if !srv.ReadyForConnections(cfg.ReadyTimeout) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("cluster: the embedded NATS server did not start within %v", cfg.ReadyTimeout)
+		return nil, fmt.Errorf("cluster: the embedded NATS server did not start within %v (its log says why)", cfg.ReadyTimeout)
 	}
 	return &Embedded{srv: srv, cfg: cfg}, nil
 }
@@ -148,7 +157,7 @@ func (e *Embedded) Connect(name string, opts ...nats.Option) (*nats.Conn, error)
 // ClientURL is the address other processes connect to ("nats://127.0.0.1:4222"), or ""
 // when the server has no listener.
 func (e *Embedded) ClientURL() string {
-	if e.cfg.Listen == "" {
+	if e.srv.Addr() == nil {
 		return ""
 	}
 	return e.srv.ClientURL()

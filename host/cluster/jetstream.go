@@ -14,7 +14,11 @@ import (
 func keyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	var last error
 	for {
-		kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+		// Each try gets a few seconds: a request to a JetStream still electing its
+		// leader may go unanswered.
+		tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		kv, err := js.CreateOrUpdateKeyValue(tctx, cfg)
+		cancel()
 		if err == nil {
 			return kv, nil
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/server"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
@@ -52,6 +53,7 @@ type member struct {
 	srv  *server.Server
 	nc   *nats.Conn
 	svc  *cluster.Service
+	bus  *cluster.Bridge
 }
 
 // memberOptions vary a member.
@@ -89,14 +91,16 @@ func newMember(t *testing.T, id string, connect func() (*nats.Conn, error), o me
 		{Path: effectsPath, Plugin: host.PluginConfig{Grants: host.Grants{KV: true, Events: true, Hosts: []string{"127.0.0.1"},
 			Paths: []host.PathGrant{{Dir: t.TempDir()}}}}},
 	}))
+	bridge, err := cluster.BridgeEvents(ctx, nc, h.Events(), cluster.BridgeConfig{HostID: id, Logger: quiet})
+	require.NoError(t, err)
 	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, EffectLease: o.lease})
 	require.NoError(t, err)
-	m := &member{id: id, host: h, srv: srv, nc: nc, svc: svc}
+	m := &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge}
 	t.Cleanup(func() { m.stop(t) })
 	return m
 }
 
-// stop stops the member gracefully (a second stop does nothing).
+// stop stops the member gracefully (a second stop, or one after kill, does nothing).
 func (m *member) stop(t *testing.T) {
 	if m.nc.IsClosed() {
 		return
@@ -104,6 +108,22 @@ func (m *member) stop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, m.svc.Stop(ctx))
+	m.bus.Close()
 	m.nc.Close()
 	require.NoError(t, m.host.Close(ctx))
 }
+
+// kill cuts the member off the cluster at once, as a crash would: its connection closes
+// under the requests it is running (their replies and effect records are lost), then the
+// host stops.
+func (m *member) kill(t *testing.T) {
+	m.nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = m.svc.Stop(ctx)
+	m.bus.Close()
+	require.NoError(t, m.host.Close(ctx))
+}
+
+// eventsOptions is a subscription that never drops.
+func eventsOptions() events.SubscribeOptions { return events.SubscribeOptions{Policy: events.Block} }

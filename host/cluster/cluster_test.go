@@ -1,0 +1,175 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/server"
+)
+
+// natsCluster starts n embedded NATS servers routed into one cluster on loopback ports.
+// JetStream clustering needs every member's routes configured up front: the ports are
+// picked first.
+func natsCluster(t *testing.T, n int) []*cluster.Embedded {
+	t.Helper()
+	var addrs, routes []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs = append(addrs, ln.Addr().String())
+		routes = append(routes, "nats://"+ln.Addr().String())
+		require.NoError(t, ln.Close())
+	}
+	servers := make([]*cluster.Embedded, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: t.TempDir(), ServerName: fmt.Sprintf("n%d", i+1),
+				Logger: quiet, ClusterName: "onex-test", ClusterListen: addrs[i], Routes: routes, ReadyTimeout: 30 * time.Second})
+			if assert.NoError(t, err) {
+				servers[i] = e
+				t.Cleanup(e.Shutdown)
+			}
+		})
+	}
+	wg.Wait()
+	require.NotContains(t, servers, (*cluster.Embedded)(nil))
+	require.Eventually(t, func() bool {
+		for _, s := range servers {
+			if s.Server().NumRoutes() < n-1 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 20*time.Millisecond, "the servers route to each other")
+	return servers
+}
+
+func TestCluster_ThreeServersThreeHosts(t *testing.T) {
+	servers := natsCluster(t, 3)
+	members := make([]*member, 3)
+	for i, s := range servers {
+		id := fmt.Sprintf("host-%c", 'a'+i)
+		members[i] = newMember(t, id, func() (*nats.Conn, error) { return s.Connect(id) }, memberOptions{shared: true, lease: 3 * time.Second})
+	}
+	a, b, c := members[0], members[1], members[2]
+	ctx := context.Background()
+
+	t.Run("event published on A reaches a subscriber on C exactly as sent", func(t *testing.T) {
+		got := make(chan abi.Event, 1)
+		sub, err := c.host.Events().Subscribe("onex.evt.test.>", func(_ context.Context, e abi.Event) error {
+			got <- e
+			return nil
+		}, eventsOptions())
+		require.NoError(t, err)
+		defer sub.Close()
+		sent := abi.Event{EnvelopeID: "env-1", CorrelationID: "corr-1", EventType: "test.stepped", Topic: "onex.evt.test.step.v1",
+			Key: "k", Headers: map[string]string{"x": "y"}, Payload: json.RawMessage(`{"n":1}`),
+			Timestamp: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+		// Subscriptions propagate through the routes: publish until C has it.
+		require.Eventually(t, func() bool {
+			require.NoError(t, a.host.Events().Publish(ctx, sent))
+			select {
+			case e := <-got:
+				assert.Equal(t, sent, e)
+				return true
+			case <-time.After(100 * time.Millisecond):
+				return false
+			}
+		}, 10*time.Second, time.Millisecond)
+	})
+
+	t.Run("a result computed on A is a shared-cache hit on B", func(t *testing.T) {
+		body := []byte(`{"computation_type":"stats","data":[3,1,4,1,5,9,2,6]}`)
+		first := a.srv.Invoke(ctx, "core", server.OperationCompute, body)
+		require.Equal(t, http.StatusOK, first.Status, string(first.Body))
+		second := b.srv.Invoke(ctx, "core", server.OperationCompute, body)
+		require.Equal(t, http.StatusOK, second.Status, string(second.Body))
+		var o1, o2 abi.ComputeOutput
+		require.NoError(t, json.Unmarshal(first.Body, &o1))
+		require.NoError(t, json.Unmarshal(second.Body, &o2))
+		assert.False(t, o1.CacheHit)
+		assert.True(t, o2.CacheHit, "B never computed it")
+		assert.JSONEq(t, string(o1.Result), string(o2.Result))
+	})
+
+	// 10,000 computations and 200 effects spread over the hosts; C dies a third of the way.
+	nc, err := servers[0].Connect("load")
+	require.NoError(t, err)
+	defer nc.Close()
+	client := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 2 * time.Second, Attempts: 8, Backoff: 20 * time.Millisecond})
+	const computes, effects, workers = 10_000, 200, 32
+	var (
+		next, done atomic.Int64
+		failures   atomic.Int64
+		killed     = make(chan struct{})
+		servedByC  int
+		wg         sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= computes+effects {
+					return
+				}
+				if i%((computes+effects)/effects) == 0 {
+					id := fmt.Sprintf("effect-%d", i)
+					out, err := client.Effect(ctx, "effects", abi.EffectInput{EffectType: "script", OperationID: id,
+						OperationData: []byte(`{"steps":[{"op":"kv.put","key":"` + id + `","value":"v"}]}`)})
+					if !assert.NoError(t, err, id) || !assert.Equal(t, abi.TransactionCommitted, out.TransactionState, id) {
+						failures.Add(1)
+					}
+				} else {
+					out, err := client.Compute(ctx, "core", abi.ComputeInput{ComputationType: "sum_numbers", NoCache: true,
+						Data: []byte(fmt.Sprintf("[%d,%d]", i, 1))})
+					if !assert.NoError(t, err) || !assert.JSONEq(t, fmt.Sprint(i+1), string(out.Result)) {
+						failures.Add(1)
+					}
+				}
+				if done.Add(1) == (computes+effects)/3 {
+					servedByC = requests(c.svc)
+					c.kill(t)
+					close(killed)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	<-killed
+	require.Zero(t, failures.Load(), "every request answered correctly")
+	assert.Positive(t, requests(a.svc))
+	assert.Positive(t, requests(b.svc))
+	assert.Positive(t, servedByC)
+	total := requests(a.svc) + requests(b.svc) + servedByC
+	assert.GreaterOrEqual(t, total, computes+effects, "every request served (some twice: retried after the kill)")
+	t.Logf("served: a=%d b=%d c=%d (c killed after %d)", requests(a.svc), requests(b.svc), servedByC, (computes+effects)/3)
+
+	var committed uint64
+	for _, m := range members {
+		committed += m.host.TransactionStats().Committed
+	}
+	assert.Equal(t, uint64(effects), committed, "each effect committed exactly once across the hosts")
+}
+
+// requests counts the requests a service received.
+func requests(s *cluster.Service) int {
+	n := 0
+	for _, ep := range s.Stats().Endpoints {
+		n += ep.NumRequests
+	}
+	return n
+}
