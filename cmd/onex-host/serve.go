@@ -21,7 +21,7 @@ import (
 )
 
 func newServeCmd(e *env) *cobra.Command {
-	var configPath, natsURL, natsListen, listen, hostID string
+	var configPath, natsURL, natsListen, listen, hostID, dataDir string
 	cmd := &cobra.Command{
 		Use:   "serve [--config onex.yaml]",
 		Short: "Serve nodes over HTTP: the JSON API, metrics, hot reload",
@@ -40,7 +40,7 @@ func newServeCmd(e *env) *cobra.Command {
 			"An invalid config file is one error naming the field, exit status 2.",
 		Example: "  onex-host serve\n  onex-host serve --config onex.yaml\n" +
 			"  onex-host serve --nats-listen 127.0.0.1:4222\n" +
-			"  onex-host serve --listen 127.0.0.1:8081 --nats-url nats://127.0.0.1:4222\n" +
+			"  onex-host serve --listen 127.0.0.1:8081 --data-dir var/b --nats-url nats://127.0.0.1:4222\n" +
 			"  curl -s localhost:8080/v1/nodes/core/compute -d '{\"computation_type\":\"sum_numbers\",\"data\":[1,2,3]}'",
 		Args: exactArgs("no arguments", 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,6 +63,9 @@ func newServeCmd(e *env) *cobra.Command {
 			if hostID != "" {
 				f.NATS.HostID = hostID
 			}
+			if cmd.Flags().Changed("data-dir") {
+				f.DataDir = dataDir
+			}
 			if err := f.Validate(); err != nil {
 				return err // misuse: exit 2
 			}
@@ -76,6 +79,7 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&natsListen, "nats-listen", "", "open the embedded NATS server's client listener on host:port (nats.listen)")
 	cmd.Flags().StringVar(&listen, "listen", "", "the HTTP API's address (overrides listen)")
 	cmd.Flags().StringVar(&hostID, "host-id", "", "this host's name in the cluster (nats.host_id)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where effect data, the journal and NATS's JetStream live (overrides data_dir; two hosts on one machine need one each)")
 	return cmd
 }
 
@@ -111,13 +115,23 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	if err != nil {
 		return failure{err}
 	}
+	var srv *server.Server
 	opts := server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger,
-		// Effects interrupted by a crash are rolled back before any request is served.
-		BeforeReady: func(ctx context.Context) error { _, err := h.Recover(ctx); return err }}
+		BeforeReady: func(ctx context.Context) error {
+			// Effects interrupted by a crash are rolled back before any request is served.
+			if _, err := h.Recover(ctx); err != nil {
+				return err
+			}
+			// Ready means ready for the cluster's requests too.
+			if cl != nil {
+				return cl.serveNodes(ctx, f, h, srv, logger)
+			}
+			return nil
+		}}
 	if cl != nil {
 		opts.Router = cl.client // nodes other hosts serve
 	}
-	srv := server.New(h, opts)
+	srv = server.New(h, opts)
 	ln, err := net.Listen("tcp", f.Listen)
 	if err != nil {
 		_ = h.Close(context.Background())
@@ -163,11 +177,6 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		logger.Error("loading nodes failed; /readyz stays 503", "error", err)
 	} else {
 		logger.Info("ready", "nodes", srv.Names())
-		if cl != nil {
-			if err := cl.serveNodes(ctx, f, h, srv, logger); err != nil {
-				logger.Error("serving the nodes on NATS failed; HTTP only", "error", err)
-			}
-		}
 	}
 
 	hup := make(chan os.Signal, 1)

@@ -17,7 +17,7 @@ func newSubmitCmd(e *env) *cobra.Command {
 	var (
 		computation, data, inputPath, natsURL, opID string
 		effect                                      bool
-		timeout                                     time.Duration
+		timeout, attemptTimeout                     time.Duration
 		attempts                                    int
 	)
 	cmd := &cobra.Command{
@@ -65,7 +65,7 @@ func newSubmitCmd(e *env) *cobra.Command {
 				return failure{err}
 			}
 			defer nc.Close()
-			client := cluster.NewClient(nc, cluster.ClientConfig{Attempts: attempts, AttemptTimeout: timeout})
+			client := cluster.NewClient(nc, cluster.ClientConfig{Attempts: attempts, AttemptTimeout: attemptTimeout})
 			if effect {
 				out, err := client.Effect(ctx, node, effectIn)
 				if out.OperationID != "" || out.TransactionState != "" {
@@ -90,6 +90,7 @@ func newSubmitCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&opID, "operation-id", "", "the operation id (default: a new UUID)")
 	cmd.Flags().StringVar(&natsURL, "nats-url", DefaultNATSURL, "the cluster's NATS servers, comma-separated")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long, retries included")
+	cmd.Flags().DurationVar(&attemptTimeout, "attempt-timeout", 5*time.Second, "wait this long for one host's reply before sending again")
 	cmd.Flags().IntVar(&attempts, "attempts", 5, "how many times the request is sent before giving up")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
