@@ -66,6 +66,14 @@ type memberOptions struct {
 // newMember starts a member connected by connect.
 func newMember(t *testing.T, id string, connect func() (*nats.Conn, error), o memberOptions) *member {
 	t.Helper()
+	m := newMemberB(t, id, connect, o)
+	t.Cleanup(func() { m.stop(t) })
+	return m
+}
+
+// newMemberB starts a member; the caller stops it.
+func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o memberOptions) *member {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nc, err := connect()
@@ -95,13 +103,11 @@ func newMember(t *testing.T, id string, connect func() (*nats.Conn, error), o me
 	require.NoError(t, err)
 	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, EffectLease: o.lease})
 	require.NoError(t, err)
-	m := &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge}
-	t.Cleanup(func() { m.stop(t) })
-	return m
+	return &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge}
 }
 
 // stop stops the member gracefully (a second stop, or one after kill, does nothing).
-func (m *member) stop(t *testing.T) {
+func (m *member) stop(t testing.TB) {
 	if m.nc.IsClosed() {
 		return
 	}
