@@ -3,8 +3,8 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,5 +90,56 @@ func TestService_EffectRunsOncePerOperationID(t *testing.T) {
 	}
 	assert.Equal(t, uint64(2), m.host.TransactionStats().RolledBack)
 	assert.Equal(t, uint64(1), m.host.TransactionStats().Committed)
-	_ = errors.New
+}
+
+func TestService_ConcurrentRepeatsCommitOnce(t *testing.T) {
+	e := embedded(t)
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{})
+	nc, err := e.Connect("client")
+	require.NoError(t, err)
+	defer nc.Close()
+	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 10 * time.Second})
+	in := abi.EffectInput{EffectType: "script", OperationID: "same",
+		OperationData: []byte(`{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"sleep","sleep_ms":100}]}`)}
+	outs := make([]abi.EffectOutput, 8)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() {
+			var err error
+			outs[i], err = c.Effect(context.Background(), "effects", in)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	for _, out := range outs[1:] {
+		assert.Equal(t, outs[0], out)
+	}
+	assert.Equal(t, abi.TransactionCommitted, outs[0].TransactionState)
+	assert.Equal(t, uint64(1), a.host.TransactionStats().Committed+b.host.TransactionStats().Committed)
+}
+
+func TestService_LeaseOfADeadHostExpires(t *testing.T) {
+	e := embedded(t)
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{lease: 2 * time.Second})
+	nc, err := e.Connect("client")
+	require.NoError(t, err)
+	defer nc.Close()
+	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 500 * time.Millisecond, Attempts: 20, Backoff: 50 * time.Millisecond})
+	in := abi.EffectInput{EffectType: "script", OperationID: "orphan",
+		OperationData: []byte(`{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"sleep","sleep_ms":300}]}`)}
+	// A starts the effect and dies in the middle: its record cannot be written, the
+	// effect rolls back, its lease stays until it expires.
+	go func() { _, _ = c.Effect(context.Background(), "effects", in) }()
+	require.Eventually(t, func() bool { return a.host.TransactionStats().Open == 1 }, 5*time.Second, time.Millisecond)
+	a.kill(t)
+	assert.Zero(t, a.host.TransactionStats().Committed)
+
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{lease: 2 * time.Second})
+	start := time.Now()
+	out, err := c.Effect(context.Background(), "effects", in)
+	require.NoError(t, err)
+	assert.Equal(t, abi.TransactionCommitted, out.TransactionState)
+	assert.Equal(t, uint64(1), b.host.TransactionStats().Committed)
+	t.Logf("the repeat ran on b after %v (lease 2s)", time.Since(start))
 }

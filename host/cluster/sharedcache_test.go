@@ -1,0 +1,136 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/server"
+)
+
+// sharedCaches opens n SharedCaches on one embedded server, each on its own connection,
+// as n hosts would.
+func sharedCaches(t *testing.T, n int, cfg cluster.SharedCacheConfig) []*cluster.SharedCache {
+	t.Helper()
+	e := embedded(t)
+	cfg.Logger = quiet
+	out := make([]*cluster.SharedCache, n)
+	for i := range out {
+		nc, err := e.Connect("host")
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		out[i], err = cluster.NewSharedCache(context.Background(), nc, cfg)
+		require.NoError(t, err)
+		t.Cleanup(out[i].Close)
+	}
+	return out
+}
+
+func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
+	caches := sharedCaches(t, 3, cluster.SharedCacheConfig{Lease: 5 * time.Second})
+	key := strings.Repeat("c1", 32)
+	var computed atomic.Int64
+	compute := func(context.Context) ([]byte, error) {
+		computed.Add(1)
+		time.Sleep(100 * time.Millisecond) // long enough for every other caller to arrive
+		return []byte("42"), nil
+	}
+	var wg sync.WaitGroup
+	var hits atomic.Int64
+	for i := range 30 {
+		wg.Go(func() {
+			v, hit, err := caches[i%3].Fetch(context.Background(), key, time.Minute, compute)
+			assert.NoError(t, err)
+			assert.Equal(t, "42", string(v))
+			if hit {
+				hits.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1), computed.Load(), "30 callers on 3 hosts, one computation")
+	assert.Equal(t, int64(29), hits.Load())
+	var waits uint64
+	for _, c := range caches {
+		waits += c.Stats().Waits
+	}
+	assert.Positive(t, waits, "callers that arrived during the computation waited for it")
+}
+
+func TestSharedCache_FailedComputationReleasesTheLease(t *testing.T) {
+	caches := sharedCaches(t, 2, cluster.SharedCacheConfig{Lease: 30 * time.Second})
+	key := strings.Repeat("d2", 32)
+	boom := errors.New("boom")
+	started := make(chan struct{})
+	release := make(chan struct{})
+	go func() {
+		_, _, err := caches[0].Fetch(context.Background(), key, time.Minute, func(context.Context) ([]byte, error) {
+			close(started)
+			<-release
+			return nil, boom
+		})
+		assert.ErrorIs(t, err, boom)
+	}()
+	<-started
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The lease is held: this waits, then computes itself once the lease is released
+		// — long before the 30 s lease would expire.
+		v, hit, err := caches[1].Fetch(context.Background(), key, time.Minute, func(context.Context) ([]byte, error) {
+			return []byte("7"), nil
+		})
+		assert.NoError(t, err)
+		assert.False(t, hit)
+		assert.Equal(t, "7", string(v))
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting host did not compute after the lease was released")
+	}
+	assert.Zero(t, caches[0].Stats().Stores, "errors are not stored")
+}
+
+func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
+	e := embedded(t)
+	connect := func(id string) func() (*nats.Conn, error) { return func() (*nats.Conn, error) { return e.Connect(id) } }
+	a := newMember(t, "a", connect("a"), memberOptions{shared: true})
+	b := newMember(t, "b", connect("b"), memberOptions{shared: true})
+	ctx := context.Background()
+	body := []byte(`{"computation_type":"sha256","data":"abc"}`)
+	for _, m := range []*member{a, b} {
+		r := m.srv.Invoke(ctx, "core", server.OperationCompute, body)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		require.Equal(t, 1, m.host.CacheStats().ValidEntries, "held locally by %s", m.id)
+	}
+
+	// Invalidated through a node of A (same build, same keys): B's local copy goes too,
+	// by the bucket's watch.
+	p, err := a.host.LoadFile(ctx, corePath, host.PluginConfig{})
+	require.NoError(t, err)
+	defer p.Close(ctx)
+	node, err := host.NewComputeNode(p)
+	require.NoError(t, err)
+	node.Invalidate("sha256", []byte(`"abc"`))
+	assert.Zero(t, a.host.CacheStats().ValidEntries)
+	require.Eventually(t, func() bool { return b.host.CacheStats().ValidEntries == 0 }, 5*time.Second, 10*time.Millisecond)
+
+	// Both compute again: the shared level no longer has it either.
+	r := b.srv.Invoke(ctx, "core", server.OperationCompute, body)
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Contains(t, string(r.Body), `"cache_hit":false`)
+}
