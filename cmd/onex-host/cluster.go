@@ -25,6 +25,7 @@ type natsParts struct {
 	client   *cluster.Client
 	svc      *cluster.Service
 	bridge   *cluster.Bridge
+	metrics  *cluster.Collector
 	hostID   string
 }
 
@@ -73,6 +74,7 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 		logger.Info("connected to NATS", "url", cluster.Redact(f.NATS.URL))
 	}
 	p.client = cluster.NewClient(p.nc, cluster.ClientConfig{})
+	p.metrics = cluster.NewCollector(p.nc, p.embedded)
 	if f.NATSSharedCache() {
 		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -83,6 +85,7 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 			return nil, err
 		}
 		*hcfg = hcfg.WithSharedCache(p.cache)
+		p.metrics.SetSharedCache(p.cache)
 	}
 	return p, nil
 }
@@ -105,7 +108,16 @@ func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host
 	cluster.PublishBreakerAdvisories(p.nc, h, p.hostID, logger)
 	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID,
 		Replicas: f.NATS.Replicas, Logger: logger})
-	return err
+	if err != nil {
+		return err
+	}
+	p.metrics.SetService(p.svc)
+	return nil
+}
+
+// status is what /readyz says of the cluster.
+func (p *natsParts) status() map[string]any {
+	return map[string]any{"nats": map[string]any{"status": p.nc.Status().String(), "host_id": p.hostID}}
 }
 
 // stopService stops taking requests from the cluster, letting those in flight finish

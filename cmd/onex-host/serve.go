@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/onexhost/onex-host/host"
@@ -130,6 +131,9 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		}}
 	if cl != nil {
 		opts.Router = cl.client // nodes other hosts serve
+		opts.Status = cl.status
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(cl.metrics)
 	}
 	srv = server.New(h, opts)
 	ln, err := net.Listen("tcp", f.Listen)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -142,4 +144,38 @@ func TestService_LeaseOfADeadHostExpires(t *testing.T) {
 	assert.Equal(t, abi.TransactionCommitted, out.TransactionState)
 	assert.Equal(t, uint64(1), b.host.TransactionStats().Committed)
 	t.Logf("the repeat ran on b after %v (lease 2s)", time.Since(start))
+}
+
+func TestCollector_ReportsConnectionServiceAndCache(t *testing.T) {
+	e := embedded(t)
+	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{shared: true})
+	col := cluster.NewCollector(m.nc, e)
+	col.SetService(m.svc)
+	col.SetSharedCache(m.host.Config().SharedCache.(*cluster.SharedCache))
+	nc, err := e.Connect("client")
+	require.NoError(t, err)
+	defer nc.Close()
+	c := cluster.NewClient(nc, cluster.ClientConfig{})
+	for range 3 {
+		_, err := c.Compute(context.Background(), "core", abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte("[2,2]")})
+		require.NoError(t, err)
+	}
+	expected := `
+# HELP onex_nats_connected 1 while the NATS connection is up.
+# TYPE onex_nats_connected gauge
+onex_nats_connected 1
+# HELP onex_cluster_requests_total Requests this host served for the cluster.
+# TYPE onex_cluster_requests_total counter
+onex_cluster_requests_total{node="core",operation="compute"} 3
+onex_cluster_requests_total{node="effects",operation="effect"} 0
+# HELP onex_shared_cache_total Shared cache level outcomes: hit, wait (a hit after waiting for another host), miss, store, error.
+# TYPE onex_shared_cache_total counter
+onex_shared_cache_total{result="error"} 0
+onex_shared_cache_total{result="hit"} 0
+onex_shared_cache_total{result="miss"} 1
+onex_shared_cache_total{result="store"} 1
+onex_shared_cache_total{result="wait"} 0
+`
+	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(expected),
+		"onex_nats_connected", "onex_cluster_requests_total", "onex_shared_cache_total"))
 }

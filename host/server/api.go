@@ -29,7 +29,13 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "nodes are still loading")
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "nodes": s.Names()})
+		body := map[string]any{"status": "ready", "nodes": s.Names()}
+		if s.opts.Status != nil {
+			for k, v := range s.opts.Status() {
+				body[k] = v
+			}
+		}
+		writeJSON(w, http.StatusOK, body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/nodes", s.authorize(RoleInvoke, s.listNodes))

@@ -47,6 +47,9 @@ type Options struct {
 	// Router, when set, answers compute and effect requests for nodes not loaded here
 	// (another host of the cluster serves them). Default nil: such requests are 404.
 	Router Router
+	// Status, when set, adds fields to /readyz's body (the cluster adds "nats": the
+	// connection's state). It must be safe for concurrent use.
+	Status func() map[string]any
 }
 
 // DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
