@@ -16,11 +16,11 @@ import (
 	"github.com/onexhost/onex-host/host/server"
 )
 
-// cpuInput is a CPU-bound computation: stats over 20,000 numbers, never cached.
+// cpuInput is a CPU-bound computation: stats over 5,000 numbers, never cached.
 func cpuInput() abi.ComputeInput {
 	var sb strings.Builder
 	sb.WriteByte('[')
-	for i := range 20_000 {
+	for i := range 5_000 {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
@@ -48,6 +48,18 @@ func BenchmarkClusterPath(b *testing.B) {
 		for b.Loop() {
 			if r := m.srv.Invoke(ctx, "core", server.OperationCompute, body); r.Status != http.StatusOK {
 				b.Fatal(string(r.Body))
+			}
+		}
+	})
+	b.Run("nats-echo", func(b *testing.B) {
+		// The floor: a bare in-process request/reply of the same body, no node.
+		sub, err := m.nc.Subscribe("bench.echo", func(msg *nats.Msg) { _ = msg.Respond(msg.Data) })
+		require.NoError(b, err)
+		defer sub.Unsubscribe()
+		require.NoError(b, m.nc.Flush())
+		for b.Loop() {
+			if _, err := nc.Request("bench.echo", body, 5*time.Second); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

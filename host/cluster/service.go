@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,8 +53,9 @@ type Service struct {
 	effects *effectRecords
 	cfg     ServiceConfig
 	log     *slog.Logger
-	sem     chan struct{}
-	running sync.WaitGroup
+	work    chan job        // to the workers
+	running sync.WaitGroup  // the workers
+	serving atomic.Int64    // requests being served
 	ctx     context.Context // ends when Stop gives up waiting
 	cancel  context.CancelFunc
 }
@@ -91,8 +93,14 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{srv: srv, cfg: cfg, log: cfg.Logger.With("component", "cluster"), sem: make(chan struct{}, cfg.MaxInFlight)}
+	s := &Service{srv: srv, cfg: cfg, log: cfg.Logger.With("component", "cluster"), work: make(chan job)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// Long-lived workers rather than a goroutine per request: a guest call grows the
+	// goroutine's stack, and a fresh goroutine would grow it again every time.
+	for range cfg.MaxInFlight {
+		s.running.Add(1)
+		go s.worker()
+	}
 	endpoints := srv.Endpoints()
 	if hasEffects(endpoints) {
 		js, err := jetstream.New(nc)
@@ -145,20 +153,37 @@ func (s *Service) HostID() string { return s.cfg.HostID }
 // Stats are the micro service's per-endpoint counts (requests, errors, processing time).
 func (s *Service) Stats() micro.Stats { return s.svc.Stats() }
 
-// handler runs each request on a goroutine of its own, at most MaxInFlight at once.
+// job is one request for a worker.
+type job struct {
+	endpoint server.Endpoint
+	req      micro.Request
+}
+
+// handler hands each request to a free worker, waiting for one while all MaxInFlight are
+// busy (further requests wait in NATS's buffers meanwhile).
 func (s *Service) handler(e server.Endpoint) micro.Handler {
 	return micro.HandlerFunc(func(req micro.Request) {
 		select {
-		case s.sem <- struct{}{}:
+		case s.work <- job{endpoint: e, req: req}:
 		case <-s.ctx.Done():
-			return // stopping: the caller times out and retries elsewhere
+			// Stopping: the caller times out and retries elsewhere.
 		}
-		s.running.Add(1)
-		go func() {
-			defer func() { <-s.sem; s.running.Done() }()
-			s.serve(e, req)
-		}()
 	})
+}
+
+// worker serves requests until the service stops.
+func (s *Service) worker() {
+	defer s.running.Done()
+	for {
+		select {
+		case j := <-s.work:
+			s.serving.Add(1)
+			s.serve(j.endpoint, j.req)
+			s.serving.Add(-1)
+		case <-s.ctx.Done():
+			return
+		}
+	}
 }
 
 // serve answers one request.
@@ -194,15 +219,22 @@ func (s *Service) serve(e server.Endpoint, req micro.Request) {
 // them to return. Their replies are sent while the connection is open.
 func (s *Service) Stop(ctx context.Context) error {
 	err := s.svc.Stop()
-	done := make(chan struct{})
-	go func() { s.running.Wait(); close(done) }()
+	// The endpoints are gone: no new job can arrive. Workers finish the one they have
+	// (a worker blocks only in serve) and stop once ctx is cancelled.
+	idle := make(chan struct{})
+	go func() {
+		defer close(idle)
+		for s.serving.Load() > 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	select {
-	case <-done:
+	case <-idle:
 	case <-ctx.Done():
-		s.cancel()
-		<-done
 	}
 	s.cancel()
+	s.running.Wait()
+	<-idle
 	if err != nil {
 		return fmt.Errorf("cluster: stopping the service: %w", err)
 	}
