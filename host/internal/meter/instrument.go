@@ -70,6 +70,9 @@ type Info struct {
 	// MaxCost is the largest amount a single check charges. A refill smaller than this
 	// needs more than one import call to get past that check.
 	MaxCost int64
+	// Start reports that the module has a start function, which runs its checks (and so
+	// may call the import) while it is instantiated, before any export is called.
+	Start bool
 	// NamesDropped reports that the module's "name" section could not be decoded, so it
 	// was dropped instead of renumbered. Function names are debug information only.
 	NamesDropped bool
@@ -113,6 +116,7 @@ func Instrument(wasm []byte, opts Options) ([]byte, Info, error) {
 		FuelGlobal:   m.nImportGlobals + m.nDefGlobals,
 		MaxCost:      m.maxCost,
 		NamesDropped: m.namesDropped,
+		Start:        m.hasStart,
 	}
 	info.Checks = info.Functions + info.Loops
 	return out, info, nil
@@ -180,6 +184,7 @@ type module struct {
 	nBodies        uint32
 	maxCost        int64
 	namesDropped   bool
+	hasStart       bool
 
 	check checkCode
 	scan  scanner

@@ -24,6 +24,7 @@ func (m *module) section(s section) (o output, keep bool, err error) {
 	case secExport:
 		edits, tail, err = m.exports(r)
 	case secStart:
+		m.hasStart = true
 		m.scan.edits = m.scan.edits[:0]
 		if err = m.scan.funcIndex(r); err == nil {
 			edits = cloneEdits(m.scan.edits)
