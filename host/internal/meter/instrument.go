@@ -30,7 +30,7 @@ var (
 
 // Version identifies the rewriting: it changes whenever Instrument's output for the
 // same input and Options changes. Put it in every cache key of instrumented code.
-const Version = 1
+const Version = 2
 
 // Defaults of Options.
 const (
@@ -55,11 +55,12 @@ type Options struct {
 // Info describes what Instrument did. It is a plain value, safe to copy and to share
 // between goroutines.
 type Info struct {
-	// Functions is the number of defined functions, each given a check at its entry.
+	// Functions is the number of defined functions. Each gets a check at its entry,
+	// except those whose body starts with a loop (see the package documentation).
 	Functions int
 	// Loops is the number of loop instructions, each given a check at its start.
 	Loops int
-	// Checks is the number of checks inserted: Functions + Loops.
+	// Checks is the number of checks inserted: Loops plus the functions' entry checks.
 	Checks int
 	// RefillFunc is the function index of the added import. Every defined function's
 	// index grew by one.
@@ -118,7 +119,7 @@ func Instrument(wasm []byte, opts Options) ([]byte, Info, error) {
 		NamesDropped: m.namesDropped,
 		Start:        m.hasStart,
 	}
-	info.Checks = info.Functions + info.Loops
+	info.Checks = info.Functions - m.scan.folded + info.Loops
 	return out, info, nil
 }
 

@@ -133,7 +133,7 @@ func TestInstrument_AddsSections(t *testing.T) {
 	}{
 		{name: "empty module", wasm: wasmModule(), want: Info{}},
 		{name: "only a custom section", wasm: wasmModule(customSec("c", []byte("x"))), want: Info{}},
-		{name: "no void type", wasm: countModule(), want: Info{Functions: 1, Loops: 1, Checks: 2, MaxCost: countLoopCost}},
+		{name: "no void type", wasm: countModule(), want: Info{Functions: 1, Loops: 1, Checks: 1, MaxCost: countEntryCost + countLoopCost}},
 		{name: "memory only", wasm: wasmModule(sec(secMemory, vec(cat(0, uleb(1)))), sec(secData, vec(cat(0, constExpr(i32c(0)), str("x"))))), want: Info{}},
 	}
 	for _, tt := range tests {
