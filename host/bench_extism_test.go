@@ -95,10 +95,11 @@ func bareExtismInstance(b *testing.B, compiled *extism.CompiledPlugin) func([]by
 	}
 }
 
-// benchHostExtism times Plugin.Call on extismecho loaded by the host: Extism's path with
-// the host's pool, deadline (30 s default, enforced through the context) and checks.
-func benchHostExtism(b *testing.B, in []byte) {
-	p := loadExtismecho(b, 1)
+// benchHostExtism times Plugin.Call on extismecho loaded by the host with exec: Extism's
+// path with the host's pool, deadline (30 s default, a context.WithDeadline per call) and
+// checks; metered (the default, no close-on-context-done) or guarded.
+func benchHostExtism(b *testing.B, in []byte, exec host.Execution) {
+	p := loadExtismecho(b, 1, exec)
 	ctx := context.Background()
 	checkEcho(b, in, func() ([]byte, error) { return p.Call(ctx, "echo", in) })
 	b.ReportAllocs()
@@ -112,31 +113,40 @@ func benchHostExtism(b *testing.B, in []byte) {
 
 // loadExtismecho loads extismecho into a host that discards its logs: a recording or
 // debug logger would have Extism format and hand over a message on every call.
-func loadExtismecho(b *testing.B, prewarm int) *host.Plugin {
+func loadExtismecho(b *testing.B, prewarm int, exec host.Execution) *host.Plugin {
 	h, _ := newHost(b, host.NewConfig().WithLogger(slog.New(slog.DiscardHandler)))
-	p, err := h.Load(context.Background(), plugintest.Bytes(b, extismechoPath), host.PluginConfig{Prewarm: prewarm})
+	p, err := h.Load(context.Background(), plugintest.Bytes(b, extismechoPath), host.PluginConfig{Prewarm: prewarm, Execution: exec})
 	if err != nil {
 		b.Fatal(err)
+	}
+	if p.Execution() != exec {
+		b.Fatalf("extismecho runs %s, not %s", p.Execution(), exec)
 	}
 	return p
 }
 
 // BenchmarkExtismWorkers runs the 64-byte echo from 1 and 2 worker goroutines at once
-// through onex-host's Extism path (one Plugin, its pool hands each worker an instance),
-// through bare Extism (one Instance per worker, made before timing), and through the
-// native ABI (goecho on the host). ns/op is wall time per call: with 2 workers on 2 cores
-// it should approach half of the 1-worker figure.
+// through onex-host's Extism path, metered (the default) and guarded (one Plugin, its
+// pool hands each worker an instance), through bare Extism (one Instance per worker, made
+// before timing), and through the native ABI (goecho on the host). ns/op is wall time per
+// call: with 2 workers on 2 cores it should approach half of the 1-worker figure.
 func BenchmarkExtismWorkers(b *testing.B) {
 	in := echoInput(64)
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			b.Run("host-extism", func(b *testing.B) {
-				p := loadExtismecho(b, workers)
-				call := func(int) func([]byte) ([]byte, error) {
-					return func(in []byte) ([]byte, error) { return p.Call(context.Background(), "echo", in) }
+			for _, exec := range []host.Execution{host.ExecutionMetered, host.ExecutionGuarded} {
+				name := "host-extism"
+				if exec == host.ExecutionGuarded {
+					name += "-guarded"
 				}
-				runWorkers(b, workers, in, call)
-			})
+				b.Run(name, func(b *testing.B) {
+					p := loadExtismecho(b, workers, exec)
+					call := func(int) func([]byte) ([]byte, error) {
+						return func(in []byte) ([]byte, error) { return p.Call(context.Background(), "echo", in) }
+					}
+					runWorkers(b, workers, in, call)
+				})
+			}
 			b.Run("extism", func(b *testing.B) {
 				compiled := bareExtism(b, 0)
 				calls := make([]func([]byte) ([]byte, error), workers)

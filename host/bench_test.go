@@ -62,7 +62,9 @@ const memoryPages = host.DefaultMemoryLimit / (64 << 10)
 //     and CallWithStack, in a runtime with close-on-context-done, as the host's;
 //   - wazero-raw: the same without close-on-context-done (unstoppable guests);
 //   - host-extism: Plugin.Call on the same echo written with Extism's Go PDK, loaded by
-//     the host (Extism flavour: its pool, deadline and checks around Extism's Call);
+//     the host (Extism flavour: its pool, deadline and checks around Extism's Call),
+//     metered, as by default;
+//   - host-extism-guarded: the same, guarded (close-on-context-done);
 //   - extism: Extism's go-sdk Call on that Extism echo, one Instance of a
 //     CompiledPlugin, no timeout (Extism's default);
 //   - extism-timeout: the same with a manifest timeout, which makes Extism enable
@@ -81,7 +83,8 @@ func BenchmarkEcho(b *testing.B) {
 		{"host-cancelctx", func(b *testing.B, in []byte) { benchHost(b, in, host.PluginConfig{}, true) }},
 		{"wazero-guarded", func(b *testing.B, in []byte) { benchWazero(b, in, true) }},
 		{"wazero-raw", func(b *testing.B, in []byte) { benchWazero(b, in, false) }},
-		{"host-extism", benchHostExtism},
+		{"host-extism", func(b *testing.B, in []byte) { benchHostExtism(b, in, host.ExecutionMetered) }},
+		{"host-extism-guarded", func(b *testing.B, in []byte) { benchHostExtism(b, in, host.ExecutionGuarded) }},
 		{"extism", func(b *testing.B, in []byte) { benchExtism(b, in, 0) }},
 		{"extism-timeout", func(b *testing.B, in []byte) { benchExtism(b, in, 30_000) }},
 		{"native", benchNative},

@@ -93,10 +93,12 @@ type Config struct {
 	// Logger receives host events and the plugins' logs and output. Default
 	// slog.Default().
 	Logger *slog.Logger
-	// Execution is how native plugins are stopped: ExecutionMetered (the default) rewrites
-	// each module at load so it checks its own fuel and deadline; ExecutionGuarded runs it
-	// with wazero's close-on-context-done. Modules the rewriter cannot instrument, and
-	// Extism plugins, run guarded whatever this says.
+	// Execution is how plugins, native and Extism, are stopped: ExecutionMetered (the
+	// default) rewrites each module at load so it checks its own fuel and deadline (for an
+	// Extism plugin, its own module, not Extism's kernel); ExecutionGuarded runs it with
+	// wazero's close-on-context-done. Modules that cannot be metered (the rewriter refuses
+	// them, or an Extism module has a start function) run guarded whatever this says; the
+	// load logs why.
 	Execution Execution
 	// DataDir holds what the host keeps on disk for effect nodes: the key-value store
 	// (kv.db), opened the first time a node with the kv capability loads. NewConfig sets

@@ -26,11 +26,16 @@ type extismInstance struct {
 	// or ran a command module's _start (which ends with the guest runtime's exit).
 	broken bool
 	busy   atomic.Bool
+	// fuelMeter counts a metered instance's fuel (no counter when guarded).
+	fuelMeter
 }
 
 // invoke calls the exported function target. The deadline is enforced through the
-// context: the runtime closes the module at the guest's next function call or loop
-// header once it ends, whether or not an Extism manifest timeout exists.
+// context, whether or not an Extism manifest timeout exists: a metered guest ends the
+// call at its next refill once the context ended, which also enforces the plugin's fuel
+// budget; a guarded one is closed by the runtime at its next function call or loop
+// header. Both are discarded. The first call of an instance also runs the guest
+// runtime's initialisation (Extism defers it), under the same deadline and budget.
 func (xi *extismInstance) invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error) {
 	if !xi.busy.CompareAndSwap(false, true) {
 		panic(errConcurrentUse)
@@ -46,7 +51,12 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 	if target == "_start" {
 		xi.broken = true // a command runs once per instance
 	}
-	rc, out, err := xi.x.CallWithContext(callCtx, target, data)
+	guestCtx := callCtx
+	if xi.fuel != nil {
+		xi.startFuel(p.limits.fuel)
+		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
+	}
+	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
 	if err != nil || rc != 0 {
 		return nil, xi.classify(ctx, callCtx, computation, rc, err)
 	}
@@ -61,6 +71,11 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 // non-zero return code) leaves it reusable.
 func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc uint32, err error) error {
 	p := xi.plugin
+	if xi.fuelOut {
+		xi.broken = true
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFuelExhausted, Cause: err,
+			Message: fmt.Sprintf("guest used up its fuel budget of %d", xi.budget)}
+	}
 	if err != nil && callCtx.Err() != nil {
 		xi.broken = true
 		switch {

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,17 +12,31 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
 // compileExtism returns the Extism compiled plugin for wasm — its own wazero runtime,
-// sharing the host's compilation cache — compiling it at most once per digest and memory
-// limit while any Plugin uses it; release each with releaseExtism. Grants and config are
-// per Plugin: they are set on each instance. The host's compilation cache outlives the
-// compiled plugins: Host.Close closes the plugins first.
+// sharing the host's compilation cache — compiling it at most once per key (digest,
+// memory limit, metered) while any Plugin uses it; release each with releaseExtism. Grants
+// and config are per Plugin: they are set on each instance. The host's compilation cache
+// outlives the compiled plugins: Host.Close closes the plugins first.
+//
+// A metered key compiles the rewritten module (instrumentExtism, whose errors it returns)
+// with onex.fuel, in a runtime without close-on-context-done; a guarded key compiles wasm
+// as it is, with close-on-context-done.
 func (h *Host) compileExtism(ctx context.Context, key compiledKey, wasm []byte) (*extism.CompiledPlugin, error) {
 	return h.extisms.acquire(key, func() (*extism.CompiledPlugin, error) {
+		var funcs []extism.HostFunction
+		if key.metered {
+			code, err := instrumentExtism(wasm)
+			if err != nil {
+				return nil, err
+			}
+			wasm, funcs = code, []extism.HostFunction{extismFuelFunction()}
+		}
 		return extism.NewCompiledPlugin(ctx, extism.Manifest{
 			Wasm: []extism.Wasm{extism.WasmData{Data: wasm, Name: "main"}},
 			Memory: &extism.ManifestMemory{
@@ -30,14 +45,16 @@ func (h *Host) compileExtism(ctx context.Context, key compiledKey, wasm []byte) 
 				MaxHttpResponseBytes: DefaultExtismMaxHTTPResponseBytes,
 			},
 		}, extism.PluginConfig{
-			// Close-on-context-done whatever the manifest says: Extism enables it only for
-			// manifests with a timeout, and without it a runaway guest cannot be stopped.
+			// Guarded, close-on-context-done whatever the manifest says: Extism enables it
+			// only for manifests with a timeout (we never give one), and without it a
+			// runaway unmetered guest cannot be stopped. Metered, the guest stops itself
+			// at its next refill: no goroutine per call, no exit to Go at every loop.
 			RuntimeConfig: wazero.NewRuntimeConfig().
 				WithCompilationCache(h.compCache).
 				WithMemoryLimitPages(key.pages).
-				WithCloseOnContextDone(true),
+				WithCloseOnContextDone(!key.metered),
 			EnableWasi: true,
-		}, nil)
+		}, funcs)
 	})
 }
 
@@ -122,14 +139,22 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 		x.modConfig = x.modConfig.WithFSConfig(fs)
 	}
 
-	// The native compilation only served detection: drop it, compile through Extism.
+	// The native compilation only served detection: drop it, compile through Extism,
+	// metered unless the plugin asks to run guarded or its module cannot be metered.
 	p.release()
 	p.compiled, p.release = nil, func() {}
-	xc, err := p.host.compileExtism(ctx, p.key, wasm)
+	key := compiledKey{digest: p.digest, pages: p.key.pages, metered: p.limits.execution == ExecutionMetered}
+	xc, err := p.host.compileExtism(ctx, key, wasm)
+	if key.metered && errors.Is(err, errExtismNotMeterable) {
+		p.logger.Info("plugin runs guarded: it cannot be metered", "reason", err)
+		key.metered = false
+		xc, err = p.host.compileExtism(ctx, key, wasm)
+	}
 	if err != nil {
 		return fail(ErrInvalidModule, err, "extism: %v", err)
 	}
-	p.extism, p.release = xc, func() { p.host.releaseExtism(p.key) }
+	p.key, p.metered = key, key.metered
+	p.extism, p.release = xc, func() { p.host.releaseExtism(key) }
 	setExtismLogLevel(p.host.cfg.Logger)
 
 	return p.startPool(ctx, func(ctx context.Context) (guest, error) {
@@ -198,6 +223,15 @@ func (p *Plugin) newExtismInstance(ctx context.Context, x *extismPlugin) (*extis
 		logger.Log(context.Background(), extismSlogLevel(level), msg, "source", "extism")
 	})
 	xi.x = inst
+	if p.metered {
+		g, ok := extismGuest(inst).ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal)
+		if !ok {
+			_ = inst.Close(context.Background())
+			return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule,
+				Message: "the metered module has no mutable " + meter.DefaultGlobal + " global"}
+		}
+		xi.fuel = g
+	}
 	return xi, nil
 }
 

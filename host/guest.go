@@ -18,6 +18,8 @@ type guest interface {
 	invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error)
 	// faulted reports whether the instance must be discarded rather than reused.
 	faulted() bool
+	// fuelUsed is the fuel the last call used when the instance is metered, else 0.
+	fuelUsed() uint64
 	// close releases the instance.
 	close()
 }

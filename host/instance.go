@@ -46,12 +46,8 @@ type instance struct {
 	// register is the result register of onex.call (abi/SPEC.md section 4).
 	register []byte
 
-	// fuel is a metered instance's fuel counter (nil when guarded); spent is the fuel
-	// granted during the current call, and fuelOut says the call's budget ran out.
-	fuel    api.MutableGlobal
-	budget  uint64 // the current call's; 0: none
-	spent   uint64
-	fuelOut bool
+	// fuelMeter counts a metered instance's fuel (no counter when guarded).
+	fuelMeter
 
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.

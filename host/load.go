@@ -65,9 +65,9 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 	if err != nil {
 		return nil, fail(ErrInvalidModule, err, "%v", err)
 	}
-	// The flavour comes first, from the import section alone: Extism plugins run guarded
-	// through Extism's runtime; native ones metered (metered.go) unless the plugin asks to
-	// run guarded or the rewriter cannot instrument them.
+	// The flavour comes first, from the import section alone: Extism plugins run through
+	// Extism's runtime (loadExtism decides how); native ones metered (metered.go) unless
+	// the plugin asks to run guarded or the rewriter cannot instrument them.
 	flavour := pc.Flavour
 	if flavour == "" {
 		mods, err := abi.ImportModules(wasm)
@@ -103,8 +103,9 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 		if eng, err = h.engineFor(ctx, lim.memoryPages, false); err != nil {
 			return nil, fail(ErrClosed, err, "%v", err)
 		}
-		// An Extism plugin compiles here to show its imports and exports, then again in
-		// Extism's runtime: a hit in the shared compilation cache.
+		// An Extism plugin compiles here, unmetered, to show its imports and exports, then
+		// again in Extism's runtime (loadExtism): a hit in the shared compilation cache
+		// when it runs guarded, a compilation of the rewritten module when metered.
 		key = compiledKey{digest: digest, pages: lim.memoryPages}
 		if compiled, err = h.compile(ctx, eng, key, wasm); err != nil {
 			return nil, fail(ErrInvalidModule, err, "%v", err)

@@ -51,36 +51,74 @@ func (h *Host) compileMetered(ctx context.Context, e *engine, key compiledKey, w
 	})
 }
 
-// hostFuel implements the meter's refill import, onex.fuel() (): it ends the call when
-// the caller's context or the watchdog stopped it, or when the call's fuel budget is used
-// up; otherwise it refills the counter.
+// hostFuel implements the meter's refill import, onex.fuel() (), for native guests: it
+// ends the call when the caller's context or the watchdog stopped it, or when the call's
+// fuel budget is used up; otherwise it refills the counter (see fuelMeter.refill).
 func hostFuel(ctx context.Context, mod api.Module, stack []uint64) {
-	// ctx is the instance's call context during a call (Err once the watchdog or the
-	// caller stopped it), and the instantiation's context while the guest's start
-	// functions run: either way a context that ended ends the guest.
-	if ctx.Err() != nil {
-		panic(errStopped)
-	}
 	inst, _ := ctx.Value(instanceKey{}).(*instance)
 	if inst == nil || inst.fuel == nil {
-		// Instantiation (_initialize) or a module the host does not track: refill the
+		// Instantiation (_initialize) or a module the host does not track: ctx is the
+		// instantiation's, and a context that ended ends the guest; otherwise refill the
 		// caller's own counter, without a budget.
+		if ctx.Err() != nil {
+			panic(errStopped)
+		}
 		if g, ok := mod.ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal); ok {
 			g.Set(FuelQuantum)
 		}
 		return
 	}
+	// During a call ctx is the instance's call context: Err once the watchdog or the
+	// caller stopped it.
+	inst.refill(ctx)
+}
+
+// refills counts fuel refills, process-wide: each is a call from a metered guest into Go.
+var refills atomic.Int64
+
+// fuelMeter is the fuel accounting of one metered instance, native or Extism: its guest's
+// counter and what the current call was granted. The zero value, with no counter, is a
+// guarded instance's. It is not safe for concurrent use: it belongs to its instance, and
+// only the goroutine running the instance's call touches it.
+type fuelMeter struct {
+	// fuel is the guest's counter (nil when guarded); spent is the fuel granted during the
+	// current call, and fuelOut says the call's budget ran out.
+	fuel    api.MutableGlobal
+	budget  uint64 // the current call's; 0: none
+	spent   uint64
+	fuelOut bool
+}
+
+// startFuel arms a metered instance for one call with budget (0: none): an empty counter
+// (the first check calls the refill, which applies the budget) and nothing spent.
+func (m *fuelMeter) startFuel(budget uint64) {
+	if m.fuel != nil {
+		m.budget, m.spent, m.fuelOut = budget, 0, false
+		m.fuel.Set(0)
+	}
+}
+
+// refill serves the meter's import during a call whose context is ctx. It ends the call —
+// it panics with an error, which wazero unwinds the guest with and returns wrapped — when
+// ctx ended (errStopped: the deadline, the watchdog or the caller) or the budget is used
+// up (errFuelExhausted, and fuelOut set); otherwise it grants the next quantum, at most
+// what is left of the budget. Callers classify the outcome from ctx and fuelOut, and
+// discard the instance either way.
+func (m *fuelMeter) refill(ctx context.Context) {
+	if ctx.Err() != nil {
+		panic(errStopped)
+	}
 	grant := uint64(FuelQuantum)
-	if budget := inst.budget; budget > 0 {
-		if inst.spent >= budget {
-			inst.fuelOut = true
+	if budget := m.budget; budget > 0 {
+		if m.spent >= budget {
+			m.fuelOut = true
 			panic(errFuelExhausted)
 		}
-		grant = min(grant, budget-inst.spent)
+		grant = min(grant, budget-m.spent)
 	}
-	long := inst.spent > 0 // the call already used a whole quantum
-	inst.spent += grant
-	inst.fuel.Set(grant)
+	long := m.spent > 0 // the call already used a whole quantum
+	m.spent += grant
+	m.fuel.Set(grant)
 	refills.Add(1)
 	if long {
 		// Yield: guests spinning on every P would otherwise keep the garbage collector's
@@ -93,27 +131,15 @@ func hostFuel(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 }
 
-// refills counts fuel refills, process-wide: each is a call from a metered guest into Go.
-var refills atomic.Int64
-
-// startFuel arms a metered instance for one call with budget (0: none): an empty counter
-// (the first check calls hostFuel, which applies the budget) and nothing spent.
-func (inst *instance) startFuel(budget uint64) {
-	if inst.fuel != nil {
-		inst.budget, inst.spent, inst.fuelOut = budget, 0, false
-		inst.fuel.Set(0)
-	}
-}
-
 // fuelUsed is the fuel the last call of a metered instance used: what the refills
 // granted, less what is left on the counter (0 for a guarded instance).
-func (inst *instance) fuelUsed() uint64 {
-	if inst.fuel == nil {
+func (m *fuelMeter) fuelUsed() uint64 {
+	if m.fuel == nil {
 		return 0
 	}
-	left := int64(inst.fuel.Get())
-	if left < 0 || uint64(left) > inst.spent {
+	left := int64(m.fuel.Get())
+	if left < 0 || uint64(left) > m.spent {
 		left = 0
 	}
-	return inst.spent - uint64(left)
+	return m.spent - uint64(left)
 }

@@ -35,9 +35,17 @@ func TestMetered_IsTheDefault(t *testing.T) {
 	_, err = h.Load(ctx, plugintest.Fixture(t, "wat/echo.wasm"), host.PluginConfig{Execution: "fast"})
 	require.ErrorIs(t, err, host.ErrInvalidModule)
 
-	// Extism plugins run guarded, through Extism's runtime.
+	// Extism plugins are metered too, unless they ask to run guarded.
 	x := loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{})
-	assert.Equal(t, host.ExecutionGuarded, x.Execution())
+	assert.Equal(t, host.ExecutionMetered, x.Execution())
+	assert.NotContains(t, x.Imports(), "onex.fuel")
+	xg := loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{Execution: host.ExecutionGuarded})
+	assert.Equal(t, host.ExecutionGuarded, xg.Execution())
+	for _, p := range []*host.Plugin{x, xg} {
+		out, err := p.Call(ctx, "count_vowels", []byte("Hello"))
+		require.NoError(t, err)
+		assert.Contains(t, string(out), `"count":2`)
+	}
 }
 
 func TestMetered_RunawayGuestStopped(t *testing.T) {

@@ -73,8 +73,9 @@ func (p *Plugin) Manifest() abi.Manifest { return p.manifest }
 // Timeout returns the per-call timeout in force (0: none).
 func (p *Plugin) Timeout() time.Duration { return p.limits.timeout }
 
-// Execution returns how the plugin's guests are stopped: ExecutionMetered, or
-// ExecutionGuarded (asked for, an Extism plugin, or a module the rewriter refused).
+// Execution returns how the plugin's guests are stopped, native and Extism plugins alike:
+// ExecutionMetered, or ExecutionGuarded (asked for, or a module that cannot be metered,
+// which the load logged).
 func (p *Plugin) Execution() Execution {
 	if p.metered {
 		return ExecutionMetered
@@ -171,9 +172,9 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	out, err := inst.invoke(ctx, computation, target, data, deadline)
 	if native != nil {
 		native.attempt, native.register = nil, native.register[:0]
-		if fuel != nil {
-			*fuel += native.fuelUsed()
-		}
+	}
+	if fuel != nil {
+		*fuel += inst.fuelUsed()
 	}
 	p.put(inst)
 	return out, err

@@ -89,7 +89,29 @@ type scanner struct {
 	costs  []int64 // the static cost of each region of the current function
 	frames []frame
 	loops  int
+	// folded counts the functions whose entry check was folded into their first loop's.
+	folded int
+	// lead is the region of the function's leading loop (see straight), or 0 when its
+	// body does not start with one.
+	lead int32
 }
+
+// straight marks the instructions that may come before a function's first loop without
+// costing it its entry check: they cannot branch, call or end a block, so control falls
+// through them into that loop, whose check then runs at every entry of the function.
+var straight = func() (t [256]bool) {
+	for _, op := range []byte{0x01, opBlock, opDrop, opSelect, opLocalGet, opLocalSet, opLocalTee,
+		opGlobalGet, opGlobalSet, opI32Const, opI64Const, opF32Const, opF64Const} {
+		t[op] = true
+	}
+	for op := opI32Load; op <= opI64Store32; op++ { // a load or store can trap, never branch
+		t[op] = true
+	}
+	for op := opI32Eqz; op <= opI64Extend32S; op++ {
+		t[op] = true
+	}
+	return t
+}()
 
 // Instruction classes: how the scanner treats each one-byte opcode.
 const (
@@ -145,6 +167,8 @@ var opClass = func() (t [256]uint8) {
 func (s *scanner) expr(r *reader, meter bool) error {
 	s.frames = append(s.frames[:0], frame{kind: frameBlock})
 	cur := int32(0) // the current region
+	s.lead = 0
+	leading := meter // no instruction so far could skip a loop or call
 	var err error
 	for err == nil {
 		if meter {
@@ -156,6 +180,12 @@ func (s *scanner) expr(r *reader, meter bool) error {
 		at := r.off
 		op := r.b[at]
 		r.off++
+		if leading && !straight[op] {
+			leading = false
+			if op == opLoop {
+				s.lead = int32(len(s.costs)) // the region this loop is about to open
+			}
+		}
 		switch opClass[op] {
 		case cNone:
 		case cU32:

@@ -13,8 +13,9 @@
 //     type is the first existing () -> () type, or one appended to the type section.
 //   - One mutable i64 global, the counter, appended after the module's last global,
 //     initialised to 0 and exported as Options.Global (default "onex_fuel").
-//   - A check at the entry of every defined function and right after the block type of
-//     every loop (so at the start of each iteration).
+//   - A check right after the block type of every loop (so at the start of each
+//     iteration) and at the entry of every defined function, except a function whose
+//     first loop is reached through straight-line code only (see the cost model).
 //
 // The check is
 //
@@ -79,6 +80,14 @@
 // host functions and instructions that touch many bytes at once (memory.copy,
 // memory.fill, memory.init, table.* bulk operations) cost one each. Recursion without
 // a loop is metered by the entry check. Info.MaxCost is the largest single charge.
+//
+// A function whose body leads into a loop through straight-line code only — blocks
+// opened, locals, globals, constants, numeric operations, loads and stores; no branch,
+// if, call or end — runs that loop's check at every entry, so the loop's check stands
+// in for the entry check and also charges the entry region, at every iteration: still
+// an upper bound, looser by the entry region per iteration. This is done only when the
+// entry region costs at most 16, which the standard Go compiler's functions (every one
+// starts with a loop; 3 to 8) meet: each call then pays one check instead of two.
 //
 // The count is deterministic: the same module, input and budget stop at the same
 // instruction every run.

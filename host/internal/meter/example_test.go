@@ -22,6 +22,6 @@ func ExampleInstrument() {
 		info.Checks, info.Functions, info.Loops, info.RefillFunc, info.FuelGlobal)
 	fmt.Println(len(wasm), "->", len(out), "bytes")
 	// Output:
-	// 2 checks (1 functions, 1 loops), refill is function 0, fuel is global 0
-	// 39 -> 108 bytes
+	// 1 checks (1 functions, 1 loops), refill is function 0, fuel is global 0
+	// 39 -> 91 bytes
 }

@@ -34,7 +34,8 @@ func TestInstrument_Fixtures(t *testing.T) {
 			assert.Equal(t, DefaultImportModule+"."+DefaultImportName, m+"."+n)
 			assert.Empty(t, imported[info.RefillFunc].ParamTypes())
 			assert.Empty(t, imported[info.RefillFunc].ResultTypes())
-			assert.Equal(t, info.Functions+info.Loops, info.Checks)
+			assert.GreaterOrEqual(t, info.Checks, info.Loops, "every loop has a check")
+			assert.LessOrEqual(t, info.Checks, info.Functions+info.Loops)
 			assert.False(t, info.NamesDropped)
 
 			// Exported functions keep their names and signatures.

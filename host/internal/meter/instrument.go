@@ -30,7 +30,7 @@ var (
 
 // Version identifies the rewriting: it changes whenever Instrument's output for the
 // same input and Options changes. Put it in every cache key of instrumented code.
-const Version = 1
+const Version = 2
 
 // Defaults of Options.
 const (
@@ -55,11 +55,12 @@ type Options struct {
 // Info describes what Instrument did. It is a plain value, safe to copy and to share
 // between goroutines.
 type Info struct {
-	// Functions is the number of defined functions, each given a check at its entry.
+	// Functions is the number of defined functions. Each gets a check at its entry,
+	// except those whose body starts with a loop (see the package documentation).
 	Functions int
 	// Loops is the number of loop instructions, each given a check at its start.
 	Loops int
-	// Checks is the number of checks inserted: Functions + Loops.
+	// Checks is the number of checks inserted: Loops plus the functions' entry checks.
 	Checks int
 	// RefillFunc is the function index of the added import. Every defined function's
 	// index grew by one.
@@ -70,6 +71,9 @@ type Info struct {
 	// MaxCost is the largest amount a single check charges. A refill smaller than this
 	// needs more than one import call to get past that check.
 	MaxCost int64
+	// Start reports that the module has a start function, which runs its checks (and so
+	// may call the import) while it is instantiated, before any export is called.
+	Start bool
 	// NamesDropped reports that the module's "name" section could not be decoded, so it
 	// was dropped instead of renumbered. Function names are debug information only.
 	NamesDropped bool
@@ -113,8 +117,9 @@ func Instrument(wasm []byte, opts Options) ([]byte, Info, error) {
 		FuelGlobal:   m.nImportGlobals + m.nDefGlobals,
 		MaxCost:      m.maxCost,
 		NamesDropped: m.namesDropped,
+		Start:        m.hasStart,
 	}
-	info.Checks = info.Functions + info.Loops
+	info.Checks = info.Functions - m.scan.folded + info.Loops
 	return out, info, nil
 }
 
@@ -180,6 +185,7 @@ type module struct {
 	nBodies        uint32
 	maxCost        int64
 	namesDropped   bool
+	hasStart       bool
 
 	check checkCode
 	scan  scanner

@@ -85,7 +85,7 @@ func renumberModule() []byte {
 func TestInstrument_Renumbering(t *testing.T) {
 	in := renumberModule()
 	out, info := instrument(t, in)
-	assert.Equal(t, Info{Functions: 12, Loops: 0, Checks: 12, RefillFunc: 1, FuelGlobal: 4, MaxCost: 16}, info)
+	assert.Equal(t, Info{Functions: 12, Loops: 0, Checks: 12, RefillFunc: 1, FuelGlobal: 4, MaxCost: 16, Start: true}, info)
 	assertSectionsKept(t, in, out)
 
 	for _, tt := range []struct {
@@ -133,7 +133,7 @@ func TestInstrument_AddsSections(t *testing.T) {
 	}{
 		{name: "empty module", wasm: wasmModule(), want: Info{}},
 		{name: "only a custom section", wasm: wasmModule(customSec("c", []byte("x"))), want: Info{}},
-		{name: "no void type", wasm: countModule(), want: Info{Functions: 1, Loops: 1, Checks: 2, MaxCost: countLoopCost}},
+		{name: "no void type", wasm: countModule(), want: Info{Functions: 1, Loops: 1, Checks: 1, MaxCost: countEntryCost + countLoopCost}},
 		{name: "memory only", wasm: wasmModule(sec(secMemory, vec(cat(0, uleb(1)))), sec(secData, vec(cat(0, constExpr(i32c(0)), str("x"))))), want: Info{}},
 	}
 	for _, tt := range tests {

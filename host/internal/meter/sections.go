@@ -1,5 +1,7 @@
 package meter
 
+import "slices"
+
 // section decides what one input section becomes. keep is false when it is dropped.
 func (m *module) section(s section) (o output, keep bool, err error) {
 	r := &reader{b: m.wasm[s.body:s.end], abs: s.body}
@@ -24,6 +26,7 @@ func (m *module) section(s section) (o output, keep bool, err error) {
 	case secExport:
 		edits, tail, err = m.exports(r)
 	case secStart:
+		m.hasStart = true
 		m.scan.edits = m.scan.edits[:0]
 		if err = m.scan.funcIndex(r); err == nil {
 			edits = cloneEdits(m.scan.edits)
@@ -408,6 +411,14 @@ func (m *module) code(r *reader) ([]edit, error) {
 		if body.len() != 0 {
 			return nil, body.malformed("%d bytes after the end of the function body", body.len())
 		}
+		if s.lead > 0 && s.costs[0] <= maxFold {
+			// The body starts with a loop, reached through straight-line code only: its
+			// check runs at every entry, so it stands in for the entry check and charges
+			// the entry region too (at every iteration: still an upper bound).
+			s.costs[s.lead] += s.costs[0]
+			s.edits = slices.Delete(s.edits, first+1, first+2)
+			s.folded++
+		}
 		for i := first + 1; i < len(s.edits); i++ {
 			if e := &s.edits[i]; e.kind == editCheck {
 				e.val = s.costs[e.val]
@@ -424,6 +435,11 @@ func (m *module) code(r *reader) ([]edit, error) {
 	s.edits = nil
 	return edits, nil
 }
+
+// maxFold bounds the entry region a leading loop's check takes over (see code): it is
+// charged again at every iteration, so only a small one is worth a check per call. The
+// standard Go compiler's functions, which all start with a loop, have 3 to 8.
+const maxFold = 16
 
 // maxLocals bounds the locals of one function, as browsers do (V8 allows 50,000). The
 // binary format allows 2^32-1, and wazero allocates a byte per declared local before it

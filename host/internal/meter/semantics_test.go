@@ -13,7 +13,8 @@ import (
 )
 
 // Static costs of the test modules below, counted by hand: one unit per instruction of
-// the region, the region's own end included, nested loops excluded.
+// the region, the region's own end included, nested loops excluded. count's body starts
+// with block, loop: the loop's check charges the entry region too, at every iteration.
 const (
 	countEntryCost = 5  // block, loop, end (block), local.get, end (function)
 	countLoopCost  = 10 // local.get local.get i32.ge_u br_if local.get i32.const i32.add local.set br end
@@ -74,7 +75,8 @@ func envModule() []byte {
 
 func TestInstrument_LoopRefills(t *testing.T) {
 	out, info := instrument(t, countModule())
-	assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 2, RefillFunc: 0, FuelGlobal: 0, MaxCost: countLoopCost}, info)
+	const perEntry = countEntryCost + countLoopCost // what the one check charges
+	assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 1, RefillFunc: 0, FuelGlobal: 0, MaxCost: perEntry}, info)
 	tests := []struct {
 		name  string
 		n     uint64
@@ -83,7 +85,7 @@ func TestInstrument_LoopRefills(t *testing.T) {
 		{name: "no iterations", n: 0, chunk: 1000},
 		{name: "one iteration", n: 1, chunk: 1000},
 		{name: "1000 iterations", n: 1000, chunk: 1000},
-		{name: "1000 iterations, chunk of one loop", n: 1000, chunk: countLoopCost},
+		{name: "1000 iterations, chunk of one loop", n: 1000, chunk: perEntry},
 		{name: "100000 iterations", n: 100000, chunk: 4096},
 	}
 	for _, tt := range tests {
@@ -92,7 +94,7 @@ func TestInstrument_LoopRefills(t *testing.T) {
 			mod := instantiate(t, newRuntime(t, h), out)
 			require.Equal(t, tt.n, call1(t, mod, "count", tt.n))
 			// The loop is entered n+1 times: n iterations, then the exit test.
-			want := int64(countEntryCost + countLoopCost*(tt.n+1))
+			want := int64(perEntry * (tt.n + 1))
 			assert.Equal(t, want, h.used(t, mod), "fuel charged")
 			assert.Equal(t, int((want+tt.chunk-1)/tt.chunk), h.refills, "refills")
 		})
@@ -154,9 +156,10 @@ func TestInstrument_Deterministic(t *testing.T) {
 	}
 	assert.Equal(t, stopped[0], stopped[1])
 	assert.Equal(t, stopped[0], stopped[2])
-	// 100000 fuel, 8 per iteration (7 instructions and the loop's end), 2 for the entry
-	// (loop and the function's end): the check of iteration k+1 finds the budget gone.
-	assert.Equal(t, uint32((100000-2)/8), stopped[0])
+	// 100000 fuel, 10 per iteration: 8 (7 instructions and the loop's end) plus the entry
+	// region (loop and the function's end), which the leading loop's check charges. The
+	// check of iteration 10,000 (the 10,001st) finds the budget gone.
+	assert.Equal(t, uint32(100000/10), stopped[0])
 }
 
 // TestInstrument_SameResults runs the uninstrumented and the instrumented module side
@@ -232,4 +235,65 @@ func computeABI(t *testing.T, mod api.Module, name, data string) (uint64, []byte
 	b, ok := mod.Memory().Read(outPtr, outLen)
 	require.True(t, ok)
 	return status, append([]byte(nil), b...)
+}
+
+// TestInstrument_LeadingLoop checks when a function's first loop takes over its entry
+// check: only when straight-line code (no branch, call or end) leads into it and the
+// entry region is small; and that recursion through such a function is still metered.
+func TestInstrument_LeadingLoop(t *testing.T) {
+	// f() loops forever calling itself from its loop body: every entry passes the loop's
+	// check, and a budget ends the recursion long before the stack runs out.
+	recurse := wasmModule(
+		sec(secType, vec(funcType(nil, nil))),
+		sec(secFunction, vec(uleb(0))),
+		sec(secExport, vec(exportOf("f", 0, 0))),
+		sec(secCode, vec(fbody(nil, opLoop, blockEmpty, call(0), br(0), opEnd))),
+	)
+	out, info := instrument(t, recurse)
+	assert.Equal(t, 1, info.Checks, "the loop's check is the entry check")
+	h := &fuelHost{chunk: 1000, budget: 50_000}
+	mod := instantiate(t, newRuntime(t, h), out)
+	_, err := mod.ExportedFunction("f").Call(context.Background())
+	require.ErrorIs(t, err, errFuelExhausted)
+
+	// Each body is g's, (param i32), with a loop that exits at once; g may call h, which
+	// does nothing (and has its own entry check).
+	loop := cat(opLoop, blockEmpty, opEnd)
+	long := make([]any, 0, maxFold)
+	for range maxFold {
+		long = append(long, opNop)
+	}
+	tests := []struct {
+		name   string
+		code   []any
+		checks int
+	}{
+		{name: "loop first", code: []any{loop}, checks: 1},
+		{name: "straight-line prefix", code: []any{i32c(1), lset(0), opBlock, blockEmpty, gget(0), opDrop, lget(0), i32c(2), opI32Add, opDrop, loop, opEnd}, checks: 1},
+		{name: "load before", code: []any{i32c(0), opI32Load, mem(2, 0), opDrop, loop}, checks: 1},
+		{name: "call before", code: []any{call(1), loop}, checks: 2},
+		{name: "branch before", code: []any{opBlock, blockEmpty, lget(0), brIf(0), loop, opEnd}, checks: 2},
+		{name: "if before", code: []any{lget(0), opIf, blockEmpty, opEnd, loop}, checks: 2},
+		{name: "block ended before", code: []any{opBlock, blockEmpty, opEnd, loop}, checks: 2},
+		{name: "large entry region", code: append([]any{loop}, long...), checks: 2},
+		{name: "no loop", code: []any{lget(0), opDrop}, checks: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wasm := wasmModule(
+				sec(secType, vec(funcType([]byte{tI32}, nil), funcType(nil, nil))),
+				sec(secFunction, vec(uleb(0), uleb(1))),
+				sec(secMemory, vec(cat(0, uleb(1)))),
+				sec(secExport, vec(exportOf("g", 0, 0))),
+				sec(secCode, vec(fbody(nil, tt.code...), fbody(nil))),
+			)
+			out, info := instrument(t, wasm)
+			assert.Equal(t, tt.checks, info.Checks-1, "checks in g")
+			h := &fuelHost{chunk: 1000}
+			mod := instantiate(t, newRuntime(t, h), out)
+			_, err := mod.ExportedFunction("g").Call(context.Background(), 0)
+			require.NoError(t, err)
+			assert.Positive(t, h.used(t, mod))
+		})
+	}
 }
