@@ -72,6 +72,16 @@ func TestLoad_InvalidField(t *testing.T) {
 		{name: "bad sidecar", doc: "nodes: [{path: plugins/a.wasm, extism: {node: bad.onex.yaml}}]\n", field: "nodes[0].extism.node"},
 		{name: "sidecar on a dir", doc: "nodes: [{dir: plugins, extism: {node: good.onex.yaml}}]\n", field: "nodes[0].extism.node"},
 		{name: "key twice", doc: "listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n", field: "listen"},
+		{name: "nats mode", doc: "nats: {mode: mesh}\n", field: "nats.mode"},
+		{name: "nats external without url", doc: "nats: {mode: external}\n", field: "nats.url"},
+		{name: "nats url when embedded", doc: "nats: {url: \"nats://a:4222\"}\n", field: "nats.url"},
+		{name: "nats listen when external", doc: "nats: {mode: external, url: \"nats://a:4222\", listen: \"127.0.0.1:4222\"}\n", field: "nats"},
+		{name: "open nats listen without auth", doc: "nats: {listen: \"0.0.0.0:4222\"}\n", field: "nats.listen"},
+		{name: "nats cluster without name", doc: "nats: {cluster: {listen: \"127.0.0.1:6222\"}}\n", field: "nats.cluster"},
+		{name: "nats route", doc: "nats: {cluster: {name: c, listen: \"127.0.0.1:6222\", routes: [\"nope\"]}}\n", field: "nats.cluster.routes[0]"},
+		{name: "nats user without password", doc: "nats: {user: onex}\n", field: "nats.password_env"},
+		{name: "nats replicas", doc: "nats: {replicas: 7}\n", field: "nats.replicas"},
+		{name: "nats durable topic", doc: "nats: {durable_topics: [\"orders.>\"]}\n", field: "nats.durable_topics[0]"},
 		{name: "open listen with auth is fine, bad admin", doc: token + "listen: 0.0.0.0:8080\nadmin_listen: 10.0.0.1:6060\n", field: "admin_listen"},
 	}
 	dir := fixtureTree(t)

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -143,8 +145,28 @@ func (f *File) checkNATS() error {
 		return fieldErr("nats", "listen, cluster and leaf_remotes configure the embedded server (mode: embedded)")
 	}
 	if n.Listen != "" {
-		if _, err := checkAddr("nats.listen", n.Listen); err != nil {
+		loopback, err := checkAddr("nats.listen", n.Listen)
+		if err != nil {
 			return err
+		}
+		// Whoever reaches the NATS listener can invoke every node: like the HTTP API,
+		// an open address needs authentication.
+		if !loopback && n.User == "" && n.TokenEnv == "" {
+			return fieldErr("nats.listen", "%q is not loopback and NATS clients are not authenticated (set user and password_env, or token_env)", n.Listen)
+		}
+	}
+	for i, p := range n.DurableTopics {
+		if !strings.HasPrefix(p, "onex.evt.") || strings.ContainsAny(p, " \t") {
+			return fieldErr(fmt.Sprintf("nats.durable_topics[%d]", i), "%q is not an event topic pattern (onex.evt.<domain>.>)", p)
+		}
+	}
+	for i, u := range append(append([]string{}, n.Cluster.Routes...), n.LeafRemotes...) {
+		field := fmt.Sprintf("nats.cluster.routes[%d]", i)
+		if i >= len(n.Cluster.Routes) {
+			field = fmt.Sprintf("nats.leaf_remotes[%d]", i-len(n.Cluster.Routes))
+		}
+		if pu, err := url.Parse(u); err != nil || pu.Host == "" {
+			return fieldErr(field, "%q: want nats://host:port", u)
 		}
 	}
 	if (n.Cluster.Listen != "" || len(n.Cluster.Routes) > 0) && (n.Cluster.Name == "" || n.Cluster.Listen == "") {
