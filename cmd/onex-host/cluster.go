@@ -19,14 +19,15 @@ import (
 // natsParts are the cluster pieces of one serve process, started in order and stopped in
 // reverse (nil fields were not started).
 type natsParts struct {
-	embedded *cluster.Embedded
-	nc       *nats.Conn
-	cache    *cluster.SharedCache
-	client   *cluster.Client
-	svc      *cluster.Service
-	bridge   *cluster.Bridge
-	metrics  *cluster.Collector
-	hostID   string
+	embedded   *cluster.Embedded
+	nc         *nats.Conn
+	cache      *cluster.SharedCache
+	client     *cluster.Client
+	svc        *cluster.Service
+	bridge     *cluster.Bridge
+	metrics    *cluster.Collector
+	advisories *cluster.Advisories
+	hostID     string
 }
 
 // startNATS starts the embedded server or connects to the external cluster, and the
@@ -105,7 +106,11 @@ func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host
 	if err != nil {
 		return err
 	}
-	cluster.PublishBreakerAdvisories(p.nc, h, p.hostID, logger)
+	p.advisories, err = cluster.StartAdvisories(p.nc, h, cluster.AdvisoryConfig{HostID: p.hostID,
+		Quorum: f.NATS.BreakerQuorum, Logger: logger})
+	if err != nil {
+		return err
+	}
 	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID,
 		Replicas: f.NATS.Replicas, Logger: logger})
 	if err != nil {
@@ -136,6 +141,9 @@ func (p *natsParts) stop(ctx context.Context, logger *slog.Logger) {
 	}
 	if p.bridge != nil {
 		p.bridge.Close()
+	}
+	if p.advisories != nil {
+		p.advisories.Close()
 	}
 	if p.cache != nil {
 		p.cache.Close()

@@ -54,6 +54,10 @@ type NATS struct {
 	CacheLease Duration `yaml:"cache_lease"`
 	// Replicas of the buckets and streams in a JetStream cluster. Default 1.
 	Replicas int `yaml:"replicas"`
+	// BreakerQuorum, when positive, opens this host's breaker of a service when at least
+	// this many other hosts report theirs open (see cluster.AdvisoryConfig.Quorum).
+	// Default 0: breakers follow only this host's own failures.
+	BreakerQuorum int `yaml:"breaker_quorum"`
 	// DurableTopics are event topic patterns (onex.evt.orders.>) kept in a JetStream
 	// stream for consumer groups. Default none.
 	DurableTopics []string `yaml:"durable_topics"`
@@ -177,6 +181,9 @@ func (f *File) checkNATS() error {
 	}
 	if n.Replicas < 0 || n.Replicas > 5 {
 		return fieldErr("nats.replicas", "%d is not 1 to 5", n.Replicas)
+	}
+	if n.BreakerQuorum < 0 {
+		return fieldErr("nats.breaker_quorum", "%d is negative", n.BreakerQuorum)
 	}
 	if n.CacheLease < 0 {
 		return fieldErr("nats.cache_lease", "%s is negative", n.CacheLease)

@@ -1,0 +1,95 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/cluster"
+)
+
+// breakerState is the state of h's breaker of service ("closed" when it has none).
+func breakerState(h *host.Host, service string) string {
+	for _, b := range h.Breakers() {
+		if b.Service == service {
+			return b.State.String()
+		}
+	}
+	return "closed"
+}
+
+func TestAdvisories_PublishAndQuorum(t *testing.T) {
+	e := embedded(t)
+	nc, err := e.Connect("self")
+	require.NoError(t, err)
+	defer nc.Close()
+	h, err := host.New(context.Background(), host.NewConfig().WithDataDir("").WithCacheDir("").WithLogger(quiet))
+	require.NoError(t, err)
+	defer h.Close(context.Background())
+	a, err := cluster.StartAdvisories(nc, h, cluster.AdvisoryConfig{HostID: "self", Quorum: 2, Window: 500 * time.Millisecond, Logger: quiet})
+	require.NoError(t, err)
+	defer a.Close()
+
+	peers, err := e.Connect("peers")
+	require.NoError(t, err)
+	defer peers.Close()
+	var mu sync.Mutex
+	var seen []cluster.BreakerAdvisory
+	_, err = peers.Subscribe(cluster.AdvisorySubject, func(m *nats.Msg) {
+		var adv cluster.BreakerAdvisory
+		if json.Unmarshal(m.Data, &adv) == nil && adv.Host == "self" {
+			mu.Lock()
+			seen = append(seen, adv)
+			mu.Unlock()
+		}
+	})
+	require.NoError(t, err)
+	require.NoError(t, peers.Flush())
+	report := func(host, to string, adopted bool) {
+		b, _ := json.Marshal(cluster.BreakerAdvisory{Host: host, Service: "http:api", From: "closed", To: to, Adopted: adopted})
+		require.NoError(t, peers.Publish(cluster.AdvisorySubject, b))
+		require.NoError(t, peers.Flush())
+	}
+	const svc = "http:api"
+
+	// This host's own change is published.
+	h.ForceOpenBreaker("fs:/data")
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 1 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "fs:/data", seen[0].Service)
+	assert.Equal(t, "open", seen[0].To)
+	assert.False(t, seen[0].Adopted)
+
+	// One host open, one adopted report: below the quorum of 2.
+	report("x", "open", false)
+	report("y", "open", true)
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, "closed", breakerState(h, svc))
+
+	// A second host's own report: adopted.
+	report("z", "open", false)
+	require.Eventually(t, func() bool { return breakerState(h, svc) == "open" }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []string{svc}, a.Adopted())
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == 2 && seen[1].Service == svc && seen[1].Adopted
+	}, 5*time.Second, 5*time.Millisecond, "the adoption is announced as adopted, so that it does not count elsewhere")
+
+	// z recovers: below the quorum again, released.
+	report("z", "closed", false)
+	require.Eventually(t, func() bool { return breakerState(h, svc) == "closed" }, 5*time.Second, 5*time.Millisecond)
+	assert.Empty(t, a.Adopted())
+
+	// Reports age out of the window: adopted, then released without another message.
+	report("z", "open", false)
+	report("x", "open", false)
+	require.Eventually(t, func() bool { return breakerState(h, svc) == "open" }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return breakerState(h, svc) == "closed" }, 5*time.Second, 10*time.Millisecond)
+}
