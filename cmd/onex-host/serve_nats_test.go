@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/onexhost/onex-host/host/server/config"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// serveInProcess runs serve with the config doc until the returned stop is called.
+func serveInProcess(t *testing.T, doc string) (stop func()) {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(doc), 0o644))
+	f, err := config.Load(cfgPath)
+	require.NoError(t, err)
+	var logs syncBuffer
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs, logLevel: "info"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, e, f, false) }()
+	waitReady(t, f.Listen, &logs)
+	return func() {
+		cancel()
+		require.NoError(t, <-done, "serve exits cleanly: %s", &logs)
+	}
+}
+
+// The default: an embedded NATS server, nodes served on it, the same HTTP API; and
+// nothing left running after the shutdown.
+func TestServe_EmbeddedNATSDefault(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	core := plugintest.Built(t, "plugins/core")
+	addr := freeAddr(t)
+	stop := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnodes: [{path: %s}]\n",
+		addr, t.TempDir(), plugintest.CacheDir(), core))
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/readyz")
+	require.NoError(t, err)
+	var ready struct {
+		NATS struct {
+			Status string `json:"status"`
+		} `json:"nats"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
+	resp.Body.Close()
+	assert.Equal(t, "CONNECTED", ready.NATS.Status)
+
+	resp, err = client.Post("http://"+addr+"/v1/nodes/core/compute", "application/json",
+		strings.NewReader(`{"computation_type":"sum_numbers","data":[1,2,3]}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `"result":6`)
+
+	resp, err = client.Get("http://" + addr + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(metrics), "onex_nats_connected 1")
+	assert.Contains(t, string(metrics), `onex_cluster_requests_total{node="core",operation="compute"} 0`)
+
+	stop()
+	http.DefaultClient.CloseIdleConnections() // waitReady's
+	goleak.VerifyNone(t, before)
+}
+
+// Two serve processes' worth in one test: B has no nodes and routes to A over the
+// NATS listener A opened; submit's client reaches A too.
+func TestServe_TwoHostsOverNATSListener(t *testing.T) {
+	core := plugintest.Built(t, "plugins/core")
+	natsAddr, a, b := freeAddr(t), freeAddr(t), freeAddr(t)
+	stopA := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {listen: %q, host_id: a}\nnodes: [{path: %s}]\n",
+		a, t.TempDir(), plugintest.CacheDir(), natsAddr, core))
+	defer stopA()
+	stopB := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {mode: external, url: \"nats://%s\", host_id: b}\nnodes: []\n",
+		b, t.TempDir(), plugintest.CacheDir(), natsAddr))
+	defer stopB()
+
+	resp, err := http.Post("http://"+b+"/v1/nodes/core/compute", "application/json",
+		strings.NewReader(`{"computation_type":"string_uppercase","data":"abc"}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), `"result":"ABC"`, "B routed it to A")
+
+	var out, errs strings.Builder
+	code := Main([]string{"submit", "core", "--type", "sum_numbers", "--data", "[2,3]", "--nats-url", "nats://" + natsAddr},
+		strings.NewReader(""), &out, &errs)
+	require.Equal(t, 0, code, errs.String())
+	assert.Contains(t, out.String(), `"result": 5`)
+
+	// A node no host serves: exit 1 and a clear error once the attempts are spent.
+	errs.Reset()
+	code = Main([]string{"submit", "nope", "--attempts", "2", "--nats-url", "nats://" + natsAddr}, strings.NewReader(""), &out, &errs)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errs.String(), "no host serves the node")
+}
