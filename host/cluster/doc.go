@@ -18,7 +18,9 @@
 //     bucket, with a lease against cross-host stampedes and invalidation by watch.
 //   - Bridge carries the host's event bus over NATS subjects (onex.evt.…), and durable
 //     topics through a JetStream stream with consumer groups.
-//   - Advisories publishes circuit-breaker state changes (breakers stay local per host).
+//   - Advisories publishes circuit-breaker state changes (breakers stay local per host)
+//     and, with a quorum, opens a breaker that enough other hosts report open.
+//   - Collector exposes the connection, the service and the shared cache to Prometheus.
 //
 // Every exported type is safe for concurrent use unless its documentation says otherwise.
 package cluster
