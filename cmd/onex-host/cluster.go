@@ -26,6 +26,7 @@ type natsParts struct {
 	svc        *cluster.Service
 	bridge     *cluster.Bridge
 	metrics    *cluster.Collector
+	effects    *cluster.EffectRecords
 	advisories *cluster.Advisories
 	hostID     string
 }
@@ -75,10 +76,16 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 		logger.Info("connected to NATS", "url", cluster.Redact(f.NATS.URL))
 	}
 	p.client = cluster.NewClient(p.nc, cluster.ClientConfig{})
+	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	p.effects, err = cluster.NewEffectRecords(jctx, p.nc, cluster.EffectRecordsConfig{HostID: p.hostID,
+		Replicas: f.NATS.Replicas, Logger: logger})
+	if err != nil {
+		p.stop(context.Background(), logger)
+		return nil, err
+	}
 	p.metrics = cluster.NewCollector(p.nc, p.embedded)
 	if f.NATSSharedCache() {
-		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
 		p.cache, err = cluster.NewSharedCache(jctx, p.nc, cluster.SharedCacheConfig{
 			Lease: f.NATSCacheLease(), Replicas: f.NATS.Replicas, Logger: logger})
 		if err != nil {
@@ -111,8 +118,7 @@ func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host
 	if err != nil {
 		return err
 	}
-	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID,
-		Replicas: f.NATS.Replicas, Logger: logger})
+	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID, Effects: p.effects, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -11,19 +11,78 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/server"
 )
 
-// effectRecords deduplicates effects by operation id in a key-value bucket.
-type effectRecords struct {
+// EffectRecordsConfig configures EffectRecords. The zero value takes every default.
+type EffectRecordsConfig struct {
+	// HostID names this host in the records; default a unique id.
+	HostID string
+	// Lease is how long another host waits for an effect that started here before it
+	// may run the same operation id itself — the longest an effect can run (its timeout,
+	// host.DefaultEffectTimeout unless the node sets more) plus a margin. Default
+	// 2 × host.DefaultEffectTimeout.
+	Lease time.Duration
+	// Retention is how long a committed effect's result answers a repeated request;
+	// default 24 h.
+	Retention time.Duration
+	// Replicas of the bucket in a JetStream cluster; default 1 (3 on a 3-node cluster).
+	Replicas int
+	// Logger receives failures to record; default slog.Default().
+	Logger *slog.Logger
+}
+
+// EffectRecords runs each effect at most once per node and operation id, whichever host
+// and whichever entry point (NATS or HTTP) a request comes through, with the records in
+// the JetStream key-value bucket "onex_effects". While a first run is in progress (on any
+// host) a repeat waits for it; a committed first run's output answers the repeat. The
+// record is written by the effect's commit guard (host.WithCommitGuard), before its
+// transaction commits: if it cannot be written, the effect rolls back. A run that did not
+// commit leaves no record, so the same id may run again. A request without an
+// operation_id is run as is. EffectRecords is safe for concurrent use.
+type EffectRecords struct {
 	kv    jetstream.KeyValue
 	host  string
 	lease time.Duration
 	log   *slog.Logger
+}
+
+// NewEffectRecords creates or opens the bucket on nc's JetStream (ctx bounds waiting for
+// JetStream to be ready).
+func NewEffectRecords(ctx context.Context, nc *nats.Conn, cfg EffectRecordsConfig) (*EffectRecords, error) {
+	if cfg.HostID == "" {
+		cfg.HostID = nuid.Next()
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * host.DefaultEffectTimeout
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: JetStream: %w", err)
+	}
+	kv, err := keyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket: "onex_effects", Description: "onex-host: effect records by operation id",
+		TTL: cfg.Retention, LimitMarkerTTL: time.Minute, Replicas: cfg.Replicas,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &EffectRecords{kv: kv, host: cfg.HostID, lease: cfg.Lease, log: cfg.Logger.With("component", "effect-records")}, nil
 }
 
 // effectRecord is the value stored per operation id.
@@ -39,10 +98,9 @@ type effectRecord struct {
 // pollEvery is how often a repeated request looks at a record in progress.
 const pollEvery = 50 * time.Millisecond
 
-// run runs an effect at most once per (node, operation id): exec, or the answer recorded
-// for an earlier run. dedup is true for a recorded answer. A request without an
-// operation id is run as is.
-func (r *effectRecords) run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (resp server.Response, dedup bool) {
+// Run runs the effect request body for node at most once per operation id: exec, or the
+// answer recorded for an earlier run (dedup true). It implements server.EffectRecorder.
+func (r *EffectRecords) Run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (resp server.Response, dedup bool) {
 	var in struct {
 		OperationID string `json:"operation_id"`
 	}
@@ -82,7 +140,7 @@ func (r *effectRecords) run(ctx context.Context, node string, body []byte, exec 
 }
 
 // execute runs the effect holding the lease at revision rev.
-func (r *effectRecords) execute(ctx context.Context, key string, rev uint64, exec func(context.Context) server.Response) server.Response {
+func (r *EffectRecords) execute(ctx context.Context, key string, rev uint64, exec func(context.Context) server.Response) server.Response {
 	committed := false
 	guarded := host.WithCommitGuard(ctx, func(ctx context.Context, out abi.EffectOutput) error {
 		body, err := json.Marshal(out)

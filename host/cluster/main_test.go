@@ -93,7 +93,9 @@ func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o m
 	if o.shared {
 		require.NoError(t, cfg.SharedCache.(*cluster.SharedCache).Attach(ctx, h))
 	}
-	srv := server.New(h, server.Options{Logger: quiet})
+	records, err := cluster.NewEffectRecords(ctx, nc, cluster.EffectRecordsConfig{HostID: id, Lease: o.lease, Logger: quiet})
+	require.NoError(t, err)
+	srv := server.New(h, server.Options{Logger: quiet, Effects: records})
 	require.NoError(t, srv.Load(ctx, []server.NodeSpec{
 		{Path: corePath},
 		{Path: effectsPath, Plugin: host.PluginConfig{Grants: host.Grants{KV: true, Events: true, Hosts: []string{"127.0.0.1"},
@@ -101,7 +103,7 @@ func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o m
 	}))
 	bridge, err := cluster.BridgeEvents(ctx, nc, h.Events(), cluster.BridgeConfig{HostID: id, Logger: quiet})
 	require.NoError(t, err)
-	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, EffectLease: o.lease})
+	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, Effects: records})
 	require.NoError(t, err)
 	return &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge}
 }

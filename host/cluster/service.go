@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
 
-	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/server"
 )
 
@@ -31,17 +29,10 @@ type ServiceConfig struct {
 	// MaxInFlight bounds the requests this host runs at once; further requests wait in
 	// NATS's buffers (the node pools bound the guest calls anyway). Default 64.
 	MaxInFlight int
-	// EffectLease is how long another host waits for an effect that started here before
-	// it may run the same operation id itself — the longest an effect can run (its
-	// timeout, host.DefaultEffectTimeout unless the node sets more) plus a margin.
-	// Default 2 × host.DefaultEffectTimeout.
-	EffectLease time.Duration
-	// EffectRetention is how long a committed effect's result answers a repeated request;
-	// default 24 h.
-	EffectRetention time.Duration
-	// Replicas of the effect-record bucket in a JetStream cluster; default 1 (use 3 on a
-	// 3-node cluster).
-	Replicas int
+	// Effects deduplicates effect requests by operation id. Default: Serve opens
+	// EffectRecords (with HostID and defaults) when a node is an effect node. Pass the
+	// same EffectRecords as server.Options.Effects so that HTTP requests share them.
+	Effects *EffectRecords
 	// Logger receives service events; default slog.Default().
 	Logger *slog.Logger
 }
@@ -50,7 +41,7 @@ type ServiceConfig struct {
 type Service struct {
 	srv     *server.Server
 	svc     micro.Service
-	effects *effectRecords
+	effects *EffectRecords
 	cfg     ServiceConfig
 	log     *slog.Logger
 	work    chan job        // to the workers
@@ -63,14 +54,9 @@ type Service struct {
 // Serve registers srv's loaded nodes (server.Server.Endpoints) as the endpoints of the
 // micro service ServiceName on nc: subject Subject(node, operation), queue group
 // QueueGroup(node). Load the nodes first; a node loaded later is served by this host only
-// after a new Serve. Effects are recorded in the JetStream key-value bucket
-// "onex_effects" (created if missing; ctx bounds waiting for JetStream).
-//
-// An effect request whose operation_id was seen before is not run again: while the first
-// run is in progress (on any host) the repeat waits for it, and a committed first run's
-// output answers the repeat (header HeaderDeduplicated). The record is written by the
-// effect's commit guard, before its transaction commits: if the record cannot be
-// written, the effect rolls back. A run that did not commit leaves no record.
+// after a new Serve. Effect requests go through EffectRecords (ServiceConfig.Effects):
+// at most one commit per operation id across the cluster. ctx bounds waiting for
+// JetStream.
 func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceConfig) (*Service, error) {
 	if cfg.HostID == "" {
 		cfg.HostID = nuid.Next()
@@ -80,15 +66,6 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
-	}
-	if cfg.EffectLease <= 0 {
-		cfg.EffectLease = 2 * host.DefaultEffectTimeout
-	}
-	if cfg.EffectRetention <= 0 {
-		cfg.EffectRetention = 24 * time.Hour
-	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -102,19 +79,13 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 		go s.worker()
 	}
 	endpoints := srv.Endpoints()
-	if hasEffects(endpoints) {
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: JetStream: %w", err)
-		}
-		kv, err := keyValue(ctx, js, jetstream.KeyValueConfig{
-			Bucket: "onex_effects", Description: "onex-host: effect records by operation id",
-			TTL: cfg.EffectRetention, LimitMarkerTTL: time.Minute, Replicas: cfg.Replicas,
-		})
+	s.effects = cfg.Effects
+	if s.effects == nil && hasEffects(endpoints) {
+		var err error
+		s.effects, err = NewEffectRecords(ctx, nc, EffectRecordsConfig{HostID: cfg.HostID, Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
-		s.effects = &effectRecords{kv: kv, host: cfg.HostID, lease: cfg.EffectLease, log: s.log}
 	}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name: ServiceName, Version: cfg.Version, Description: "ONEX nodes on onex-host",
@@ -199,7 +170,7 @@ func (s *Service) serve(e server.Endpoint, req micro.Request) {
 		dedup bool
 	)
 	if e.Operation == server.OperationEffect && s.effects != nil {
-		resp, dedup = s.effects.run(ctx, e.Node, req.Data(), func(ctx context.Context) server.Response {
+		resp, dedup = s.effects.Run(ctx, e.Node, req.Data(), func(ctx context.Context) server.Response {
 			return s.srv.Invoke(ctx, e.Node, e.Operation, req.Data())
 		})
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -178,4 +179,39 @@ onex_shared_cache_total{result="wait"} 0
 `
 	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(expected),
 		"onex_nats_connected", "onex_cluster_requests_total", "onex_shared_cache_total"))
+}
+
+func TestEffectRecords_SharedByHTTPAndNATS(t *testing.T) {
+	e := embedded(t)
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{})
+	ts := httptest.NewServer(a.srv.Handler())
+	defer ts.Close()
+	body := `{"effect_type":"script","operation_id":"http-1","operation_data":{"steps":[{"op":"kv.put","key":"k","value":"v"}]}}`
+	post := func() (*http.Response, abi.EffectOutput) {
+		resp, err := http.Post(ts.URL+"/v1/nodes/effects/effect", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out abi.EffectOutput
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp, out
+	}
+	first, out1 := post()
+	require.Equal(t, http.StatusOK, first.StatusCode)
+	assert.Empty(t, first.Header.Get(server.HeaderDeduplicated))
+	second, out2 := post()
+	require.Equal(t, http.StatusOK, second.StatusCode)
+	assert.Equal(t, "true", second.Header.Get(server.HeaderDeduplicated))
+	assert.Equal(t, out1, out2)
+
+	// The same id through NATS, on whichever host: answered, not run.
+	nc, err := e.Connect("client")
+	require.NoError(t, err)
+	defer nc.Close()
+	var in abi.EffectInput
+	require.NoError(t, json.Unmarshal([]byte(body), &in))
+	out3, err := cluster.NewClient(nc, cluster.ClientConfig{}).Effect(context.Background(), "effects", in)
+	require.NoError(t, err)
+	assert.Equal(t, out1, out3)
+	assert.Equal(t, uint64(1), a.host.TransactionStats().Committed+b.host.TransactionStats().Committed)
 }

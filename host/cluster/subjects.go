@@ -1,6 +1,10 @@
 package cluster
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/onexhost/onex-host/host/server"
+)
 
 // Subjects and headers of the request protocol. A request's body is the HTTP API's
 // request body (an abi.ComputeInput or abi.EffectInput), its reply the HTTP API's response
@@ -15,8 +19,8 @@ const (
 	// gives up when it passes.
 	HeaderTimeout = "Onex-Timeout-Ms"
 	// HeaderDeduplicated is "true" on the reply to a repeated effect answered from the
-	// record of its first, committed run.
-	HeaderDeduplicated = "Onex-Deduplicated"
+	// record of its first, committed run (the same header as over HTTP).
+	HeaderDeduplicated = server.HeaderDeduplicated
 	// HeaderHost names the host that served the request.
 	HeaderHost = "Onex-Host"
 )

@@ -37,6 +37,17 @@ type Router interface {
 	Route(ctx context.Context, name, operation string, body []byte) (Response, error)
 }
 
+// EffectRecorder deduplicates effects: Run returns exec's Response, or the Response
+// recorded for an earlier request with the same node and operation id (dedup true).
+// It must be safe for concurrent use.
+type EffectRecorder interface {
+	Run(ctx context.Context, node string, body []byte, exec func(context.Context) Response) (resp Response, dedup bool)
+}
+
+// HeaderDeduplicated is "true" on the response to a repeated effect answered from the
+// record of its first, committed run.
+const HeaderDeduplicated = "Onex-Deduplicated"
+
 // Endpoint is one operation of one loaded node.
 type Endpoint struct {
 	Node      string
@@ -132,7 +143,18 @@ func (s *Server) serveOperation(operation string) http.HandlerFunc {
 			return
 		}
 		if n != nil {
-			writeResponse(w, s.invoke(r.Context(), n, operation, b, r.Header.Get("X-Correlation-ID")))
+			exec := func(ctx context.Context) Response {
+				return s.invoke(ctx, n, operation, b, r.Header.Get("X-Correlation-ID"))
+			}
+			if operation == OperationEffect && s.opts.Effects != nil {
+				resp, dedup := s.opts.Effects.Run(r.Context(), name, b, exec)
+				if dedup {
+					w.Header().Set(HeaderDeduplicated, "true")
+				}
+				writeResponse(w, resp)
+				return
+			}
+			writeResponse(w, exec(r.Context()))
 			return
 		}
 		resp, err := s.opts.Router.Route(r.Context(), name, operation, b)

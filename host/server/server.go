@@ -47,6 +47,10 @@ type Options struct {
 	// Router, when set, answers compute and effect requests for nodes not loaded here
 	// (another host of the cluster serves them). Default nil: such requests are 404.
 	Router Router
+	// Effects, when set, runs every effect request of a local node through it, so that
+	// a repeated operation_id is answered rather than run twice (package host/cluster's
+	// EffectRecords, shared by every host). Default nil: each request runs.
+	Effects EffectRecorder
 	// Status, when set, adds fields to /readyz's body (the cluster adds "nats": the
 	// connection's state). It must be safe for concurrent use.
 	Status func() map[string]any
