@@ -69,7 +69,7 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 		tls := f.NATSTLSFiles()
 		p.nc, err = cluster.Connect(cluster.ConnectConfig{URL: f.NATS.URL, Name: "onex-host " + p.hostID,
 			CredsFile: f.NATSCredsFile(), User: f.NATS.User, Password: password, Token: token,
-			TLSCA: tls.CA, TLSCert: tls.Cert, TLSKey: tls.Key, Logger: logger})
+			TLSCA: tls.CA, TLSCert: tls.Cert, TLSKey: tls.Key, Logger: logger, WaitFor: 30 * time.Second})
 		if err != nil {
 			return nil, err
 		}

@@ -27,6 +27,9 @@ type ConnectConfig struct {
 	// Logger receives connection events (disconnected, reconnected, closed); default
 	// slog.Default().
 	Logger *slog.Logger
+	// WaitFor, when positive, keeps trying to reach the cluster for this long before
+	// Connect fails (a host started before its NATS servers). Default 0: fail at once.
+	WaitFor time.Duration
 }
 
 // Connect dials the cluster. The connection reconnects forever (NATS's client retries
@@ -58,9 +61,21 @@ func Connect(cfg ConnectConfig) (*nats.Conn, error) {
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
 	}
+	if cfg.WaitFor > 0 {
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connecting to %s: %w", Redact(cfg.URL), err)
+	}
+	if cfg.WaitFor > 0 && !nc.IsConnected() {
+		cfg.Logger.Info("waiting for NATS", "url", Redact(cfg.URL), "for", cfg.WaitFor)
+		for deadline := time.Now().Add(cfg.WaitFor); !nc.IsConnected(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				nc.Close()
+				return nil, fmt.Errorf("cluster: connecting to %s: %w within %v", Redact(cfg.URL), nats.ErrNoServers, cfg.WaitFor)
+			}
+		}
 	}
 	return nc, nil
 }

@@ -94,3 +94,28 @@ func TestEmbedded_LeafNode(t *testing.T) {
 		return err == nil && string(reply.Data) == "from the hub"
 	}, 10*time.Second, 10*time.Millisecond)
 }
+
+// A host started before its NATS server waits for it (ConnectConfig.WaitFor).
+func TestConnect_WaitsForTheCluster(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	_, err = cluster.Connect(cluster.ConnectConfig{URL: "nats://" + addr, Logger: quiet})
+	require.Error(t, err, "without WaitFor: at once")
+	_, err = cluster.Connect(cluster.ConnectConfig{URL: "nats://" + addr, Logger: quiet, WaitFor: 200 * time.Millisecond})
+	require.ErrorIs(t, err, nats.ErrNoServers)
+
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: t.TempDir(), Listen: addr, Logger: quiet})
+		if assert.NoError(t, err) {
+			t.Cleanup(e.Shutdown)
+		}
+	}()
+	nc, err := cluster.Connect(cluster.ConnectConfig{URL: "nats://" + addr, Logger: quiet, WaitFor: 20 * time.Second})
+	require.NoError(t, err)
+	defer nc.Close()
+	assert.True(t, nc.IsConnected())
+}
