@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"path/filepath"
-	"strings"
 
 	"github.com/onexhost/onex-host/abi"
 	fscap "github.com/onexhost/onex-host/host/internal/capability/fs"
@@ -95,25 +93,10 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		path = r.Path
 		run = func() error { return roots.Mkdir(a.tx, r.Path, r.Parents) }
 	}
-	if err := a.guard("fs:"+a.plugin.grantFor(path), run, fsFailure); err != nil {
+	if err := a.guard("fs:"+roots.RootOf(path), run, fsFailure); err != nil {
 		return fsStatus(op, err)
 	}
 	return response(resp)
-}
-
-// grantFor returns the granted directory a path falls in (the first one for a relative
-// path), to name its breaker.
-func (p *Plugin) grantFor(path string) string {
-	clean := filepath.Clean(path)
-	for _, g := range p.grants.Paths {
-		if clean == g.Dir || strings.HasPrefix(clean, g.Dir+string(filepath.Separator)) {
-			return g.Dir
-		}
-	}
-	if len(p.grants.Paths) > 0 {
-		return p.grants.Paths[0].Dir
-	}
-	return ""
 }
 
 // fsFailure reports whether an fs error says the directory is failing (an I/O error),

@@ -162,3 +162,16 @@ func (rs *Roots) operation(kind string, p place, img image) (tx.Operation, error
 	}
 	return op, nil
 }
+
+// RootOf returns the granted directory that p falls in (the first grant for a relative
+// path, as for every operation), or the first grant when p falls in none, or "" without
+// grants. It names the directory whose circuit breaker a call on p counts towards.
+func (rs *Roots) RootOf(p string) string {
+	if pl, err := rs.resolve("resolve", p); err == nil {
+		return pl.r.dir
+	}
+	if len(rs.roots) > 0 {
+		return rs.roots[0].dir
+	}
+	return ""
+}

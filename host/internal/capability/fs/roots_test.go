@@ -313,3 +313,14 @@ func TestRoots_Close(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrClosed)
 	require.ErrorIs(t, rs.Write(nil, "f", nil, 0), fs.ErrClosed)
 }
+
+func TestRoots_RootOf(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	rs := newRoots(t, fs.Config{Grants: []fs.Grant{{Dir: a}, {Dir: b, ReadOnly: true}}})
+	assert.Equal(t, a, rs.RootOf(filepath.Join(a, "x", "y.txt")))
+	assert.Equal(t, b, rs.RootOf(filepath.Join(b, "z")))
+	assert.Equal(t, b, rs.RootOf(b))
+	assert.Equal(t, a, rs.RootOf("relative/to/the/first"), "relative paths resolve in the first grant")
+	assert.Equal(t, a, rs.RootOf("/elsewhere/entirely"), "outside every grant: the first (the call fails anyway)")
+	assert.Equal(t, "", newRoots(t, fs.Config{}).RootOf("/x"))
+}
