@@ -1,10 +1,13 @@
 package cluster
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,10 +16,14 @@ import (
 // direction), the service's requests and errors by node and operation
 // (onex_cluster_requests_total, onex_cluster_request_errors_total), the shared cache
 // (onex_shared_cache_total by result) and, for an embedded server, its routes and
-// whether JetStream runs (onex_nats_routes, onex_jetstream_enabled). It is safe for
-// concurrent use; set the parts with the Set methods as they start.
+// whether JetStream runs (onex_nats_routes, onex_jetstream_enabled), and the JetStream
+// account as the connection sees it, embedded or external (onex_jetstream_up,
+// onex_jetstream_bytes by storage, onex_jetstream_streams, onex_jetstream_consumers,
+// onex_jetstream_api_errors_total; asked at each scrape, within one second). It is safe
+// for concurrent use; set the parts with the Set methods as they start.
 type Collector struct {
 	nc       *nats.Conn
+	js       jetstream.JetStream // nil when the connection offers none
 	embedded *Embedded
 	svc      atomic.Pointer[Service]
 	cache    atomic.Pointer[SharedCache]
@@ -24,7 +31,8 @@ type Collector struct {
 
 // NewCollector returns a Collector for nc and, when not nil, the embedded server.
 func NewCollector(nc *nats.Conn, embedded *Embedded) *Collector {
-	return &Collector{nc: nc, embedded: embedded}
+	js, _ := jetstream.New(nc)
+	return &Collector{nc: nc, embedded: embedded, js: js}
 }
 
 // SetService adds the service's request counts.
@@ -42,11 +50,17 @@ var (
 	descSharedCache = prometheus.NewDesc("onex_shared_cache_total", "Shared cache level outcomes: hit, wait (a hit after waiting for another host), miss, store, error.", []string{"result"}, nil)
 	descRoutes      = prometheus.NewDesc("onex_nats_routes", "Routes of the embedded NATS server to other cluster members.", nil, nil)
 	descJetStream   = prometheus.NewDesc("onex_jetstream_enabled", "1 when the embedded NATS server runs JetStream.", nil, nil)
+	descJSUp        = prometheus.NewDesc("onex_jetstream_up", "1 when JetStream answered this scrape's account request.", nil, nil)
+	descJSBytes     = prometheus.NewDesc("onex_jetstream_bytes", "Bytes of stream messages in the JetStream account, by storage.", []string{"storage"}, nil)
+	descJSStreams   = prometheus.NewDesc("onex_jetstream_streams", "Streams (key-value buckets included) in the JetStream account.", nil, nil)
+	descJSConsumers = prometheus.NewDesc("onex_jetstream_consumers", "Consumers in the JetStream account.", nil, nil)
+	descJSAPIErrors = prometheus.NewDesc("onex_jetstream_api_errors_total", "JetStream API requests of the account that failed.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnected, descReconnects, descMessages, descRequests, descReqErrors, descSharedCache, descRoutes, descJetStream} {
+	for _, d := range []*prometheus.Desc{descConnected, descReconnects, descMessages, descRequests, descReqErrors,
+		descSharedCache, descRoutes, descJetStream, descJSUp, descJSBytes, descJSStreams, descJSConsumers, descJSAPIErrors} {
 		ch <- d
 	}
 }
@@ -82,6 +96,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}{{"hit", s.Hits - s.Waits}, {"wait", s.Waits}, {"miss", s.Misses}, {"store", s.Stores}, {"error", s.Errors}} {
 			ch <- prometheus.MustNewConstMetric(descSharedCache, prometheus.CounterValue, float64(r.n), r.name)
 		}
+	}
+	if c.js != nil {
+		up := 0.0
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		info, err := c.js.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			up = 1
+			ch <- prometheus.MustNewConstMetric(descJSBytes, prometheus.GaugeValue, float64(info.Store), "file")
+			ch <- prometheus.MustNewConstMetric(descJSBytes, prometheus.GaugeValue, float64(info.Memory), "memory")
+			ch <- prometheus.MustNewConstMetric(descJSStreams, prometheus.GaugeValue, float64(info.Streams))
+			ch <- prometheus.MustNewConstMetric(descJSConsumers, prometheus.GaugeValue, float64(info.Consumers))
+			ch <- prometheus.MustNewConstMetric(descJSAPIErrors, prometheus.CounterValue, float64(info.API.Errors))
+		}
+		ch <- prometheus.MustNewConstMetric(descJSUp, prometheus.GaugeValue, up)
 	}
 	if c.embedded != nil {
 		ch <- prometheus.MustNewConstMetric(descRoutes, prometheus.GaugeValue, float64(c.embedded.srv.NumRoutes()))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,6 +180,18 @@ onex_shared_cache_total{result="wait"} 0
 `
 	require.NoError(t, testutil.CollectAndCompare(col, strings.NewReader(expected),
 		"onex_nats_connected", "onex_cluster_requests_total", "onex_shared_cache_total"))
+	// JetStream: the effect records and the cache bucket are streams.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(col)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var streams float64
+	for _, f := range families {
+		if f.GetName() == "onex_jetstream_streams" {
+			streams = f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	assert.Equal(t, 2.0, streams)
 }
 
 func TestEffectRecords_SharedByHTTPAndNATS(t *testing.T) {
