@@ -1,21 +1,25 @@
 package fs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	iofs "io/fs"
 	"math/rand/v2"
 	"os"
+	"strings"
 )
 
 // writeAtomic replaces rel with data and the permission bits perm, so that
 // a reader sees either the old file or the new one: it writes a temporary
 // file in the same directory, syncs it, renames it over rel and syncs the
-// directory. It leaves no temporary file behind when it fails (unless the
-// process dies first). It does not look at what rel held; the caller does.
+// directory. It leaves no temporary file behind when it fails; when the
+// process dies first, the compensation of the write removes it (its name
+// carries tempTag(rel)). It does not look at what rel held; the caller does.
 func (r *root) writeAtomic(rel string, data []byte, perm iofs.FileMode) (err error) {
 	dir := parentOf(rel)
-	f, tmp, err := r.createTemp(dir)
+	f, tmp, err := r.createTemp(dir, tempTag(rel))
 	if err != nil {
 		return err
 	}
@@ -47,11 +51,18 @@ func (r *root) writeAtomic(rel string, data []byte, perm iofs.FileMode) (err err
 	return r.syncDir(dir)
 }
 
-// createTemp creates a new, empty temporary file in dir with a random name
-// that starts with tmpPrefix.
-func (r *root) createTemp(dir string) (*os.File, string, error) {
+// tempTag names the temporary files of writes to rel: tmpPrefix, 16 hex
+// digits of SHA-256(rel), a dash. A compensation finds them by it.
+func tempTag(rel string) string {
+	sum := sha256.Sum256([]byte(rel))
+	return tmpPrefix + hex.EncodeToString(sum[:8]) + "-"
+}
+
+// createTemp creates a new, empty temporary file in dir named tag and a
+// random suffix.
+func (r *root) createTemp(dir, tag string) (*os.File, string, error) {
 	for range 16 {
-		tmp := join(dir, fmt.Sprintf("%s%016x", tmpPrefix, rand.Uint64()))
+		tmp := join(dir, fmt.Sprintf("%s%016x", tag, rand.Uint64()))
 		f, err := r.os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, iofs.ErrExist) {
 			continue
@@ -73,4 +84,33 @@ func (r *root) syncDir(dir string) error {
 		return err
 	}
 	return d.Close()
+}
+
+// removeTemps removes the temporary files a write to rel left behind when
+// its process died between creating and renaming them. A write to rel in
+// flight now loses its temporary file and fails; a compensation of rel runs
+// when no write to rel can still succeed anyway.
+func (r *root) removeTemps(rel string) error {
+	dir := parentOf(rel)
+	d, err := r.os.Open(dir)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return r.wrap("clean up", r.name(dir), err)
+	}
+	names, err := d.Readdirnames(-1)
+	_ = d.Close() // read-only
+	if err != nil {
+		return r.wrap("clean up", r.name(dir), err)
+	}
+	tag := tempTag(rel)
+	for _, n := range names {
+		if strings.HasPrefix(n, tag) {
+			if err := r.os.Remove(join(dir, n)); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+				return r.wrap("clean up", r.name(join(dir, n)), err)
+			}
+		}
+	}
+	return nil
 }

@@ -24,7 +24,8 @@ import (
 //   - write and delete: make Target hold Compensation.Previous with its
 //     permission bits (or be the directory it was), or be absent if it did
 //     not exist. A file that already holds those bytes and bits is left
-//     alone.
+//     alone. A write's compensation also removes the temporary files of
+//     writes to Target that a crash left behind.
 //   - move: if Target exists and From does not, move Target back to From;
 //     then restore Target as for a write.
 //   - mkdir: remove Target if it was created and is an empty directory; a
@@ -80,7 +81,12 @@ func (Compensator) Compensate(ctx context.Context, op tx.Operation) error {
 		return err
 	}
 	switch op.Kind {
-	case tx.KindFSWrite, tx.KindFSDelete:
+	case tx.KindFSWrite:
+		if err := r.removeTemps(rel); err != nil {
+			return err
+		}
+		return r.restore(rel, c)
+	case tx.KindFSDelete:
 		return r.restore(rel, c)
 	case tx.KindFSMove:
 		from, err := r.inside(op.From)
