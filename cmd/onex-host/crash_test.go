@@ -146,8 +146,7 @@ func TestCrash_32EffectsInFlight(t *testing.T) {
 	effects := plugintest.Built(t, "plugins/testdata/effects")
 	dataDir, dir := t.TempDir(), t.TempDir()
 	addr := freeAddr(t)
-	cfg := filepath.Join(t.TempDir(), "onex.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	cfg := writeConfig(t, fmt.Sprintf(`
 listen: %s
 data_dir: %s
 cache_dir: %s
@@ -155,7 +154,7 @@ nodes:
   - path: %s
     max_instances: 32
     grants: {paths: [%s], hosts: [example.com], kv: true, events: true}
-`, addr, dataDir, plugintest.CacheDir(), effects, dir)), 0o644))
+`, addr, dataDir, plugintest.CacheDir(), effects, dir))
 	srv := exec.Command(bin, "serve", "--config", cfg)
 	var stderr strings.Builder
 	srv.Stderr = &stderr
@@ -179,8 +178,9 @@ nodes:
 		}()
 	}
 	require.Eventually(t, func() bool {
-		entries, _ := os.ReadDir(dir)
-		return len(entries) == n
+		// The written files only: a write in progress also shows its temporary file.
+		written, _ := filepath.Glob(filepath.Join(dir, "f*"))
+		return len(written) == n
 	}, 60*time.Second, 10*time.Millisecond, "every effect made its side effects")
 	require.NoError(t, srv.Process.Kill())
 	_ = srv.Wait()
@@ -191,7 +191,7 @@ nodes:
 	assert.Contains(t, string(out), fmt.Sprintf("rolled back %d, failed 0", n))
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	assert.Empty(t, entries, "every file was rolled back")
+	assert.Empty(t, entries, "every file was rolled back, and no temporary file was left")
 
 	var gets []map[string]any
 	for i := range n {

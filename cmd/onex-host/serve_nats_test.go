@@ -19,23 +19,30 @@ import (
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
-// serveInProcess runs serve with the config doc until the returned stop is called.
-func serveInProcess(t *testing.T, doc string) (stop func()) {
+// writeConfig writes doc as a config file and returns its path.
+func writeConfig(t *testing.T, doc string) string {
 	t.Helper()
-	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(doc), 0o644))
-	f, err := config.Load(cfgPath)
+	path := filepath.Join(t.TempDir(), "onex.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
+	return path
+}
+
+// serveInProcess runs serve with the config doc until the returned stop is called (what
+// SIGTERM does through Main's context); logs has what it logged.
+func serveInProcess(t *testing.T, doc string) (stop func(), logs *syncBuffer) {
+	t.Helper()
+	f, err := config.Load(writeConfig(t, doc))
 	require.NoError(t, err)
-	var logs syncBuffer
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs, logLevel: "info"}
+	logs = &syncBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, logLevel: "info"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, e, f, false) }()
-	waitReady(t, f.Listen, &logs)
+	waitReady(t, f.Listen, logs)
 	return func() {
 		cancel()
-		require.NoError(t, <-done, "serve exits cleanly: %s", &logs)
-	}
+		require.NoError(t, <-done, "serve exits cleanly: %s", logs)
+	}, logs
 }
 
 // The default: an embedded NATS server, nodes served on it, the same HTTP API; and
@@ -44,7 +51,7 @@ func TestServe_EmbeddedNATSDefault(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	core := plugintest.Built(t, "plugins/core")
 	addr := freeAddr(t)
-	stop := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnodes: [{path: %s}]\n",
+	stop, _ := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnodes: [{path: %s}]\n",
 		addr, t.TempDir(), plugintest.CacheDir(), core))
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -84,10 +91,10 @@ func TestServe_EmbeddedNATSDefault(t *testing.T) {
 func TestServe_TwoHostsOverNATSListener(t *testing.T) {
 	core := plugintest.Built(t, "plugins/core")
 	natsAddr, a, b := freeAddr(t), freeAddr(t), freeAddr(t)
-	stopA := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {listen: %q, host_id: a}\nnodes: [{path: %s}]\n",
+	stopA, _ := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {listen: %q, host_id: a}\nnodes: [{path: %s}]\n",
 		a, t.TempDir(), plugintest.CacheDir(), natsAddr, core))
 	defer stopA()
-	stopB := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {mode: external, url: \"nats://%s\", host_id: b}\nnodes: []\n",
+	stopB, _ := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {mode: external, url: \"nats://%s\", host_id: b}\nnodes: []\n",
 		b, t.TempDir(), plugintest.CacheDir(), natsAddr))
 	defer stopB()
 

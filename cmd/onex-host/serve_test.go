@@ -2,17 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/host/server/config"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -66,8 +62,7 @@ func TestServe_ShutdownWithRequestsInFlight(t *testing.T) {
 	effects := plugintest.Built(t, "plugins/testdata/effects")
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	sigterm, logs := serveInProcess(t, fmt.Sprintf(`
 listen: %s
 data_dir: ""
 cache_dir: %s
@@ -76,16 +71,7 @@ nodes:
   - path: %s
     max_instances: 16
     grants: {paths: [%s], hosts: [example.com], kv: true, events: true}
-`, addr, plugintest.CacheDir(), effects, dir)), 0o644))
-	f, err := config.Load(cfgPath)
-	require.NoError(t, err)
-
-	var logs syncBuffer
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs, logLevel: "info"}
-	ctx, sigterm := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, e, f, false) }()
-	waitReady(t, addr, &logs)
+`, addr, plugintest.CacheDir(), effects, dir))
 
 	// 24 effects in flight, each writing a file, sleeping, then writing a key.
 	const n = 24
@@ -118,9 +104,8 @@ nodes:
 		})
 	}
 	time.Sleep(40 * time.Millisecond)
-	sigterm() // what SIGTERM does through Main's context
+	sigterm() // returns once serve exited cleanly
 	wg.Wait()
-	require.NoError(t, <-done, "serve exits cleanly")
 
 	for i, r := range results {
 		_, ferr := os.Stat(filepath.Join(dir, fmt.Sprintf("f%d", i)))
@@ -141,8 +126,7 @@ nodes:
 }
 
 func TestServe_InvalidConfig(t *testing.T) {
-	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\nnodes:\n  - path: /nope.wasm\n"), 0o644))
+	cfgPath := writeConfig(t, "listen: 127.0.0.1:0\nnodes:\n  - path: /nope.wasm\n")
 	code, _, stderr := cli(t, "", "serve", "--config", cfgPath)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "nodes[0]")
@@ -156,8 +140,7 @@ func TestServe_SIGTERM(t *testing.T) {
 	effects := plugintest.Built(t, "plugins/testdata/effects")
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfgPath := filepath.Join(t.TempDir(), "onex.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	cfgPath := writeConfig(t, fmt.Sprintf(`
 listen: %s
 data_dir: ""
 cache_dir: %s
@@ -165,7 +148,7 @@ limits: {shutdown_timeout: 2s}
 nodes:
   - path: %s
     grants: {paths: [%s], hosts: [example.com], kv: true, events: true}
-`, addr, plugintest.CacheDir(), effects, dir)), 0o644))
+`, addr, plugintest.CacheDir(), effects, dir))
 	var stderr syncBuffer
 	cmd := exec.Command(bin, "serve", "--config", cfgPath)
 	cmd.Stderr = &stderr
