@@ -85,6 +85,7 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 		return nil, err
 	}
 	p.metrics = cluster.NewCollector(p.nc, p.embedded)
+	p.metrics.SetEffectRecords(p.effects)
 	if f.NATSSharedCache() {
 		p.cache, err = cluster.NewSharedCache(jctx, p.nc, cluster.SharedCacheConfig{
 			Lease: f.NATSCacheLease(), Replicas: f.NATS.Replicas, Logger: logger})

@@ -87,6 +87,10 @@ func StartAdvisories(nc *nats.Conn, h *host.Host, cfg AdvisoryConfig) (*Advisori
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribing to %s: %w", AdvisorySubject, err)
 	}
+	if err := nc.FlushTimeout(5 * time.Second); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribing to %s: %w", AdvisorySubject, err)
+	}
 	a.sub = sub
 	go a.expire()
 	return a, nil

@@ -158,11 +158,20 @@ func TestCluster_ThreeServersThreeHosts(t *testing.T) {
 	assert.GreaterOrEqual(t, total, computes+effects, "every request served (some twice: retried after the kill)")
 	t.Logf("served: a=%d b=%d c=%d (c killed after %d)", requests(a.svc), requests(b.svc), servedByC, (computes+effects)/3)
 
-	var committed uint64
+	// Every effect was answered committed, and none committed twice. An effect whose
+	// record write C sent just as its connection was cut is in doubt: C could not learn
+	// whether the write landed and rolled the effect back; if it landed, a repeat is told
+	// "committed" (the window RATIONALE.md describes), if not, the repeat ran it elsewhere
+	// after the lease. Either way it is counted, never lost silently.
+	var committed, inDoubt uint64
 	for _, m := range members {
 		committed += m.host.TransactionStats().Committed
+		inDoubt += m.records.InDoubt()
 	}
-	assert.Equal(t, uint64(effects), committed, "each effect committed exactly once across the hosts")
+	assert.LessOrEqual(t, committed, uint64(effects), "no effect committed twice")
+	assert.GreaterOrEqual(t, committed+inDoubt, uint64(effects), "every effect committed, or counted in doubt")
+	assert.LessOrEqual(t, inDoubt, uint64(2), "in doubt: only effects in their commit guard at the kill")
+	t.Logf("effects: %d committed, %d in doubt", committed, inDoubt)
 }
 
 // requests counts the requests a service received.

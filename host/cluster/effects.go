@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,10 +49,11 @@ type EffectRecordsConfig struct {
 // commit leaves no record, so the same id may run again. A request without an
 // operation_id is run as is. EffectRecords is safe for concurrent use.
 type EffectRecords struct {
-	kv    jetstream.KeyValue
-	host  string
-	lease time.Duration
-	log   *slog.Logger
+	kv      jetstream.KeyValue
+	host    string
+	lease   time.Duration
+	log     *slog.Logger
+	inDoubt atomic.Uint64
 }
 
 // NewEffectRecords creates or opens the bucket on nc's JetStream (ctx bounds waiting for
@@ -150,6 +153,9 @@ func (r *EffectRecords) execute(ctx context.Context, key string, rev uint64, exe
 		rec, _ := json.Marshal(effectRecord{State: "committed", Host: r.host, Status: http.StatusOK, Body: body})
 		next, err := r.kv.Update(ctx, key, rec, rev)
 		if err != nil {
+			next, err = r.settle(key, rev, rec, err)
+		}
+		if err != nil {
 			return fmt.Errorf("recording the effect before its commit: %w", err)
 		}
 		rev, committed = next, true
@@ -178,6 +184,44 @@ func (r *EffectRecords) execute(ctx context.Context, key string, rev uint64, exe
 	}
 	return resp
 }
+
+// settle finds out what became of a guard's write that failed with err: a server's
+// answer (a revision conflict) is definite, but a lost connection or a timeout may hide a
+// write that landed. It reads the record back, on a fresh context, for up to a second:
+// the record the guard wrote means the write landed (the effect may commit); the lease it
+// held means it did not. When the record cannot be read the outcome stays in doubt: the
+// effect rolls back, the record may still say committed, and InDoubt counts it (with an
+// error log naming the key) for an operator to reconcile from this host's journal.
+func (r *EffectRecords) settle(key string, rev uint64, written []byte, err error) (uint64, error) {
+	if _, ok := errors.AsType[*jetstream.APIError](err); ok || errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for {
+		entry, gerr := r.kv.Get(ctx, key)
+		switch {
+		case gerr == nil && entry.Revision() > rev && bytes.Equal(entry.Value(), written):
+			return entry.Revision(), nil
+		case gerr == nil:
+			return 0, err // the lease's revision, or another host's: not written
+		case errors.Is(gerr, jetstream.ErrKeyNotFound):
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			r.inDoubt.Add(1)
+			r.log.Error("effect in doubt: its record may say committed although it rolls back here; reconcile from this host's journal",
+				"key", key, "error", err)
+			return 0, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// InDoubt counts effects rolled back after a guard write whose outcome could not be
+// learnt (see settle): each may be answered as committed to a repeat.
+func (r *EffectRecords) InDoubt() uint64 { return r.inDoubt.Load() }
 
 // recordKey is the key-value key of an operation id (any string): its SHA-256, 40 hex
 // digits.

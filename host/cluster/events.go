@@ -118,6 +118,12 @@ func BridgeEvents(ctx context.Context, nc *nats.Conn, bus *events.Bus, cfg Bridg
 		return nil, fmt.Errorf("cluster: subscribing to the local bus: %w", err)
 	}
 	b.out = out
+	// Once BridgeEvents returns, the servers know the subscription: an event another
+	// host publishes from then on reaches this one.
+	if err := nc.FlushTimeout(5 * time.Second); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("cluster: subscribing to %s: %w", EventSubjects, err)
+	}
 	return b, nil
 }
 

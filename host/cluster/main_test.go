@@ -54,6 +54,8 @@ type member struct {
 	nc   *nats.Conn
 	svc  *cluster.Service
 	bus  *cluster.Bridge
+	// records are the member's effect records (InDoubt counts what a kill left unsure).
+	records *cluster.EffectRecords
 }
 
 // memberOptions vary a member.
@@ -105,7 +107,7 @@ func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o m
 	require.NoError(t, err)
 	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, Effects: records})
 	require.NoError(t, err)
-	return &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge}
+	return &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge, records: records}
 }
 
 // stop stops the member gracefully (a second stop, or one after kill, does nothing).

@@ -26,6 +26,7 @@ type Collector struct {
 	js       jetstream.JetStream // nil when the connection offers none
 	embedded *Embedded
 	svc      atomic.Pointer[Service]
+	effects  atomic.Pointer[EffectRecords]
 	cache    atomic.Pointer[SharedCache]
 }
 
@@ -38,6 +39,9 @@ func NewCollector(nc *nats.Conn, embedded *Embedded) *Collector {
 // SetService adds the service's request counts.
 func (c *Collector) SetService(s *Service) { c.svc.Store(s) }
 
+// SetEffectRecords adds the effects left in doubt (onex_effects_in_doubt_total).
+func (c *Collector) SetEffectRecords(r *EffectRecords) { c.effects.Store(r) }
+
 // SetSharedCache adds the shared cache's counts.
 func (c *Collector) SetSharedCache(s *SharedCache) { c.cache.Store(s) }
 
@@ -48,6 +52,7 @@ var (
 	descRequests    = prometheus.NewDesc("onex_cluster_requests_total", "Requests this host served for the cluster.", []string{"node", "operation"}, nil)
 	descReqErrors   = prometheus.NewDesc("onex_cluster_request_errors_total", "Cluster requests whose reply could not be sent.", []string{"node", "operation"}, nil)
 	descSharedCache = prometheus.NewDesc("onex_shared_cache_total", "Shared cache level outcomes: hit, wait (a hit after waiting for another host), miss, store, error.", []string{"result"}, nil)
+	descInDoubt     = prometheus.NewDesc("onex_effects_in_doubt_total", "Effects rolled back after a record write whose outcome could not be learnt: a repeat may be told they committed (reconcile from the journal).", nil, nil)
 	descRoutes      = prometheus.NewDesc("onex_nats_routes", "Routes of the embedded NATS server to other cluster members.", nil, nil)
 	descJetStream   = prometheus.NewDesc("onex_jetstream_enabled", "1 when the embedded NATS server runs JetStream.", nil, nil)
 	descJSUp        = prometheus.NewDesc("onex_jetstream_up", "1 when JetStream answered this scrape's account request.", nil, nil)
@@ -60,7 +65,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnected, descReconnects, descMessages, descRequests, descReqErrors,
-		descSharedCache, descRoutes, descJetStream, descJSUp, descJSBytes, descJSStreams, descJSConsumers, descJSAPIErrors} {
+		descSharedCache, descInDoubt, descRoutes, descJetStream, descJSUp, descJSBytes, descJSStreams, descJSConsumers, descJSAPIErrors} {
 		ch <- d
 	}
 }
@@ -87,6 +92,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(ep.NumRequests), node, op)
 			ch <- prometheus.MustNewConstMetric(descReqErrors, prometheus.CounterValue, float64(ep.NumErrors), node, op)
 		}
+	}
+	if r := c.effects.Load(); r != nil {
+		ch <- prometheus.MustNewConstMetric(descInDoubt, prometheus.CounterValue, float64(r.InDoubt()))
 	}
 	if sc := c.cache.Load(); sc != nil {
 		s := sc.Stats()

@@ -105,6 +105,11 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 			return nil, fmt.Errorf("cluster: endpoint %s/%s: %w", e.Node, e.Operation, err)
 		}
 	}
+	// Once Serve returns, the servers know the endpoints: the host takes requests.
+	if err := nc.FlushTimeout(5 * time.Second); err != nil {
+		_ = svc.Stop()
+		return nil, fmt.Errorf("cluster: registering the service: %w", err)
+	}
 	s.log.Info("serving nodes on NATS", "host", cfg.HostID, "endpoints", len(endpoints))
 	return s, nil
 }
