@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
 	"github.com/onexhost/onex-host/host/server"
 )
@@ -227,4 +228,49 @@ func TestEffectRecords_SharedByHTTPAndNATS(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, out1, out3)
 	assert.Equal(t, uint64(1), a.host.TransactionStats().Committed+b.host.TransactionStats().Committed)
+}
+
+// A host without the node answers HTTP compute and batch requests through the cluster.
+func TestRouter_HTTPComputeAndBatchForANodeElsewhere(t *testing.T) {
+	e := embedded(t)
+	newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
+	nc, err := e.Connect("front")
+	require.NoError(t, err)
+	defer nc.Close()
+	h, err := host.New(context.Background(), host.NewConfig().WithDataDir("").WithCacheDir("").WithLogger(quiet))
+	require.NoError(t, err)
+	defer h.Close(context.Background())
+	front := server.New(h, server.Options{Logger: quiet, Router: cluster.NewClient(nc, cluster.ClientConfig{Attempts: 2})})
+	require.NoError(t, front.Load(context.Background(), nil))
+	ts := httptest.NewServer(front.Handler())
+	defer ts.Close()
+
+	resp, err := http.Post(ts.URL+"/v1/nodes/core/batch", "application/x-ndjson",
+		strings.NewReader("{\"computation_type\":\"sum_numbers\",\"data\":[1,2]}\n{\"computation_type\":\"nope\",\"data\":1}\n{\"computation_type\":\"sum_numbers\",\"data\":[3]}\n"))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	type line struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	var lines []line
+	for dec := json.NewDecoder(resp.Body); dec.More(); {
+		var l line
+		require.NoError(t, dec.Decode(&l))
+		lines = append(lines, l)
+	}
+	require.Len(t, lines, 3, "one line per item, in order")
+	assert.JSONEq(t, "3", string(lines[0].Result))
+	require.NotNil(t, lines[1].Error)
+	assert.Equal(t, "unknown_computation", lines[1].Error.Code)
+	assert.JSONEq(t, "3", string(lines[2].Result))
+
+	// A node no host serves: 404, as before.
+	resp, err = http.Post(ts.URL+"/v1/nodes/missing/batch", "application/json", strings.NewReader(`[{"data":1}]`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }

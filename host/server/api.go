@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -121,12 +123,16 @@ type batchItem struct {
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
-	n := s.node(w, r)
-	if n == nil {
+	name := r.PathValue("name")
+	n := s.acquire(name)
+	if n == nil && s.opts.Router == nil {
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %q", name))
 		return
 	}
-	defer n.release()
-	if n.compute == nil {
+	if n != nil {
+		defer n.release()
+	}
+	if n != nil && n.compute == nil {
 		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: batches are for compute nodes", n.name))
 		return
 	}
@@ -154,6 +160,15 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeBadRequest, "the body must be a JSON array of ComputeInput objects (or NDJSON with Content-Type application/x-ndjson): "+err.Error())
 		return
 	}
+	if n == nil {
+		items, err := s.routeBatch(r.Context(), name, inputs)
+		if err != nil {
+			writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %q here or in the cluster: %v", name, err))
+			return
+		}
+		writeBatch(w, items, ndjson)
+		return
+	}
 	start := time.Now()
 	results, err := n.compute.ProcessBatch(r.Context(), inputs, host.BatchOptions{})
 	if err != nil && results == nil {
@@ -173,6 +188,11 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		items[i] = batchItem{ComputeOutput: &out}
 	}
 	s.metrics.batchSeconds.WithLabelValues(n.name).Observe(time.Since(start).Seconds())
+	writeBatch(w, items, ndjson)
+}
+
+// writeBatch writes a batch's items as a JSON array, or as NDJSON.
+func writeBatch(w http.ResponseWriter, items []batchItem, ndjson bool) {
 	if !ndjson {
 		writeJSON(w, http.StatusOK, items)
 		return
@@ -185,6 +205,72 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// routeBatchParallel bounds the items of a routed batch in flight at once.
+const routeBatchParallel = 16
+
+// routeBatch sends each input of a batch for a node loaded elsewhere to the cluster, at
+// most routeBatchParallel at once, and returns the items in input order. The error is
+// the cluster's when no host answered the first item at all.
+func (s *Server) routeBatch(ctx context.Context, name string, inputs []abi.ComputeInput) ([]batchItem, error) {
+	items := make([]batchItem, len(inputs))
+	errs := make([]error, len(inputs))
+	sem := make(chan struct{}, routeBatchParallel)
+	var wg sync.WaitGroup
+	for i, in := range inputs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			body, err := json.Marshal(in)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			resp, err := s.opts.Router.Route(ctx, name, OperationCompute, body)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out := &abi.ComputeOutput{}
+			var failed apiError
+			if resp.Status == http.StatusOK {
+				if err := json.Unmarshal(resp.Body, out); err != nil {
+					errs[i] = err
+				}
+			} else if err := json.Unmarshal(resp.Body, &failed); err != nil || failed.Error.Code == "" {
+				failed.Error = errorBody{Code: "internal", Message: fmt.Sprintf("status %d: %s", resp.Status, resp.Body)}
+			}
+			if resp.Status != http.StatusOK {
+				out = &abi.ComputeOutput{OperationID: failed.OperationID, ComputationType: in.Computation()}
+				items[i] = batchItem{ComputeOutput: out, Error: &failed.Error}
+				return
+			}
+			items[i] = batchItem{ComputeOutput: out}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if i == 0 && len(inputs) > 0 && allFailed(errs) {
+			return nil, err
+		}
+		items[i] = batchItem{ComputeOutput: &abi.ComputeOutput{OperationID: inputs[i].OperationID, ComputationType: inputs[i].Computation()},
+			Error: &errorBody{Code: codeUnavailable, Message: err.Error(), Retryable: true}}
+	}
+	return items, nil
+}
+
+// allFailed reports whether every error is set.
+func allFailed(errs []error) bool {
+	for _, err := range errs {
+		if err == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // effectResponse is an effect's response: the output, and the error when it failed.

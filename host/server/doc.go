@@ -25,6 +25,11 @@
 //	POST   /v1/breakers/{action}?service=S   admin: action is force-open, force-close or reset
 //	GET    /v1/events?topic=PATTERN          server-sent events of the bus (NATS-style pattern)
 //
+// In a cluster (Options.Router, package host/cluster), compute, batch and effect requests
+// for a node not loaded here go to a host that has it, and the answer is the same JSON;
+// with Options.Effects an effect's operation_id is an idempotency key: a repeat gets the
+// first committed run's output and the header Onex-Deduplicated: true.
+//
 // Roles: a token with role invoke may call everything but the admin endpoints; admin may
 // call everything. Without tokens, auth is off (serve allows that on loopback only).
 // /healthz, /readyz and /metrics need no token.
