@@ -68,19 +68,12 @@ func NewEffectRecords(ctx context.Context, nc *nats.Conn, cfg EffectRecordsConfi
 	if cfg.Retention <= 0 {
 		cfg.Retention = 24 * time.Hour
 	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: JetStream: %w", err)
-	}
-	kv, err := keyValue(ctx, js, jetstream.KeyValueConfig{
+	kv, err := keyValue(ctx, nc, jetstream.KeyValueConfig{
 		Bucket: "onex_effects", Description: "onex-host: effect records by operation id",
-		TTL: cfg.Retention, LimitMarkerTTL: time.Minute, Replicas: cfg.Replicas,
+		TTL: cfg.Retention, Replicas: cfg.Replicas,
 	})
 	if err != nil {
 		return nil, err

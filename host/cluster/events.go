@@ -75,9 +75,6 @@ func BridgeEvents(ctx context.Context, nc *nats.Conn, bus *events.Bus, cfg Bridg
 	if cfg.Retention <= 0 {
 		cfg.Retention = 24 * time.Hour
 	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
-	}
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 4096
 	}
@@ -91,20 +88,15 @@ func BridgeEvents(ctx context.Context, nc *nats.Conn, bus *events.Bus, cfg Bridg
 			return nil, fmt.Errorf("cluster: JetStream: %w", err)
 		}
 		b.js = js
-		for {
-			b.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		b.stream, err = whenReady(ctx, "event stream "+EventStream, func(ctx context.Context) (jetstream.Stream, error) {
+			return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 				Name: EventStream, Description: "onex-host: durable event topics",
-				Subjects: cfg.DurableTopics, MaxAge: cfg.Retention, Replicas: cfg.Replicas,
+				Subjects: cfg.DurableTopics, MaxAge: cfg.Retention, Replicas: max(cfg.Replicas, 1),
 				Duplicates: 2 * time.Minute,
 			})
-			if err == nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return nil, fmt.Errorf("cluster: event stream %s: %w", EventStream, err)
-			case <-time.After(250 * time.Millisecond):
-			}
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	in, err := nc.Subscribe(EventSubjects, b.receive)

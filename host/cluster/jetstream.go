@@ -6,31 +6,43 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// keyValue creates or updates the bucket cfg names and returns it. JetStream may not be
-// ready yet (a cluster still electing its meta leader): it retries until ctx ends.
-func keyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	var last error
+// keyValue creates or updates the bucket cfg names on nc's JetStream and returns it. Zero
+// Replicas means 1; LimitMarkerTTL is set so that keys can carry their own TTL.
+func keyValue(ctx context.Context, nc *nats.Conn, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: JetStream: %w", err)
+	}
+	cfg.Replicas = max(cfg.Replicas, 1)
+	cfg.LimitMarkerTTL = time.Minute
+	return whenReady(ctx, "key-value bucket "+cfg.Bucket, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, cfg)
+	})
+}
+
+// whenReady runs create until it succeeds or ctx ends: JetStream may not be ready yet (a
+// cluster still electing its meta leader). Each try gets a few seconds, since a request
+// to a JetStream without a leader may go unanswered. A server too old for per-key TTLs is
+// a permanent error.
+func whenReady[T any](ctx context.Context, what string, create func(context.Context) (T, error)) (T, error) {
 	for {
-		// Each try gets a few seconds: a request to a JetStream still electing its
-		// leader may go unanswered.
 		tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		kv, err := js.CreateOrUpdateKeyValue(tctx, cfg)
+		v, err := create(tctx)
 		cancel()
 		if err == nil {
-			return kv, nil
+			return v, nil
 		}
-		last = err
 		if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
-			break
+			return v, fmt.Errorf("cluster: %s: %w", what, err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("cluster: key-value bucket %s: %w (last error: %v)", cfg.Bucket, ctx.Err(), last)
+			return v, fmt.Errorf("cluster: %s: %w (last error: %v)", what, ctx.Err(), err)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	return nil, fmt.Errorf("cluster: key-value bucket %s: %w", cfg.Bucket, last)
 }

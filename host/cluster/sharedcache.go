@@ -93,19 +93,12 @@ func NewSharedCache(ctx context.Context, nc *nats.Conn, cfg SharedCacheConfig) (
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 2 * time.Second
 	}
-	if cfg.Replicas <= 0 {
-		cfg.Replicas = 1
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: JetStream: %w", err)
-	}
-	kv, err := keyValue(ctx, js, jetstream.KeyValueConfig{
+	kv, err := keyValue(ctx, nc, jetstream.KeyValueConfig{
 		Bucket: cfg.Bucket, Description: "onex-host: shared compute cache",
-		TTL: cfg.TTL, LimitMarkerTTL: time.Minute, Replicas: cfg.Replicas,
+		TTL: cfg.TTL, Replicas: cfg.Replicas,
 		MaxValueSize: int32(cfg.MaxValueBytes),
 	})
 	if err != nil {
