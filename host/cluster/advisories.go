@@ -118,18 +118,14 @@ func (a *Advisories) receive(msg *nats.Msg) {
 	if err := json.Unmarshal(msg.Data, &adv); err != nil || adv.Host == "" || adv.Service == "" {
 		return
 	}
-	if adv.Host == a.cfg.HostID {
+	if adv.Host == a.cfg.HostID || adv.Adopted {
+		// An adopted report is not its host's own judgement: it neither counts as open
+		// nor changes what that host last reported of its own.
 		return
 	}
 	a.mu.Lock()
 	if a.reports[adv.Service] == nil {
 		a.reports[adv.Service] = map[string]BreakerAdvisory{}
-	}
-	if adv.Adopted {
-		// Not this host's own judgement: it neither counts as open nor changes what the
-		// host last reported of its own.
-		a.mu.Unlock()
-		return
 	}
 	adv.Time = time.Now() // judged by arrival: hosts' clocks differ
 	a.reports[adv.Service][adv.Host] = adv

@@ -211,8 +211,9 @@ func writeBatch(w http.ResponseWriter, items []batchItem, ndjson bool) {
 const routeBatchParallel = 16
 
 // routeBatch sends each input of a batch for a node loaded elsewhere to the cluster, at
-// most routeBatchParallel at once, and returns the items in input order. The error is
-// the cluster's when no host answered the first item at all.
+// most routeBatchParallel at once, and returns the items in input order; an item no host
+// answered is an "unavailable" error item. The error is the cluster's when no item got an
+// answer at all.
 func (s *Server) routeBatch(ctx context.Context, name string, inputs []abi.ComputeInput) ([]batchItem, error) {
 	items := make([]batchItem, len(inputs))
 	errs := make([]error, len(inputs))
@@ -250,27 +251,17 @@ func (s *Server) routeBatch(ctx context.Context, name string, inputs []abi.Compu
 		})
 	}
 	wg.Wait()
+	if len(errs) > 0 && !slices.ContainsFunc(errs, func(err error) bool { return err == nil }) {
+		return nil, errs[0] // no host answered at all
+	}
 	for i, err := range errs {
 		if err == nil {
 			continue
-		}
-		if i == 0 && len(inputs) > 0 && allFailed(errs) {
-			return nil, err
 		}
 		items[i] = batchItem{ComputeOutput: &abi.ComputeOutput{OperationID: inputs[i].OperationID, ComputationType: inputs[i].Computation()},
 			Error: &errorBody{Code: codeUnavailable, Message: err.Error(), Retryable: true}}
 	}
 	return items, nil
-}
-
-// allFailed reports whether every error is set.
-func allFailed(errs []error) bool {
-	for _, err := range errs {
-		if err == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // effectResponse is an effect's response: the output, and the error when it failed.
