@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/events"
@@ -70,7 +71,7 @@ type Bridge struct {
 // topics (JetStream may still be starting).
 func BridgeEvents(ctx context.Context, nc *nats.Conn, bus *events.Bus, cfg BridgeConfig) (*Bridge, error) {
 	if cfg.HostID == "" {
-		cfg.HostID = nc.Opts.Name + "-" + fmt.Sprint(time.Now().UnixNano())
+		cfg.HostID = nuid.Next()
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = 24 * time.Hour
