@@ -57,6 +57,9 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
 	}
 	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
+	if err == nil && xi.overBudget() {
+		err = errFuelExhausted
+	}
 	if err != nil || rc != 0 {
 		return nil, xi.classify(ctx, callCtx, computation, rc, err)
 	}

@@ -101,6 +101,9 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		inst.broken = true
 		return nil, inst.classify(op, err)
 	}
+	if inst.overBudget() {
+		return nil, inst.classify(op, errFuelExhausted)
+	}
 	if inst.violation != "" {
 		inst.broken = true
 		return nil, p.errorf(op, ErrOutOfBounds, "%s", inst.violation)

@@ -131,15 +131,26 @@ func (m *fuelMeter) refill(ctx context.Context) {
 	}
 }
 
+// overBudget reports, after a call that returned, whether it used more fuel than its
+// budget, and if so marks it as out of fuel. A guest is stopped at the first check past
+// its budget; the segments it runs after its last check are charged but checked by
+// nobody, so a call can return having used a little more than its budget (at most one
+// function's straight-line code). The host refuses its result, so a call succeeds if and
+// only if it used at most its budget: deterministic, whatever the module's shape.
+func (m *fuelMeter) overBudget() bool {
+	if m.budget > 0 && m.fuelUsed() > m.budget {
+		m.fuelOut = true
+	}
+	return m.fuelOut
+}
+
 // fuelUsed is the fuel the last call of a metered instance used: what the refills
-// granted, less what is left on the counter (0 for a guarded instance).
+// granted, less what is left on the counter, which is negative when the guest ran past
+// its last grant after its last check (0 for a guarded instance).
 func (m *fuelMeter) fuelUsed() uint64 {
 	if m.fuel == nil {
 		return 0
 	}
-	left := int64(m.fuel.Get())
-	if left < 0 || uint64(left) > m.spent {
-		left = 0
-	}
-	return m.spent - uint64(left)
+	used := int64(m.spent) - int64(m.fuel.Get())
+	return uint64(max(used, 0)) // a counter above the grants: set outside a call
 }

@@ -77,8 +77,10 @@ const (
 )
 
 type frame struct {
-	kind   frameKind
-	region int32 // frameLoop: the region to return to at its end
+	kind frameKind
+	// targeted: a branch names this frame's label; unreached: the frame opened in code
+	// no execution can reach, so all of it is unreachable, its end included.
+	targeted, unreached bool
 }
 
 // scanner decodes instructions and records the edits metering needs. It is reused
@@ -86,14 +88,22 @@ type frame struct {
 type scanner struct {
 	m      *module
 	edits  []edit  // edits of the current section payload, ascending
-	costs  []int64 // the static cost of each region of the current function
+	costs  []int64 // the static cost of each segment of the current function
 	frames []frame
-	loops  int
-	// folded counts the functions whose entry check was folded into their first loop's.
+	loops  int // loops given a check
+	// folded counts the functions whose entry check was left to their leading loop's.
 	folded int
-	// lead is the region of the function's leading loop (see straight), or 0 when its
-	// body does not start with one.
-	lead int32
+	// charges counts the charges inserted, checks included.
+	charges int
+	// locals is the current function's number of locals, parameters included: the
+	// index of its fuel local. inBody is set while a function body is scanned.
+	locals uint32
+	inBody bool
+	// exact makes every instruction a segment of its own (see rewrite).
+	exact bool
+	// lead reports that the current function's body reaches a loop through
+	// straight-line code only (see straight).
+	lead bool
 }
 
 // straight marks the instructions that may come before a function's first loop without
@@ -160,85 +170,130 @@ var opClass = func() (t [256]uint8) {
 }()
 
 // expr scans one expression starting at r.off up to and including its final end. With
-// meter set it is a function body: region 0 (the body outside any loop) has already
-// been opened by the caller, each loop opens a region and gets a check right after its
-// block type, and every instruction is charged to the innermost region holding it.
-// Whether metering or not, call and ref.func get their function index renumbered.
+// meter set it is a function body whose entry segment (0) the caller has opened: the
+// body is cut into segments of straight-line code, each charged in full where it starts
+// (see the package documentation), loops get a check, and calls and exits a spill of
+// the fuel local. Whether metering or not, call and ref.func get their function index
+// renumbered, and the indices of every space the rewriting extends are checked.
 func (s *scanner) expr(r *reader, meter bool) error {
 	s.frames = append(s.frames[:0], frame{kind: frameBlock})
-	cur := int32(0) // the current region
-	s.lead = 0
-	leading := meter // no instruction so far could skip a loop or call
+	s.inBody = meter
+	cur := 0 // the current segment; -1 in unreachable code
+	s.lead = false
+	leading := meter // no instruction so far could branch, call or end a block
 	var err error
 	for err == nil {
-		if meter {
+		at := r.off
+		if meter && s.exact {
+			cur = s.segment(at, editCharge)
+		}
+		if meter && cur >= 0 {
 			s.costs[cur]++
 		}
 		if r.off >= len(r.b) {
 			return r.malformed("unexpected end of code")
 		}
-		at := r.off
 		op := r.b[at]
 		r.off++
 		if leading && !straight[op] {
 			leading = false
-			if op == opLoop {
-				s.lead = int32(len(s.costs)) // the region this loop is about to open
-			}
+			s.lead = op == opLoop
 		}
 		switch opClass[op] {
 		case cNone:
+			if meter && (op == opReturn || op == opUnreachable) {
+				if op == opReturn && cur >= 0 {
+					s.fuelEdit(at, editSpill)
+				}
+				cur = -1
+			}
 		case cU32:
-			_, err = r.u32()
+			var idx uint32
+			if idx, err = s.index(r, op); err != nil || !meter || (op != opBr && op != opBrIf) {
+				break
+			}
+			if err = s.branch(r, at, idx, cur >= 0); err != nil {
+				break
+			}
+			if op == opBr || cur < 0 {
+				cur = -1
+			} else { // br_if: the code after it runs only when it does not branch
+				cur = s.segment(r.off, editCharge)
+			}
 		case cMemarg:
 			err = memarg(r)
 		case cS32:
 			err = r.sleb(5)
 		case cS64:
 			err = r.sleb(10)
-		case cFunc:
-			err = s.funcIndex(r)
+		case cFunc, cCallInd:
+			// A call spills the fuel local before it (the callee, or a host function it
+			// reaches, charges the counter itself) and reloads it after. The spill goes
+			// first: edits are kept in order of offset.
+			call := meter && op != opRefFunc && cur >= 0
+			if call {
+				s.fuelEdit(at, editSpill)
+			}
+			if op == opCallIndirect {
+				if _, err = s.m.typeIndex(r); err == nil {
+					_, err = r.u32() // table index
+				}
+			} else {
+				err = s.funcIndex(r)
+			}
+			if call {
+				s.fuelEdit(r.off, editReload)
+			}
 		case cBlock:
 			err = s.blockType(r)
-			k := frameBlock
+			f := frame{kind: frameBlock, unreached: cur < 0}
 			if op == opIf {
-				k = frameIf
+				f.kind = frameIf
+				if meter && cur >= 0 {
+					cur = s.segment(r.off, editCharge)
+				}
 			}
-			s.frames = append(s.frames, frame{kind: k})
+			s.frames = append(s.frames, f)
 		case cLoop:
 			err = s.blockType(r)
-			s.frames = append(s.frames, frame{kind: frameLoop, region: cur})
-			if meter {
-				cur = int32(len(s.costs))
-				s.costs = append(s.costs, 0)
-				s.edits = append(s.edits, edit{at: r.off, kind: editCheck, val: int64(cur)})
+			s.frames = append(s.frames, frame{kind: frameLoop, unreached: cur < 0})
+			if meter && cur >= 0 {
+				cur = s.segment(r.off, editCheck)
 				s.loops++
 			}
 		case cElse:
-			if s.frames[len(s.frames)-1].kind != frameIf {
+			f := s.frames[len(s.frames)-1]
+			if f.kind != frameIf {
 				return malformedAt(r, at, "else outside if")
+			}
+			cur = -1
+			if meter && !f.unreached {
+				cur = s.segment(r.off, editCharge)
 			}
 		case cEnd:
 			f := s.frames[len(s.frames)-1]
 			s.frames = s.frames[:len(s.frames)-1]
-			if f.kind == frameLoop {
-				cur = f.region
-			}
 			if len(s.frames) == 0 {
+				if meter && cur >= 0 {
+					s.fuelEdit(at, editSpill)
+				}
 				return nil
 			}
+			if !meter {
+				break
+			}
+			switch {
+			case f.unreached:
+				cur = -1
+			case f.kind == frameIf || (f.kind == frameBlock && f.targeted):
+				// A join: reached from the end of the block and from branches to it.
+				cur = s.segment(r.off, editCharge)
+			}
+			// Otherwise only the code before the end falls through to what follows (no
+			// branch can reach a loop's end), so its segment goes on.
 		case cBrTable:
-			var n int
-			if n, err = r.count(1); err != nil {
-				return err
-			}
-			for i := 0; i <= n && err == nil; i++ { // n labels, then the default
-				_, err = r.u32()
-			}
-		case cCallInd:
-			if _, err = r.u32(); err == nil { // type index
-				_, err = r.u32() // table index
-			}
+			err = s.brTable(r, at, meter, cur >= 0)
+			cur = -1
 		case cSelectT:
 			var n int
 			if n, err = r.count(1); err != nil {
@@ -269,6 +324,90 @@ func (s *scanner) expr(r *reader, meter bool) error {
 	return err
 }
 
+// segment opens a segment at offset at, charged there by an edit of kind, and returns it.
+func (s *scanner) segment(at int, kind editKind) int {
+	id := len(s.costs)
+	s.costs = append(s.costs, 0)
+	s.edits = append(s.edits, edit{at: at, kind: kind, val: int64(id), local: s.locals})
+	s.charges++
+	return id
+}
+
+// fuelEdit records a spill or reload of the fuel local at offset at.
+func (s *scanner) fuelEdit(at int, kind editKind) {
+	s.edits = append(s.edits, edit{at: at, kind: kind, local: s.locals})
+}
+
+// branch records a branch at offset at to label depth: the frame it names is targeted,
+// and a branch to the function's own label returns, so the fuel local is spilled first
+// when the branch is reachable.
+func (s *scanner) branch(r *reader, at int, depth uint32, reachable bool) error {
+	if uint64(depth) >= uint64(len(s.frames)) {
+		return invalidAt(r, at, "branch depth %d out of range (%d labels)", depth, len(s.frames))
+	}
+	i := len(s.frames) - 1 - int(depth)
+	s.frames[i].targeted = true
+	if i == 0 && reachable {
+		s.fuelEdit(at, editSpill)
+	}
+	return nil
+}
+
+// brTable reads the labels of br_table (a vector, then the default) at offset at, and
+// with meter set records them as branch does, spilling at most once.
+func (s *scanner) brTable(r *reader, at int, meter, reachable bool) error {
+	n, err := r.count(1)
+	if err != nil {
+		return err
+	}
+	returns := false
+	for i := 0; i <= n; i++ { // n labels, then the default
+		lat := r.off
+		depth, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if !meter {
+			continue
+		}
+		if uint64(depth) >= uint64(len(s.frames)) {
+			return invalidAt(r, lat, "branch depth %d out of range (%d labels)", depth, len(s.frames))
+		}
+		j := len(s.frames) - 1 - int(depth)
+		s.frames[j].targeted = true
+		returns = returns || j == 0
+	}
+	if returns && reachable {
+		s.fuelEdit(at, editSpill)
+	}
+	return nil
+}
+
+// index reads the immediate of br, br_if, local.*, global.* or table.get/set, and
+// checks the indices whose space the rewriting extends: a global index must name one of
+// the input's globals (the counter is appended after them) and a local index one of the
+// function's own locals (its fuel local is appended after them). Without this check an
+// index the input could not use would name what the rewriter added, and the output
+// would validate where the input did not (global.set of the counter refills the fuel).
+func (s *scanner) index(r *reader, op byte) (uint32, error) {
+	at := r.off
+	idx, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	switch op {
+	case opGlobalGet, opGlobalSet:
+		if n := s.m.nGlobals(); idx >= n {
+			return 0, invalidAt(r, at, "global index %d out of range (%d globals)", idx, n)
+		}
+	case opLocalGet, opLocalSet, opLocalTee:
+		if s.inBody && idx >= s.locals {
+			return 0, invalidAt(r, at, "local index %d out of range (%d locals)", idx, s.locals)
+		}
+	}
+	return idx, nil
+}
+
 // funcIndex reads the function index of call or ref.func and records its renumbering.
 func (s *scanner) funcIndex(r *reader) error {
 	at := r.off
@@ -277,7 +416,7 @@ func (s *scanner) funcIndex(r *reader) error {
 		return err
 	}
 	if idx >= s.m.nFuncs {
-		return malformedAt(r, at, "function index %d out of range (%d functions)", idx, s.m.nFuncs)
+		return invalidAt(r, at, "function index %d out of range (%d functions)", idx, s.m.nFuncs)
 	}
 	if idx >= s.m.nImportFuncs {
 		s.edits = append(s.edits, edit{at: at, skip: r.off - at, kind: editU32, val: int64(idx) + 1})
@@ -311,8 +450,11 @@ func (s *scanner) blockType(r *reader) error {
 		}
 		v |= uint64(c&0x7f) << (7 * i)
 		if c&0x80 == 0 {
-			if c&0x40 != 0 || v >= uint64(s.m.nTypes) {
-				return malformedAt(r, at, "block type index out of range")
+			if c&0x40 != 0 {
+				return malformedAt(r, at, "negative block type index")
+			}
+			if v >= uint64(s.m.nTypes) {
+				return invalidAt(r, at, "block type index %d out of range (%d types)", v, s.m.nTypes)
 			}
 			return nil
 		}

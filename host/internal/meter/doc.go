@@ -1,10 +1,10 @@
 // Package meter rewrites a Wasm binary module at load time so that it meters its own
-// execution: a fuel counter in a Wasm global, decremented at every function entry and
-// at the start of every loop body, and a host import called when it runs out. The host
-// then runs guests without wazero's close-on-context-done (a goroutine per call and an
-// exit to Go at every loop iteration, see "Guarded execution" in DESIGN.md) and still
-// stops a runaway guest: from inside the import, which is the only place a guest can
-// spin without passing a check.
+// execution: a fuel counter in a Wasm global, charged with the instructions each stretch
+// of straight-line code holds as it starts, checked at every loop and function entry,
+// and a host import called when it runs out. The host then runs guests without wazero's
+// close-on-context-done (a goroutine per call and an exit to Go at every loop
+// iteration, see "Guarded execution" in DESIGN.md) and still stops a runaway guest: from
+// inside the import, which is the only place a guest can spin without passing a check.
 //
 // # What is added
 //
@@ -13,29 +13,38 @@
 //     type is the first existing () -> () type, or one appended to the type section.
 //   - One mutable i64 global, the counter, appended after the module's last global,
 //     initialised to 0 and exported as Options.Global (default "onex_fuel").
-//   - A check right after the block type of every loop (so at the start of each
-//     iteration) and at the entry of every defined function, except a function whose
-//     first loop is reached through straight-line code only (see the cost model).
+//   - One i64 local in every defined function, appended after its own locals: the fuel
+//     local, which holds the counter while the function runs. It is loaded from the
+//     counter at entry and after every call, and stored back before every call and
+//     every exit (return, a branch to the function's label, its final end), so the
+//     counter is exact whenever other code (a callee, the host) can see it. Arithmetic
+//     on a local compiles to a register operation; on a global, to a load and a store.
+//   - A charge at the start of every segment (below), a check at the start of every
+//     loop body and at the entry of every function, except one that reaches a loop
+//     through straight-line code only, whose loop's check runs at every entry anyway.
 //
-// The check is
+// A charge and a check, with L the fuel local, G the counter and R the refill:
 //
-//	global.get $fuel
-//	i64.const  <cost>
-//	i64.sub
-//	global.set $fuel
-//	global.get $fuel
-//	i64.const  0
-//	i64.lt_s
-//	if
-//	  call $refill
-//	end
+//	charge:  local.get L; i64.const <cost>; i64.sub; local.set L
+//	check:   local.get L; i64.const <cost>; i64.sub; local.tee L; i64.const 0; i64.lt_s
+//	         if; local.get L; global.set G; call R; global.get G; local.set L; end
 //
-// The check uses only the global: it leaves the operand stack as it found it, adds no
-// local, and opens no label that the original code could see (its if block is closed
-// before the original code resumes), so branch depths are unchanged. A loop with
-// parameters keeps them on the stack below the check.
+// They leave the operand stack as they found it and open no label that the original
+// code could see (the if block is closed before the original code resumes), so branch
+// depths are unchanged. A loop with parameters keeps them on the stack below the check.
 //
 // # Indices
+//
+// Every index space the rewriting extends is checked against the input's own counts,
+// in code and in every constant expression (global initialisers, element and data
+// offsets, element expressions) and in exports: functions (the import shifts them),
+// globals (the counter), types (the refill's type may be appended), locals (the fuel
+// local) and, because the scanner tracks them, labels. An index the input cannot use is
+// refused with ErrInvalid. That is what makes the counter, the fuel local and the refill
+// unreachable from guest code by construction: the only instructions in the output that
+// name them are the ones the rewriter wrote, since any input instruction that could
+// would have named an index past the input's end. (Without the check, global.set of
+// the first index past the input's globals would refill the guest's own fuel.)
 //
 // Imports precede definitions in the function index space, so adding an import shifts
 // every defined function up by one. That cannot be avoided (wrapping an import the
@@ -47,13 +56,8 @@
 // names and label names, all keyed by function index). A name section that cannot be
 // decoded is dropped and Info.NamesDropped says so; the import gets no name. Imported
 // functions keep their indices, and call_indirect names types and tables, not
-// functions.
-//
-// The counter is a defined global appended after the last one, not an import, so no
-// global index moves: global.get and global.set, global exports and initialisers, and
-// element and data offsets stay as they are. Types are appended too, so block types and
-// call_indirect keep their type indices. Nothing else refers to a function or global by
-// index: the data count, data and table sections are copied unchanged.
+// functions. The counter, the type and the fuel local are appended after the last of
+// their kind, so no global, type or local index moves.
 //
 // Sections that need no change are copied byte for byte, custom sections included, in
 // their place; sections the module lacks (type, import, global, export) are created
@@ -66,28 +70,29 @@
 //
 // # Cost model
 //
-// Each function body is split into regions: the body outside any loop, and each loop
-// body outside the loops nested in it. A region's cost is its static instruction count
-// (its own end included; the loop instruction itself belongs to the enclosing region),
-// and the check at the region's start charges it in full. Execution enters a region
-// only through its start: within one entry, control moves only forward (block and if
-// branch forward, and a branch to a loop re-enters that loop's region through its
-// check), so each instruction of the region runs at most once per entry. Hence the
-// fuel charged is an upper bound on the Wasm instructions executed, and the bound is
-// exact for straight-line loop bodies. It over-charges the code an if, a br or a return
-// skips, which for the standard Go compiler's output (large functions that dispatch on
-// a block index) can be several times the real count. Calls are charged in the callee;
-// host functions and instructions that touch many bytes at once (memory.copy,
-// memory.fill, memory.init, table.* bulk operations) cost one each. Recursion without
-// a loop is metered by the entry check. Info.MaxCost is the largest single charge.
+// Fuel counts Wasm instructions executed, one unit each, structured ones included
+// (block, loop, if, else and an end reached by falling through; an end reached by a
+// branch does not run). Each function body is cut into segments of straight-line code:
+// a segment starts at the function's entry, at the start of a loop body, after if, after
+// else, after br_if (the code that runs when it does not branch), and after the end of
+// an if or of a block that a branch targets (a join). Nothing else can enter a segment
+// but its start, and nothing but a trap leaves it before its end, so charging a segment's
+// instruction count where it starts charges exactly the instructions that run. Code
+// that no execution can reach (after br, br_table, return or unreachable, up to the end
+// or else of its block) is charged nothing. Hence, for a call that does not trap, the
+// fuel charged equals the instructions executed, exactly; a trap leaves the rest of its
+// segment charged but not run. The tests hold the model to this with a second
+// instrumentation that charges every instruction on its own.
 //
-// A function whose body leads into a loop through straight-line code only — blocks
-// opened, locals, globals, constants, numeric operations, loads and stores; no branch,
-// if, call or end — runs that loop's check at every entry, so the loop's check stands
-// in for the entry check and also charges the entry region, at every iteration: still
-// an upper bound, looser by the entry region per iteration. This is done only when the
-// entry region costs at most 16, which the standard Go compiler's functions (every one
-// starts with a loop; 3 to 8) meet: each call then pays one check instead of two.
+// Checks go where execution can come back: the start of every loop body, and every
+// function entry (recursion), except that a function that reaches a loop through
+// straight-line code only (blocks, locals, globals, constants, numeric operations,
+// loads and stores; no branch, if, call or end) leaves it to that loop's check. Between
+// two checks a guest runs at most the segments of one loop body or function body, so the
+// counter overshoots by at most that much; Info.MaxCost is the largest single charge.
+// Calls are charged in the callee; host functions and instructions that touch many
+// bytes at once (memory.copy, memory.fill, memory.init, table.* bulk operations) cost
+// one each.
 //
 // The count is deterministic: the same module, input and budget stop at the same
 // instruction every run.
@@ -116,7 +121,8 @@
 // sizes, relaxed SIMD, any unknown opcode or section, and a function with more than
 // 50,000 locals (wazero allocates a byte per declared local before validating, so such
 // a module would let a few bytes of input claim gigabytes of host memory). Such a module must run
-// guarded. Bytes that are not a well-formed module give ErrMalformed; the rewriter does
-// not validate types (wazero does, when the result is compiled) but checks every index
-// it renumbers against the function count, so it never writes an index that could wrap.
+// guarded. Bytes that are not a well-formed module give ErrMalformed, and indices out
+// of range ErrInvalid (see Indices); the rewriter does not check types (wazero does,
+// when the result is compiled): its code leaves types as they were, so a module
+// invalid for a type error stays invalid.
 package meter

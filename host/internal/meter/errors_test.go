@@ -74,6 +74,56 @@ func TestInstrument_Unsupported(t *testing.T) {
 
 func opReturnCall(f uint32) []byte { return cat(0x12, uleb(f)) }
 
+// TestInstrument_Invalid checks that an index the input cannot use is refused, above all
+// where the rewriting extends that index space: otherwise it would name what the rewriter
+// added, and the output would validate where the input does not (a module refilling its
+// own fuel with global.set was the first such case).
+func TestInstrument_Invalid(t *testing.T) {
+	voidFunc := sec(secType, vec(funcType(nil, nil)))
+	tests := []struct {
+		name string
+		wasm []byte
+	}{
+		{name: "function type out of range", wasm: wasmModule(sec(secType, vec(funcType(nil, nil))), sec(secFunction, vec(uleb(1))))},
+		{name: "call out of range", wasm: codeModule(call(1))},
+		{name: "ref.func out of range", wasm: codeModule(rfunc(5), opDrop)},
+		{name: "export of a function out of range", wasm: wasmModule(sec(secExport, vec(exportOf("f", 0, 0))))},
+		{name: "start out of range", wasm: wasmModule(sec(secStart, uleb(0)))},
+		{name: "element index out of range", wasm: wasmModule(sec(secElement, vec(cat(uleb(1), 0, vec(uleb(3))))))},
+		{name: "block type index out of range", wasm: codeModule(opBlock, uleb(3), opEnd)},
+		{name: "global.set of the counter's index refills the fuel", wasm: codeModule(opLoop, blockEmpty, i64c(1<<62), gset(0), br(0), opEnd)},
+		{name: "global.get of the counter's index", wasm: codeModule(gget(0), opDrop)},
+		{name: "global.get past an imported global", wasm: wasmModule(voidFunc, sec(secImport, vec(importGlobal("env", "g", tI32, false))),
+			sec(secFunction, vec(uleb(0))), sec(secCode, vec(fbody(nil, gget(1), opDrop))))},
+		{name: "global.get in a global initialiser", wasm: wasmModule(sec(secGlobal, vec(cat(tI64, 0, constExpr(gget(0))))))},
+		{name: "global.get in an element offset", wasm: wasmModule(sec(secTable, vec(cat(tFuncref, 0, uleb(1)))),
+			sec(secElement, vec(cat(uleb(0), constExpr(gget(0)), vec()))))},
+		{name: "global.get in a data offset", wasm: wasmModule(sec(secMemory, vec(cat(0, uleb(1)))),
+			sec(secData, vec(cat(uleb(0), constExpr(gget(0)), uleb(0)))))},
+		{name: "export of the counter's global index", wasm: wasmModule(sec(secExport, vec(exportOf("g", 3, 0))))},
+		{name: "local index of the fuel local", wasm: codeModule(lget(0), opDrop)},
+		{name: "local.set past a parameter", wasm: wasmModule(sec(secType, vec(funcType([]byte{tI32}, nil))), sec(secFunction, vec(uleb(0))),
+			sec(secCode, vec(fbody([][]byte{local(2, tI64)}, i64c(1), lset(3)))))},
+		{name: "call_indirect of the appended type", wasm: wasmModule(sec(secType, vec(funcType([]byte{tI32}, nil))), sec(secFunction, vec(uleb(0))),
+			sec(secTable, vec(cat(tFuncref, 0, uleb(1)))), sec(secCode, vec(fbody(nil, i32c(0), callInd(1)))))},
+		{name: "import of the appended type", wasm: wasmModule(sec(secType, vec(funcType([]byte{tI32}, nil))), sec(secImport, vec(importFunc("env", "f", 1))))},
+		{name: "branch past the function's label", wasm: codeModule(br(1))},
+		{name: "br_table past the function's label", wasm: codeModule(i32c(0), opBrTable, vec(uleb(0)), uleb(1))},
+		{name: "unreachable global.set", wasm: codeModule(opUnreachable, i64c(0), gset(0))},
+	}
+	_, validate := validator(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Error(t, validate(tt.wasm), "wazero must refuse the input too")
+			out, info, err := Instrument(tt.wasm, Options{})
+			require.ErrorIs(t, err, ErrInvalid)
+			assert.NotErrorIs(t, err, ErrUnsupported, "an invalid module must not fall back to running guarded")
+			assert.Nil(t, out)
+			assert.Zero(t, info)
+		})
+	}
+}
+
 func TestInstrument_Malformed(t *testing.T) {
 	valid := countModule()
 	tests := []struct {
@@ -94,12 +144,6 @@ func TestInstrument_Malformed(t *testing.T) {
 		{name: "trailing bytes in a section", wasm: wasmModule(sec(secType, cat(vec(funcType(nil, nil)), 0)))},
 		{name: "more declarations than bodies", wasm: wasmModule(sec(secType, vec(funcType(nil, nil))), sec(secFunction, vec(uleb(0), uleb(0))), sec(secCode, vec(fbody(nil))))},
 		{name: "bodies without declarations", wasm: wasmModule(sec(secType, vec(funcType(nil, nil))), sec(secCode, vec(fbody(nil))))},
-		{name: "function type out of range", wasm: wasmModule(sec(secType, vec(funcType(nil, nil))), sec(secFunction, vec(uleb(1))))},
-		{name: "call out of range", wasm: codeModule(call(1))},
-		{name: "ref.func out of range", wasm: codeModule(rfunc(5), opDrop)},
-		{name: "export of a function out of range", wasm: wasmModule(sec(secExport, vec(exportOf("f", 0, 0))))},
-		{name: "start out of range", wasm: wasmModule(sec(secStart, uleb(0)))},
-		{name: "element index out of range", wasm: wasmModule(sec(secElement, vec(cat(uleb(1), 0, vec(uleb(3))))))},
 		{name: "element flags 8", wasm: wasmModule(sec(secElement, vec(cat(uleb(8)))))},
 		{name: "element kind 1", wasm: wasmModule(sec(secElement, vec(cat(uleb(1), 1, vec()))))},
 		{name: "export kind 5", wasm: wasmModule(sec(secExport, vec(cat(str("x"), 5, 0))))},
@@ -113,7 +157,6 @@ func TestInstrument_Malformed(t *testing.T) {
 		{name: "body size past the section", wasm: wasmModule(sec(secType, vec(funcType(nil, nil))), sec(secFunction, vec(uleb(0))),
 			sec(secCode, vec(cat(uleb(9), 0, opEnd))))},
 		{name: "else outside if", wasm: codeModule(opBlock, blockEmpty, opElse, opEnd)},
-		{name: "block type index out of range", wasm: codeModule(opBlock, uleb(3), opEnd)},
 		{name: "block type negative index", wasm: codeModule(opBlock, 0xff, 0x7f, opEnd)},
 		{name: "truncated LEB128 in code", wasm: codeModule(opI32Const, 0x80)},
 		{name: "LEB128 overflow", wasm: codeModule(opLocalGet, 0xff, 0xff, 0xff, 0xff, 0x7f)},
@@ -157,7 +200,7 @@ func TestInstrument_Conflict(t *testing.T) {
 		require.NoError(t, err)
 		// The first pass's check is now part of the loop body (10 more instructions); the
 		// entry region (5) is still charged by the leading loop's check.
-		assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 1, RefillFunc: 1, FuelGlobal: 1, MaxCost: 25}, info)
+		assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 1, Charges: 6, RefillFunc: 1, FuelGlobal: 1, MaxCost: 9}, info)
 	})
 }
 

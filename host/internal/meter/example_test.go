@@ -18,10 +18,10 @@ func ExampleInstrument() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("%d checks (%d functions, %d loops), refill is function %d, fuel is global %d\n",
-		info.Checks, info.Functions, info.Loops, info.RefillFunc, info.FuelGlobal)
+	fmt.Printf("%d checks (%d functions, %d loops), %d charges, refill is function %d, fuel is global %d\n",
+		info.Checks, info.Functions, info.Loops, info.Charges, info.RefillFunc, info.FuelGlobal)
 	fmt.Println(len(wasm), "->", len(out), "bytes")
 	// Output:
-	// 1 checks (1 functions, 1 loops), refill is function 0, fuel is global 0
-	// 39 -> 91 bytes
+	// 1 checks (1 functions, 1 loops), 2 charges, refill is function 0, fuel is global 0
+	// 39 -> 106 bytes
 }

@@ -10,8 +10,15 @@ import (
 var (
 	// ErrMalformed is returned (wrapped, with the offset) when the input is not a
 	// well-formed binary module: bad magic or version, a section or body that runs past
-	// its end, a malformed number, sections out of order, an index out of range.
+	// its end, a malformed number, sections out of order.
 	ErrMalformed = errors.New("meter: malformed Wasm module")
+
+	// ErrInvalid is returned (wrapped, with the offset) when the input is well-formed but
+	// names a function, global, local, type or label that it does not have. The rewriting
+	// appends to these index spaces, so such an index would name what it added (the fuel
+	// counter, its local, the refill) and the output would validate where the input does
+	// not. The host treats it like any invalid module; it is not a reason to run guarded.
+	ErrInvalid = errors.New("meter: invalid Wasm module")
 
 	// ErrUnsupported is returned (wrapped, naming the feature or opcode and its offset)
 	// when the module uses a proposal the rewriter does not know: threads, tail calls,
@@ -30,7 +37,7 @@ var (
 
 // Version identifies the rewriting: it changes whenever Instrument's output for the
 // same input and Options changes. Put it in every cache key of instrumented code.
-const Version = 2
+const Version = 3
 
 // Defaults of Options.
 const (
@@ -62,6 +69,9 @@ type Info struct {
 	Loops int
 	// Checks is the number of checks inserted: Loops plus the functions' entry checks.
 	Checks int
+	// Charges is the number of places that charge fuel, checks included: one per
+	// segment of straight-line code (see the package documentation).
+	Charges int
 	// RefillFunc is the function index of the added import. Every defined function's
 	// index grew by one.
 	RefillFunc uint32
@@ -91,6 +101,13 @@ type Info struct {
 // The errors returned wrap ErrMalformed, ErrUnsupported, ErrConflict or
 // ErrInvalidOptions. It never panics, and is safe for concurrent use.
 func Instrument(wasm []byte, opts Options) ([]byte, Info, error) {
+	return rewrite(wasm, opts, false)
+}
+
+// rewrite is Instrument; with exact set every instruction is a segment of its own,
+// charged 1 right before it runs, which makes the fuel charged the exact number of
+// instructions executed: the yardstick the tests hold the cost model to. It is slow.
+func rewrite(wasm []byte, opts Options, exact bool) ([]byte, Info, error) {
 	opts = opts.withDefaults()
 	for _, s := range []string{opts.Global, opts.ImportModule, opts.ImportName} {
 		if !utf8.ValidString(s) {
@@ -99,6 +116,7 @@ func Instrument(wasm []byte, opts Options) ([]byte, Info, error) {
 	}
 	m := &module{wasm: wasm, opts: opts, voidType: -1}
 	m.scan.m = m
+	m.scan.exact = exact
 	if err := m.split(); err != nil {
 		return nil, Info{}, err
 	}
@@ -120,6 +138,7 @@ func Instrument(wasm []byte, opts Options) ([]byte, Info, error) {
 		Start:        m.hasStart,
 	}
 	info.Checks = info.Functions - m.scan.folded + info.Loops
+	info.Charges = m.scan.charges
 	return out, info, nil
 }
 
@@ -183,12 +202,14 @@ type module struct {
 	nImportGlobals uint32
 	nDefGlobals    uint32
 	nBodies        uint32
+	params         []uint32 // the number of parameters of each type
+	funcTypes      []uint32 // the type of each defined function
 	maxCost        int64
 	namesDropped   bool
 	hasStart       bool
 
-	check checkCode
-	scan  scanner
+	gen  gen
+	scan scanner
 }
 
 // split locates the sections and checks their order.
@@ -237,11 +258,11 @@ type output struct {
 	tail    []byte
 }
 
-func (o *output) size(c *checkCode) int {
+func (o *output) size(g *gen) int {
 	if o.raw != nil {
 		return len(o.raw)
 	}
-	n := len(o.payload) + delta(o.edits, c) + len(o.tail)
+	n := len(o.payload) + delta(o.edits, g) + len(o.tail)
 	return 1 + lenU32(uint32(n)) + n
 }
 
@@ -306,6 +327,23 @@ func (m *module) plan() ([]output, error) {
 // fuelGlobal is the added global: mutable i64 initialised to 0.
 var fuelGlobal = []byte{0x7e, 0x01, opI64Const, 0, opEnd}
 
+// nGlobals is the number of globals of the input: the counter's index in the output.
+func (m *module) nGlobals() uint32 { return m.nImportGlobals + m.nDefGlobals }
+
+// typeIndex reads a type index (call_indirect, a function's type) and checks it names
+// one of the input's types: the rewriter may append one.
+func (m *module) typeIndex(r *reader) (uint32, error) {
+	at := r.off
+	idx, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	if idx >= m.nTypes {
+		return 0, invalidAt(r, at, "type index %d out of range (%d types)", idx, m.nTypes)
+	}
+	return idx, nil
+}
+
 // refillType is the index of the () -> () type the import uses: an existing one, or the
 // one appended to the type section.
 func (m *module) refillType() uint32 {
@@ -337,7 +375,7 @@ func appendName(dst []byte, s string) []byte {
 func (m *module) emit(outs []output) ([]byte, error) {
 	size := len(magic)
 	for i := range outs {
-		n := outs[i].size(&m.check)
+		n := outs[i].size(&m.gen)
 		if n > math.MaxUint32 {
 			return nil, fmt.Errorf("%w: section %d grows past 4 GiB", ErrUnsupported, outs[i].id)
 		}
@@ -351,10 +389,10 @@ func (m *module) emit(outs []output) ([]byte, error) {
 			out = append(out, o.raw...)
 			continue
 		}
-		n := len(o.payload) + delta(o.edits, &m.check) + len(o.tail)
+		n := len(o.payload) + delta(o.edits, &m.gen) + len(o.tail)
 		out = append(out, o.id)
 		out = appendU32(out, uint32(n))
-		out = apply(out, o.payload, o.edits, &m.check)
+		out = apply(out, o.payload, o.edits, &m.gen)
 		out = append(out, o.tail...)
 	}
 	return out, nil

@@ -153,6 +153,10 @@ func malformedAt(r *reader, at int, format string, args ...any) error {
 	return fmt.Errorf("%w: %s at offset %d", ErrMalformed, fmt.Sprintf(format, args...), r.abs+at)
 }
 
+func invalidAt(r *reader, at int, format string, args ...any) error {
+	return fmt.Errorf("%w: %s at offset %d", ErrInvalid, fmt.Sprintf(format, args...), r.abs+at)
+}
+
 func unsupportedAt(r *reader, at int, format string, args ...any) error {
 	return fmt.Errorf("%w: %s at offset %d", ErrUnsupported, fmt.Sprintf(format, args...), r.abs+at)
 }

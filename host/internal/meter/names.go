@@ -49,7 +49,7 @@ func (m *module) names(r *reader) ([]byte, bool) {
 		if !ok || sub.len() != 0 {
 			return nil, false
 		}
-		content := apply(nil, sub.b, edits, &m.check)
+		content := apply(nil, sub.b, edits, &m.gen)
 		out = append(out, id)
 		out = appendU32(out, uint32(len(content)))
 		out = append(out, content...)

@@ -85,7 +85,7 @@ func renumberModule() []byte {
 func TestInstrument_Renumbering(t *testing.T) {
 	in := renumberModule()
 	out, info := instrument(t, in)
-	assert.Equal(t, Info{Functions: 12, Loops: 0, Checks: 12, RefillFunc: 1, FuelGlobal: 4, MaxCost: 16, Start: true}, info)
+	assert.Equal(t, Info{Functions: 12, Loops: 0, Checks: 12, Charges: 12, RefillFunc: 1, FuelGlobal: 4, MaxCost: 16, Start: true}, info)
 	assertSectionsKept(t, in, out)
 
 	for _, tt := range []struct {
@@ -133,7 +133,7 @@ func TestInstrument_AddsSections(t *testing.T) {
 	}{
 		{name: "empty module", wasm: wasmModule(), want: Info{}},
 		{name: "only a custom section", wasm: wasmModule(customSec("c", []byte("x"))), want: Info{}},
-		{name: "no void type", wasm: countModule(), want: Info{Functions: 1, Loops: 1, Checks: 1, MaxCost: countEntryCost + countLoopCost}},
+		{name: "no void type", wasm: countModule(), want: Info{Functions: 1, Loops: 1, Checks: 1, Charges: 4, MaxCost: countStep}},
 		{name: "memory only", wasm: wasmModule(sec(secMemory, vec(cat(0, uleb(1)))), sec(secData, vec(cat(0, constExpr(i32c(0)), str("x"))))), want: Info{}},
 	}
 	for _, tt := range tests {
@@ -181,7 +181,9 @@ func TestInstrument_PaddedLEB(t *testing.T) {
 		)),
 	)
 	out, _ := instrument(t, in)
-	assert.Contains(t, string(out), string(cat(opCall, 2, opCall, padded(0))))
+	// Each call is between a spill and a reload of the fuel local, local 0 of f.
+	spill, reload := cat(lget(0), gset(0)), cat(gget(0), lset(0))
+	assert.Contains(t, string(out), string(cat(spill, opCall, 2, reload, spill, opCall, padded(0), reload)))
 	h := &fuelHost{chunk: 100}
 	r := newRuntime(t, h)
 	instantiateNamed(t, r, "env", envModule())

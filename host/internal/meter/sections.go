@@ -1,7 +1,5 @@
 package meter
 
-import "slices"
-
 // section decides what one input section becomes. keep is false when it is dropped.
 func (m *module) section(s section) (o output, keep bool, err error) {
 	r := &reader{b: m.wasm[s.body:s.end], abs: s.body}
@@ -38,7 +36,7 @@ func (m *module) section(s section) (o output, keep bool, err error) {
 	case secCode:
 		edits, err = m.code(r)
 	case secData:
-		r.off = len(r.b) // holds no function or global index that changes
+		err = m.data(r)
 	}
 	if err != nil {
 		return o, false, err
@@ -80,10 +78,14 @@ func (m *module) types(r *reader) ([]edit, []byte, error) {
 			return nil, nil, malformedAt(r, at, "type form 0x%02x", form)
 		}
 		var empty = true
-		for range 2 { // parameters, then results
+		var params uint32
+		for j := range 2 { // parameters, then results
 			k, err := r.count(1)
 			if err != nil {
 				return nil, nil, err
+			}
+			if j == 0 {
+				params = uint32(k)
 			}
 			empty = empty && k == 0
 			for range k {
@@ -95,6 +97,7 @@ func (m *module) types(r *reader) ([]edit, []byte, error) {
 		if empty && m.voidType < 0 {
 			m.voidType = int64(i)
 		}
+		m.params = append(m.params, params)
 	}
 	m.nTypes = uint32(n)
 	if m.voidType >= 0 {
@@ -130,12 +133,8 @@ func (m *module) imports(r *reader) ([]edit, []byte, error) {
 		}
 		switch kind {
 		case 0x00:
-			idx, err := r.u32()
-			if err != nil {
+			if _, err := m.typeIndex(r); err != nil {
 				return nil, nil, err
-			}
-			if idx >= m.nTypes {
-				return nil, nil, malformedAt(r, at, "type index %d out of range", idx)
 			}
 			m.nImportFuncs++
 		case 0x01:
@@ -163,15 +162,13 @@ func (m *module) functions(r *reader) error {
 	if err != nil {
 		return err
 	}
+	m.funcTypes = make([]uint32, 0, n)
 	for range n {
-		at := r.off
-		idx, err := r.u32()
+		idx, err := m.typeIndex(r)
 		if err != nil {
 			return err
 		}
-		if idx >= m.nTypes {
-			return malformedAt(r, at, "type index %d out of range", idx)
-		}
+		m.funcTypes = append(m.funcTypes, idx)
 	}
 	m.nFuncs = m.nImportFuncs + uint32(n)
 	if m.nFuncs < m.nImportFuncs {
@@ -270,7 +267,9 @@ func (m *module) globals(r *reader) ([]edit, []byte, error) {
 		return nil, nil, err
 	}
 	m.scan.edits = append(m.scan.edits[:0], countEdit(r, n))
-	for range n {
+	for i := range n {
+		// An initialiser may name only the globals before its own (wazero checks which).
+		m.nDefGlobals = uint32(i)
 		if err := globalType(r); err != nil {
 			return nil, nil, err
 		}
@@ -306,8 +305,14 @@ func (m *module) exports(r *reader) ([]edit, []byte, error) {
 		switch kind {
 		case 0x00:
 			err = m.scan.funcIndex(r)
-		case 0x01, 0x02, 0x03:
+		case 0x01, 0x02:
 			_, err = r.u32()
+		case 0x03:
+			at := r.off
+			var idx uint32
+			if idx, err = r.u32(); err == nil && idx >= m.nGlobals() {
+				err = invalidAt(r, at, "exported global index %d out of range (%d globals)", idx, m.nGlobals())
+			}
 		case 0x04:
 			return nil, nil, unsupportedAt(r, at, "tag export (exception handling)")
 		default:
@@ -382,18 +387,58 @@ func (m *module) elements(r *reader) ([]edit, error) {
 	return cloneEdits(s.edits), nil
 }
 
-// code reads the code section: each body gets its size rewritten, an entry check, a
-// check at the start of each loop, and its calls and ref.func renumbered.
+// data reads the data section, whose offset expressions may name globals: flags 0 (an
+// active segment of memory 0: offset, bytes), 1 (passive: bytes), 2 (active with a
+// memory index, refused unless 0: index, offset, bytes).
+func (m *module) data(r *reader) error {
+	n, err := r.count(2)
+	if err != nil {
+		return err
+	}
+	for range n {
+		at := r.off
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		switch flags {
+		case 0:
+			err = m.scan.expr(r, false)
+		case 1:
+		case 2:
+			if err = memIndex(r); err == nil {
+				err = m.scan.expr(r, false)
+			}
+		default:
+			return malformedAt(r, at, "data segment flags %d", flags)
+		}
+		if err != nil {
+			return err
+		}
+		size, err := r.count(1)
+		if err != nil {
+			return err
+		}
+		r.off += size
+	}
+	return nil
+}
+
+// code reads the code section: each body gets its size rewritten, a fuel local, its
+// charges and checks, and its calls and ref.func renumbered.
 func (m *module) code(r *reader) ([]edit, error) {
-	m.check = newCheckCode(m.nImportGlobals+m.nDefGlobals, m.nImportFuncs)
+	m.gen = gen{global: m.nGlobals(), refill: m.nImportFuncs}
 	n, err := r.count(2)
 	if err != nil {
 		return nil, err
 	}
+	if n != len(m.funcTypes) {
+		return nil, r.malformed("%d function declarations but %d bodies", len(m.funcTypes), n)
+	}
 	m.nBodies = uint32(n)
 	s := &m.scan
 	s.edits = s.edits[:0]
-	for range n {
+	for i := range n {
 		sizeAt := r.off
 		size, err := r.u32()
 		if err != nil {
@@ -405,27 +450,28 @@ func (m *module) code(r *reader) ([]edit, error) {
 		first := len(s.edits)
 		s.edits = append(s.edits, edit{at: sizeAt, skip: r.off - sizeAt, kind: editU32})
 		body := &reader{b: r.b[:r.off+int(size)], off: r.off, abs: r.abs}
-		if err := m.body(body); err != nil {
+		if err := m.body(body, m.params[m.funcTypes[i]]); err != nil {
 			return nil, err
 		}
 		if body.len() != 0 {
 			return nil, body.malformed("%d bytes after the end of the function body", body.len())
 		}
-		if s.lead > 0 && s.costs[0] <= maxFold {
-			// The body starts with a loop, reached through straight-line code only: its
-			// check runs at every entry, so it stands in for the entry check and charges
-			// the entry region too (at every iteration: still an upper bound).
-			s.costs[s.lead] += s.costs[0]
-			s.edits = slices.Delete(s.edits, first+1, first+2)
-			s.folded++
-		}
-		for i := first + 1; i < len(s.edits); i++ {
-			if e := &s.edits[i]; e.kind == editCheck {
+		for j := first + 1; j < len(s.edits); j++ {
+			switch e := &s.edits[j]; e.kind {
+			case editEntry, editLoad:
+				if s.lead {
+					// The body reaches a loop through straight-line code only: that loop's
+					// check runs at every entry, so the entry just loads and charges.
+					e.kind = editLoad
+					s.folded++
+				}
+				fallthrough
+			case editCharge, editCheck:
 				e.val = s.costs[e.val]
 				m.maxCost = max(m.maxCost, e.val)
 			}
 		}
-		s.edits[first].val = int64(size) + int64(delta(s.edits[first+1:], &m.check))
+		s.edits[first].val = int64(size) + int64(delta(s.edits[first+1:], &m.gen))
 		if s.edits[first].val > 0xffffffff {
 			return nil, malformedAt(r, sizeAt, "function body grows past 4 GiB")
 		}
@@ -436,23 +482,24 @@ func (m *module) code(r *reader) ([]edit, error) {
 	return edits, nil
 }
 
-// maxFold bounds the entry region a leading loop's check takes over (see code): it is
-// charged again at every iteration, so only a small one is worth a check per call. The
-// standard Go compiler's functions, which all start with a loop, have 3 to 8.
-const maxFold = 16
-
 // maxLocals bounds the locals of one function, as browsers do (V8 allows 50,000). The
 // binary format allows 2^32-1, and wazero allocates a byte per declared local before it
 // validates anything: a 20-byte function body could make the host allocate 4 GiB.
 const maxLocals = 50000
 
-// body reads the locals of one function body, opens its entry region and scans it.
-func (m *module) body(r *reader) error {
+// fuelLocal is the local declaration added to every function: one i64.
+var fuelLocal = []byte{1, 0x7e}
+
+// body reads the locals of one function body with params parameters, appends its fuel
+// local, opens its entry segment and scans it.
+func (m *module) body(r *reader, params uint32) error {
+	countAt := r.off
 	n, err := r.count(2)
 	if err != nil {
 		return err
 	}
-	total := uint64(0)
+	countEnd := r.off
+	total := uint64(params)
 	for range n {
 		at := r.off
 		k, err := r.u32()
@@ -467,7 +514,11 @@ func (m *module) body(r *reader) error {
 		}
 	}
 	s := &m.scan
-	s.costs = append(s.costs[:0], 0)
-	s.edits = append(s.edits, edit{at: r.off, kind: editCheck, val: 0})
+	s.locals = uint32(total)
+	s.edits = append(s.edits,
+		edit{at: countAt, skip: countEnd - countAt, kind: editU32, val: int64(n) + 1},
+		edit{at: r.off, kind: editBytes, data: fuelLocal})
+	s.costs = s.costs[:0]
+	s.segment(r.off, editEntry)
 	return s.expr(r, true)
 }

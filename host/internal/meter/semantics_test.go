@@ -12,13 +12,28 @@ import (
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
-// Static costs of the test modules below, counted by hand: one unit per instruction of
-// the region, the region's own end included, nested loops excluded. count's body starts
-// with block, loop: the loop's check charges the entry region too, at every iteration.
+// Fuel of the test modules below, counted by hand: one unit per instruction executed,
+// charged per segment of straight-line code (see the package documentation).
+//
+// count(n) runs block, loop (2); n+1 times the loop's test, local.get local.get
+// i32.ge_u br_if (4); n times the step, local.get i32.const i32.add local.set br (5);
+// and once out of the block, local.get and the function's end (2). The loop's end and
+// the block's end are reached only by branches, so they never run.
 const (
-	countEntryCost = 5  // block, loop, end (block), local.get, end (function)
-	countLoopCost  = 10 // local.get local.get i32.ge_u br_if local.get i32.const i32.add local.set br end
-	fibCost        = 17 // the whole body: no loop
+	countOutside = 4
+	countTest    = 4
+	countStep    = 5
+)
+
+func countFuel(n uint64) int64 { return int64(countOutside + countTest*(n+1) + countStep*n) }
+
+// fib(n) runs, per call, local.get i32.const i32.lt_s if (4) and the function's end (1),
+// and either local.get else (2) when n < 2, or the else branch (10: two calls, their
+// arguments, i32.add and the if's end).
+const (
+	fibEntry = 5
+	fibLeaf  = 2
+	fibInner = 10
 )
 
 // countModule exports count(n) -> n, which loops n times, and imports nothing.
@@ -75,8 +90,7 @@ func envModule() []byte {
 
 func TestInstrument_LoopRefills(t *testing.T) {
 	out, info := instrument(t, countModule())
-	const perEntry = countEntryCost + countLoopCost // what the one check charges
-	assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 1, RefillFunc: 0, FuelGlobal: 0, MaxCost: perEntry}, info)
+	assert.Equal(t, Info{Functions: 1, Loops: 1, Checks: 1, Charges: 4, RefillFunc: 0, FuelGlobal: 0, MaxCost: countStep}, info)
 	tests := []struct {
 		name  string
 		n     uint64
@@ -85,7 +99,7 @@ func TestInstrument_LoopRefills(t *testing.T) {
 		{name: "no iterations", n: 0, chunk: 1000},
 		{name: "one iteration", n: 1, chunk: 1000},
 		{name: "1000 iterations", n: 1000, chunk: 1000},
-		{name: "1000 iterations, chunk of one loop", n: 1000, chunk: perEntry},
+		{name: "1000 iterations, chunk of one iteration", n: 1000, chunk: countTest + countStep},
 		{name: "100000 iterations", n: 100000, chunk: 4096},
 	}
 	for _, tt := range tests {
@@ -93,8 +107,7 @@ func TestInstrument_LoopRefills(t *testing.T) {
 			h := &fuelHost{chunk: tt.chunk}
 			mod := instantiate(t, newRuntime(t, h), out)
 			require.Equal(t, tt.n, call1(t, mod, "count", tt.n))
-			// The loop is entered n+1 times: n iterations, then the exit test.
-			want := int64(perEntry * (tt.n + 1))
+			want := countFuel(tt.n)
 			assert.Equal(t, want, h.used(t, mod), "fuel charged")
 			assert.Equal(t, int((want+tt.chunk-1)/tt.chunk), h.refills, "refills")
 		})
@@ -103,16 +116,17 @@ func TestInstrument_LoopRefills(t *testing.T) {
 
 func TestInstrument_RecursionMetered(t *testing.T) {
 	out, info := instrument(t, fibModule())
-	assert.Equal(t, Info{Functions: 1, Loops: 0, Checks: 1, RefillFunc: 1, FuelGlobal: 0, MaxCost: fibCost}, info)
+	assert.Equal(t, Info{Functions: 1, Loops: 0, Checks: 1, Charges: 4, RefillFunc: 1, FuelGlobal: 0, MaxCost: fibInner}, info)
 	h := &fuelHost{chunk: 10000}
 	r := newRuntime(t, h)
 	env := instantiateNamed(t, r, "env", envModule())
 	defer env.Close(context.Background())
 	mod := instantiate(t, r, out)
 	require.Equal(t, uint64(6765), call1(t, mod, "fib", 20))
-	calls := int64(2*10946 - 1) // fib(n) makes 2*fib(n+1)-1 calls
-	assert.Equal(t, fibCost*calls, h.used(t, mod))
-	assert.Equal(t, int((fibCost*calls+9999)/10000), h.refills)
+	leaves := int64(10946) // fib(n) makes fib(n+1) calls with n < 2, fib(n+1)-1 others
+	want := fibEntry*(2*leaves-1) + fibLeaf*leaves + fibInner*(leaves-1)
+	assert.Equal(t, want, h.used(t, mod))
+	assert.Equal(t, int((want+9999)/10000), h.refills)
 
 	// The refill function ends a runaway recursion.
 	h2 := &fuelHost{chunk: 1000, budget: 5000}
@@ -156,10 +170,9 @@ func TestInstrument_Deterministic(t *testing.T) {
 	}
 	assert.Equal(t, stopped[0], stopped[1])
 	assert.Equal(t, stopped[0], stopped[2])
-	// 100000 fuel, 10 per iteration: 8 (7 instructions and the loop's end) plus the entry
-	// region (loop and the function's end), which the leading loop's check charges. The
-	// check of iteration 10,000 (the 10,001st) finds the budget gone.
-	assert.Equal(t, uint32(100000/10), stopped[0])
+	// 100000 fuel: 1 for the loop instruction, 7 per iteration (the instructions of its
+	// body; the loop's end never runs). The check of iteration 14,286 finds the budget gone.
+	assert.Equal(t, uint32((100000-1)/7), stopped[0])
 }
 
 // TestInstrument_SameResults runs the uninstrumented and the instrumented module side
@@ -259,8 +272,8 @@ func TestInstrument_LeadingLoop(t *testing.T) {
 	// Each body is g's, (param i32), with a loop that exits at once; g may call h, which
 	// does nothing (and has its own entry check).
 	loop := cat(opLoop, blockEmpty, opEnd)
-	long := make([]any, 0, maxFold)
-	for range maxFold {
+	long := make([]any, 0, 100)
+	for range 100 {
 		long = append(long, opNop)
 	}
 	tests := []struct {
@@ -275,7 +288,7 @@ func TestInstrument_LeadingLoop(t *testing.T) {
 		{name: "branch before", code: []any{opBlock, blockEmpty, lget(0), brIf(0), loop, opEnd}, checks: 2},
 		{name: "if before", code: []any{lget(0), opIf, blockEmpty, opEnd, loop}, checks: 2},
 		{name: "block ended before", code: []any{opBlock, blockEmpty, opEnd, loop}, checks: 2},
-		{name: "large entry region", code: append([]any{loop}, long...), checks: 2},
+		{name: "large entry region", code: append(long, loop), checks: 1},
 		{name: "no loop", code: []any{lget(0), opDrop}, checks: 1},
 	}
 	for _, tt := range tests {
@@ -284,6 +297,7 @@ func TestInstrument_LeadingLoop(t *testing.T) {
 				sec(secType, vec(funcType([]byte{tI32}, nil), funcType(nil, nil))),
 				sec(secFunction, vec(uleb(0), uleb(1))),
 				sec(secMemory, vec(cat(0, uleb(1)))),
+				sec(secGlobal, vec(cat(tI32, 0, constExpr(i32c(7))))),
 				sec(secExport, vec(exportOf("g", 0, 0))),
 				sec(secCode, vec(fbody(nil, tt.code...), fbody(nil))),
 			)
