@@ -118,15 +118,17 @@ func (m *fuelMeter) refill(ctx context.Context) {
 	}
 	long := m.spent > 0 // the call already used a whole quantum
 	m.spent += grant
-	m.fuel.Set(grant)
+	m.fuel.Set(uint64(int64(m.fuel.Get()) + int64(grant))) // add: keep what the guest overdrew
 	refills.Add(1)
 	if long {
 		// Yield: guests spinning on every P would otherwise keep the garbage collector's
 		// workers (and every other goroutine) waiting for the scheduler's 10 ms
-		// preemption, round after round — measured: a GC took 216 ms with two spinners on
-		// two cores, 537 ms with four, and ≈ 20 ms with this yield. Once per quantum
-		// (≈ 190 µs of guest work) it costs well under 1 %; the first refill of a call,
-		// which every short call makes, does not yield.
+		// preemption, round after round. Measured (2026-12-04, 2 cores, loaded): a GC took
+		// 30-300 ms with two spinners and 0.3-0.7 s with four without it; 11-21 ms with
+		// it; 23-78 ms yielding at most once per millisecond instead. A quantum is
+		// ≈ 100-200 µs of guest work, so one yield (≈ 0.2 µs when nothing else is
+		// runnable) costs ≈ 0.1-0.2 %; the first refill of a call, which every short call
+		// makes, does not yield. See BENCHMARKS.md, "Metered execution".
 		runtime.Gosched()
 	}
 }
