@@ -155,3 +155,20 @@ func TestMetered_FuelUsedIsReported(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, out.FuelUsed, "guarded plugins are not metered")
 }
+
+// TestMetered_RefusesWhatWazeroRefuses loads a module that is invalid only because it
+// sets a global it does not have — the index the meter's fuel counter would take. It must
+// be refused at load, metered (the default) as guarded, never run with its own refill.
+func TestMetered_RefusesWhatWazeroRefuses(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig())
+	wasm := plugintest.Fixture(t, "wat/invalid-refuel.wasm")
+	for _, exec := range []host.Execution{host.ExecutionMetered, host.ExecutionGuarded} {
+		t.Run(string(exec), func(t *testing.T) {
+			_, err := h.Load(context.Background(), wasm, host.PluginConfig{Execution: exec, Timeout: 50 * time.Millisecond})
+			require.ErrorIs(t, err, host.ErrInvalidModule)
+			var pe *host.PluginError
+			require.ErrorAs(t, err, &pe)
+			assert.Contains(t, pe.Message, "global", "the error names what is wrong: %v", err)
+		})
+	}
+}
