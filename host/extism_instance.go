@@ -28,14 +28,18 @@ type extismInstance struct {
 	busy   atomic.Bool
 	// fuelMeter counts a metered instance's fuel (no counter when guarded).
 	fuelMeter
+	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
+	sleep sleeper
 }
 
 // invoke calls the exported function target. The deadline is enforced through the
 // context, whether or not an Extism manifest timeout exists: a metered guest ends the
 // call at its next refill once the context ended, which also enforces the plugin's fuel
 // budget; a guarded one is closed by the runtime at its next function call or loop
-// header. Both are discarded. The first call of an instance also runs the guest
-// runtime's initialisation (Extism defers it), under the same deadline and budget.
+// header; a sleeping one is ended at once (see sleeper), and Extism's http_request
+// sends its request under the same context. All are discarded. The first call of an
+// instance also runs the guest runtime's initialisation (Extism defers it), under the
+// same deadline and budget.
 func (xi *extismInstance) invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error) {
 	if !xi.busy.CompareAndSwap(false, true) {
 		panic(errConcurrentUse)
@@ -56,7 +60,11 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 		xi.startFuel(p.limits.fuel)
 		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
 	}
+	// Extism runs guest code only inside calls (the guest runtime's initialisation
+	// included), on this goroutine: its sleeps end with guestCtx.
+	xi.sleep.ctx = guestCtx
 	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
+	xi.sleep.ctx = context.Background()
 	if err != nil || rc != 0 {
 		return nil, xi.classify(ctx, callCtx, computation, rc, err)
 	}

@@ -78,13 +78,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		cache:     results,
 		watch:     watch.New(),
 		// No preopened directories, environment or arguments; real clocks and randomness,
-		// which a standard-Go guest runtime expects.
+		// which a standard-Go guest runtime expects. Each instance adds its own nanosleep,
+		// which ends with the call (see sleeper): wazero's WithSysNanosleep cannot be
+		// interrupted.
 		modConfig: wazero.NewModuleConfig().
 			WithName("").
 			WithStartFunctions("_initialize").
 			WithSysWalltime().
 			WithSysNanotime().
-			WithSysNanosleep().
 			WithRandSource(rand.Reader),
 		extismModConfig: newExtismModConfig(),
 		engines:         map[engineKey]*engine{},

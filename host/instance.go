@@ -48,6 +48,8 @@ type instance struct {
 
 	// fuelMeter counts a metered instance's fuel (no counter when guarded).
 	fuelMeter
+	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
+	sleep sleeper
 
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.

@@ -244,7 +244,11 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	}
 	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	defer cancel()
-	mod, err := p.eng.rt.InstantiateModule(ictx, p.compiled, p.host.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr))
+	// The guest's sleeps end with the instantiation's context, then with each call's.
+	inst.sleep = sleeper{ctx: ictx}
+	mod, err := p.eng.rt.InstantiateModule(ictx, p.compiled, p.host.modConfig.
+		WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep.nanosleep))
+	inst.sleep.ctx = &inst.cc
 	if err != nil {
 		op := "instantiate"
 		if ictx.Err() != nil {
