@@ -103,6 +103,14 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		inst.broken = true
 		return nil, inst.classify(op, err)
 	}
+	if stopped, _, reason := inst.cc.outcome(); stopped {
+		// The call's deadline passed, or its caller canceled, before the guest returned:
+		// what it returned may rest on host calls that ended with the call (a request cut
+		// short), and a metered guest that has not checked its fuel since would answer
+		// where a guarded one is stopped. The call ends as a stopped call, in both modes.
+		inst.broken = true
+		return nil, inst.classify(op, reason)
+	}
 	if inst.violation != "" {
 		inst.broken = true
 		return nil, p.errorf(op, ErrOutOfBounds, "%s", inst.violation)
