@@ -135,9 +135,10 @@ func (p *Plugin) Stats() PoolStats {
 // of its own and returns a copy of the guest's result bytes. It blocks until an instance
 // is free (honouring ctx) and the guest returns or is stopped at the deadline — the
 // earliest of ctx's and the plugin's timeout — also when the guest sleeps or waits in a
-// host function (see the package documentation): Call returns within milliseconds of the
-// deadline or of ctx's end. A faulted instance is discarded, never reused. Errors are
-// *PluginError values; see the sentinels in this package.
+// host function (see the package documentation); measured, it returns about a
+// millisecond after the deadline or ctx's end (BENCHMARKS.md, "Stopping a runaway
+// guest"). A faulted instance is discarded, never reused. Errors are *PluginError values;
+// see the sentinels in this package.
 //
 // On an effect node Call runs one effect without a transaction, retries or breakers, and
 // the plugin's capability calls fail with abi.StatusUnsupported: use an EffectNode.
