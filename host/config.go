@@ -62,9 +62,10 @@ type Config struct {
 	// MemoryLimit bounds each instance's linear memory in bytes, rounded up to 64 KiB
 	// pages; at most 4 GiB. Default DefaultMemoryLimit.
 	MemoryLimit uint64
-	// Timeout bounds every call: the guest is stopped from outside when it passes.
-	// Default DefaultTimeout; negative means no host timeout (the caller's context and
-	// the plugin's manifest still apply).
+	// Timeout bounds every call: the guest is stopped from outside when it passes,
+	// whether it runs, sleeps (WASI) or waits in a host function. Default
+	// DefaultTimeout; negative means no host timeout (the caller's context and the
+	// plugin's manifest still apply).
 	Timeout time.Duration
 	// MaxInputBytes and MaxOutputBytes bound the data handed to and returned by a guest;
 	// at most 1 GiB each. Default 16 MiB each.

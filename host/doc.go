@@ -26,6 +26,14 @@
 // has no preopened directories, no environment and no arguments; guest stdout and stderr
 // go to the logger, one record per line, tagged with the plugin's name.
 //
+// The deadline holds wherever the guest is when it passes, or when the caller cancels:
+// running (a metered guest stops at its next fuel check, a guarded one at its next
+// function call or loop header), asleep in WASI (poll_oneoff's clock: the sleep ends the
+// call at once), or waiting in a host function (the onex capabilities and Extism's
+// http_request take the call's context; the other host functions do not wait). A call
+// that passed its deadline fails with ErrTimeout (ErrCanceled when the caller canceled),
+// even if its guest returned in the meantime, and its instance is discarded.
+//
 // Errors are *PluginError values that match one sentinel (ErrTimeout, ErrTrap, …) with
 // errors.Is.
 package host

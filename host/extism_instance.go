@@ -28,14 +28,18 @@ type extismInstance struct {
 	busy   atomic.Bool
 	// fuelMeter counts a metered instance's fuel (no counter when guarded).
 	fuelMeter
+	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
+	sleep sleeper
 }
 
 // invoke calls the exported function target. The deadline is enforced through the
 // context, whether or not an Extism manifest timeout exists: a metered guest ends the
 // call at its next refill once the context ended, which also enforces the plugin's fuel
 // budget; a guarded one is closed by the runtime at its next function call or loop
-// header. Both are discarded. The first call of an instance also runs the guest
-// runtime's initialisation (Extism defers it), under the same deadline and budget.
+// header; a sleeping one is ended at once (see sleeper), and Extism's http_request
+// sends its request under the same context. A call that returns after its context ended
+// counts as stopped too. All are discarded. The first call of an instance also runs the
+// guest runtime's initialisation (Extism defers it), under the same deadline and budget.
 func (xi *extismInstance) invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error) {
 	if !xi.busy.CompareAndSwap(false, true) {
 		panic(errConcurrentUse)
@@ -56,11 +60,17 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 		xi.startFuel(p.limits.fuel)
 		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
 	}
+	// Extism runs guest code only inside calls (the guest runtime's initialisation
+	// included), on this goroutine: its sleeps end with guestCtx.
+	xi.sleep.ctx = guestCtx
 	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
+	xi.sleep.ctx = context.Background()
 	if err == nil && xi.overBudget() {
 		err = errFuelExhausted
 	}
-	if err != nil || rc != 0 {
+	// A call whose deadline passed, or whose caller canceled, before the guest returned
+	// is stopped whatever the guest returned (see instance.call).
+	if err != nil || rc != 0 || callCtx.Err() != nil {
 		return nil, xi.classify(ctx, callCtx, computation, rc, err)
 	}
 	if len(out) > p.limits.maxOutput {
@@ -79,7 +89,7 @@ func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc u
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFuelExhausted, Cause: err,
 			Message: fmt.Sprintf("guest used up its fuel budget of %d", xi.budget)}
 	}
-	if err != nil && callCtx.Err() != nil {
+	if callCtx.Err() != nil {
 		xi.broken = true
 		switch {
 		case ctx.Err() == nil:

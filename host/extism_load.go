@@ -208,8 +208,9 @@ func (p *Plugin) newExtismInstance(ctx context.Context, x *extismPlugin) (*extis
 	xi := &extismInstance{plugin: p}
 	xi.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
 	xi.stderr = newLineWriter(p, "stderr", slog.LevelWarn)
+	xi.sleep = sleeper{ctx: context.Background()}
 	inst, err := p.extism.Instance(ctx, extism.PluginInstanceConfig{
-		ModuleConfig: x.modConfig.WithStdout(xi.stdout).WithStderr(xi.stderr),
+		ModuleConfig: x.modConfig.WithStdout(xi.stdout).WithStderr(xi.stderr).WithNanosleep(xi.sleep.nanosleep),
 	})
 	if err != nil {
 		return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule, Cause: err, Message: firstLine(err.Error())}
@@ -278,11 +279,11 @@ func extismSlogLevel(l extism.LogLevel) slog.Level {
 
 // newExtismModConfig is the module configuration of Extism guests: no files unless
 // granted, no environment or arguments; real clocks and randomness. Extism sets the
-// module name and start functions itself.
+// module name and start functions itself; each instance adds its own nanosleep, which
+// ends with the call (see sleeper).
 func newExtismModConfig() wazero.ModuleConfig {
 	return wazero.NewModuleConfig().
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
 		WithRandSource(rand.Reader)
 }

@@ -78,13 +78,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		cache:     results,
 		watch:     watch.New(),
 		// No preopened directories, environment or arguments; real clocks and randomness,
-		// which a standard-Go guest runtime expects.
+		// which a standard-Go guest runtime expects. Each instance adds its own nanosleep,
+		// which ends with the call (see sleeper): wazero's WithSysNanosleep cannot be
+		// interrupted.
 		modConfig: wazero.NewModuleConfig().
 			WithName("").
 			WithStartFunctions("_initialize").
 			WithSysWalltime().
 			WithSysNanotime().
-			WithSysNanosleep().
 			WithRandSource(rand.Reader),
 		extismModConfig: newExtismModConfig(),
 		engines:         map[engineKey]*engine{},
@@ -197,9 +198,11 @@ func (h *Host) livePlugins() []*Plugin {
 }
 
 // Close closes every plugin (waiting for calls in flight, see Plugin.Close), then the
-// runtimes and the compilation cache. If ctx ends first, Close returns its error and
-// leaves the runtimes open for the calls still running; calling Close again finishes the
-// job. Calls after Close fail with ErrClosed.
+// runtimes and the compilation cache. Effects still running when ctx ends are canceled —
+// their guests stop at once, asleep or waiting in a host function too — and rolled
+// back; other calls are waited for, each at most until its own deadline. If ctx ends
+// first, Close returns its error and leaves the runtimes open for the calls still
+// running; calling Close again finishes the job. Calls after Close fail with ErrClosed.
 func (h *Host) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true

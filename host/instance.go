@@ -48,6 +48,8 @@ type instance struct {
 
 	// fuelMeter counts a metered instance's fuel (no counter when guarded).
 	fuelMeter
+	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
+	sleep sleeper
 
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.
@@ -100,6 +102,14 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 	if err != nil {
 		inst.broken = true
 		return nil, inst.classify(op, err)
+	}
+	if stopped, _, reason := inst.cc.outcome(); stopped {
+		// The call's deadline passed, or its caller canceled, before the guest returned:
+		// what it returned may rest on host calls that ended with the call (a request cut
+		// short), and a metered guest that has not checked its fuel since would answer
+		// where a guarded one is stopped. The call ends as a stopped call, in both modes.
+		inst.broken = true
+		return nil, inst.classify(op, reason)
 	}
 	if inst.overBudget() {
 		return nil, inst.classify(op, errFuelExhausted)

@@ -134,8 +134,11 @@ func (p *Plugin) Stats() PoolStats {
 // Call runs computation on data (the raw input bytes, by convention JSON) in an instance
 // of its own and returns a copy of the guest's result bytes. It blocks until an instance
 // is free (honouring ctx) and the guest returns or is stopped at the deadline — the
-// earliest of ctx's and the plugin's timeout. A faulted instance is discarded, never
-// reused. Errors are *PluginError values; see the sentinels in this package.
+// earliest of ctx's and the plugin's timeout — also when the guest sleeps or waits in a
+// host function (see the package documentation); measured, it returns about a
+// millisecond after the deadline or ctx's end (BENCHMARKS.md, "Stopping a runaway
+// guest"). A faulted instance is discarded, never reused. Errors are *PluginError values;
+// see the sentinels in this package.
 //
 // On an effect node Call runs one effect without a transaction, retries or breakers, and
 // the plugin's capability calls fail with abi.StatusUnsupported: use an EffectNode.
@@ -244,7 +247,11 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	}
 	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	defer cancel()
-	mod, err := p.eng.rt.InstantiateModule(ictx, p.compiled, p.host.modConfig.WithStdout(inst.stdout).WithStderr(inst.stderr))
+	// The guest's sleeps end with the instantiation's context, then with each call's.
+	inst.sleep = sleeper{ctx: ictx}
+	mod, err := p.eng.rt.InstantiateModule(ictx, p.compiled, p.host.modConfig.
+		WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep.nanosleep))
+	inst.sleep.ctx = &inst.cc
 	if err != nil {
 		op := "instantiate"
 		if ictx.Err() != nil {
