@@ -51,7 +51,7 @@ func stdlibPackages() []stdlibPackage {
 // a subset. About 2 minutes at -benchtime=1x on a busy 2-core machine, half of it
 // building and compiling the binaries.
 func BenchmarkStdlib(b *testing.B) {
-	s := newStdlib(b, nil) // the counter seam: countInstructions, once it exists
+	s := newStdlib(b, countInstructions)
 	var cpu, wall, bench []float64
 	turn := 0 // which mode goes first: alternates across rounds and packages
 	for _, p := range stdlibPackages() {

@@ -25,10 +25,12 @@ import (
 // stdlibQuantum is what the benchmark's refill adds to the counter: host.FuelQuantum.
 const stdlibQuantum = 1 << 17
 
-// countGlobal is the contract of the instruction-counting seam (stdlib.count): the module
-// it returns exports the number of Wasm instructions it has executed as this mutable i64
-// global, and imports nothing beyond WASI and the meter's refill.
-const countGlobal = "onex_instructions"
+// countInstructions is the instruction-counting seam (stdlib.count): the module in exact
+// mode (see rewrite), whose fuel is the number of Wasm instructions it executed.
+func countInstructions(wasm []byte) ([]byte, error) {
+	out, _, err := rewrite(wasm, Options{}, true)
+	return out, err
+}
 
 // mode is how a guest runs: plain, instrumented, or through stdlib.count (untimed).
 type mode int
@@ -47,7 +49,7 @@ type stdlib struct {
 	// plain has WASI only; metered has WASI and the refill, which counts in refill.
 	plain, metered wazero.Runtime
 	refill         refillCount
-	count          func(wasm []byte) ([]byte, error) // if not nil, see countGlobal
+	count          func(wasm []byte) ([]byte, error) // if not nil, see countInstructions
 }
 
 // refillCount is the state of the metered runtime's refill during one run.
@@ -208,13 +210,6 @@ func (s *stdlib) run(b *testing.B, g *guest, m mode) sample {
 	defer mod.Close(ctx)
 	s.refill = refillCount{}
 	fuel := mod.ExportedGlobal(DefaultGlobal) // nil when plain
-	var counter api.Global
-	if m == modeCounted {
-		counter = mod.ExportedGlobal(countGlobal)
-		if counter == nil {
-			b.Fatalf("%s: the counted module exports no global %q", g.pkg.pkg, countGlobal)
-		}
-	}
 	start := mod.ExportedFunction("_start")
 
 	// Collect the host's garbage first (compiling leaves a lot): wazero allocates as the
@@ -244,7 +239,7 @@ func (s *stdlib) run(b *testing.B, g *guest, m mode) sample {
 		res.refills = s.refill.refills
 		res.fuel = s.refill.refills*stdlibQuantum - int64(fuel.Get())
 	case modeCounted:
-		res.instructions = int64(counter.Get())
+		res.instructions = s.refill.refills*stdlibQuantum - int64(fuel.Get())
 	}
 	return res
 }
