@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		cfg:       cfg,
 		compCache: compCache,
 		cache:     results,
-		watch:     watch.New(),
+		watch:     watch.New(0),
 		// No preopened directories, environment or arguments; real clocks and randomness,
 		// which a standard-Go guest runtime expects.
 		modConfig: wazero.NewModuleConfig().

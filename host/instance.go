@@ -86,7 +86,7 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 	}
 	inst.startFuel(budget)
 	status, outPtr, outLen, err := inst.run(fn, name, data)
-	if !deadline.IsZero() && p.host.watch.Disarm(&inst.entry) {
+	if !deadline.IsZero() && p.host.watch.Disarm(&inst.entry) != watch.InTime {
 		inst.broken = true
 	}
 	if stopAfter != nil && !stopAfter() {
