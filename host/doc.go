@@ -26,6 +26,12 @@
 // has no preopened directories, no environment and no arguments; guest stdout and stderr
 // go to the logger, one record per line, tagged with the plugin's name.
 //
+// A call the host stopped at its deadline ends at the guest's next fuel check (metered)
+// or loop header (guarded). One still running Config.StuckGrace later cannot be ended from
+// inside the process: the host reports it (an error log line, Host.StuckCalls) and
+// quarantines its plugin, whose calls then fail at once with ErrQuarantined, so that a
+// supervisor restarts the process. See StuckCall.
+//
 // Errors are *PluginError values that match one sentinel (ErrTimeout, ErrTrap, …) with
 // errors.Is.
 package host

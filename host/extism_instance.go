@@ -26,6 +26,9 @@ type extismInstance struct {
 	// or ran a command module's _start (which ends with the guest runtime's exit).
 	broken bool
 	busy   atomic.Bool
+	// watch reports the call if it outlives its deadline (see stuck.go); the call's
+	// context, not the watchdog, stops it.
+	watch callWatch
 	// fuelMeter counts a metered instance's fuel (no counter when guarded).
 	fuelMeter
 }
@@ -56,7 +59,14 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 		xi.startFuel(p.limits.fuel)
 		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
 	}
+	watched := !deadline.IsZero() && p.host.cfg.StuckGrace > 0
+	if watched {
+		xi.watch.arm(computation, deadline)
+	}
 	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
+	if watched {
+		xi.watch.disarm()
+	}
 	if err != nil || rc != 0 {
 		return nil, xi.classify(ctx, callCtx, computation, rc, err)
 	}
