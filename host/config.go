@@ -21,6 +21,12 @@ const (
 	DefaultCacheBytes     = 64 << 20         // bytes of cached results
 	DefaultCacheTTL       = 30 * time.Minute // ONEX's default TTL
 	DefaultSlowThreshold  = 100 * time.Millisecond
+	// DefaultStuckGrace is how long a call may run past its deadline before it counts as
+	// stuck (Config.StuckGrace). A stopped call normally ends within a millisecond (a
+	// metered guest at its next fuel check); ten seconds leave room for what a loaded
+	// machine adds (collections, scheduling, swapping) so that no call that does stop is
+	// reported, since a report quarantines the plugin.
+	DefaultStuckGrace = 10 * time.Second
 )
 
 // DefaultMaxInstances is the default bound on live instances per plugin: two per CPU, at
@@ -116,6 +122,15 @@ type Config struct {
 	// SharedCache is a second compute-cache level shared with other hosts (see
 	// SharedCache). Default nil: this host's cache only.
 	SharedCache SharedCache
+	// StuckGrace is how long a call may keep running after its deadline stopped it before
+	// the host reports it stuck: a metered guest that never reaches a fuel check (a
+	// rewriter bug) or a host function that blocks and ignores the call's context. The
+	// host cannot end such a call; it logs it (once, at error level), records it
+	// (Host.StuckCalls, which the server turns into metrics and an unready /readyz) and
+	// quarantines its plugin (ErrQuarantined), so that a supervisor restarts the process.
+	// Calls without a deadline (no timeout anywhere but the caller's context) are not
+	// watched. Default DefaultStuckGrace; negative turns the check off.
+	StuckGrace time.Duration
 }
 
 // NewConfig returns the default configuration.
@@ -133,6 +148,7 @@ func NewConfig() Config {
 		CacheBytes:     DefaultCacheBytes,
 		CacheTTL:       DefaultCacheTTL,
 		SlowThreshold:  DefaultSlowThreshold,
+		StuckGrace:     DefaultStuckGrace,
 		DataDir:        DefaultDataDir(),
 		Execution:      ExecutionMetered,
 	}
@@ -170,6 +186,9 @@ func (c Config) WithCache(entries int, bytes int64, ttl time.Duration) Config {
 
 // WithSlowThreshold returns a copy with SlowThreshold set.
 func (c Config) WithSlowThreshold(d time.Duration) Config { c.SlowThreshold = d; return c }
+
+// WithStuckGrace returns a copy with StuckGrace set (negative: no check).
+func (c Config) WithStuckGrace(d time.Duration) Config { c.StuckGrace = d; return c }
 
 // WithDataDir returns a copy with DataDir set ("" keeps the key-value store in memory).
 func (c Config) WithDataDir(dir string) Config { c.DataDir = dir; return c }
@@ -262,6 +281,7 @@ func (c Config) normalize() (Config, error) {
 	orDefault(&c.CacheBytes, d.CacheBytes)
 	orDefault(&c.CacheTTL, d.CacheTTL)
 	orDefault(&c.SlowThreshold, d.SlowThreshold)
+	orDefault(&c.StuckGrace, d.StuckGrace)
 	orDefault(&c.Execution, d.Execution)
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -39,6 +39,7 @@ func TestNew_Config(t *testing.T) {
 			assert.Equal(t, uint64(host.DefaultMemoryLimit), cfg.MemoryLimit)
 			assert.Equal(t, host.DefaultTimeout, cfg.Timeout)
 			assert.Equal(t, host.DefaultMaxInstances(), cfg.MaxInstances)
+			assert.Equal(t, host.DefaultStuckGrace, cfg.StuckGrace)
 			assert.NotNil(t, cfg.Logger)
 			require.NoError(t, h.Close(context.Background()))
 		})

@@ -73,6 +73,11 @@ var (
 	ErrNotFound = errors.New("host: not found")
 	// ErrClosed is returned for calls on a closed Plugin or Host.
 	ErrClosed = errors.New("host: closed")
+	// ErrQuarantined is returned at once, without running the guest, by every call of a
+	// quarantined plugin: one of its calls was still running Config.StuckGrace after its
+	// deadline (see StuckCall and Plugin.Quarantined). Not retryable on this host; restart
+	// the process, or load the plugin again.
+	ErrQuarantined = errors.New("host: plugin quarantined")
 )
 
 // PluginError is the error of every failed load or call. It names the plugin and the

@@ -26,6 +26,9 @@ type extismInstance struct {
 	// or ran a command module's _start (which ends with the guest runtime's exit).
 	broken bool
 	busy   atomic.Bool
+	// watch reports the call if it outlives its deadline (see stuck.go); the call's
+	// context, not the watchdog, stops it.
+	watch callWatch
 	// fuelMeter counts a metered instance's fuel (no counter when guarded).
 	fuelMeter
 	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
@@ -63,7 +66,14 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 	// Extism runs guest code only inside calls (the guest runtime's initialisation
 	// included), on this goroutine: its sleeps end with guestCtx.
 	xi.sleep.ctx = guestCtx
+	watched := !deadline.IsZero() && p.host.cfg.StuckGrace > 0
+	if watched {
+		xi.watch.arm(computation, deadline)
+	}
 	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
+	if watched {
+		xi.watch.disarm()
+	}
 	xi.sleep.ctx = context.Background()
 	if err == nil && xi.overBudget() {
 		err = errFuelExhausted

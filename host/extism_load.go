@@ -206,6 +206,7 @@ func checkExtismImports(mod wazero.CompiledModule, eng *engine) error {
 // first call, under that call's deadline.
 func (p *Plugin) newExtismInstance(ctx context.Context, x *extismPlugin) (*extismInstance, error) {
 	xi := &extismInstance{plugin: p}
+	xi.watch.init(p, nil)
 	xi.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
 	xi.stderr = newLineWriter(p, "stderr", slog.LevelWarn)
 	xi.sleep = sleeper{ctx: context.Background()}

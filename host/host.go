@@ -40,6 +40,9 @@ type Host struct {
 	compiled *shared[wazero.CompiledModule]
 	extisms  *shared[*extism.CompiledPlugin]
 
+	// stuck records the calls that did not end Config.StuckGrace after their deadline.
+	stuck stuckCalls
+
 	// mu guards engines, plugins and closed.
 	mu      sync.Mutex
 	engines map[engineKey]*engine
@@ -76,7 +79,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		cfg:       cfg,
 		compCache: compCache,
 		cache:     results,
-		watch:     watch.New(),
+		watch:     watch.New(cfg.StuckGrace), // negative: no overdue stage
 		// No preopened directories, environment or arguments; real clocks and randomness,
 		// which a standard-Go guest runtime expects. Each instance adds its own nanosleep,
 		// which ends with the call (see sleeper): wazero's WithSysNanosleep cannot be

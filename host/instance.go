@@ -12,7 +12,6 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/host/internal/watch"
 )
 
 // instance is one instantiated module of a plugin. It is not safe for concurrent use: the
@@ -36,9 +35,10 @@ type instance struct {
 	// stopByCaller is cc.stopByCaller, bound once: a method value made per call would
 	// allocate.
 	stopByCaller func()
-	entry        watch.Entry
-	stdout       *lineWriter
-	stderr       *lineWriter
+	// watch is the instance's slot in the host's watchdog (see stuck.go).
+	watch  callWatch
+	stdout *lineWriter
+	stderr *lineWriter
 
 	// attempt is the effect attempt the instance serves, set for the duration of an
 	// EffectNode call; capability host functions act for it. nil otherwise.
@@ -78,7 +78,7 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		stopAfter = context.AfterFunc(ctx, inst.stopByCaller)
 	}
 	if !deadline.IsZero() {
-		p.host.watch.Arm(&inst.entry, deadline)
+		inst.watch.arm(op, deadline)
 	}
 	// The budget is the plugin's computations' and effects'; the host's own calls (the
 	// manifest at load) have none.
@@ -88,7 +88,7 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 	}
 	inst.startFuel(budget)
 	status, outPtr, outLen, err := inst.run(fn, name, data)
-	if !deadline.IsZero() && p.host.watch.Disarm(&inst.entry) {
+	if !deadline.IsZero() && inst.watch.disarm() {
 		inst.broken = true
 	}
 	if stopAfter != nil && !stopAfter() {

@@ -49,6 +49,10 @@ type Plugin struct {
 	// release drops the plugin's reference to its compiled code.
 	release func()
 
+	// quarantined is set, for good, when a call of the plugin got stuck (see stuck.go):
+	// new calls then fail with ErrQuarantined.
+	quarantined atomic.Bool
+
 	// Close waits for calls in flight: inflight counts them, closed refuses new ones, and
 	// the last call out after Close closes drained.
 	inflight  atomic.Int64
@@ -153,6 +157,9 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
 	defer p.exit()
+	if p.quarantined.Load() {
+		return nil, p.quarantineError(computation)
+	}
 	target, ok := p.offers[computation]
 	if !ok {
 		return nil, p.errorf(computation, ErrUnknownComputation, "%q is not in the manifest (%s)", computation, p.computationNames())
@@ -167,6 +174,11 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	inst, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return nil, p.acquireError(computation, err)
+	}
+	if p.quarantined.Load() {
+		// Quarantined while this call waited for an instance.
+		p.put(inst)
+		return nil, p.quarantineError(computation)
 	}
 	native, _ := inst.(*instance)
 	if native != nil {
@@ -237,7 +249,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{plugin: p}
 	inst.cc = callContext{parent: context.Background(), inst: inst, done: make(chan struct{})}
-	inst.entry.OnExpire = inst.expire
+	inst.watch.init(p, inst.expire)
 	inst.stopByCaller = inst.cc.stopByCaller
 	inst.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
 	inst.stderr = newLineWriter(p, "stderr", slog.LevelWarn)

@@ -149,6 +149,9 @@ func (p *Plugin) compensate(ctx context.Context, name string, payload []byte) er
 		return p.errorf(name, ErrClosed, "the plugin is closed")
 	}
 	defer p.exit()
+	if p.quarantined.Load() {
+		return p.quarantineError("compensate " + name)
+	}
 	var deadline time.Time
 	if p.limits.timeout > 0 {
 		deadline = time.Now().Add(p.limits.timeout)
@@ -156,6 +159,10 @@ func (p *Plugin) compensate(ctx context.Context, name string, payload []byte) er
 	g, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return p.acquireError(name, err)
+	}
+	if p.quarantined.Load() {
+		p.put(g)
+		return p.quarantineError("compensate " + name)
 	}
 	inst := g.(*instance)
 	if inst.compensate == nil {

@@ -62,8 +62,9 @@ func newBatchCmd(e *env) *cobra.Command {
 			"  {\"operation_id\":…,\"computation_type\":…,\"error\":{\"kind\":…,\"code\":…,\"message\":…,\"retryable\":…}}\n" +
 			"kind names the failure: timeout, canceled, invalid_input, input_too_large, output_too_large,\n" +
 			"invalid_output, unknown_computation, unsupported, capability_denied, memory_limit, trap,\n" +
-			"panic, out_of_bounds, unavailable, not_found, failed, closed, or error; code is the guest's error code, or the kind\n" +
-			"when the host failed the item. Items without an operation_id get a fresh UUID.\n" +
+			"panic, out_of_bounds, unavailable, not_found, failed, closed, quarantined, or error; code\n" +
+			"is the guest's error code, or the kind when the host failed the item. Items without an\n" +
+			"operation_id get a fresh UUID.\n" +
 			"--fail-fast stops at the first item to fail: the output ends with its error line, and the\n" +
 			"items that were running alongside it are canceled (their lines say so).\n\n" +
 			"Workers default to the plugin's instance count: two per CPU, at least 4. stderr shows\n" +
@@ -345,6 +346,7 @@ var errorKinds = []struct {
 	{host.ErrNotFound, "not_found"},
 	{host.ErrFailed, "failed"},
 	{host.ErrClosed, "closed"},
+	{host.ErrQuarantined, "quarantined"},
 }
 
 // newItemError is the output line of in, which failed with err.

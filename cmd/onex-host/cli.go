@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 )
@@ -30,11 +28,19 @@ func (f failure) Unwrap() error { return f.err }
 
 // Main runs the CLI with args (without the program name) and returns the exit code. It is
 // the whole program, so tests call it directly. An interrupt (Ctrl-C) or SIGTERM cancels
-// the command's context: calls in flight are stopped and batch prints its summary.
+// the command's context: calls in flight are stopped and batch prints its summary. The
+// command then has a shutdown timeout to return (see stopOnSignal); past it, or at a
+// second signal, Main returns 1 at once, leaving behind what still runs, and main exits.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	root := newRoot(stdin, stdout, stderr)
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e.setShutdownTimeout(defaultShutdownTimeout)
+	return e.stopOnSignal(func(ctx context.Context) int { return e.execute(ctx, args) })
+}
+
+// execute runs the command tree with args and returns the exit code.
+func (e *env) execute(ctx context.Context, args []string) int {
+	stderr := e.stderr
+	root := newRoot(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -56,10 +62,13 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	logLevel       string
+	// shutdown is how long the command may take to return after a signal (see
+	// stopOnSignal), in nanoseconds: set by the command, read by Main's goroutine.
+	shutdown atomic.Int64
 }
 
-func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+func newRoot(e *env) *cobra.Command {
+	stdin, stdout, stderr := e.stdin, e.stdout, e.stderr
 	root := &cobra.Command{
 		Use:   "onex-host <command>",
 		Short: "Run ONEX node plugins in WebAssembly sandboxes",

@@ -186,6 +186,7 @@ func newRunCmd(e *env) *cobra.Command {
 		inputPath   string
 		noCache     bool
 		maxRetries  int
+		shutdown    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run <plugin.wasm> [--type <computation|effect>] [--data <json> | --input {<file> | -}] [--no-cache] [grants]",
@@ -195,13 +196,21 @@ func newRunCmd(e *env) *cobra.Command {
 			"rollback did).\n\n" +
 			"--data gives the input data as JSON; --input reads a whole ComputeInput (or EffectInput)\n" +
 			"JSON object from a file, or from stdin with '-'. An effect node reaches only what the\n" +
-			"grants allow: --allow-path DIR[:ro], --allow-host PATTERN, --kv FILE, --events.\n" +
+			"grants allow: --allow-path DIR[:ro], --allow-host PATTERN, --kv FILE, --events.\n\n" +
+			"Ctrl-C or SIGTERM cancels the call (an effect rolls back) and run exits when it ends;\n" +
+			"a call still running --shutdown-timeout later (it ignores its cancellation), or a\n" +
+			"second signal, makes run exit at once with status 1, an interrupted effect being\n" +
+			"rolled back from the journal by the next run.\n" +
 			"Exit status: 0 ok, 1 the plugin failed, 2 misuse.",
 		Example: "  onex-host run bin/plugins/core.wasm --type sum_numbers --data '[1,2,3,4,5]'\n" +
 			"  echo '{\"computation_type\":\"sha256\",\"data\":\"abc\"}' | onex-host run bin/plugins/core.wasm --input -\n" +
 			"  onex-host run bin/plugins/fileops.wasm --allow-path /tmp/demo --type write --data '{\"path\":\"/tmp/demo/a.txt\",\"content\":\"hi\"}'",
 		Args: exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if shutdown <= 0 {
+				return fmt.Errorf("--shutdown-timeout %v: must be positive", shutdown)
+			}
+			e.setShutdownTimeout(shutdown)
 			ctx := cmd.Context()
 			h, p, err := hf.load(ctx, e, args[0], 1)
 			if err != nil {
@@ -240,6 +249,7 @@ func newRunCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput (EffectInput) JSON object from a file, or stdin with -")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "bypass the compute cache (sets the input's cache_enabled to false)")
 	cmd.Flags().IntVar(&maxRetries, "max-retries", host.DefaultMaxRetries, "effects: how many times a retryable failure is tried again")
+	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", defaultShutdownTimeout, "after Ctrl-C or SIGTERM, how long the canceled call may take to end before run exits anyway")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
 }

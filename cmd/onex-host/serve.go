@@ -29,10 +29,14 @@ func newServeCmd(e *env) *cobra.Command {
 		Long: "Load the nodes a config file names and serve them over HTTP until SIGTERM or Ctrl-C\n" +
 			"(see host/server for the API). Without --config it serves every .wasm in bin/plugins\n" +
 			"on 127.0.0.1:8080, without auth. /readyz answers 200 once every node is loaded and\n" +
-			"warmed. SIGHUP (or POST /v1/nodes/{name}/reload) reloads nodes from their files\n" +
-			"without dropping a request. On SIGTERM the server stops accepting, lets requests and\n" +
-			"effects in flight finish until limits.shutdown_timeout, cancels the rest (rolling\n" +
-			"their transactions back) and exits 0.\n\n" +
+			"warmed, and 503 again while a node is quarantined (a call its deadline did not stop:\n" +
+			"restart the process). SIGHUP (or POST /v1/nodes/{name}/reload) reloads nodes from\n" +
+			"their files without dropping a request. On SIGTERM the server stops accepting, lets\n" +
+			"requests and effects in flight finish until limits.shutdown_timeout, cancels the rest\n" +
+			"(rolling their transactions back) and exits 0. A call still running 10s after that\n" +
+			"(it ignores its cancellation: see /readyz's quarantine), or a second signal, makes\n" +
+			"serve exit at once with status 1; the journal rolls interrupted effects back at the\n" +
+			"next start.\n\n" +
 			"NATS (package host/cluster): by default serve also runs a NATS server inside the\n" +
 			"process (in-process connections only, JetStream under <data_dir>/nats) and serves\n" +
 			"its nodes as NATS services; --nats-listen opens it to other processes, --nats-url\n" +
@@ -70,6 +74,7 @@ func newServeCmd(e *env) *cobra.Command {
 			if err := f.Validate(); err != nil {
 				return err // misuse: exit 2
 			}
+			e.setShutdownTimeout(time.Duration(f.Limits.ShutdownTimeout) + defaultShutdownTimeout)
 			// Without a config file nothing is granted: effect nodes found in bin/plugins
 			// are skipped, with a warning, rather than keeping the server unready.
 			return serve(cmd.Context(), e, f, configPath == "")

@@ -31,6 +31,10 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "nodes are still loading")
 			return
 		}
+		if q := s.quarantine(); q != nil {
+			writeJSON(w, http.StatusServiceUnavailable, q)
+			return
+		}
 		body := map[string]any{"status": "ready", "nodes": s.Names()}
 		if s.opts.Status != nil {
 			for k, v := range s.opts.Status() {

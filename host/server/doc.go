@@ -10,7 +10,9 @@
 // API (JSON; errors are {"error": {"code", "message", "retryable"}} with a stable code):
 //
 //	GET    /healthz                          200 while the process serves
-//	GET    /readyz                           200 once every node is loaded and warmed, else 503
+//	GET    /readyz                           200 once every node is loaded and warmed, else 503;
+//	                                         503 {"error", "quarantined", "stuck_calls"} while a
+//	                                         node is quarantined (see below)
 //	GET    /metrics                          Prometheus text format
 //	GET    /v1/nodes                         every node: manifest, digest, flavour, pool stats
 //	GET    /v1/nodes/{name}
@@ -29,6 +31,13 @@
 // for a node not loaded here go to a host that has it, and the answer is the same JSON;
 // with Options.Effects an effect's operation_id is an idempotency key: a repeat gets the
 // first committed run's output and the header Onex-Deduplicated: true.
+//
+// A call that is still running host.Config.StuckGrace after its deadline cannot be ended
+// by the host (see host.StuckCall): its node is quarantined, and every request to it gets
+// 503 with code "quarantined" at once; /readyz answers 503 naming the node, and the
+// metrics onex_stuck_calls (running now) and onex_stuck_calls_total count such calls by
+// node. The quarantine outlives the stuck call; a reload of the node lifts it, a restart
+// of the process too — which is what a supervisor watching /readyz should do.
 //
 // Roles: a token with role invoke may call everything but the admin endpoints; admin may
 // call everything. Without tokens, auth is off (serve allows that on loopback only).

@@ -29,6 +29,7 @@ const (
 	codeBadRequest   = "invalid_request"
 	codeTooLarge     = "request_too_large"
 	codeUnavailable  = "unavailable"
+	codeQuarantined  = "quarantined"
 )
 
 // kinds maps each host sentinel to an HTTP status and a stable code.
@@ -46,6 +47,7 @@ var kinds = []struct {
 	{host.ErrCanceled, http.StatusServiceUnavailable, "canceled"},
 	{host.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{host.ErrClosed, http.StatusServiceUnavailable, "closed"},
+	{host.ErrQuarantined, http.StatusServiceUnavailable, "quarantined"},
 	{host.ErrNotFound, http.StatusUnprocessableEntity, "not_found"},
 	{host.ErrFailed, http.StatusUnprocessableEntity, "failed"},
 	{host.ErrUnsupported, http.StatusUnprocessableEntity, "unsupported"},

@@ -84,6 +84,12 @@ var (
 		"Effect transactions open now.", nil, nil)
 	descEvents = prometheus.NewDesc("onex_events_published_total",
 		"Events published to the bus.", nil, nil)
+	descStuck = prometheus.NewDesc("onex_stuck_calls",
+		"Calls still running long after their deadline stopped them (host.Config.StuckGrace), by node; each quarantines its node.",
+		[]string{"node"}, nil)
+	descStuckTotal = prometheus.NewDesc("onex_stuck_calls_total",
+		"Calls that got stuck since the process started, by node, including those that ended after all.",
+		[]string{"node"}, nil)
 	descRecovered = prometheus.NewDesc("onex_recovered_transactions",
 		"What the start-up recovery did with the journal: interrupted transactions rolled_back or failed, committed ones republished.",
 		[]string{"outcome"}, nil)
@@ -94,7 +100,7 @@ type hostCollector struct{ s *Server }
 
 func (c *hostCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCache, descCacheEntries, descBreaker, descBreakerRejected,
-		descPool, descPoolWaiting, descTx, descTxOpen, descEvents, descRecovered} {
+		descPool, descPoolWaiting, descTx, descTxOpen, descEvents, descRecovered, descStuck, descStuckTotal} {
 		ch <- d
 	}
 }
@@ -121,6 +127,17 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descTx, prometheus.CounterValue, float64(ts.Failed), "failed")
 	ch <- prometheus.MustNewConstMetric(descTxOpen, prometheus.GaugeValue, float64(ts.Open))
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(h.Events().Published()))
+	stuck, total := map[string]int{}, map[string]int{}
+	for _, sc := range h.StuckCalls() {
+		total[sc.Plugin]++
+		if sc.Ended.IsZero() {
+			stuck[sc.Plugin]++
+		}
+	}
+	for name, n := range total {
+		ch <- prometheus.MustNewConstMetric(descStuck, prometheus.GaugeValue, float64(stuck[name]), name)
+		ch <- prometheus.MustNewConstMetric(descStuckTotal, prometheus.CounterValue, float64(n), name)
+	}
 	r := h.LastRecovery()
 	ch <- prometheus.MustNewConstMetric(descRecovered, prometheus.GaugeValue, float64(r.RolledBack), "rolled_back")
 	ch <- prometheus.MustNewConstMetric(descRecovered, prometheus.GaugeValue, float64(r.Failed), "failed")

@@ -18,9 +18,18 @@
 // When a deadline passes, the goroutine marks the entry fired under the lock
 // and calls [Entry.OnExpire] after releasing it; the callback typically closes
 // the Wasm module so the guest traps. Whether the deadline fired is decided
-// only under the lock, so [Watchdog.Disarm] gives a definite answer: false
-// means OnExpire never runs for that call, true means the call timed out and
-// the instance must be discarded.
+// only under the lock, so [Watchdog.Disarm] gives a definite answer: [InTime]
+// means OnExpire never runs for that call, [Expired] means the call timed out
+// and the instance must be discarded.
+//
+// Stopping a call can fail: a guest that never reaches a check, or a host
+// function that blocks and ignores its context. So the same heap also watches
+// for calls that do not end once stopped. A Watchdog made with a grace period
+// puts an entry with an [Entry.OnOverdue] back into the heap when it fires,
+// at its deadline plus the grace; if it is still there then, the goroutine
+// marks it overdue and calls OnOverdue, and Disarm returns [Overdue]. A call
+// that ends in time is only one more heap removal; nothing else runs per
+// call.
 //
 // The package reads the real clock through package time rather than an
 // injected clock: tests run inside testing/synctest bubbles, which fake time

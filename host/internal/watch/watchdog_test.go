@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,7 +33,7 @@ func TestWatchdog_Arm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				w := New()
+				w := New(0)
 				defer w.Close()
 				e, n := counter(t)
 
@@ -51,7 +52,7 @@ func TestWatchdog_Arm(t *testing.T) {
 				time.Sleep(time.Hour)
 				synctest.Wait()
 				assert.EqualValues(t, 1, n.Load(), "fired twice")
-				assert.True(t, w.Disarm(e))
+				assert.Equal(t, Expired, w.Disarm(e))
 			})
 		})
 	}
@@ -72,7 +73,7 @@ func TestWatchdog_Arm_panics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				w := New()
+				w := New(0)
 				defer w.Close()
 				e, _ := counter(t)
 				tt.prep(w, e)
@@ -85,7 +86,7 @@ func TestWatchdog_Arm_panics(t *testing.T) {
 
 func TestWatchdog_Arm_order(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := New()
+		w := New(0)
 		defer w.Close()
 
 		// OnExpire runs on the single watchdog goroutine, so got needs no lock.
@@ -109,7 +110,7 @@ func TestWatchdog_Arm_order(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, got)
 		for i := range entries {
-			assert.True(t, w.Disarm(&entries[i]))
+			assert.Equal(t, Expired, w.Disarm(&entries[i]))
 		}
 		assert.Zero(t, w.Len())
 	})
@@ -131,14 +132,14 @@ func TestWatchdog_Disarm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				w := New()
+				w := New(0)
 				defer w.Close()
 				e, n := counter(t)
 
 				w.Arm(e, time.Now().Add(tt.deadline))
 				time.Sleep(tt.sleep)
 				synctest.Wait()
-				assert.Equal(t, tt.wantFired, w.Disarm(e))
+				assert.Equal(t, tt.wantFired, w.Disarm(e) == Expired)
 				assert.Zero(t, w.Len())
 
 				time.Sleep(2 * time.Hour)
@@ -148,7 +149,7 @@ func TestWatchdog_Disarm(t *testing.T) {
 					want = 1
 				}
 				assert.Equal(t, want, n.Load())
-				assert.False(t, w.Disarm(e), "second Disarm")
+				assert.Equal(t, InTime, w.Disarm(e), "second Disarm")
 			})
 		})
 	}
@@ -156,14 +157,14 @@ func TestWatchdog_Disarm(t *testing.T) {
 
 func TestWatchdog_Disarm_rearm(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := New()
+		w := New(0)
 		defer w.Close()
 		e, n := counter(t)
 
 		// Disarmed before its deadline, then re-armed with a later one: the
 		// timer still aims at the first deadline and must re-aim, not fire.
 		w.Arm(e, time.Now().Add(time.Second))
-		require.False(t, w.Disarm(e))
+		require.Equal(t, InTime, w.Disarm(e))
 		w.Arm(e, time.Now().Add(3*time.Second))
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
@@ -171,14 +172,14 @@ func TestWatchdog_Disarm_rearm(t *testing.T) {
 		time.Sleep(time.Second)
 		synctest.Wait()
 		assert.EqualValues(t, 1, n.Load())
-		require.True(t, w.Disarm(e))
+		require.Equal(t, Expired, w.Disarm(e))
 
 		// Re-armed after firing: it fires again, once.
 		w.Arm(e, time.Now().Add(time.Second))
 		time.Sleep(time.Second)
 		synctest.Wait()
 		assert.EqualValues(t, 2, n.Load())
-		require.True(t, w.Disarm(e))
+		require.Equal(t, Expired, w.Disarm(e))
 
 		// An earlier deadline than the one the timer waits for resets it.
 		other, m := counter(t)
@@ -188,14 +189,14 @@ func TestWatchdog_Disarm_rearm(t *testing.T) {
 		synctest.Wait()
 		assert.EqualValues(t, 3, n.Load())
 		assert.Zero(t, m.Load())
-		assert.False(t, w.Disarm(other))
-		assert.True(t, w.Disarm(e))
+		assert.Equal(t, InTime, w.Disarm(other))
+		assert.Equal(t, Expired, w.Disarm(e))
 	})
 }
 
 func TestWatchdog_Disarm_removesFromMiddle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := New()
+		w := New(0)
 		defer w.Close()
 
 		const n = 100
@@ -208,7 +209,7 @@ func TestWatchdog_Disarm_removesFromMiddle(t *testing.T) {
 			w.Arm(&entries[i], start.Add(time.Duration(1+(i*37)%n)*time.Second))
 		}
 		for i := 0; i < n; i += 2 {
-			require.False(t, w.Disarm(&entries[i]))
+			require.Equal(t, InTime, w.Disarm(&entries[i]))
 		}
 		assert.Equal(t, n/2, w.Len())
 
@@ -216,7 +217,7 @@ func TestWatchdog_Disarm_removesFromMiddle(t *testing.T) {
 		synctest.Wait()
 		for i := range entries {
 			assert.Equal(t, i%2 == 1, fired[i].Load(), "entry %d", i)
-			assert.Equal(t, i%2 == 1, w.Disarm(&entries[i]), "entry %d", i)
+			assert.Equal(t, i%2 == 1, w.Disarm(&entries[i]) == Expired, "entry %d", i)
 		}
 		assert.Zero(t, w.Len())
 	})
@@ -224,7 +225,7 @@ func TestWatchdog_Disarm_removesFromMiddle(t *testing.T) {
 
 func TestWatchdog_Len(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := New()
+		w := New(0)
 		defer w.Close()
 		a, _ := counter(t)
 		b, _ := counter(t)
@@ -244,7 +245,7 @@ func TestWatchdog_Len(t *testing.T) {
 
 func TestWatchdog_Close(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := New()
+		w := New(0)
 		e, n := counter(t)
 		w.Arm(e, time.Now().Add(time.Second))
 
@@ -261,14 +262,14 @@ func TestWatchdog_Close(t *testing.T) {
 		time.Sleep(time.Hour)
 		synctest.Wait()
 		assert.Zero(t, n.Load(), "fired after Close")
-		assert.False(t, w.Disarm(e))
+		assert.Equal(t, InTime, w.Disarm(e))
 		assert.Zero(t, w.Len())
 	})
 }
 
 func TestWatchdog_Close_waitsForOnExpire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := New()
+		w := New(0)
 		var finished atomic.Bool
 		e := &Entry{OnExpire: func() {
 			time.Sleep(time.Second)
@@ -278,29 +279,151 @@ func TestWatchdog_Close_waitsForOnExpire(t *testing.T) {
 		synctest.Wait() // OnExpire is now sleeping
 		w.Close()
 		assert.True(t, finished.Load())
-		assert.True(t, w.Disarm(e))
+		assert.Equal(t, Expired, w.Disarm(e))
+	})
+}
+
+// heapLen returns the number of entries in w's heap, armed or watched for
+// overdue.
+func heapLen(w *Watchdog) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.heap)
+}
+
+// recorder returns an Entry with both callbacks, which append "expire" and
+// "overdue" to the returned log in the order they run.
+func recorder(tb testing.TB) (*Entry, func() []string) {
+	tb.Helper()
+	var mu sync.Mutex
+	var got []string
+	add := func(s string) func() {
+		return func() { mu.Lock(); got = append(got, s); mu.Unlock() }
+	}
+	return &Entry{OnExpire: add("expire"), OnOverdue: add("overdue")}, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+}
+
+func TestWatchdog_Disarm_overdue(t *testing.T) {
+	const deadline, grace = time.Second, 10 * time.Second
+	tests := []struct {
+		name    string
+		grace   time.Duration // the watchdog's
+		noOver  bool          // the entry has no OnOverdue
+		sleep   time.Duration // between Arm and Disarm
+		want    Outcome
+		wantLog []string
+	}{
+		{name: "in time", grace: grace, sleep: deadline - time.Nanosecond, want: InTime},
+		{name: "at the deadline", grace: grace, sleep: deadline, want: Expired, wantLog: []string{"expire"}},
+		{name: "within the grace", grace: grace, sleep: deadline + grace - time.Nanosecond,
+			want: Expired, wantLog: []string{"expire"}},
+		{name: "at the grace", grace: grace, sleep: deadline + grace,
+			want: Overdue, wantLog: []string{"expire", "overdue"}},
+		{name: "long after", grace: grace, sleep: time.Hour, want: Overdue, wantLog: []string{"expire", "overdue"}},
+		{name: "no grace", sleep: time.Hour, want: Expired, wantLog: []string{"expire"}},
+		{name: "no OnOverdue", grace: grace, noOver: true, sleep: time.Hour, want: Expired, wantLog: []string{"expire"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := New(tt.grace)
+				defer w.Close()
+				e, log := recorder(t)
+				if tt.noOver {
+					e.OnOverdue = nil
+				}
+				w.Arm(e, time.Now().Add(deadline))
+				time.Sleep(tt.sleep)
+				synctest.Wait()
+				assert.Equal(t, tt.wantLog, log())
+				assert.Equal(t, tt.want, w.Disarm(e))
+				assert.Zero(t, w.Len())
+				assert.Zero(t, heapLen(w), "left in the heap")
+
+				// Nothing more happens once disarmed, and the entry is reusable.
+				time.Sleep(2 * time.Hour)
+				synctest.Wait()
+				assert.Equal(t, tt.wantLog, log())
+				assert.Equal(t, InTime, w.Disarm(e), "second Disarm")
+				w.Arm(e, time.Now().Add(time.Hour))
+				assert.Equal(t, InTime, w.Disarm(e))
+			})
+		})
+	}
+}
+
+// A deadline that passed more than the grace ago fires and is overdue in the
+// same wakeup, OnExpire first.
+func TestWatchdog_Arm_overdueAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := New(time.Second)
+		defer w.Close()
+		e, log := recorder(t)
+		w.Arm(e, time.Now().Add(-time.Hour))
+		synctest.Wait()
+		assert.Equal(t, []string{"expire", "overdue"}, log())
+		assert.Equal(t, Overdue, w.Disarm(e))
+	})
+}
+
+// Entries watched for overdue stay in the heap after they fire, among armed
+// ones: each callback comes at its own time, and Len counts armed entries
+// only.
+func TestWatchdog_overdue_order(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const grace = 10 * time.Second
+		w := New(grace)
+		defer w.Close()
+		var mu sync.Mutex
+		var got []string
+		entries := make([]Entry, 3)
+		start := time.Now()
+		for i := range entries {
+			entries[i].OnExpire = func() { mu.Lock(); got = append(got, fmt.Sprint("expire ", i)); mu.Unlock() }
+			entries[i].OnOverdue = func() { mu.Lock(); got = append(got, fmt.Sprint("overdue ", i)); mu.Unlock() }
+			// Deadlines at 0 s, 5 s and 20 s: the first one's overdue (10 s) falls
+			// between the second's deadline and its overdue.
+			w.Arm(&entries[i], start.Add([]time.Duration{0, 5 * time.Second, 20 * time.Second}[i]))
+		}
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, 1, w.Len())
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		assert.Equal(t, []string{"expire 0", "expire 1", "overdue 0", "overdue 1", "expire 2", "overdue 2"}, got)
+		mu.Unlock()
+		assert.Zero(t, w.Len())
+		for i := range entries {
+			assert.Equal(t, Overdue, w.Disarm(&entries[i]))
+		}
 	})
 }
 
 // TestWatchdog_Hammer races Arm and Disarm from many goroutines against the
-// watchdog's goroutine in real time, then checks that every expiry was
+// watchdog's goroutine in real time, with a grace short enough for entries to
+// become overdue, then checks that every expiry and every overdue was
 // reported by exactly one Disarm.
 func TestWatchdog_Hammer(t *testing.T) {
 	const (
 		workers = 64
 		calls   = 2000
 	)
-	w := New()
-	var expired, reported, armed atomic.Int64
+	w := New(20 * time.Microsecond)
+	var expired, overdue, reportedExpired, reportedOverdue, armed atomic.Int64
 	var wg sync.WaitGroup
 	for g := range workers {
 		wg.Go(func() {
-			e := &Entry{OnExpire: func() { expired.Add(1) }}
+			e := &Entry{OnExpire: func() { expired.Add(1) }, OnOverdue: func() { overdue.Add(1) }}
 			for i := range calls {
 				var d time.Duration
 				switch (g + i) % 4 {
 				case 0:
-					d = -time.Millisecond // already passed
+					d = -time.Millisecond // already passed, and the grace too
 				case 1:
 					d = time.Microsecond // races Disarm
 				default:
@@ -311,19 +434,25 @@ func TestWatchdog_Hammer(t *testing.T) {
 				if i%16 == 0 {
 					time.Sleep(10 * time.Microsecond) // let the watchdog win
 				}
-				if w.Disarm(e) {
-					reported.Add(1)
+				switch w.Disarm(e) {
+				case Expired:
+					reportedExpired.Add(1)
+				case Overdue:
+					reportedOverdue.Add(1)
 				}
 			}
 		})
 	}
 	wg.Wait()
 	assert.Zero(t, w.Len())
-	w.Close() // waits for OnExpire calls still running
-	assert.Equal(t, reported.Load(), expired.Load())
+	assert.Zero(t, heapLen(w), "a disarmed entry left in the heap")
+	w.Close() // waits for callbacks still running
+	assert.Equal(t, reportedExpired.Load()+reportedOverdue.Load(), expired.Load())
+	assert.Equal(t, reportedOverdue.Load(), overdue.Load())
 	assert.Positive(t, expired.Load(), "nothing ever fired")
+	assert.Positive(t, overdue.Load(), "nothing was ever overdue")
 	assert.EqualValues(t, workers*calls, armed.Load())
-	t.Logf("%d of %d calls expired", expired.Load(), armed.Load())
+	t.Logf("%d of %d calls expired, %d overdue", expired.Load(), armed.Load(), overdue.Load())
 }
 
 func BenchmarkWatchdog_ArmDisarm(b *testing.B) {
@@ -340,7 +469,7 @@ func BenchmarkWatchdog_ArmDisarm(b *testing.B) {
 		{name: "1000 later", armed: 1000, after: time.Hour},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
-			w := New()
+			w := New(0)
 			defer w.Close()
 			const timeout = 2 * time.Hour
 			others := make([]Entry, tt.armed)
@@ -361,7 +490,7 @@ func BenchmarkWatchdog_ArmDisarm(b *testing.B) {
 }
 
 func BenchmarkWatchdog_ArmDisarm_parallel(b *testing.B) {
-	w := New()
+	w := New(0)
 	defer w.Close()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
