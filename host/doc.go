@@ -34,10 +34,11 @@
 // that passed its deadline fails with ErrTimeout (ErrCanceled when the caller canceled),
 // even if its guest returned in the meantime, and its instance is discarded.
 //
-// A call still running Config.StuckGrace later cannot be ended from
-// inside the process: the host reports it (an error log line, Host.StuckCalls) and
-// quarantines its plugin, whose calls then fail at once with ErrQuarantined, so that a
-// supervisor restarts the process. See StuckCall.
+// A call still running Config.StuckGrace after its deadline (a guest that never reaches
+// a fuel check, a host function that ignores its context) cannot be ended from inside
+// the process: the host reports it (an error log line, Host.StuckCalls) and quarantines
+// its plugin, whose calls then fail at once with ErrQuarantined, so that a supervisor
+// restarts the process. See StuckCall.
 //
 // Errors are *PluginError values that match one sentinel (ErrTimeout, ErrTrap, …) with
 // errors.Is.

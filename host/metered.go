@@ -30,7 +30,7 @@ const (
 // only moment it can be stopped, and a point where the Go scheduler and garbage
 // collector can preempt it) once per this many Wasm instructions executed — about
 // 50-200 µs of guest work (BENCHMARKS.md, "Metered execution").
-const FuelQuantum = 1 << 17
+const FuelQuantum = 1 << 20
 
 // Errors a metered guest's refill ends its call with; classify reads the instance's state,
 // not these values, which wazero wraps.

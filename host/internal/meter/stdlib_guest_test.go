@@ -23,7 +23,7 @@ import (
 )
 
 // stdlibQuantum is what the benchmark's refill adds to the counter: host.FuelQuantum.
-const stdlibQuantum = 1 << 17
+const stdlibQuantum = 1 << 20
 
 // countInstructions is the instruction-counting seam (stdlib.count): the module in exact
 // mode (see rewrite), whose fuel is the number of Wasm instructions it executed.
