@@ -28,9 +28,11 @@ plugins:
 		cp plugins/$$p/$$p.onex.yaml $(BIN)/plugins/ || exit 1; \
 	done
 
-## test: build the plugins, then every test under the race detector
+## test: build the plugins, then every test under the race detector, then the meter's
+## exactness test on real Go code, which the race detector's interpreter makes too slow
 test: plugins
 	$(GO) test -race ./...
+	$(GO) test -count=1 -run 'FuelIsExact' ./host/internal/meter
 
 ## bench: the benchmarks (see BENCHMARKS.md); BENCHFLAGS adds flags, e.g. BENCHFLAGS=-count=5
 bench: plugins

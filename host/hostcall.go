@@ -22,6 +22,7 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = uint64(abi.StatusInternal)
 		return
 	}
+	stopIfDone(ctx)
 	inst.register = inst.register[:0]
 	opPtr, opLen := uint32(stack[0]), uint32(stack[1])
 	reqPtr, reqLen := uint32(stack[2]), uint32(stack[3])
@@ -77,6 +78,7 @@ func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = uint64(abi.StatusInternal)
 		return
 	}
+	stopIfDone(ctx)
 	ptr, n := uint32(stack[0]), uint32(stack[1])
 	if int(n) != len(inst.register) {
 		stack[0] = uint64(abi.StatusInvalidInput)

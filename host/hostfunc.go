@@ -50,6 +50,7 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = uint64(abi.StatusInternal)
 		return
 	}
+	stopIfDone(ctx)
 	level := slogLevel(int32(uint32(stack[0])))
 	ptr, n := uint32(stack[1]), uint32(stack[2])
 	var msg []byte
@@ -67,6 +68,15 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	inst.plugin.logger.Log(ctx, level, string(bytes.ToValidUTF8(msg, []byte("\uFFFD"))))
 	stack[0] = uint64(abi.StatusOK)
+}
+
+// stopIfDone ends the guest's call, as its next fuel check or loop header would, when
+// ctx, the call's context, has ended: a guest that calls the host in a loop is stopped
+// at its next host call, however much each costs, rather than at its next refill.
+func stopIfDone(ctx context.Context) {
+	if ctx.Err() != nil {
+		panic(errStopped)
+	}
 }
 
 // violate records that a host function got a (pointer, length) pair outside memory.

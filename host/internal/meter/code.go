@@ -239,7 +239,10 @@ func (s *scanner) expr(r *reader, meter bool) error {
 					_, err = r.u32() // table index
 				}
 			} else {
-				err = s.funcIndex(r)
+				var idx uint32
+				if idx, err = s.funcIndex(r); err == nil && meter && op == opCall && idx < s.m.nImportFuncs && cur >= 0 {
+					s.costs[cur] += ImportCallFuel
+				}
 			}
 			if call {
 				s.fuelEdit(r.off, editReload)
@@ -408,20 +411,21 @@ func (s *scanner) index(r *reader, op byte) (uint32, error) {
 	return idx, nil
 }
 
-// funcIndex reads the function index of call or ref.func and records its renumbering.
-func (s *scanner) funcIndex(r *reader) error {
+// funcIndex reads the function index of call or ref.func, records its renumbering and
+// returns it (the input's).
+func (s *scanner) funcIndex(r *reader) (uint32, error) {
 	at := r.off
 	idx, err := r.u32()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if idx >= s.m.nFuncs {
-		return invalidAt(r, at, "function index %d out of range (%d functions)", idx, s.m.nFuncs)
+		return 0, invalidAt(r, at, "function index %d out of range (%d functions)", idx, s.m.nFuncs)
 	}
 	if idx >= s.m.nImportFuncs {
 		s.edits = append(s.edits, edit{at: at, skip: r.off - at, kind: editU32, val: int64(idx) + 1})
 	}
-	return nil
+	return idx, nil
 }
 
 // blockType reads the block type of block, loop or if: empty, one value type, or a

@@ -72,7 +72,7 @@
 //
 // Fuel counts Wasm instructions executed, one unit each, structured ones included
 // (block, loop, if, else and an end reached by falling through; an end reached by a
-// branch does not run). Each function body is cut into segments of straight-line code:
+// branch does not run), plus ImportCallFuel per call to an imported function (below). Each function body is cut into segments of straight-line code:
 // a segment starts at the function's entry, at the start of a loop body, after if, after
 // else, after br_if (the code that runs when it does not branch), and after the end of
 // an if or of a block that a branch targets (a join). Nothing else can enter a segment
@@ -80,7 +80,7 @@
 // instruction count where it starts charges exactly the instructions that run. Code
 // that no execution can reach (after br, br_table, return or unreachable, up to the end
 // or else of its block) is charged nothing. Hence, for a call that does not trap, the
-// fuel charged equals the instructions executed, exactly; a trap leaves the rest of its
+// fuel charged equals the instructions executed (with import calls at their price), exactly; a trap leaves the rest of its
 // segment charged but not run. The tests hold the model to this with a second
 // instrumentation that charges every instruction on its own.
 //
@@ -90,9 +90,12 @@
 // loads and stores; no branch, if, call or end) leaves it to that loop's check. Between
 // two checks a guest runs at most the segments of one loop body or function body, so the
 // counter overshoots by at most that much; Info.MaxCost is the largest single charge.
-// Calls are charged in the callee; host functions and instructions that touch many
-// bytes at once (memory.copy, memory.fill, memory.init, table.* bulk operations) cost
-// one each.
+// Calls are charged in the callee. A call to an imported function (a host function, or
+// another module's, such as Extism's kernel) costs 1 + ImportCallFuel: what it does is
+// outside the module's meter, and a guest that calls it in a loop must still come back to
+// its refill at a pace that tracks time (the host's own functions also end a call whose
+// deadline passed). Instructions that touch many bytes at once (memory.copy, memory.fill,
+// memory.init, table.* bulk operations) cost one each.
 //
 // The count is deterministic: the same module, input and budget stop at the same
 // instruction every run.

@@ -169,3 +169,24 @@ func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestInstrument_ImportCallFuel checks that a call to an imported function costs
+// ImportCallFuel more than its own instruction, and a call to a defined one does not.
+func TestInstrument_ImportCallFuel(t *testing.T) {
+	wasm := wasmModule(
+		sec(secType, vec(funcType(nil, []byte{tI32}))),
+		sec(secImport, vec(importFunc("env", "base", 0))),
+		sec(secFunction, vec(uleb(0), uleb(0))),
+		sec(secExport, vec(exportOf("host", 0, 1), exportOf("own", 0, 2))),
+		sec(secCode, vec(fbody(nil, call(0)), fbody(nil, call(1)))),
+	)
+	normal, exact := side(t, wasm)
+	assert.Equal(t, uint64(100), call1(t, normal.mod, "host"))
+	assert.Equal(t, int64(2+ImportCallFuel), normal.used(t), "call base, end")
+	before := normal.used(t)
+	assert.Equal(t, uint64(100), call1(t, normal.mod, "own"))
+	assert.Equal(t, int64(2+2+ImportCallFuel), normal.used(t)-before, "call host, end, and host's own")
+	call1(t, exact.mod, "host")
+	call1(t, exact.mod, "own")
+	assert.Equal(t, exact.used(t), normal.used(t))
+}

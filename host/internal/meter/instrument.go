@@ -39,6 +39,13 @@ var (
 // same input and Options changes. Put it in every cache key of instrumented code.
 const Version = 3
 
+// ImportCallFuel is what a call to an imported function costs on top of its own
+// instruction: the function runs outside the module's meter (a host function, or code of
+// another module such as Extism's kernel), and a guest that calls it in a loop must still
+// reach its refill at a rate that tracks the time it takes. call_indirect pays 1 whatever
+// it reaches.
+const ImportCallFuel = 100
+
 // Defaults of Options.
 const (
 	DefaultGlobal       = "onex_fuel"

@@ -85,7 +85,7 @@ func renumberModule() []byte {
 func TestInstrument_Renumbering(t *testing.T) {
 	in := renumberModule()
 	out, info := instrument(t, in)
-	assert.Equal(t, Info{Functions: 12, Loops: 0, Checks: 12, Charges: 12, RefillFunc: 1, FuelGlobal: 4, MaxCost: 16, Start: true}, info)
+	assert.Equal(t, Info{Functions: 12, Loops: 0, Checks: 12, Charges: 12, RefillFunc: 1, FuelGlobal: 4, MaxCost: 6 + ImportCallFuel, Start: true}, info)
 	assertSectionsKept(t, in, out)
 
 	for _, tt := range []struct {

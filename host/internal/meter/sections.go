@@ -26,7 +26,7 @@ func (m *module) section(s section) (o output, keep bool, err error) {
 	case secStart:
 		m.hasStart = true
 		m.scan.edits = m.scan.edits[:0]
-		if err = m.scan.funcIndex(r); err == nil {
+		if _, err = m.scan.funcIndex(r); err == nil {
 			edits = cloneEdits(m.scan.edits)
 		}
 	case secElement:
@@ -304,7 +304,7 @@ func (m *module) exports(r *reader) ([]edit, []byte, error) {
 		}
 		switch kind {
 		case 0x00:
-			err = m.scan.funcIndex(r)
+			_, err = m.scan.funcIndex(r)
 		case 0x01, 0x02:
 			_, err = r.u32()
 		case 0x03:
@@ -375,7 +375,7 @@ func (m *module) elements(r *reader) ([]edit, error) {
 		}
 		for range k {
 			if flags&4 == 0 {
-				err = s.funcIndex(r)
+				_, err = s.funcIndex(r)
 			} else {
 				err = s.expr(r, false)
 			}
