@@ -56,9 +56,13 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			require.Nil(t, out)
 			require.Zero(t, info)
-			require.True(t, errors.Is(err, ErrMalformed) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrConflict),
+			require.True(t, errors.Is(err, ErrMalformed) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrConflict),
 				"error wraps no sentinel: %v", err)
-			return // see above for ErrMalformed; the other two may refuse a valid module
+			if errors.Is(err, ErrInvalid) {
+				// Well-formed up to the index it refused: plain wazero must refuse it too.
+				require.Error(t, compile(in), "metered refuses what plain accepts: %v", err)
+			}
+			return // see above for ErrMalformed; the last two may refuse a valid module
 		}
 		inErr, outErr := compile(in), compile(out)
 		if inErr != nil {

@@ -406,7 +406,11 @@ func (m *module) data(r *reader) error {
 			err = m.scan.expr(r, false)
 		case 1:
 		case 2:
-			if err = memIndex(r); err == nil {
+			var mem uint32
+			if mem, err = r.u32(); err == nil && mem != 0 { // a LEB128 u32 here, not a byte
+				err = unsupportedAt(r, at, "data segment of memory %d (multi-memory)", mem)
+			}
+			if err == nil {
 				err = m.scan.expr(r, false)
 			}
 		default:

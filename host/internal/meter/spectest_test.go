@@ -138,7 +138,7 @@ func checkRefusal(t testing.TB, plain, metered *specWorld, c specCommand, wasm [
 	plainErr := compileErr(plain, wasm)
 	out, _, err := Instrument(wasm, Options{})
 	if err != nil {
-		assert.True(t, errors.Is(err, ErrMalformed) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrConflict),
+		assert.True(t, errors.Is(err, ErrMalformed) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrConflict),
 			"%s: error wraps no sentinel: %v", c, err)
 	} else {
 		err = compileErr(metered, out)
