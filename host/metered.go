@@ -29,7 +29,7 @@ const (
 // FuelQuantum is how much fuel a metered guest gets per refill: it calls the host (the
 // only moment it can be stopped, and a point where the Go scheduler and garbage
 // collector can preempt it) once per this many Wasm instructions executed — about
-// 50-200 µs of guest work (BENCHMARKS.md, "Metered execution").
+// 45-135 µs of Go code (BENCHMARKS.md, "Metered execution").
 const FuelQuantum = 1 << 20
 
 // Errors a metered guest's refill ends its call with; classify reads the instance's state,
