@@ -15,7 +15,7 @@ import (
 
 // specCounts counts what TestInstrument_SpecSuite compared, over all scripts.
 type specCounts struct {
-	scripts, modules, compared, refusals, tinyDone, tinyStopped, tinySkipped, rebuilds atomic.Int64
+	scripts, modules, compared, refusals, exact, tinyDone, tinyStopped, tinySkipped, rebuilds atomic.Int64
 }
 
 // TestInstrument_SpecSuite runs the WebAssembly spec suite (v1 and v2, as wazero ships
@@ -33,7 +33,10 @@ type specCounts struct {
 //   - an assert_return run metered in a third runtime, whose refill grants a few units
 //     a few times and then stops the call, gives the plain result or the stop. That
 //     is every assert_return but those a script reaches after its eighth stop in a
-//     world with state (see checkTiny).
+//     world with state (see checkTiny);
+//   - every call and instantiation that runs to its end metered is charged exactly the
+//     instructions it executed: the fuel it used equals that of a fourth runtime whose
+//     modules are instrumented in exact mode (a charge of 1 before every instruction).
 //
 // Scripts run in parallel, and each distinct module is compiled once (specCompiled):
 // under the race detector the whole test takes about 40 s of CPU.
@@ -42,9 +45,9 @@ func TestInstrument_SpecSuite(t *testing.T) {
 	compiled := newSpecCompiled(t)
 	var n specCounts
 	t.Cleanup(func() { // after the parallel subtests
-		t.Logf("%d scripts, %d modules, %d assertions compared, %d invalid or malformed modules checked; "+
-			"tiny budgets: %d completed, %d stopped, %d skipped, %d worlds built",
-			n.scripts.Load(), n.modules.Load(), n.compared.Load(), n.refusals.Load(),
+		t.Logf("%d scripts, %d modules, %d assertions compared, %d invalid or malformed modules checked, "+
+			"%d runs charged exactly; tiny budgets: %d completed, %d stopped, %d skipped, %d worlds built",
+			n.scripts.Load(), n.modules.Load(), n.compared.Load(), n.refusals.Load(), n.exact.Load(),
 			n.tinyDone.Load(), n.tinyStopped.Load(), n.tinySkipped.Load(), n.rebuilds.Load())
 	})
 	for _, v := range []struct {
@@ -74,6 +77,7 @@ func TestInstrument_SpecSuite(t *testing.T) {
 func runSpecScript(t testing.TB, l *specLoader, s specScript, n *specCounts) {
 	t.Helper()
 	plain, metered := newSpecWorld(t, l, false, false), newSpecWorld(t, l, true, false)
+	exact := newExactWorld(t, l)
 	from := s.replayStarts(t, l)
 	deepPlain := &specReplica{l: l, s: s, from: from, interpreter: true}
 	deepMetered := &specReplica{l: l, s: s, from: from, metered: true, interpreter: true}
@@ -95,7 +99,15 @@ func runSpecScript(t testing.TB, l *specLoader, s specScript, n *specCounts) {
 			n.compared.Add(1)
 			continue
 		}
-		p, m := plain.do(t, s, i), metered.do(t, s, i)
+		fuel0 := [2]int64{metered.fuel(), exact.fuel()}
+		p, m, e := plain.do(t, s, i), metered.do(t, s, i), exact.do(t, s, i)
+		if m.err == nil && c.Type != "assert_unlinkable" && c.Type != "assert_uninstantiable" {
+			// What ran to its end (a call, a start function) was charged exactly the
+			// instructions it executed.
+			require.NoError(t, e.err, "exact %s", c)
+			assert.Equal(t, exact.fuel()-fuel0[1], metered.fuel()-fuel0[0], "%s: fuel against instructions executed", c)
+			n.exact.Add(1)
+		}
 		deepPlain.follow(t, i)
 		deepMetered.follow(t, i)
 		switch c.Type {

@@ -74,10 +74,11 @@ type specLoader struct {
 	compiled *specCompiled
 	plain    map[string][]byte
 	metered  map[string][]byte
+	exact    map[string][]byte // instrumented in exact mode (see rewrite)
 }
 
 func newSpecLoader(dir string, features api.CoreFeatures, compiled *specCompiled) *specLoader {
-	return &specLoader{dir: dir, features: features, compiled: compiled, plain: map[string][]byte{}, metered: map[string][]byte{}}
+	return &specLoader{dir: dir, features: features, compiled: compiled, plain: map[string][]byte{}, metered: map[string][]byte{}, exact: map[string][]byte{}}
 }
 
 // spectestFile names the "spectest" module relative to a script's directory.
@@ -105,6 +106,22 @@ func (l *specLoader) load(tb testing.TB, file string, metered bool) []byte {
 	return out
 }
 
+// loadFor returns the module in file as world w runs it: plain, metered or exact.
+func (l *specLoader) loadFor(tb testing.TB, file string, w *specWorld) []byte {
+	tb.Helper()
+	if !w.exact {
+		return l.load(tb, file, w.metered)
+	}
+	out, ok := l.exact[file]
+	if !ok {
+		var err error
+		out, _, err = rewrite(l.load(tb, file, false), Options{}, true)
+		require.NoError(tb, err, "instrument %s exactly", file)
+		l.exact[file] = out
+	}
+	return out
+}
+
 // specWorld is one wazero runtime (see newSpecWorld for which engine) running a script: plain, with the
 // modules as they are, or metered, with every module instrumented (spectest's too)
 // and a host module "onex" whose fuel refills the calling module's counter. It is
@@ -112,6 +129,8 @@ func (l *specLoader) load(tb testing.TB, file string, metered bool) []byte {
 type specWorld struct {
 	l                    *specLoader
 	metered, interpreter bool
+	exact                bool  // metered in exact mode: its fuel counts instructions one by one
+	granted              int64 // fuel the refill has handed out
 	r                    wazero.Runtime
 	named                map[string]api.Module // by $name
 	last                 api.Module
@@ -137,12 +156,24 @@ type tinyBudget struct {
 // which costs seconds under the race detector; the interpreter stops at 2,000 frames.
 func newSpecWorld(tb testing.TB, l *specLoader, metered, interpreter bool) *specWorld {
 	tb.Helper()
+	return newWorld(tb, l, metered, false, interpreter)
+}
+
+// newExactWorld returns a metered world whose modules are instrumented in exact mode,
+// on the compiler: the yardstick of the metered world's fuel.
+func newExactWorld(tb testing.TB, l *specLoader) *specWorld {
+	tb.Helper()
+	return newWorld(tb, l, true, true, false)
+}
+
+func newWorld(tb testing.TB, l *specLoader, metered, exact, interpreter bool) *specWorld {
+	tb.Helper()
 	ctx := context.Background()
 	cfg := l.compiled.config(l.features)
 	if interpreter {
 		cfg = wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(l.features)
 	}
-	w := &specWorld{l: l, metered: metered, interpreter: interpreter, r: wazero.NewRuntimeWithConfig(ctx, cfg),
+	w := &specWorld{l: l, metered: metered, exact: exact, interpreter: interpreter, r: wazero.NewRuntimeWithConfig(ctx, cfg),
 		named: map[string]api.Module{}, funcs: map[specFunc]api.Function{}}
 	tb.Cleanup(w.close)
 	if metered {
@@ -151,7 +182,7 @@ func newSpecWorld(tb testing.TB, l *specLoader, metered, interpreter bool) *spec
 			Instantiate(ctx)
 		require.NoError(tb, err)
 	}
-	m, err := w.instantiate(l.load(tb, spectestFile, metered), "spectest")
+	m, err := w.instantiate(l.loadFor(tb, spectestFile, w), "spectest")
 	require.NoError(tb, err)
 	w.mods = append(w.mods, m)
 	return w
@@ -173,6 +204,19 @@ func (w *specWorld) refill(_ context.Context, mod api.Module, _ []uint64) {
 		add = w.budget.chunk
 	}
 	g.Set(uint64(int64(g.Get()) + add))
+	w.granted += add
+}
+
+// fuel returns the fuel the world's instances have used so far: what the refills
+// granted, less what their counters hold.
+func (w *specWorld) fuel() int64 {
+	used := w.granted
+	for _, m := range w.mods {
+		if g := m.ExportedGlobal(DefaultGlobal); g != nil {
+			used -= int64(g.Get())
+		}
+	}
+	return used
 }
 
 func (w *specWorld) instantiate(wasm []byte, name string) (api.Module, error) {
@@ -213,7 +257,7 @@ func (w *specWorld) do(tb testing.TB, s specScript, i int) specOutcome {
 		if c.Type == "module" {
 			name = s.registeredAs(i)
 		}
-		m, err := w.instantiate(w.l.load(tb, c.Filename, w.metered), name)
+		m, err := w.instantiate(w.l.loadFor(tb, c.Filename, w), name)
 		if m != nil {
 			w.mods = append(w.mods, m)
 			w.stateful = w.stateful || own || imported
