@@ -29,18 +29,7 @@ func instrumentExact(tb testing.TB, wasm []byte) []byte {
 // the exact mode, which charges each instruction right before it runs. The two modes
 // run side by side on the same calls, and must give the same results too.
 func TestInstrument_FuelIsExact(t *testing.T) {
-	tests := []struct {
-		name string
-		wasm []byte
-		fn   string
-		args [][]uint64
-	}{
-		{name: "count", wasm: countModule(), fn: "count", args: [][]uint64{{0}, {1}, {77}, {5000}}},
-		{name: "fib", wasm: fibModule(), fn: "fib", args: [][]uint64{{0}, {1}, {2}, {10}, {19}}},
-		{name: "sum", wasm: sumModule(), fn: "sum", args: [][]uint64{{0}, {1}, {10}, {1000}}},
-		{name: "features", wasm: featuresModule(), fn: "run", args: [][]uint64{{0}, {1}, {3}}},
-	}
-	for _, tt := range tests {
+	for _, tt := range resultCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			normal, exact := side(t, tt.wasm)
 			for _, args := range tt.args {
@@ -51,13 +40,7 @@ func TestInstrument_FuelIsExact(t *testing.T) {
 			}
 		})
 	}
-	big := make([]byte, 100<<10)
-	for i := range big {
-		big[i] = byte(i * 7)
-	}
-	inputs := []struct{ name, data string }{
-		{"default", "hello"}, {"length", "some data"}, {"nope", "x"}, {"default", ""}, {"default", string(big)},
-	}
+	inputs := abiInputs()
 	for _, file := range []string{"echo.wasm", "versioned1.wasm"} {
 		t.Run(file, func(t *testing.T) {
 			normal, exact := side(t, readFile(t, filepath.Join(plugintest.Root(), "plugins", "testdata", "wat", file)))

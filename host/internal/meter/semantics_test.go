@@ -175,21 +175,41 @@ func TestInstrument_Deterministic(t *testing.T) {
 	assert.Equal(t, uint32((100000-1)/7), stopped[0])
 }
 
-// TestInstrument_SameResults runs the uninstrumented and the instrumented module side
-// by side and compares every result.
-func TestInstrument_SameResults(t *testing.T) {
-	tests := []struct {
-		name string
-		wasm []byte
-		fn   string
-		args [][]uint64
-	}{
+// resultCase is a hand-assembled module and calls of one of its exports.
+type resultCase struct {
+	name string
+	wasm []byte
+	fn   string
+	args [][]uint64
+}
+
+// resultCases are the modules whose results and fuel the tests compare across modes.
+func resultCases() []resultCase {
+	return []resultCase{
 		{name: "count", wasm: countModule(), fn: "count", args: [][]uint64{{0}, {1}, {77}, {5000}}},
 		{name: "fib", wasm: fibModule(), fn: "fib", args: [][]uint64{{0}, {1}, {2}, {10}, {19}}},
 		{name: "sum", wasm: sumModule(), fn: "sum", args: [][]uint64{{0}, {1}, {10}, {1000}}},
 		{name: "features", wasm: featuresModule(), fn: "run", args: [][]uint64{{0}, {1}, {3}}},
 	}
-	for _, tt := range tests {
+}
+
+// abiInput is one computation for the native-ABI fixtures.
+type abiInput struct{ name, data string }
+
+// abiInputs are the computations run on echo.wasm and versioned1.wasm: every name they
+// know, an unknown one, empty data and 100 KiB.
+func abiInputs() []abiInput {
+	big := make([]byte, 100<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	return []abiInput{{"default", "hello"}, {"length", "some data"}, {"nope", "x"}, {"default", ""}, {"default", string(big)}}
+}
+
+// TestInstrument_SameResults runs the uninstrumented and the instrumented module side
+// by side and compares every result.
+func TestInstrument_SameResults(t *testing.T) {
+	for _, tt := range resultCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			out, _ := instrument(t, tt.wasm)
 			h := &fuelHost{chunk: 100}
@@ -208,13 +228,7 @@ func TestInstrument_SameResults(t *testing.T) {
 // versioned1.wasm plain and metered (abi/SPEC.md section 2: onex_alloc, then
 // onex_compute, then the return area) and compares status and output.
 func TestInstrument_FixtureResults(t *testing.T) {
-	big := make([]byte, 100<<10)
-	for i := range big {
-		big[i] = byte(i * 7)
-	}
-	inputs := []struct{ name, data string }{
-		{"default", "hello"}, {"length", "some data"}, {"nope", "x"}, {"default", ""}, {"default", string(big)},
-	}
+	inputs := abiInputs()
 	for _, file := range []string{"echo.wasm", "versioned1.wasm"} {
 		t.Run(file, func(t *testing.T) {
 			in := readFile(t, filepath.Join(plugintest.Root(), "plugins", "testdata", "wat", file))
