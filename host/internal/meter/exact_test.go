@@ -85,17 +85,20 @@ func mustInstrument(tb testing.TB, wasm []byte) []byte {
 	return out
 }
 
-// TestInstrument_ExactBudget checks that a budget stops the same loop at the same
-// instruction in both modes: the fuel charged before a check is the same.
+// TestInstrument_ExactBudget checks that a budget stops a runaway loop in both modes,
+// and never early: each is handed its whole budget, one unit per refill, and has used at
+// least that much when it is stopped. (Where each stops differs: the normal mode charges
+// a segment at its start, the exact mode each instruction before it runs.)
 func TestInstrument_ExactBudget(t *testing.T) {
 	for _, budget := range []int64{1, 17, 1000, 12345} {
 		normal, exact := side(t, countModule())
-		normal.h.budget, exact.h.budget = budget, budget
-		normal.h.chunk, exact.h.chunk = 1, 1
-		_, err1 := normal.mod.ExportedFunction("count").Call(context.Background(), 1<<30)
-		_, err2 := exact.mod.ExportedFunction("count").Call(context.Background(), 1<<30)
-		require.ErrorIs(t, err1, errFuelExhausted)
-		require.ErrorIs(t, err2, errFuelExhausted)
+		for _, m := range []metered{normal, exact} {
+			m.h.budget, m.h.chunk = budget, 1
+			_, err := m.mod.ExportedFunction("count").Call(context.Background(), 1<<30)
+			require.ErrorIs(t, err, errFuelExhausted)
+			assert.Equal(t, budget, m.h.given, "fuel handed out before the stop")
+			assert.GreaterOrEqual(t, m.used(t), budget, "fuel used at the stop")
+		}
 	}
 }
 
