@@ -126,9 +126,9 @@ func (m *fuelMeter) refill(ctx context.Context) {
 		// preemption, round after round. Measured (2026-12-04, 2 cores, loaded): a GC took
 		// 30-300 ms with two spinners and 0.3-0.7 s with four without it; 11-21 ms with
 		// it; 23-78 ms yielding at most once per millisecond instead. A quantum is
-		// ≈ 100-200 µs of guest work, so one yield (≈ 0.2 µs when nothing else is
-		// runnable) costs ≈ 0.1-0.2 %; the first refill of a call, which every short call
-		// makes, does not yield. See BENCHMARKS.md, "Metered execution".
+		// 45-135 µs of Go code, so one yield (114-123 ns when nothing else is runnable:
+		// BenchmarkRefillYield) costs 0.08-0.27 %; the first refill of a call, which
+		// every short call makes, does not yield. See BENCHMARKS.md, "Metered execution".
 		runtime.Gosched()
 	}
 }
