@@ -136,19 +136,7 @@ func lenU32(v uint32) int {
 	return n
 }
 
-func lenS64(v int64) int {
-	n := 1
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return n
-		}
-		n++
-	}
-}
-
-// malformedAt and unsupportedAt report an error at the offset at within r.b.
+// malformedAt, invalidAt and unsupportedAt report an error at the offset at within r.b.
 func malformedAt(r *reader, at int, format string, args ...any) error {
 	return fmt.Errorf("%w: %s at offset %d", ErrMalformed, fmt.Sprintf(format, args...), r.abs+at)
 }
