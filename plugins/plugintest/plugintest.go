@@ -61,6 +61,8 @@ func Path(dir string) (string, error) {
 	name := strings.ReplaceAll(filepath.ToSlash(dir), "/", "_") // unique per source directory
 	out := filepath.Join(cache, "onex-host", "testplugins", name+"-"+key+".wasm")
 	if _, err := os.Stat(out); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(out, now, now) // in use: see pruneOtherBuilds
 		return out, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
@@ -81,14 +83,27 @@ func Path(dir string) (string, error) {
 	if err := os.Rename(tmp, out); err != nil {
 		return "", err
 	}
-	// Builds of older sources are never used again: keep the cache from growing.
+	pruneOtherBuilds(out, name)
+	return out, nil
+}
+
+// otherBuildTTL is how long a build of another source of the same directory is kept
+// after its last use: other checkouts (git worktrees, other branches) may still use it.
+const otherBuildTTL = time.Hour
+
+// pruneOtherBuilds removes builds of other sources of the plugin name that no test has
+// used for otherBuildTTL, keeping the cache from growing without deleting a build that
+// another checkout is using right now.
+func pruneOtherBuilds(out, name string) {
 	old, _ := filepath.Glob(filepath.Join(filepath.Dir(out), name+"-*.wasm"))
 	for _, f := range old {
-		if f != out {
+		if f == out {
+			continue
+		}
+		if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > otherBuildTTL {
 			_ = os.Remove(f)
 		}
 	}
-	return out, nil
 }
 
 // Bytes builds the plugin in dir if needed and returns its bytes, failing tb on error.
