@@ -55,7 +55,7 @@ type Breaker struct {
 
 // counts are the totals reported in Stats, since creation or the last Reset.
 type counts struct {
-	successes, failures, rejected, ignored uint64
+	successes, failures, rejected, late, canceled uint64
 }
 
 // outcome is how a finished call is recorded.
@@ -226,22 +226,27 @@ func (b *Breaker) Reset() {
 
 // record records the result of a call admitted in generation gen. It
 // requires mu.
+//
+// Every result lands in exactly one count: a canceled call in canceled
+// (whatever its generation: the caller gave up, which says nothing about the
+// service), a result of a stale generation in late, the others in successes
+// or failures.
 func (b *Breaker) record(gen uint64, o outcome) {
-	if gen != b.gen {
-		b.counts.ignored++
-		return
-	}
-	if b.state == StateHalfOpen {
+	current := gen == b.gen
+	if current && b.state == StateHalfOpen {
 		b.inFlight--
 	}
-	switch o {
-	case canceled:
-		b.counts.ignored++
+	switch {
+	case o == canceled:
+		b.counts.canceled++
 		return
-	case success:
+	case !current:
+		b.counts.late++
+		return
+	case o == success:
 		b.counts.successes++
 		b.cb.RecordSuccess()
-	case failure:
+	case o == failure:
 		b.counts.failures++
 		b.cb.RecordFailure()
 	}
@@ -299,9 +304,10 @@ type Permit struct {
 }
 
 // Done records the call's result: a failure if the policy's IsFailure
-// reports true for err, nothing if err matches context.Canceled, else a
-// success. A result whose breaker changed state (or was Reset) since Allow
-// is not recorded and is counted in Stats.Ignored. Done takes the breaker's
+// reports true for err, else a canceled call (counted in Stats.Canceled,
+// never judged) if err matches context.Canceled, else a success. A success or
+// failure whose breaker changed state (or was Reset) since Allow is not
+// judged and is counted in Stats.Late. Done takes the breaker's
 // lock briefly and, if the result changes the state, runs the state-change
 // callbacks after releasing it.
 func (p Permit) Done(err error) {

@@ -20,60 +20,60 @@ func TestBreaker_Thresholds(t *testing.T) {
 		// steps alternate results (see run) and pauses ("sleep 11s").
 		steps []string
 		want  State
-		// wantCounts are Successes, Failures, Ignored.
-		wantCounts [3]uint64
+		// wantCounts are Successes, Failures, Late, Canceled.
+		wantCounts [4]uint64
 	}{
 		{
 			name:   "failure count opens once MinRequests is reached",
 			policy: Policy{MinRequests: 4, FailureThreshold: 2, FailureRateThreshold: 1},
-			steps:  []string{"SFF"}, want: StateClosed, wantCounts: [3]uint64{1, 2, 0},
+			steps:  []string{"SFF"}, want: StateClosed, wantCounts: [4]uint64{1, 2, 0, 0},
 		},
 		{
 			name:   "a success that completes MinRequests opens on the count",
 			policy: Policy{MinRequests: 4, FailureThreshold: 2, FailureRateThreshold: 1},
-			steps:  []string{"SFFS"}, want: StateOpen, wantCounts: [3]uint64{2, 2, 0},
+			steps:  []string{"SFFS"}, want: StateOpen, wantCounts: [4]uint64{2, 2, 0, 0},
 		},
 		{
 			name:   "failure rate opens",
 			policy: Policy{MinRequests: 4, FailureThreshold: 100, FailureRateThreshold: 0.5},
-			steps:  []string{"FSSF"}, want: StateOpen, wantCounts: [3]uint64{2, 2, 0},
+			steps:  []string{"FSSF"}, want: StateOpen, wantCounts: [4]uint64{2, 2, 0, 0},
 		},
 		{
 			name:   "failure rate below the threshold stays closed",
 			policy: Policy{MinRequests: 4, FailureThreshold: 100, FailureRateThreshold: 0.5},
-			steps:  []string{"FSSSF"}, want: StateClosed, wantCounts: [3]uint64{3, 2, 0},
+			steps:  []string{"FSSSF"}, want: StateClosed, wantCounts: [4]uint64{3, 2, 0, 0},
 		},
 		{
 			name:   "nothing opens below MinRequests",
 			policy: Policy{MinRequests: 10, FailureThreshold: 1},
-			steps:  []string{"FFFFFFFFF"}, want: StateClosed, wantCounts: [3]uint64{0, 9, 0},
+			steps:  []string{"FFFFFFFFF"}, want: StateClosed, wantCounts: [4]uint64{0, 9, 0, 0},
 		},
 		{
 			name:   "the 10th failure opens at MinRequests 10",
 			policy: Policy{MinRequests: 10, FailureThreshold: 1},
-			steps:  []string{"FFFFFFFFFF"}, want: StateOpen, wantCounts: [3]uint64{0, 10, 0},
+			steps:  []string{"FFFFFFFFFF"}, want: StateOpen, wantCounts: [4]uint64{0, 10, 0, 0},
 		},
 		{
 			name:   "failures leave the window",
 			policy: Policy{MinRequests: 2, FailureThreshold: 2, FailureRateThreshold: 1, Window: 10 * time.Second},
-			steps:  []string{"F", "sleep 11s", "F"}, want: StateClosed, wantCounts: [3]uint64{0, 2, 0},
+			steps:  []string{"F", "sleep 11s", "F"}, want: StateClosed, wantCounts: [4]uint64{0, 2, 0, 0},
 		},
 		{
 			name:   "failures within the window add up",
 			policy: Policy{MinRequests: 2, FailureThreshold: 2, FailureRateThreshold: 1, Window: 10 * time.Second},
-			steps:  []string{"F", "sleep 11s", "F", "sleep 5s", "F"}, want: StateOpen, wantCounts: [3]uint64{0, 3, 0},
+			steps:  []string{"F", "sleep 11s", "F", "sleep 5s", "F"}, want: StateOpen, wantCounts: [4]uint64{0, 3, 0, 0},
 		},
 		{
-			name:   "canceled calls are not recorded",
+			name:   "canceled calls are counted apart and not judged",
 			policy: Policy{MinRequests: 1, FailureThreshold: 1},
-			steps:  []string{"CCCCC"}, want: StateClosed, wantCounts: [3]uint64{0, 0, 5},
+			steps:  []string{"CCCCC"}, want: StateClosed, wantCounts: [4]uint64{0, 0, 0, 5},
 		},
 		{
 			name: "IsFailure decides what fails",
 			policy: Policy{MinRequests: 1, FailureThreshold: 1, IsFailure: func(err error) bool {
 				return err != nil && !errors.Is(err, notFailure)
 			}},
-			steps: []string{"S"}, want: StateClosed, wantCounts: [3]uint64{1, 0, 0},
+			steps: []string{"S"}, want: StateClosed, wantCounts: [4]uint64{1, 0, 0, 0},
 		},
 	}
 	for _, tt := range tests {
@@ -92,7 +92,7 @@ func TestBreaker_Thresholds(t *testing.T) {
 				}
 				s := b.Stats()
 				assert.Equal(t, tt.want, s.State)
-				assert.Equal(t, tt.wantCounts, [3]uint64{s.Successes, s.Failures, s.Ignored})
+				assert.Equal(t, tt.wantCounts, [4]uint64{s.Successes, s.Failures, s.Late, s.Canceled})
 			})
 		})
 	}
@@ -216,7 +216,8 @@ func TestBreaker_HalfOpen(t *testing.T) {
 			s := b.Stats()
 			assert.Equal(t, StateHalfOpen, s.State)
 			assert.EqualValues(t, 4, s.Successes)
-			assert.EqualValues(t, 1, s.Ignored)
+			assert.EqualValues(t, 1, s.Canceled)
+			assert.Zero(t, s.Late)
 			assert.EqualValues(t, 2, s.Rejected)
 			assert.EqualValues(t, 4, s.StateRequests)
 		})
@@ -308,8 +309,8 @@ func TestBreaker_StaleResults(t *testing.T) {
 
 				after := b.Stats()
 				assert.Equal(t, tt.want, after.State)
-				before.Ignored++
-				assert.Equal(t, before, after, "only Ignored changes")
+				before.Late++
+				assert.Equal(t, before, after, "only Late changes")
 				assert.Equal(t, tt.wantChanges, rec.changes())
 			})
 		})

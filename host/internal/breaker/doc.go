@@ -26,11 +26,11 @@
 //     longer current is not recorded: a slow call admitted while the breaker
 //     was closed cannot count against the half-open state that followed, nor
 //     against the fresh window after a reset. Such results are counted in
-//     [Stats.Ignored].
+//     [Stats.Late]; canceled calls in [Stats.Canceled].
 //   - Half-open admission is bounded by an in-flight count kept under the
 //     breaker's mutex, taken by Allow and given back by Done of the same
 //     generation, so the bound holds exactly under any number of callers.
-//   - Successes, failures, rejections and ignored results are counted under
+//   - Successes, failures, rejections, late and canceled results are counted under
 //     the same mutex, so [Registry.Snapshot] is exact.
 //   - State-change callbacks ([Registry.OnStateChange]) and the log record of
 //     each change run after the mutex is released, one at a time and in the

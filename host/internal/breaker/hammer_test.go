@@ -47,7 +47,8 @@ func TestBreaker_ONEXScenarios(t *testing.T) {
 		assert.EqualValues(t, goroutines*calls, s.Failures)
 		assert.Zero(t, s.Successes)
 		assert.Zero(t, s.Rejected)
-		assert.Zero(t, s.Ignored)
+		assert.Zero(t, s.Late)
+		assert.Zero(t, s.Canceled)
 		assert.Equal(t, []string{"http:api.example.com: closed->open"}, rec.changes())
 		require.ErrorIs(t, b.Do(t.Context(), succeed), ErrOpen)
 		assert.EqualValues(t, 1, b.Stats().Rejected)
@@ -76,9 +77,10 @@ func TestBreaker_ONEXScenarios(t *testing.T) {
 		s := b.Stats()
 		assert.Equal(t, StateOpen, s.State)
 		// The trip starts a new generation: failures admitted before it but
-		// finishing after it are ignored, not recorded.
+		// finishing after it are late, not judged.
 		assert.EqualValues(t, threshold, s.Failures)
-		assert.EqualValues(t, goroutines*calls, s.Failures+s.Ignored+s.Rejected)
+		assert.EqualValues(t, goroutines*calls, s.Failures+s.Late+s.Rejected)
+		assert.Zero(t, s.Canceled)
 		assert.Equal(t, []string{"kv: closed->open"}, rec.changes())
 	})
 
@@ -118,7 +120,8 @@ func TestBreaker_ONEXScenarios(t *testing.T) {
 			assert.EqualValues(t, 5, s.Failures)
 			assert.Zero(t, s.Successes)
 			assert.EqualValues(t, goroutines*5, s.Rejected)
-			assert.Zero(t, s.Ignored)
+			assert.Zero(t, s.Late)
+			assert.Zero(t, s.Canceled)
 			assert.Equal(t, p.OpenTimeout, s.RetryAfter, "no time passes in the bubble")
 			assert.Equal(t, []string{"fs:/srv/data: closed->open"}, rec.changes())
 		})
@@ -294,8 +297,8 @@ func TestBreaker_Hammer(t *testing.T) {
 	operator.Wait()
 
 	s := b.Stats()
-	assert.EqualValues(t, goroutines*calls, s.Successes+s.Failures+s.Ignored+s.Rejected)
-	assert.EqualValues(t, calledFn.Load(), s.Successes+s.Failures+s.Ignored)
+	assert.EqualValues(t, goroutines*calls, s.Successes+s.Failures+s.Late+s.Canceled+s.Rejected)
+	assert.EqualValues(t, calledFn.Load(), s.Successes+s.Failures+s.Late+s.Canceled)
 	assert.EqualValues(t, rejected.Load(), s.Rejected)
 	assert.Zero(t, broken.Load(), "callbacks out of order")
 	chainMu.Lock()

@@ -21,13 +21,17 @@ type Stats struct {
 	// states.
 	RetryAfter time.Duration
 
-	// Successes, Failures, Rejected and Ignored count calls since the
-	// breaker was created or Reset: results recorded as successes and as
-	// failures, calls that Allow or Do rejected, and results not recorded
-	// because the breaker changed state while the call ran or because the
-	// call was canceled. Every admitted call whose Done was called is in
-	// exactly one of Successes, Failures and Ignored.
-	Successes, Failures, Rejected, Ignored uint64
+	// Successes, Failures, Rejected, Late and Canceled count calls since
+	// the breaker was created or Reset: results judged as successes and as
+	// failures; calls that Allow or Do rejected; late results, not judged
+	// because the breaker changed state (or was forced, or Reset) while the
+	// call ran; and canceled calls, whose caller gave up (never judged).
+	// Every admitted call whose Done was called is in exactly one of
+	// Successes, Failures, Late and Canceled, so every call asked for is in
+	// exactly one of the five once it has finished. A call admitted before
+	// a Reset and finished after it is counted (as Late or Canceled) in the
+	// new totals.
+	Successes, Failures, Rejected, Late, Canceled uint64
 
 	// StateRequests and StateFailures are the results that the current
 	// state judges: for a closed breaker, those in the rolling window as of
@@ -51,7 +55,8 @@ func (b *Breaker) Stats() Stats {
 	s.Successes = b.counts.successes
 	s.Failures = b.counts.failures
 	s.Rejected = b.counts.rejected
-	s.Ignored = b.counts.ignored
+	s.Late = b.counts.late
+	s.Canceled = b.counts.canceled
 	if b.state == StateOpen {
 		s.RetryAfter = b.cb.RemainingDelay()
 	} else {
