@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -10,10 +11,17 @@ import (
 // errBreakerOpen marks a capability call an open circuit breaker rejected.
 var errBreakerOpen = errors.New("circuit breaker open")
 
+// errGuardedPanic is what the breaker records for a guarded call that panicked (or called
+// runtime.Goexit): a failure, so that a half-open probe's slot is given back.
+var errGuardedPanic = errors.New("host: a guarded capability call panicked")
+
 // guard runs fn behind the breaker of service, unless the attempt bypasses breakers.
 // isFailure says whether fn's error counts against the service (a refused path or a bad
-// key does not; an I/O error does).
-func (a *attempt) guard(service string, fn func() error, isFailure func(error) bool) error {
+// key does not; an I/O error does). A call that failed because ctx was canceled is
+// recorded as canceled, never as a success or a failure: the caller gave up, which says
+// nothing about the service (a canceled half-open probe must not close the breaker). The
+// result is recorded even if fn panics, so no half-open slot is leaked.
+func (a *attempt) guard(ctx context.Context, service string, fn func() error, isFailure func(error) bool) error {
 	if !a.breakers {
 		return fn()
 	}
@@ -21,11 +29,18 @@ func (a *attempt) guard(service string, fn func() error, isFailure func(error) b
 	if err != nil {
 		return fmt.Errorf("%w: %w", errBreakerOpen, err)
 	}
+	result := errGuardedPanic // replaced below unless fn does not return
+	defer func() { permit.Done(result) }()
 	err = fn()
-	if err != nil && isFailure(err) {
-		permit.Done(err)
-	} else {
-		permit.Done(nil)
+	switch {
+	case err == nil:
+		result = nil
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		result = context.Canceled
+	case isFailure(err):
+		result = err
+	default:
+		result = nil
 	}
 	return err
 }

@@ -93,7 +93,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		path = r.Path
 		run = func() error { return roots.Mkdir(a.tx, r.Path, r.Parents) }
 	}
-	if err := a.guard("fs:"+roots.RootOf(path), run, fsFailure); err != nil {
+	if err := a.guard(ctx, "fs:"+roots.RootOf(path), run, fsFailure); err != nil {
 		return fsStatus(op, err)
 	}
 	return response(resp)

@@ -34,7 +34,7 @@ func (a *attempt) http(ctx context.Context, req []byte) (abi.Status, []byte) {
 		}
 		return err
 	}
-	if err := a.guard(httpcap.Service(r.URL), run, httpFailure); err != nil {
+	if err := a.guard(ctx, httpcap.Service(r.URL), run, httpFailure); err != nil {
 		switch {
 		case errors.Is(err, errBreakerOpen):
 			return breakerStatus(abi.OpHTTPRequest, err)

@@ -130,7 +130,7 @@ func (a *attempt) kv(ctx context.Context, op string, req []byte) (abi.Status, []
 			return err
 		}
 	}
-	if err := a.guard(kvService, run, kvFailure); err != nil {
+	if err := a.guard(ctx, kvService, run, kvFailure); err != nil {
 		return kvStatus(op, err)
 	}
 	return response(resp)
