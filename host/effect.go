@@ -97,6 +97,12 @@ func (n *EffectNode) Process(ctx context.Context, in abi.EffectInput) (abi.Effec
 	}
 	start := time.Now()
 	err := n.process(ctx, &in, name, &out)
+	// A guest that passes the host's circuit_open error on (as the SDK does) returns the
+	// generic error status: the effect is unavailable, as its capability call was, so that
+	// callers retry it like any other unavailable answer (HTTP 503).
+	if pe, ok := errors.AsType[*PluginError](err); ok && pe.Code == codeCircuitOpen && pe.Kind == ErrFailed {
+		pe.Kind = ErrUnavailable
+	}
 	elapsed := time.Since(start)
 	out.ProcessingTimeMS = float64(elapsed.Nanoseconds()) / 1e6
 	n.metrics.Observe(name, 1, elapsed, err != nil)

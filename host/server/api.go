@@ -291,7 +291,8 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// breakerInfo is what /v1/breakers says of a breaker.
+// breakerInfo is what /v1/breakers says of a breaker. Every call asked of it is in exactly
+// one of successes, failures, rejected, late and canceled once it has finished.
 type breakerInfo struct {
 	Service    string    `json:"service"`
 	State      string    `json:"state"`
@@ -301,13 +302,18 @@ type breakerInfo struct {
 	Successes  uint64    `json:"successes"`
 	Failures   uint64    `json:"failures"`
 	Rejected   uint64    `json:"rejected"`
+	// Late counts results not judged because the breaker changed state while the call ran.
+	Late uint64 `json:"late"`
+	// Canceled counts calls whose caller gave up.
+	Canceled uint64 `json:"canceled"`
 }
 
 func (s *Server) listBreakers(w http.ResponseWriter, r *http.Request) {
 	out := []breakerInfo{}
 	for _, b := range s.host.Breakers() {
 		out = append(out, breakerInfo{Service: b.Service, State: b.State.String(), Disabled: b.Disabled, OpenedAt: b.OpenedAt,
-			RetryAfter: b.RetryAfter.Seconds(), Successes: b.Successes, Failures: b.Failures, Rejected: b.Rejected})
+			RetryAfter: b.RetryAfter.Seconds(), Successes: b.Successes, Failures: b.Failures, Rejected: b.Rejected,
+			Late: b.Late, Canceled: b.Canceled})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -74,6 +74,9 @@ var (
 		"Circuit breaker state by service: 0 closed, 1 half-open, 2 open.", []string{"service"}, nil)
 	descBreakerRejected = prometheus.NewDesc("onex_breaker_rejected_total",
 		"Calls an open or saturated breaker refused, by service.", []string{"service"}, nil)
+	descBreakerCalls = prometheus.NewDesc("onex_breaker_calls_total",
+		"Calls asked of a circuit breaker, by service and outcome: success, failure, rejected, late (not judged: the breaker changed state while it ran) or canceled; each finished call in exactly one.",
+		[]string{"service", "outcome"}, nil)
 	descPool = prometheus.NewDesc("onex_pool_instances",
 		"Live plugin instances by node and state (idle or in_use).", []string{"node", "state"}, nil)
 	descPoolWaiting = prometheus.NewDesc("onex_pool_waiting",
@@ -99,7 +102,7 @@ var (
 type hostCollector struct{ s *Server }
 
 func (c *hostCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheEntries, descBreaker, descBreakerRejected,
+	for _, d := range []*prometheus.Desc{descCache, descCacheEntries, descBreaker, descBreakerRejected, descBreakerCalls,
 		descPool, descPoolWaiting, descTx, descTxOpen, descEvents, descRecovered, descStuck, descStuckTotal} {
 		ch <- d
 	}
@@ -114,6 +117,10 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range h.Breakers() {
 		ch <- prometheus.MustNewConstMetric(descBreaker, prometheus.GaugeValue, breakerValue(b.State), b.Service)
 		ch <- prometheus.MustNewConstMetric(descBreakerRejected, prometheus.CounterValue, float64(b.Rejected), b.Service)
+		for outcome, n := range map[string]uint64{"success": b.Successes, "failure": b.Failures, "rejected": b.Rejected,
+			"late": b.Late, "canceled": b.Canceled} {
+			ch <- prometheus.MustNewConstMetric(descBreakerCalls, prometheus.CounterValue, float64(n), b.Service, outcome)
+		}
 	}
 	for name, n := range *c.s.nodes.Load() {
 		ps := n.plugin.Stats()
