@@ -108,8 +108,15 @@ type ComputeOutput struct {
 	ComputationType string `json:"computation_type"`
 	// ProcessingTimeMS is the wall time of the guest call in milliseconds; 0 on a cache hit.
 	ProcessingTimeMS float64 `json:"processing_time_ms"`
-	// CacheHit reports that Result came from the compute cache.
+	// CacheHit reports that Result came from the compute cache: CacheOutcome is "hit" or
+	// "shared_hit".
 	CacheHit bool `json:"cache_hit"`
+	// CacheOutcome says how the host's compute cache answered this call: "hit" (held by
+	// this host), "shared_hit" (held by the shared level, e.g. another host), "joined"
+	// (this call waited for the same computation another call had started; the guest
+	// ran once for both) or "miss" (the guest ran for this call). Empty when the cache
+	// was not asked. An onex-host extension of ONEX's envelope.
+	CacheOutcome string `json:"cache_outcome,omitempty"`
 	// ParallelExecutionUsed reports that the input ran as part of a parallel batch.
 	ParallelExecutionUsed bool `json:"parallel_execution_used"`
 	// FuelUsed is the metered work the guest did (about one unit per Wasm instruction);

@@ -44,7 +44,7 @@ func TestComputeNode_CacheTTL(t *testing.T) {
 		assert.False(t, minute(), "expired after a minute")
 		assert.GreaterOrEqual(t, h.CacheStats().Expirations, uint64(1))
 
-		h.ClearCache()
+		require.NoError(t, h.ClearCache(context.Background()))
 		never := process(host.PluginConfig{CacheTTL: -1})
 		assert.False(t, never())
 		assert.False(t, never(), "a negative CacheTTL never caches")

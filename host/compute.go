@@ -67,7 +67,9 @@ func (n *ComputeNode) Invalidate(computation string, data []byte) {
 // the plugin's CacheTTL is not negative,
 // the result comes from the host's cache when present (CacheHit true, ProcessingTimeMS 0,
 // the original result bytes); otherwise concurrent callers of the same input share one
-// guest call, and its result is cached. ProcessingTimeMS is the wall time of the call,
+// guest call, and its result is cached. CacheOutcome then says how this call was answered
+// ("hit", "shared_hit", "joined" or "miss", as counted in Host.CacheStats); it is empty
+// when the cache was not asked. ProcessingTimeMS is the wall time of the call,
 // including the wait for an instance or for a shared computation. Errors are never cached;
 // other errors are those of Plugin.Call. On error the output carries only the operation
 // id and the computation type.
@@ -88,9 +90,10 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 	}
 	start := time.Now()
 	var (
-		result []byte
-		hit    bool
-		err    error
+		result  []byte
+		outcome cache.Outcome
+		cached  bool // the cache was asked
+		err     error
 		// fuel is the metered work of this caller's own guest call, if it made one. The
 		// shared computation may outlive a caller that gave up waiting: hence atomic.
 		fuel atomic.Uint64
@@ -99,7 +102,8 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		// A hit skips validating the input: its bytes hash to those of an input that
 		// was validated when the result was stored.
 		key := cache.KeyOf(p.digest, name, data)
-		result, hit, err = p.host.fetch(ctx, key, p.limits.cacheTTL, func(ctx context.Context) ([]byte, error) {
+		cached = true
+		result, outcome, err = p.host.fetch(ctx, key, p.limits.cacheTTL, func(ctx context.Context) ([]byte, error) {
 			var used uint64
 			res, err := n.call(ctx, name, opID, data, &used)
 			fuel.Store(used)
@@ -115,6 +119,7 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		result, err = n.call(ctx, name, opID, data, &used)
 		fuel.Store(used)
 	}
+	hit := cached && (outcome == cache.Hit || outcome == cache.SharedHit)
 	elapsed := time.Since(start)
 	if hit {
 		elapsed = 0
@@ -127,7 +132,7 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 	if err != nil {
 		return abi.ComputeOutput{OperationID: opID, ComputationType: name}, err
 	}
-	return abi.ComputeOutput{
+	out := abi.ComputeOutput{
 		Result:                result,
 		OperationID:           opID,
 		ComputationType:       name,
@@ -136,7 +141,11 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		ParallelExecutionUsed: parallel,
 		FuelUsed:              fuel.Load(),
 		Metadata:              in.Metadata,
-	}, nil
+	}
+	if cached {
+		out.CacheOutcome = outcome.String()
+	}
+	return out, nil
 }
 
 // call checks that data is JSON, converts it for the guest by the computation's input

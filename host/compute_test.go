@@ -75,7 +75,7 @@ func TestComputeNode_Cache(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, out.CacheHit, "invalidated")
 
-	h.ClearCache()
+	require.NoError(t, h.ClearCache(context.Background()))
 	out, err = node.Process(ctx, input("stats", `[1,2,3]`))
 	require.NoError(t, err)
 	assert.False(t, out.CacheHit, "cleared")

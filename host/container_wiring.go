@@ -21,7 +21,7 @@ const (
 // CacheService is the compute cache as a service.
 type CacheService interface {
 	CacheStats() CacheStats
-	ClearCache()
+	ClearCache(ctx context.Context) error
 }
 
 // BreakerService is the circuit-breaker registry as a service.

@@ -111,15 +111,29 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // Config returns the host's configuration with defaults filled in.
 func (h *Host) Config() Config { return h.cfg }
 
-// CacheStats are the compute cache's statistics with ONEX's field names. Counters are
-// exact: TotalRequests == Hits + Misses.
+// CacheStats are the compute cache's statistics with ONEX's field names, plus
+// shared_hits and joined. Counters are exact: TotalRequests == Hits + SharedHits + Joined +
+// Misses, each request counted once under its ComputeOutput.CacheOutcome.
 type CacheStats = cache.Stats
 
 // CacheStats returns the compute cache's statistics.
 func (h *Host) CacheStats() CacheStats { return h.cache.Stats() }
 
-// ClearCache removes every cached result; computations running now do not store theirs.
-func (h *Host) ClearCache() { h.cache.Clear() }
+// ClearCache removes every cached result from both cache levels: the shared one
+// (Config.SharedCache) first, then this host's, so that a lookup after it returns finds
+// neither. Computations running now do not store theirs locally (a shared level may still
+// get theirs). The local level is cleared even when the shared one fails; the error is the
+// shared level's. Counters are kept.
+func (h *Host) ClearCache(ctx context.Context) error {
+	var err error
+	if shared := h.cfg.SharedCache; shared != nil {
+		if err = shared.Clear(ctx); err != nil {
+			err = fmt.Errorf("host: clear the shared cache: %w", err)
+		}
+	}
+	h.cache.Clear()
+	return err
+}
 
 // engineKey selects a runtime: wazero sets the page limit per runtime, and metered
 // guests run without close-on-context-done.

@@ -116,23 +116,25 @@ func (p *Plugin) Entry(computation string) (Entry, bool) {
 	return Entry{Export: abi.ExportCompute, Input: EncodingJSON, Output: EncodingJSON}, true
 }
 
-// PoolStats describes a plugin's instance pool at one moment. Counters are exact.
+// PoolStats describes a plugin's instance pool at one moment. Counters are exact. The
+// JSON names are snake_case, as in the rest of the HTTP API.
 type PoolStats struct {
-	Live      int    // instances alive (idle + in use)
-	Idle      int    // instances waiting in the pool
-	InUse     int    // instances serving a call
-	Waiting   int    // callers waiting for an instance
-	Created   uint64 // instances ever created
-	Discarded uint64 // instances destroyed because they faulted (trap, timeout, bad pointer)
-	Trimmed   uint64 // idle instances destroyed by idle trimming
-	Acquired  uint64 // instances handed to callers
+	Live      int    `json:"live"`      // instances alive (idle + in use), or being created or destroyed
+	Idle      int    `json:"idle"`      // instances waiting in the pool
+	InUse     int    `json:"in_use"`    // instances serving a call
+	Waiting   int    `json:"waiting"`   // callers waiting for an instance
+	Created   uint64 `json:"created"`   // instances ever created
+	Destroyed uint64 `json:"destroyed"` // instances destroyed, whatever the reason (discarded, trimmed, closed)
+	Discarded uint64 `json:"discarded"` // instances destroyed because they faulted (trap, timeout, bad pointer)
+	Trimmed   uint64 `json:"trimmed"`   // idle instances destroyed by idle trimming
+	Acquired  uint64 `json:"acquired"`  // instances handed to callers
 }
 
 // Stats returns the pool's statistics.
 func (p *Plugin) Stats() PoolStats {
 	s := p.pool.Stats()
 	return PoolStats{Live: s.Live, Idle: s.Idle, InUse: s.InUse, Waiting: s.Waiting,
-		Created: s.Created, Discarded: s.Discarded, Trimmed: s.Trimmed, Acquired: s.Acquired}
+		Created: s.Created, Destroyed: s.Destroyed, Discarded: s.Discarded, Trimmed: s.Trimmed, Acquired: s.Acquired}
 }
 
 // Call runs computation on data (the raw input bytes, by convention JSON) in an instance

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/onexhost/onex-host/host/internal/cache"
@@ -26,6 +25,10 @@ type SharedCache interface {
 	// Invalidate removes key from the shared tier; the implementation tells the other
 	// hosts, which call Host.InvalidateCached.
 	Invalidate(ctx context.Context, key string) error
+	// Clear removes every key from the shared tier (Host.ClearCache calls it), telling
+	// the other hosts as Invalidate does. A computation running meanwhile may still store
+	// its value.
+	Clear(ctx context.Context) error
 }
 
 // WithSharedCache returns c with a second, shared cache level (nil: none, the default).
@@ -44,11 +47,12 @@ func (h *Host) InvalidateCached(key string) error {
 }
 
 // fetch computes the value of key through the cache levels: the local cache, then the
-// shared one when configured. hit is true when either level had it.
-func (h *Host) fetch(ctx context.Context, key cache.Key, ttl time.Duration, compute func(context.Context) ([]byte, error)) ([]byte, bool, error) {
+// shared one when configured. The outcome is this caller's: cache.Hit from the local
+// level, cache.SharedHit when it asked the shared level and that had the value, cache.Joined
+// when it waited for another caller's computation, cache.Miss when the guest ran for it.
+func (h *Host) fetch(ctx context.Context, key cache.Key, ttl time.Duration, compute func(context.Context) ([]byte, error)) ([]byte, cache.Outcome, error) {
 	shared := h.cfg.SharedCache
-	var sharedHit atomic.Bool // written by the computation, which may outlive this caller
-	value, hit, err := h.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
+	return h.cache.GetOrCompute(ctx, key, func(ctx context.Context) ([]byte, time.Duration, error) {
 		if shared == nil {
 			v, err := compute(ctx)
 			return v, ttl, err
@@ -58,8 +62,9 @@ func (h *Host) fetch(ctx context.Context, key cache.Key, ttl time.Duration, comp
 			sharedTTL = h.cfg.CacheTTL
 		}
 		v, hit, err := shared.Fetch(ctx, key.String(), sharedTTL, compute)
-		sharedHit.Store(hit)
+		if hit {
+			cache.MarkShared(ctx)
+		}
 		return v, ttl, err
 	})
-	return value, hit || sharedHit.Load(), err
 }

@@ -23,6 +23,13 @@ type mapCache struct {
 	invalidated []string
 }
 
+func (m *mapCache) Clear(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.values)
+	return nil
+}
+
 func (m *mapCache) Fetch(ctx context.Context, key string, ttl time.Duration, compute func(context.Context) ([]byte, error)) ([]byte, bool, error) {
 	m.mu.Lock()
 	m.fetches++

@@ -214,6 +214,33 @@ func (c *SharedCache) Invalidate(ctx context.Context, key string) error {
 	return nil
 }
 
+// Clear implements host.SharedCache: every value in the bucket is purged (leases are
+// left to their owners), and every attached host removes each key from its own cache when
+// the purge reaches its watch. It takes one bucket operation per key; ctx bounds the whole.
+// Values stored while it runs may survive it.
+func (c *SharedCache) Clear(ctx context.Context) error {
+	lister, err := c.kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: shared cache: clear %s: %w", c.cfg.Bucket, err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var errs []error
+	for key := range lister.Keys() {
+		if strings.HasPrefix(key, leasePrefix) {
+			continue
+		}
+		octx, cancel := context.WithTimeout(ctx, c.cfg.OpTimeout)
+		if err := c.kv.Purge(octx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
+		cancel()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cluster: shared cache: clear %s: %w", c.cfg.Bucket, err)
+	}
+	return nil
+}
+
 // Attach makes h follow invalidations: a watch on the bucket calls h.InvalidateCached
 // for every key deleted or purged by any host. Close stops it.
 func (c *SharedCache) Attach(ctx context.Context, h *host.Host) error {

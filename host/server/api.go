@@ -54,7 +54,10 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, s.host.CacheStats())
 	}))
 	mux.HandleFunc("DELETE /v1/cache", s.authorize(RoleAdmin, func(w http.ResponseWriter, r *http.Request) {
-		s.host.ClearCache()
+		if err := s.host.ClearCache(r.Context()); err != nil {
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error()+" (this host's level was cleared)")
+			return
+		}
 		writeJSON(w, http.StatusOK, s.host.CacheStats())
 	}))
 	mux.HandleFunc("GET /v1/breakers", s.authorize(RoleInvoke, s.listBreakers))

@@ -67,7 +67,8 @@ func (t *telemetry) observe(node, operation, kind string, d time.Duration, fuel 
 
 var (
 	descCache = prometheus.NewDesc("onex_cache_requests_total",
-		"Compute cache lookups, by result (hit or miss).", []string{"result"}, nil)
+		"Compute cache lookups, by result: hit (held here), shared_hit (held by the shared level), joined (waited for a computation another call started) or miss (the guest ran).",
+		[]string{"result"}, nil)
 	descCacheEntries = prometheus.NewDesc("onex_cache_entries",
 		"Results held by the compute cache.", nil, nil)
 	descBreaker = prometheus.NewDesc("onex_breaker_state",
@@ -112,6 +113,8 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 	h := c.s.host
 	cs := h.CacheStats()
 	ch <- prometheus.MustNewConstMetric(descCache, prometheus.CounterValue, float64(cs.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(descCache, prometheus.CounterValue, float64(cs.SharedHits), "shared_hit")
+	ch <- prometheus.MustNewConstMetric(descCache, prometheus.CounterValue, float64(cs.Joined), "joined")
 	ch <- prometheus.MustNewConstMetric(descCache, prometheus.CounterValue, float64(cs.Misses), "miss")
 	ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(cs.ValidEntries))
 	for _, b := range h.Breakers() {

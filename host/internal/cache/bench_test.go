@@ -29,7 +29,7 @@ func BenchmarkCache_Hit(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, hit, err := c.GetOrCompute(ctx, KeyOf(benchDigest, "default", input), compute); !hit || err != nil {
+		if _, hit, err := c.GetOrCompute(ctx, KeyOf(benchDigest, "default", input), compute); hit != Hit || err != nil {
 			b.Fatal("want a hit", err)
 		}
 	}
@@ -41,7 +41,7 @@ func BenchmarkCache_HitParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, hit, err := c.GetOrCompute(ctx, KeyOf(benchDigest, "default", input), compute); !hit || err != nil {
+			if _, hit, err := c.GetOrCompute(ctx, KeyOf(benchDigest, "default", input), compute); hit != Hit || err != nil {
 				b.Error("want a hit", err)
 				return
 			}

@@ -32,9 +32,12 @@ type Cache struct {
 
 	// counts holds hits and misses in otter's striped adders, so that hits on
 	// many cores do not contend on one cache line. Otter itself records
-	// nothing: its notion of a hit differs from ours (a joined computation is
-	// a miss here).
+	// nothing: its notion of a hit differs from ours. Joins and shared hits
+	// are rarer (each waits for a computation) and plain atomics.
 	counts      *stats.Counter
+	joined      atomic.Uint64
+	sharedHits  atomic.Uint64
+	waiting     atomic.Int64 // callers waiting for a computation now
 	evictions   atomic.Uint64
 	expirations atomic.Uint64
 
@@ -97,16 +100,70 @@ func (c *Cache) countDeletion(e otter.DeletionEvent[Key, entry]) {
 	}
 }
 
-// GetOrCompute returns the value cached for key, with hit true, or computes
-// it.
+// Outcome is how GetOrCompute answered one call. It is a plain integer, safe
+// for concurrent use.
+type Outcome int
+
+const (
+	// Miss: the value was not cached and no computation of the key was
+	// running, so this call started one (or, its context already done,
+	// gave up without starting one).
+	Miss Outcome = iota
+	// Hit: the value was cached.
+	Hit
+	// SharedHit: this call started the computation, and the computation
+	// found the value in a shared cache level instead of computing it (see
+	// MarkShared).
+	SharedHit
+	// Joined: this call waited for a computation another call had started.
+	Joined
+)
+
+// String returns "miss", "hit", "shared_hit" or "joined", the names the
+// host reports, or "unknown".
+func (o Outcome) String() string {
+	switch o {
+	case Miss:
+		return "miss"
+	case Hit:
+		return "hit"
+	case SharedHit:
+		return "shared_hit"
+	case Joined:
+		return "joined"
+	}
+	return "unknown"
+}
+
+// sharedKey is the context key under which a flight's context holds the
+// flight, for MarkShared.
+type sharedKey struct{}
+
+// MarkShared tells the cache, from inside a ComputeFunc, that the value it is
+// about to return was found in a shared cache level rather than computed: the
+// call that started the computation is then answered SharedHit. ctx must be
+// (or derive from) the context the ComputeFunc received; any other ctx is
+// ignored. It does not block.
+func MarkShared(ctx context.Context) {
+	if f, ok := ctx.Value(sharedKey{}).(*flight); ok {
+		f.shared.Store(true)
+	}
+}
+
+// GetOrCompute returns the value cached for key, with Hit, or computes it.
 //
 // On a miss, compute runs once, on a goroutine of its own, for all the
-// callers that ask for key until it returns; they all get its value, hit
-// false, and its error. A successful value is stored (see ComputeFunc for its
-// TTL) unless it is too large for Config.MaxBytes, or key was invalidated or
-// the cache cleared while compute ran, or every caller gave up before it
-// returned. Errors are never stored, and on an error the value is nil. If
-// compute panics, every waiter gets a *PanicError and nothing is stored.
+// callers that ask for key until it returns; they all get its value and its
+// error, the caller that started it with Miss (SharedHit if compute called
+// MarkShared), the others with Joined. A successful value is stored (see
+// ComputeFunc for its TTL) unless it is too large for Config.MaxBytes, or key
+// was invalidated or the cache cleared while compute ran, or every caller
+// gave up before it returned. Errors are never stored, and on an error the
+// value is nil. If compute panics, every waiter gets a *PanicError and
+// nothing is stored.
+//
+// Every call is counted in Stats under its outcome once it returns, whether
+// it got a value or an error.
 //
 // GetOrCompute blocks until the result is ready or ctx is done. When ctx is
 // done first, it returns an error wrapping ctx.Err() and leaves the
@@ -116,10 +173,10 @@ func (c *Cache) countDeletion(e otter.DeletionEvent[Key, entry]) {
 //
 // The returned slice is a view of the stored value, shared with every other
 // caller: it must not be modified. Copy it before handing it on.
-func (c *Cache) GetOrCompute(ctx context.Context, key Key, compute ComputeFunc) (value []byte, hit bool, err error) {
+func (c *Cache) GetOrCompute(ctx context.Context, key Key, compute ComputeFunc) (value []byte, o Outcome, err error) {
 	if e, ok := c.store.GetIfPresent(key); ok {
 		c.counts.RecordHits(1)
-		return e.value, true, nil
+		return e.value, Hit, nil
 	}
 
 	c.mu.Lock()
@@ -128,30 +185,43 @@ func (c *Cache) GetOrCompute(ctx context.Context, key Key, compute ComputeFunc) 
 	if e, ok := c.store.GetIfPresent(key); ok {
 		c.mu.Unlock()
 		c.counts.RecordHits(1)
-		return e.value, true, nil
+		return e.value, Hit, nil
 	}
 	if err := ctx.Err(); err != nil {
 		c.mu.Unlock()
 		c.counts.RecordMisses(1)
-		return nil, false, fmt.Errorf("cache: get %v: %w", key, err)
+		return nil, Miss, fmt.Errorf("cache: get %v: %w", key, err)
 	}
+	o = Joined
 	f := c.flights[key]
 	if f == nil {
+		o = Miss
 		f = newFlight(ctx)
 		c.flights[key] = f
 		go c.run(key, f, compute)
 	}
 	f.waiters++
+	c.waiting.Add(1)
 	c.mu.Unlock()
-	c.counts.RecordMisses(1)
 
 	select {
 	case <-f.done:
-		return f.value, false, f.err
+		value, err = f.value, f.err
 	case <-ctx.Done():
 		c.leave(key, f)
-		return nil, false, fmt.Errorf("cache: wait for %v: %w", key, ctx.Err())
+		value, err = nil, fmt.Errorf("cache: wait for %v: %w", key, ctx.Err())
 	}
+	c.waiting.Add(-1)
+	switch {
+	case o == Joined:
+		c.joined.Add(1)
+	case err == nil && f.shared.Load():
+		o = SharedHit
+		c.sharedHits.Add(1)
+	default:
+		c.counts.RecordMisses(1)
+	}
+	return value, o, err
 }
 
 // Invalidate removes the entry for key, if any. A computation of key that is

@@ -39,24 +39,28 @@ func TestCache_GetOrCompute_Stampede(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, callers, waiters(c, key))
 		require.EqualValues(t, 1, g.calls.Load())
+		require.Equal(t, callers, c.Stats().Waiting)
 
 		close(g.release)
 		wg.Wait()
 
 		assert.EqualValues(t, 1, g.calls.Load())
+		outcomes := map[Outcome]int{}
 		for i, r := range results {
 			require.NoError(t, r.err, "caller %d", i)
-			assert.False(t, r.hit, "caller %d", i)
+			outcomes[r.hit]++
 			assert.Equal(t, "HELLO", string(r.value), "caller %d", i)
 		}
+		assert.Equal(t, map[Outcome]int{Miss: 1, Joined: callers - 1}, outcomes,
+			"the caller that started the computation missed; the others joined it")
 		assert.Equal(t, Stats{
 			TotalEntries: 1, ValidEntries: 1, MaxSize: DefaultMaxEntries,
-			Misses: callers, TotalRequests: callers,
+			Misses: 1, Joined: callers - 1, TotalRequests: callers,
 		}, c.Stats())
 
 		v, hit, err := c.GetOrCompute(t.Context(), key, g.compute)
 		require.NoError(t, err)
-		assert.True(t, hit)
+		assert.Equal(t, Hit, hit)
 		assert.Equal(t, "HELLO", string(v))
 		assert.EqualValues(t, 1, g.calls.Load())
 		assert.Equal(t, 0, flightCount(c))
@@ -133,7 +137,7 @@ func TestCache_GetOrCompute_Context(t *testing.T) {
 				close(g.release)
 				v, hit, err := c.GetOrCompute(t.Context(), key, g.compute)
 				require.NoError(t, err)
-				assert.False(t, hit)
+				assert.NotEqual(t, Hit, hit)
 				assert.Equal(t, "fresh", string(v))
 				assert.EqualValues(t, 1, calls.Load())
 			},
@@ -165,9 +169,41 @@ func TestCache_GetOrCompute_Context(t *testing.T) {
 				assert.Equal(t, "v", string(ra.value))
 				assert.Equal(t, "v", string(rb.value))
 				assert.EqualValues(t, 1, g.calls.Load())
+				assert.Equal(t, Miss, ra.hit)
+				assert.Equal(t, Joined, rb.hit)
 				s := c.Stats()
-				assert.EqualValues(t, 2, s.Misses, "a joined flight is a miss")
+				assert.EqualValues(t, 1, s.Misses)
+				assert.EqualValues(t, 1, s.Joined, "a joined flight is not a miss")
 				assert.EqualValues(t, 2, s.TotalRequests)
+			},
+		},
+		{
+			name: "a value a shared level had is a shared hit for the caller that asked it",
+			run: func(t *testing.T, c *Cache) {
+				release := make(chan struct{})
+				compute := func(ctx context.Context) ([]byte, time.Duration, error) {
+					<-release
+					MarkShared(t.Context()) // not compute's context: ignored
+					MarkShared(ctx)
+					return []byte("v"), 0, nil
+				}
+				a := goGet(t.Context(), c, key, compute)
+				synctest.Wait()
+				b := goGet(t.Context(), c, key, compute)
+				synctest.Wait()
+				close(release)
+				ra, rb := <-a, <-b
+				require.NoError(t, ra.err)
+				require.NoError(t, rb.err)
+				assert.Equal(t, SharedHit, ra.hit)
+				assert.Equal(t, Joined, rb.hit)
+				_, o, err := c.GetOrCompute(t.Context(), key, compute)
+				require.NoError(t, err)
+				assert.Equal(t, Hit, o, "stored locally")
+				s := c.Stats()
+				assert.Equal(t, [4]uint64{1, 1, 1, 0}, [4]uint64{s.Hits, s.SharedHits, s.Joined, s.Misses})
+				assert.EqualValues(t, 3, s.TotalRequests)
+				assert.InDelta(t, 100*2.0/3, s.HitRate, 1e-9)
 			},
 		},
 		{
@@ -196,7 +232,7 @@ func TestCache_GetOrCompute_Context(t *testing.T) {
 				cancel()
 				_, hit, err := c.GetOrCompute(ctx, key, constant(&calls, "v", 0))
 				require.ErrorIs(t, err, context.Canceled)
-				assert.False(t, hit)
+				assert.Equal(t, Miss, hit)
 				synctest.Wait()
 				assert.Zero(t, calls.Load())
 				assert.EqualValues(t, 1, c.Stats().Misses)
@@ -284,7 +320,7 @@ func TestCache_GetOrCompute_Errors(t *testing.T) {
 					r := <-ch
 					require.Error(t, r.err)
 					assert.Nil(t, r.value)
-					assert.False(t, r.hit)
+					assert.NotEqual(t, Hit, r.hit)
 					tt.check(t, r.err)
 				}
 				assert.EqualValues(t, 1, calls.Load())
@@ -294,7 +330,7 @@ func TestCache_GetOrCompute_Errors(t *testing.T) {
 				var ok atomic.Int32
 				v, hit, err := c.GetOrCompute(t.Context(), key, constant(&ok, "ok", 0))
 				require.NoError(t, err)
-				assert.False(t, hit)
+				assert.NotEqual(t, Hit, hit)
 				assert.Equal(t, "ok", string(v))
 				assert.EqualValues(t, 1, ok.Load())
 				assert.Equal(t, 1, c.Stats().ValidEntries)
@@ -324,7 +360,7 @@ func TestCache_Invalidate(t *testing.T) {
 				tt.remove(c, key)
 				_, hit, err := c.GetOrCompute(t.Context(), key, constant(&calls, "v", 0))
 				require.NoError(t, err)
-				assert.False(t, hit)
+				assert.NotEqual(t, Hit, hit)
 				assert.EqualValues(t, 2, calls.Load())
 				s := c.Stats()
 				assert.Zero(t, s.Evictions)
@@ -362,7 +398,7 @@ func TestCache_Invalidate(t *testing.T) {
 
 				v, hit, err := c.GetOrCompute(t.Context(), key, old.compute)
 				require.NoError(t, err)
-				assert.True(t, hit)
+				assert.Equal(t, Hit, hit)
 				assert.Equal(t, "new", string(v))
 			})
 		})
@@ -392,7 +428,7 @@ func TestCache_GetOrCompute_TTL(t *testing.T) {
 					t.Helper()
 					_, hit, err := c.GetOrCompute(t.Context(), key, compute)
 					require.NoError(t, err)
-					return hit
+					return hit == Hit
 				}
 				start := time.Now()
 				require.False(t, get())
@@ -483,7 +519,7 @@ func TestCache_Stats(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &m))
 		want := []string{
 			"total_entries", "expired_entries", "valid_entries", "max_size", "hits",
-			"misses", "hit_rate", "evictions", "expirations", "total_requests",
+			"shared_hits", "joined", "misses", "hit_rate", "evictions", "expirations", "waiting", "total_requests",
 		}
 		assert.ElementsMatch(t, want, keys(m))
 	})

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,16 +21,19 @@ type flight struct {
 
 	value []byte
 	err   error
+	// shared is set by MarkShared: the value came from a shared level.
+	shared atomic.Bool
 
 	// waiters counts the callers still waiting; guarded by Cache.mu.
 	waiters int
 }
 
 // newFlight derives compute's context from that of the caller that starts the
-// flight: its values, none of its cancellation.
+// flight: its values, none of its cancellation, and the flight for MarkShared.
 func newFlight(ctx context.Context) *flight {
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	return &flight{ctx: fctx, cancel: cancel, done: make(chan struct{})}
+	f := &flight{done: make(chan struct{})}
+	f.ctx, f.cancel = context.WithCancel(context.WithValue(context.WithoutCancel(ctx), sharedKey{}, f))
+	return f
 }
 
 // run calls compute and finishes f. It is the body of the flight's goroutine,

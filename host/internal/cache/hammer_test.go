@@ -29,7 +29,7 @@ func TestCache_ONEXScenarios(t *testing.T) {
 					key := KeyOf("d", "c", fmt.Appendf(nil, "%d/%d", g, i))
 					v, hit, err := c.GetOrCompute(t.Context(), key, constant(&calls, "v", 0))
 					assert.NoError(t, err)
-					assert.False(t, hit)
+					assert.NotEqual(t, Hit, hit)
 					assert.Equal(t, "v", string(v))
 				}
 			})
@@ -77,7 +77,8 @@ func TestCache_ONEXScenarios(t *testing.T) {
 		}
 		s := c.Stats()
 		assert.EqualValues(t, goroutines, s.TotalRequests)
-		assert.EqualValues(t, goroutines, s.Hits+s.Misses)
+		assert.EqualValues(t, 1, s.Misses, "only the caller that computed missed")
+		assert.EqualValues(t, goroutines-1, s.Hits+s.Joined, "the others found the value or waited for it")
 		assert.Equal(t, 1, s.ValidEntries)
 	})
 }
@@ -120,9 +121,12 @@ func TestCache_Hammer(t *testing.T) {
 	}
 
 	var (
-		hits, misses, failures, cancelled, calls atomic.Int64
-		stop                                     = make(chan struct{})
-		checker                                  sync.WaitGroup
+		hits, joined, misses, failures, cancelled, calls atomic.Int64
+		// missedAtOnce counts the misses whose context was done before
+		// the call: they start no computation.
+		missedAtOnce atomic.Int64
+		stop         = make(chan struct{})
+		checker      sync.WaitGroup
 	)
 	// A reader checks the invariants of Stats while the hammer runs.
 	checker.Go(func() {
@@ -133,7 +137,7 @@ func TestCache_Hammer(t *testing.T) {
 			default:
 			}
 			s := c.Stats()
-			assert.Equal(t, s.Hits+s.Misses, s.TotalRequests)
+			assert.Equal(t, s.Hits+s.SharedHits+s.Joined+s.Misses, s.TotalRequests)
 			assert.Equal(t, s.TotalEntries, s.ValidEntries+s.ExpiredEntries)
 		}
 	})
@@ -151,11 +155,18 @@ func TestCache_Hammer(t *testing.T) {
 					cancel()
 				}
 				v, hit, err := c.GetOrCompute(ctx, keyOf(i), computeOf(i, &calls))
-				switch {
-				case hit:
+				switch hit {
+				case Hit:
 					hits.Add(1)
-				default:
+				case Joined:
+					joined.Add(1)
+				case Miss:
 					misses.Add(1)
+					if n%29 == 0 {
+						missedAtOnce.Add(1)
+					}
+				default:
+					t.Errorf("outcome %v without a shared level", hit)
 				}
 				switch {
 				case err == nil:
@@ -167,7 +178,7 @@ func TestCache_Hammer(t *testing.T) {
 				default:
 					failures.Add(1)
 					assert.True(t, i%11 == 0 || i%17 == 0, "unexpected error for key %d: %v", i, err)
-					assert.False(t, hit)
+					assert.NotEqual(t, Hit, hit)
 				}
 				switch r.IntN(50) {
 				case 0:
@@ -186,13 +197,15 @@ func TestCache_Hammer(t *testing.T) {
 
 	s := c.Stats()
 	assert.EqualValues(t, goroutines*ops, s.TotalRequests)
-	assert.Equal(t, s.Hits+s.Misses, s.TotalRequests)
+	assert.Equal(t, s.Hits+s.Joined+s.Misses, s.TotalRequests)
+	assert.Zero(t, s.SharedHits)
 	assert.Equal(t, uint64(hits.Load()), s.Hits)
+	assert.Equal(t, uint64(joined.Load()), s.Joined)
 	assert.Equal(t, uint64(misses.Load()), s.Misses)
 	assert.Positive(t, s.Hits)
 	assert.Positive(t, failures.Load())
 	assert.Positive(t, cancelled.Load())
-	assert.LessOrEqual(t, calls.Load(), misses.Load(), "never more computations than misses")
+	assert.Equal(t, calls.Load(), misses.Load()-missedAtOnce.Load(), "one computation per miss that started one")
 	assert.Equal(t, 0, flightCount(c), "no flight outlives its callers")
 
 	c.store.CleanUp()
@@ -201,5 +214,5 @@ func TestCache_Hammer(t *testing.T) {
 	assert.LessOrEqual(t, storedBytes(c), int64(maxBytes))
 	assert.LessOrEqual(t, c.store.WeightedSize(), c.weights.maxWeight)
 	t.Logf("%+v computations=%d failures=%d cancelled=%d", s, calls.Load(), failures.Load(), cancelled.Load())
-	require.Equal(t, s.Hits+s.Misses, s.TotalRequests)
+	require.Equal(t, s.Hits+s.Joined+s.Misses, s.TotalRequests)
 }

@@ -69,7 +69,7 @@ func flightCount(c *Cache) int {
 // result is what one GetOrCompute call returned.
 type result struct {
 	value []byte
-	hit   bool
+	hit   Outcome
 	err   error
 }
 
