@@ -2,8 +2,10 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
 	"github.com/onexhost/onex-host/host/server"
@@ -133,4 +136,58 @@ func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
 	r := b.srv.Invoke(ctx, "core", server.OperationCompute, body)
 	require.Equal(t, http.StatusOK, r.Status)
 	assert.Contains(t, string(r.Body), `"cache_hit":false`)
+}
+
+// TestSharedCache_OutlivesARestartUntilCleared: the JetStream level persists with the
+// NATS store on purpose (its keys name the plugin build, the computation and the input,
+// so a stored value stays right). A fresh host on a restarted server finds a previous
+// run's value there: a shared hit, counted as one. DELETE /v1/cache clears both levels,
+// so the next request runs the guest again.
+func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
+	store := t.TempDir()
+	start := func() *cluster.Embedded {
+		e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: store, Logger: quiet})
+		require.NoError(t, err)
+		return e
+	}
+	ctx := context.Background()
+	body := []byte(`{"computation_type":"sha256","data":"persisted"}`)
+	outcome := func(m *member) abi.ComputeOutput {
+		t.Helper()
+		r := m.srv.Invoke(ctx, "core", server.OperationCompute, body)
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var out abi.ComputeOutput
+		require.NoError(t, json.Unmarshal(r.Body, &out))
+		return out
+	}
+
+	// The first run computes and shares the value.
+	e := start()
+	first := newMember(t, "first", func() (*nats.Conn, error) { return e.Connect("first") }, memberOptions{shared: true})
+	out := outcome(first)
+	assert.Equal(t, "miss", out.CacheOutcome)
+	first.stop(t)
+	e.Shutdown()
+
+	// A fresh host on the restarted server: its local level is empty, the shared one
+	// still holds the value.
+	e = start()
+	t.Cleanup(e.Shutdown)
+	m := newMember(t, "second", func() (*nats.Conn, error) { return e.Connect("second") }, memberOptions{shared: true})
+	out = outcome(m)
+	assert.Equal(t, "shared_hit", out.CacheOutcome)
+	assert.True(t, out.CacheHit)
+	s := m.host.CacheStats()
+	assert.Equal(t, [4]uint64{0, 1, 0, 0}, [4]uint64{s.Hits, s.SharedHits, s.Joined, s.Misses}, "hits, shared_hits, joined, misses")
+	assert.Equal(t, "hit", outcome(m).CacheOutcome, "now held locally too")
+
+	// DELETE /v1/cache clears both levels.
+	rec := httptest.NewRecorder()
+	m.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodDelete, "/v1/cache", nil))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	out = outcome(m)
+	assert.Equal(t, "miss", out.CacheOutcome, "neither level has it after the clear")
+	assert.False(t, out.CacheHit)
+	s = m.host.CacheStats()
+	assert.Equal(t, [4]uint64{1, 1, 0, 1}, [4]uint64{s.Hits, s.SharedHits, s.Joined, s.Misses}, "hits, shared_hits, joined, misses")
 }
