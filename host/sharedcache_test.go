@@ -70,6 +70,7 @@ func TestSharedCache_SecondLevelAcrossHosts(t *testing.T) {
 	out, err := na.Process(context.Background(), in)
 	require.NoError(t, err)
 	assert.False(t, out.CacheHit)
+	assert.Equal(t, "miss", out.CacheOutcome)
 	assert.JSONEq(t, "6", string(out.Result))
 	require.Len(t, shared.values, 1)
 	for _, ttl := range shared.ttls {
@@ -80,11 +81,16 @@ func TestSharedCache_SecondLevelAcrossHosts(t *testing.T) {
 	out, err = nb.Process(context.Background(), in)
 	require.NoError(t, err)
 	assert.True(t, out.CacheHit)
+	assert.Equal(t, "shared_hit", out.CacheOutcome)
+	assert.Zero(t, out.ProcessingTimeMS)
 	assert.JSONEq(t, "6", string(out.Result))
 	// Now it is in b's first level: the shared tier is not asked again.
-	_, err = nb.Process(context.Background(), in)
+	out, err = nb.Process(context.Background(), in)
 	require.NoError(t, err)
+	assert.Equal(t, "hit", out.CacheOutcome)
 	assert.Equal(t, 2, shared.fetches)
+	s := b.CacheStats()
+	assert.Equal(t, [4]uint64{1, 1, 0, 0}, [4]uint64{s.Hits, s.SharedHits, s.Joined, s.Misses}, "hits, shared_hits, joined, misses")
 
 	// Invalidation removes it locally and from the shared tier; the key reaches the
 	// other host through InvalidateCached.
