@@ -57,7 +57,7 @@ func newBatchCmd(e *env) *cobra.Command {
 			"Output (--output, default stdout): one compact JSON line per item. A success is the item's\n" +
 			"ComputeOutput:\n" +
 			"  {\"result\":…,\"operation_id\":…,\"computation_type\":…,\"processing_time_ms\":…,\n" +
-			"   \"cache_hit\":…,\"parallel_execution_used\":…[,\"fuel_used\":…][,\"metadata\":…]}\n" +
+			"   \"cache_hit\":…[,\"cache_outcome\":…],\"parallel_execution_used\":…[,\"fuel_used\":…][,\"metadata\":…]}\n" +
 			"a failure is:\n" +
 			"  {\"operation_id\":…,\"computation_type\":…,\"error\":{\"kind\":…,\"code\":…,\"message\":…,\"retryable\":…}}\n" +
 			"kind names the failure: timeout, canceled, invalid_input, input_too_large, output_too_large,\n" +

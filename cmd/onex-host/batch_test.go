@@ -22,6 +22,7 @@ type batchLine struct {
 	ComputationType       string          `json:"computation_type"`
 	ProcessingTimeMS      float64         `json:"processing_time_ms"`
 	CacheHit              bool            `json:"cache_hit"`
+	CacheOutcome          string          `json:"cache_outcome"`
 	ParallelExecutionUsed bool            `json:"parallel_execution_used"`
 	FuelUsed              uint64          `json:"fuel_used"`
 	Metadata              map[string]any  `json:"metadata"`
