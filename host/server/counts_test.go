@@ -141,7 +141,8 @@ func TestServer_BreakerCountsEveryCall(t *testing.T) {
 	b := breakers[0]
 	require.NotNil(t, b.Late, "late is always reported")
 	require.NotNil(t, b.Canceled, "canceled is always reported")
-	t.Logf("answers %v; breaker %+v late %d canceled %d; the service saw %d requests", seen, b, *b.Late, *b.Canceled, reached.Load())
+	t.Logf("answers %v; breaker %s %s: successes %d failures %d rejected %d late %d canceled %d; the service saw %d requests",
+		seen, b.Service, b.State, b.Successes, b.Failures, b.Rejected, *b.Late, *b.Canceled, reached.Load())
 	assert.Equal(t, "open", b.State)
 	assert.EqualValues(t, clients*calls, b.Successes+b.Failures+b.Rejected+*b.Late+*b.Canceled, "every call is counted once")
 	assert.EqualValues(t, 5, b.Failures, "the breaker opened at the 5th failure")
