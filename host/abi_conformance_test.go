@@ -1,0 +1,145 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// The TestABI_ tests check the host against abi/SPEC.md, one rule each, with the
+// hand-written fixtures of plugins/testdata/wat that break exactly that rule.
+
+// TestABI_UnknownStatus: SPEC.md section 3, "Treat an unknown non-zero code as
+// internal"; an error payload without a code gets the status name as its code.
+func TestABI_UnknownStatus(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig())
+	p := loadFixture(t, h, "wat/status99.wasm", host.PluginConfig{})
+	for i := range 2 {
+		_, err := p.Call(context.Background(), "default", []byte(`null`))
+		require.Error(t, err)
+		var pe *host.PluginError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, abi.StatusInternal, pe.Status)
+		assert.Equal(t, "internal", pe.Code)
+		assert.Contains(t, pe.Message, "status99: oops", "the guest's message is kept")
+		assert.Contains(t, pe.Message, "99", "the status the guest returned is named")
+		require.ErrorIs(t, err, host.ErrFailed)
+		assert.False(t, pe.Retryable)
+		// A status is an ordinary error, not a trap: the instance is kept.
+		assert.Equal(t, uint64(0), p.Stats().Discarded, "call %d", i)
+		assert.Equal(t, uint64(1), p.Stats().Created, "call %d", i)
+	}
+}
+
+// TestABI_OutputOutsideMemory: SPEC.md section 2 (a pair is valid when pointer + length
+// is at most the memory size, without wrap-around) and section 4 (a guest that passes
+// wild pointers is discarded): an output far outside memory is out of bounds, whatever
+// its length, and the instance is never reused.
+func TestABI_OutputOutsideMemory(t *testing.T) {
+	for _, fixture := range []string{"wat/wildout.wasm", "wat/badout.wasm"} {
+		t.Run(fixture, func(t *testing.T) {
+			h, _ := newHost(t, host.NewConfig().WithMaxOutputBytes(1<<20))
+			p := loadFixture(t, h, fixture, host.PluginConfig{})
+			for i := range 2 {
+				_, err := p.Call(context.Background(), "default", []byte(`null`))
+				require.ErrorIs(t, err, host.ErrOutOfBounds)
+				assert.NotErrorIs(t, err, host.ErrOutputTooLarge)
+				assert.Contains(t, err.Error(), "outside guest memory")
+				assert.Equal(t, uint64(i+1), p.Stats().Discarded, "the instance is discarded")
+				assert.Equal(t, uint64(i+1), p.Stats().Created, "every call runs on a fresh instance")
+			}
+		})
+	}
+}
+
+// TestABI_LoadRefused: modules that break a load-time rule of SPEC.md are refused by
+// Load, before any call, with the sentinel and a message naming the fault (never a
+// "guest trapped" carrying the runtime's own text).
+func TestABI_LoadRefused(t *testing.T) {
+	echo := func(t *testing.T) []byte { return plugintest.Fixture(t, "wat/echo.wasm") }
+	section := func(t *testing.T, name string) []byte {
+		b, err := json.Marshal(abi.Manifest{Name: name, Version: "1", Kind: abi.KindCompute,
+			Computations: []abi.Computation{{Name: "default"}}})
+		require.NoError(t, err)
+		return b
+	}
+	tests := []struct {
+		name    string
+		module  func(t *testing.T) []byte
+		want    error
+		message []string // phrases the error must contain
+	}{
+		{
+			name:    "ABI marker with a parameter (section 2)",
+			module:  func(t *testing.T) []byte { return plugintest.Fixture(t, "wat/badmarker.wasm") },
+			want:    host.ErrInvalidModule,
+			message: []string{"onex_abi_v1", "(i32) -> ()", "want () -> ()"},
+		},
+		{
+			name:    "onex.log imported with the wrong type (section 4)",
+			module:  func(t *testing.T) []byte { return plugintest.Fixture(t, "wat/badlogsig.wasm") },
+			want:    host.ErrUnknownImport,
+			message: []string{"onex.log", "(i32, i32) -> (i32)", "(i32, i32, i32) -> (i32)"},
+		},
+		{
+			name:    "a WASI global imported (section 1)",
+			module:  func(t *testing.T) []byte { return plugintest.Fixture(t, "wat/wasiglobal.wasm") },
+			want:    host.ErrUnknownImport,
+			message: []string{"global", "wasi_snapshot_preview1.environ"},
+		},
+		{
+			name:    "onex_alloc returns 0 at load (section 2)",
+			module:  func(t *testing.T) []byte { return plugintest.Fixture(t, "wat/alloczero.wasm") },
+			want:    host.ErrInvalidModule,
+			message: []string{"onex_alloc(8) returned 0"},
+		},
+		{
+			name:    "onex_alloc returns a buffer running past the end of memory (section 2)",
+			module:  func(t *testing.T) []byte { return plugintest.Fixture(t, "wat/allocedge.wasm") },
+			want:    host.ErrOutOfBounds,
+			message: []string{"onex_alloc(8) returned 0xfffc", "outside guest memory"},
+		},
+		{
+			name: "manifest section that is not UTF-8 (section 5)",
+			module: func(t *testing.T) []byte {
+				return abi.AppendCustomSection(echo(t), abi.ManifestSection,
+					[]byte(`{"name":"x","version":"1`+"\xff"+`","kind":"compute","computations":[{"name":"default"}]}`))
+			},
+			want:    host.ErrInvalidManifest,
+			message: []string{"UTF-8"},
+		},
+		{
+			name: "two manifest sections (section 5)",
+			module: func(t *testing.T) []byte {
+				m := abi.AppendCustomSection(echo(t), abi.ManifestSection, section(t, "first"))
+				return abi.AppendCustomSection(m, abi.ManifestSection, section(t, "second"))
+			},
+			want:    host.ErrInvalidManifest,
+			message: []string{"2 onex.manifest sections"},
+		},
+	}
+	h, _ := newHost(t, host.NewConfig())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := h.Load(context.Background(), tt.module(t), host.PluginConfig{})
+			require.Error(t, err)
+			assert.Nil(t, p)
+			require.ErrorIs(t, err, tt.want)
+			assert.NotErrorIs(t, err, host.ErrTrap)
+			assert.NotErrorIs(t, err, host.ErrMemoryLimit)
+			var pe *host.PluginError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "load", pe.Op)
+			for _, m := range tt.message {
+				assert.Contains(t, err.Error(), m)
+			}
+		})
+	}
+}
