@@ -3,6 +3,8 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -142,4 +144,61 @@ func TestABI_LoadRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestABI_FSPaths: SPEC.md section 8, "Paths are absolute and must lie inside a granted
+// directory ...; `..`, symbolic links leading outside and paths outside every grant are
+// refused": a relative path or a ".." element is invalid_input even inside the grant, and
+// a write, move or delete of a symbolic link leading out of the grant is denied. Run
+// through the WAT effect proxy, which returns onex.call's status as its own (it offers
+// no fs.move: moves are covered by TestRoots_symlinkOut in the fs package, and the host
+// checks a move's two paths like every other path).
+func TestABI_FSPaths(t *testing.T) {
+	h := effectHost(t)
+	base := t.TempDir()
+	dir, outside := filepath.Join(base, "data"), filepath.Join(base, "outside")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "a"), 0o755))
+	require.NoError(t, os.MkdirAll(outside, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "in.txt"), []byte("in"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "link")))
+	n := loadProxy(t, h, proxyGrants(dir), host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+
+	write := func(p string) (string, any) { return abi.OpFSWrite, abi.FSWriteRequest{Path: p, Data: []byte("x")} }
+	read := func(p string) (string, any) { return abi.OpFSRead, abi.FSReadRequest{Path: p} }
+	tests := []struct {
+		name string
+		req  func() (string, any)
+		want abi.Status // 0: succeeds
+	}{
+		{name: "absolute read", req: func() (string, any) { return read(dir + "/in.txt") }},
+		{name: "relative read", req: func() (string, any) { return read("in.txt") }, want: abi.StatusInvalidInput},
+		{name: "relative write", req: func() (string, any) { return write("new.txt") }, want: abi.StatusInvalidInput},
+		{name: "dot-dot inside the grant", req: func() (string, any) { return read(dir + "/a/../in.txt") }, want: abi.StatusInvalidInput},
+		{name: "dot-dot write inside the grant", req: func() (string, any) { return write(dir + "/a/../new.txt") }, want: abi.StatusInvalidInput},
+		{name: "write through a symlink out", req: func() (string, any) { return write(dir + "/link") }, want: abi.StatusDenied},
+		{name: "delete a symlink out", req: func() (string, any) {
+			return abi.OpFSDelete, abi.FSPathRequest{Path: dir + "/link"}
+		}, want: abi.StatusDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op, req := tt.req()
+			data, err := json.Marshal(req)
+			require.NoError(t, err)
+			_, err = n.Process(context.Background(), abi.EffectInput{EffectType: op, OperationData: data})
+			if tt.want == abi.StatusOK {
+				require.NoError(t, err)
+				return
+			}
+			var pe *host.PluginError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.want, pe.Status, "%v", err)
+		})
+	}
+	b, err := os.ReadFile(filepath.Join(outside, "secret"))
+	require.NoError(t, err)
+	assert.Equal(t, "secret", string(b), "nothing changed outside the grant")
+	assert.FileExists(t, filepath.Join(dir, "in.txt"))
+	assert.NoFileExists(t, filepath.Join(dir, "new.txt"))
 }
