@@ -15,6 +15,9 @@ import (
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
+// executions are the modes a native plugin runs in; the load checks hold in both.
+var executions = []host.Execution{host.ExecutionMetered, host.ExecutionGuarded}
+
 // The TestABI_ tests check the host against abi/SPEC.md, one rule each, with the
 // hand-written fixtures of plugins/testdata/wat that break exactly that rule.
 
@@ -46,18 +49,20 @@ func TestABI_UnknownStatus(t *testing.T) {
 // its length, and the instance is never reused.
 func TestABI_OutputOutsideMemory(t *testing.T) {
 	for _, fixture := range []string{"wat/wildout.wasm", "wat/badout.wasm"} {
-		t.Run(fixture, func(t *testing.T) {
-			h, _ := newHost(t, host.NewConfig().WithMaxOutputBytes(1<<20))
-			p := loadFixture(t, h, fixture, host.PluginConfig{})
-			for i := range 2 {
-				_, err := p.Call(context.Background(), "default", []byte(`null`))
-				require.ErrorIs(t, err, host.ErrOutOfBounds)
-				assert.NotErrorIs(t, err, host.ErrOutputTooLarge)
-				assert.Contains(t, err.Error(), "outside guest memory")
-				assert.Equal(t, uint64(i+1), p.Stats().Discarded, "the instance is discarded")
-				assert.Equal(t, uint64(i+1), p.Stats().Created, "every call runs on a fresh instance")
-			}
-		})
+		for _, ex := range executions {
+			t.Run(fixture+"/"+string(ex), func(t *testing.T) {
+				h, _ := newHost(t, host.NewConfig().WithMaxOutputBytes(1<<20))
+				p := loadFixture(t, h, fixture, host.PluginConfig{Execution: ex})
+				for i := range 2 {
+					_, err := p.Call(context.Background(), "default", []byte(`null`))
+					require.ErrorIs(t, err, host.ErrOutOfBounds)
+					assert.NotErrorIs(t, err, host.ErrOutputTooLarge)
+					assert.Contains(t, err.Error(), "outside guest memory")
+					assert.Equal(t, uint64(i+1), p.Stats().Discarded, "the instance is discarded")
+					assert.Equal(t, uint64(i+1), p.Stats().Created, "every call runs on a fresh instance")
+				}
+			})
+		}
 	}
 }
 
@@ -129,20 +134,22 @@ func TestABI_LoadRefused(t *testing.T) {
 	}
 	h, _ := newHost(t, host.NewConfig())
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := h.Load(context.Background(), tt.module(t), host.PluginConfig{})
-			require.Error(t, err)
-			assert.Nil(t, p)
-			require.ErrorIs(t, err, tt.want)
-			assert.NotErrorIs(t, err, host.ErrTrap)
-			assert.NotErrorIs(t, err, host.ErrMemoryLimit)
-			var pe *host.PluginError
-			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, "load", pe.Op)
-			for _, m := range tt.message {
-				assert.Contains(t, err.Error(), m)
-			}
-		})
+		for _, ex := range executions {
+			t.Run(tt.name+"/"+string(ex), func(t *testing.T) {
+				p, err := h.Load(context.Background(), tt.module(t), host.PluginConfig{Execution: ex})
+				require.Error(t, err)
+				assert.Nil(t, p)
+				require.ErrorIs(t, err, tt.want)
+				assert.NotErrorIs(t, err, host.ErrTrap)
+				assert.NotErrorIs(t, err, host.ErrMemoryLimit)
+				var pe *host.PluginError
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, "load", pe.Op)
+				for _, m := range tt.message {
+					assert.Contains(t, err.Error(), m)
+				}
+			})
+		}
 	}
 }
 
