@@ -188,12 +188,18 @@ func FuzzCustomSection(f *testing.F) {
 
 // FuzzImportModules: reading the import section never panics, on any bytes.
 func FuzzImportModules(f *testing.F) {
-	for _, name := range []string{"echo", "effectproxy", "badimport", "versioned1"} {
+	for _, name := range []string{"echo", "effectproxy", "badimport", "versioned1", "wasiglobal"} {
 		if b, err := os.ReadFile("../plugins/testdata/wat/" + name + ".wasm"); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = abi.ImportModules(b)
+		mods, err := abi.ImportModules(b)
+		all, err2 := abi.Imports(b)
+		require.Equal(t, err == nil, err2 == nil)
+		for _, im := range all {
+			require.Contains(t, mods, im.Module)
+			require.LessOrEqual(t, im.Kind, abi.ImportGlobal)
+		}
 	})
 }

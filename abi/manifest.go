@@ -85,11 +85,15 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 func ValidName(s string) bool { return namePattern.MatchString(s) }
 
 // DecodeManifest parses and validates a JSON manifest. Unknown fields are rejected so a
-// typo does not silently drop a promise. Errors wrap ErrInvalidManifest.
+// typo does not silently drop a promise, and so are bytes that are not UTF-8 (which JSON
+// decoding would silently replace with U+FFFD). Errors wrap ErrInvalidManifest.
 func DecodeManifest(b []byte) (Manifest, error) {
 	var m Manifest
 	if len(b) > MaxManifestSize {
 		return m, fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrInvalidManifest, len(b), MaxManifestSize)
+	}
+	if !utf8.Valid(b) {
+		return m, fmt.Errorf("%w: not valid UTF-8 (at byte %d)", ErrInvalidManifest, invalidUTF8At(b))
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -103,6 +107,19 @@ func DecodeManifest(b []byte) (Manifest, error) {
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that does not start a valid
+// UTF-8 sequence, or len(b).
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // Validate checks every rule of the manifest format and returns the first broken one,

@@ -107,6 +107,7 @@ func TestDecodeManifest(t *testing.T) {
 		{name: "valid surrounding whitespace", input: append(append([]byte("\n\t "), valid...), "\r\n "...)},
 		{name: "valid at exactly the size limit", input: padTo(valid, abi.MaxManifestSize)},
 
+		{name: "not UTF-8", input: []byte(`{"name":"core","version":"1` + "\xff" + `","kind":"compute","computations":[{"name":"default"}]}`), wantErr: "UTF-8 (at byte 27)"},
 		{name: "bad name uppercase", input: manifestJSON(t, func(d map[string]any) { d["name"] = "Core" }), wantErr: "name"},
 		{name: "bad name empty", input: manifestJSON(t, func(d map[string]any) { d["name"] = "" }), wantErr: "name"},
 		{name: "bad name missing", input: manifestJSON(t, func(d map[string]any) { delete(d, "name") }), wantErr: "name"},

@@ -22,19 +22,46 @@ func IsWasm(b []byte) bool { return string(b[:min(len(b), len(Magic))]) == Magic
 // the module has none. The result is a view into module, not a copy. It reads section
 // headers only (about a microsecond for a 3 MB module) and does not validate the module.
 func CustomSection(module []byte, name string) ([]byte, error) {
+	var first []byte
+	err := customSections(module, name, func(payload []byte) bool {
+		first = payload
+		return false
+	})
+	return first, err
+}
+
+// CustomSections returns the payloads of every custom section called name, in module
+// order, or nil when the module has none: the host refuses a module with two manifest
+// sections rather than pick one. Each payload is a view into module, not a copy. Like
+// CustomSection it reads section headers only.
+func CustomSections(module []byte, name string) ([][]byte, error) {
+	var all [][]byte
+	err := customSections(module, name, func(payload []byte) bool {
+		all = append(all, payload)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// customSections calls found with the payload of each custom section called name, in
+// module order, until found returns false.
+func customSections(module []byte, name string, found func(payload []byte) bool) error {
 	if !IsWasm(module) {
-		return nil, ErrNotWasm
+		return ErrNotWasm
 	}
 	rest := module[len(Magic):]
 	for len(rest) > 0 {
 		id := rest[0]
 		size, n, err := uleb32(rest[1:])
 		if err != nil {
-			return nil, fmt.Errorf("%w: section size at offset %d: %v", ErrMalformedModule, len(module)-len(rest), err)
+			return fmt.Errorf("%w: section size at offset %d: %v", ErrMalformedModule, len(module)-len(rest), err)
 		}
 		body := rest[1+n:]
 		if uint64(size) > uint64(len(body)) {
-			return nil, fmt.Errorf("%w: section at offset %d claims %d bytes, %d remain", ErrMalformedModule, len(module)-len(rest), size, len(body))
+			return fmt.Errorf("%w: section at offset %d claims %d bytes, %d remain", ErrMalformedModule, len(module)-len(rest), size, len(body))
 		}
 		payload := body[:size]
 		rest = body[size:]
@@ -43,13 +70,13 @@ func CustomSection(module []byte, name string) ([]byte, error) {
 		}
 		nameLen, n, err := uleb32(payload)
 		if err != nil || uint64(nameLen) > uint64(len(payload)-n) {
-			return nil, fmt.Errorf("%w: custom section name", ErrMalformedModule)
+			return fmt.Errorf("%w: custom section name", ErrMalformedModule)
 		}
-		if string(payload[n:n+int(nameLen)]) == name {
-			return payload[n+int(nameLen):], nil
+		if string(payload[n:n+int(nameLen)]) == name && !found(payload[n+int(nameLen):]) {
+			return nil
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // AppendCustomSection appends a custom section called name holding payload to module (a
@@ -95,11 +122,44 @@ func appendUleb32(dst []byte, v uint32) []byte {
 	}
 }
 
-// ImportModules returns the distinct module names of a module's imports, in first-seen
-// order, by reading its import section only (no validation, no compilation): enough to
-// tell an Extism plugin (it imports extism:host/env) from a native one before choosing how
-// to compile it.
-func ImportModules(module []byte) ([]string, error) {
+// ImportKind is what an import brings in: a function, a table, a memory or a global
+// (the import description's kind byte in the binary format).
+type ImportKind byte
+
+// Import kinds, numbered as in the binary format.
+const (
+	ImportFunc   ImportKind = 0
+	ImportTable  ImportKind = 1
+	ImportMemory ImportKind = 2
+	ImportGlobal ImportKind = 3
+)
+
+// String returns "function", "table", "memory" or "global".
+func (k ImportKind) String() string {
+	switch k {
+	case ImportFunc:
+		return "function"
+	case ImportTable:
+		return "table"
+	case ImportMemory:
+		return "memory"
+	case ImportGlobal:
+		return "global"
+	}
+	return fmt.Sprintf("import kind %#x", byte(k))
+}
+
+// Import is one entry of a module's import section.
+type Import struct {
+	Module, Name string
+	Kind         ImportKind
+}
+
+// Imports returns a module's imports in order, by reading its import section only (no
+// validation, no compilation): enough to refuse, before instantiation, an import of a
+// kind the ABI does not allow (abi/SPEC.md section 1: functions only). It returns nil for
+// a module without imports, and errors wrapping ErrNotWasm or ErrMalformedModule.
+func Imports(module []byte) ([]Import, error) {
 	if !IsWasm(module) {
 		return nil, ErrNotWasm
 	}
@@ -113,22 +173,41 @@ func ImportModules(module []byte) ([]string, error) {
 		payload := rest[1+n : 1+n+int(size)]
 		rest = rest[1+n+int(size):]
 		if id == 2 {
-			return importModules(payload)
+			return imports(payload)
 		}
 	}
 	return nil, nil
 }
 
-// importModules reads an import section's entries up to each import's kind byte.
-func importModules(p []byte) ([]string, error) {
+// ImportModules returns the distinct module names of a module's imports, in first-seen
+// order, by reading its import section only (no validation, no compilation): enough to
+// tell an Extism plugin (it imports extism:host/env) from a native one before choosing how
+// to compile it.
+func ImportModules(module []byte) ([]string, error) {
+	all, err := Imports(module)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, im := range all {
+		if !seen[im.Module] {
+			seen[im.Module] = true
+			out = append(out, im.Module)
+		}
+	}
+	return out, nil
+}
+
+// imports reads an import section's entries.
+func imports(p []byte) ([]Import, error) {
 	bad := fmt.Errorf("%w: import section", ErrMalformedModule)
 	count, n, err := uleb32(p)
 	if err != nil {
 		return nil, bad
 	}
 	p = p[n:]
-	var out []string
-	seen := map[string]bool{}
+	var out []Import
 	name := func() (string, bool) {
 		l, n, err := uleb32(p)
 		if err != nil || uint64(l) > uint64(len(p)-n) {
@@ -143,25 +222,22 @@ func importModules(p []byte) ([]string, error) {
 		if !ok {
 			return nil, bad
 		}
-		if _, ok := name(); !ok || len(p) == 0 {
+		field, ok := name()
+		if !ok || len(p) == 0 {
 			return nil, bad
-		}
-		if !seen[mod] {
-			seen[mod] = true
-			out = append(out, mod)
 		}
 		// Skip the import's description: kind byte, then a type index (func), a table
 		// type, a memory type or a global type.
-		kind := p[0]
+		kind := ImportKind(p[0])
 		p = p[1:]
 		switch kind {
-		case 0: // func: type index
+		case ImportFunc: // type index
 			_, n, err := uleb32(p)
 			if err != nil {
 				return nil, bad
 			}
 			p = p[n:]
-		case 1: // table: reftype, limits
+		case ImportTable: // reftype, limits
 			if len(p) < 1 {
 				return nil, bad
 			}
@@ -169,18 +245,19 @@ func importModules(p []byte) ([]string, error) {
 			if p, err = skipLimits(p); err != nil {
 				return nil, bad
 			}
-		case 2: // memory: limits
+		case ImportMemory: // limits
 			if p, err = skipLimits(p); err != nil {
 				return nil, bad
 			}
-		case 3: // global: valtype, mutability
+		case ImportGlobal: // valtype, mutability
 			if len(p) < 2 {
 				return nil, bad
 			}
 			p = p[2:]
 		default:
-			return nil, fmt.Errorf("%w: import kind %#x", ErrMalformedModule, kind)
+			return nil, fmt.Errorf("%w: import kind %#x", ErrMalformedModule, byte(kind))
 		}
+		out = append(out, Import{Module: mod, Name: field, Kind: kind})
 	}
 	return out, nil
 }

@@ -200,6 +200,45 @@ func TestImportModules(t *testing.T) {
 	assert.ErrorIs(t, err, abi.ErrMalformedModule)
 }
 
+func TestImports(t *testing.T) {
+	tests := []struct {
+		name    string
+		fixture string
+		want    []abi.Import
+	}{
+		{name: "function", fixture: "echo", want: []abi.Import{{Module: "onex", Name: "log", Kind: abi.ImportFunc}}},
+		{name: "global", fixture: "wasiglobal", want: []abi.Import{{Module: "wasi_snapshot_preview1", Name: "environ", Kind: abi.ImportGlobal}}},
+		{name: "none", fixture: "versioned1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := abi.Imports(mustRead(t, "../plugins/testdata/wat/"+tt.fixture+".wasm"))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	assert.Equal(t, "global", abi.ImportGlobal.String())
+	assert.Equal(t, "table", abi.ImportTable.String())
+	_, err := abi.Imports(append([]byte(abi.Magic), 2, 5, 1, 1, 'a', 1, 'b'))
+	assert.ErrorIs(t, err, abi.ErrMalformedModule, "the description is missing")
+}
+
+func TestCustomSections(t *testing.T) {
+	echo := mustRead(t, "../plugins/testdata/wat/echo.wasm")
+	got, err := abi.CustomSections(echo, abi.ManifestSection)
+	require.NoError(t, err)
+	assert.Nil(t, got)
+	twice := abi.AppendCustomSection(abi.AppendCustomSection(echo, "x", []byte("1")), "x", []byte("2"))
+	got, err = abi.CustomSections(twice, "x")
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("1"), []byte("2")}, got)
+	first, err := abi.CustomSection(twice, "x")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("1"), first)
+	_, err = abi.CustomSections([]byte("nope"), "x")
+	assert.ErrorIs(t, err, abi.ErrNotWasm)
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)

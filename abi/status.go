@@ -44,11 +44,15 @@ var statusNames = [...]string{
 // String returns the status's snake_case name, which is also the default Error.Code for
 // that status, or "status_<n>" for a value this package does not define.
 func (s Status) String() string {
-	if s >= 0 && int(s) < len(statusNames) {
+	if s.Known() {
 		return statusNames[s]
 	}
 	return "status_" + strconv.Itoa(int(s))
 }
+
+// Known reports whether this package defines s. A host or guest treats a status it does
+// not know like StatusInternal (abi/SPEC.md section 3).
+func (s Status) Known() bool { return s >= 0 && int(s) < len(statusNames) }
 
 // Retryable reports whether a failure with this status may succeed when tried again
 // unchanged.

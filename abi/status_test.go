@@ -41,6 +41,15 @@ func TestStatus_String(t *testing.T) {
 	}
 }
 
+func TestStatus_Known(t *testing.T) {
+	for _, s := range []abi.Status{abi.StatusOK, abi.StatusError, abi.StatusInternal} {
+		assert.True(t, s.Known(), "%d", s)
+	}
+	for _, s := range []abi.Status{-1, 13, 99, 1 << 30} {
+		assert.False(t, s.Known(), "%d: SPEC.md section 3 treats it as internal", s)
+	}
+}
+
 func TestStatus_values(t *testing.T) {
 	// The numbers are part of the wire contract (SPEC.md section 3) and must never change.
 	tests := []struct {

@@ -20,6 +20,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 	}
 	var resp any = abi.Empty{}
 	var path string
+	var paths []string // every path the request names, checked before it runs
 	var run func() error
 	switch op {
 	case abi.OpFSRead:
@@ -27,7 +28,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		if err := json.Unmarshal(req, &r); err != nil {
 			return failure(abi.StatusInvalidInput, "%s: %v", op, err)
 		}
-		path = r.Path
+		path, paths = r.Path, []string{r.Path}
 		run = func() error {
 			data, err := roots.Read(r.Path, r.MaxBytes)
 			resp = abi.FSReadResponse{Data: data}
@@ -42,14 +43,14 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		if mode == 0 {
 			mode = 0o644
 		}
-		path = r.Path
+		path, paths = r.Path, []string{r.Path}
 		run = func() error { return roots.Write(a.tx, r.Path, r.Data, mode) }
 	case abi.OpFSDelete:
 		var r abi.FSPathRequest
 		if err := json.Unmarshal(req, &r); err != nil {
 			return failure(abi.StatusInvalidInput, "%s: %v", op, err)
 		}
-		path = r.Path
+		path, paths = r.Path, []string{r.Path}
 		run = func() error {
 			err := roots.Delete(a.tx, r.Path)
 			resp = abi.FSDeleteResponse{Existed: err == nil}
@@ -63,7 +64,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		if err := json.Unmarshal(req, &r); err != nil {
 			return failure(abi.StatusInvalidInput, "%s: %v", op, err)
 		}
-		path = r.From
+		path, paths = r.From, []string{r.From, r.To}
 		run = func() error {
 			if op == abi.OpFSMove {
 				return roots.Move(a.tx, r.From, r.To)
@@ -75,7 +76,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		if err := json.Unmarshal(req, &r); err != nil {
 			return failure(abi.StatusInvalidInput, "%s: %v", op, err)
 		}
-		path = r.Path
+		path, paths = r.Path, []string{r.Path}
 		run = func() error {
 			entries, err := roots.List(r.Path)
 			list := abi.FSListResponse{Entries: make([]abi.FSEntry, len(entries))}
@@ -90,8 +91,15 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		if err := json.Unmarshal(req, &r); err != nil {
 			return failure(abi.StatusInvalidInput, "%s: %v", op, err)
 		}
-		path = r.Path
+		path, paths = r.Path, []string{r.Path}
 		run = func() error { return roots.Mkdir(a.tx, r.Path, r.Parents) }
+	}
+	// A guest names paths absolutely and without ".." (abi/SPEC.md section 8), even when
+	// the path would stay in its grant: one spelling per file, as the operator granted it.
+	for _, p := range paths {
+		if err := fscap.CheckGuestPath(p); err != nil {
+			return fsStatus(op, err)
+		}
 	}
 	if err := a.guard(ctx, "fs:"+roots.RootOf(path), run, fsFailure); err != nil {
 		return fsStatus(op, err)

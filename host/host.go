@@ -10,6 +10,7 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/onexhost/onex-host/abi"
@@ -56,6 +57,9 @@ type engine struct {
 	rt        wazero.Runtime
 	metered   bool
 	wasiNames map[string]bool
+	// provided holds the type of every function the runtime provides for import, keyed
+	// "module.name" (WASI's and abi.ImportModule's), for the import check at load.
+	provided map[string]api.FunctionDefinition
 }
 
 // New creates a Host. The only error is an invalid Config or an unusable CacheDir.
@@ -170,9 +174,13 @@ func (h *Host) engineFor(ctx context.Context, pages uint32, metered bool) (*engi
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("host: create runtime: %w", err)
 	}
-	e := &engine{rt: rt, metered: metered, wasiNames: map[string]bool{}}
-	for name := range rt.Module(abi.WASIModule).ExportedFunctionDefinitions() {
+	e := &engine{rt: rt, metered: metered, wasiNames: map[string]bool{}, provided: map[string]api.FunctionDefinition{}}
+	for name, def := range rt.Module(abi.WASIModule).ExportedFunctionDefinitions() {
 		e.wasiNames[name] = true
+		e.provided[abi.WASIModule+"."+name] = def
+	}
+	for name, def := range rt.Module(abi.ImportModule).ExportedFunctionDefinitions() {
+		e.provided[abi.ImportModule+"."+name] = def
 	}
 	h.engines[key] = e
 	return e, nil

@@ -118,8 +118,15 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		inst.broken = true
 		return nil, p.errorf(op, ErrOutOfBounds, "%s", inst.violation)
 	}
+	// The range comes first: a location outside memory is a broken guest, whatever its
+	// length, and its instance must go (abi/SPEC.md section 4).
+	if outLen > 0 && uint64(outPtr)+uint64(outLen) > uint64(inst.mem.Size()) {
+		inst.broken = true
+		return nil, p.errorf(op, ErrOutOfBounds, "output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
+			outPtr, outLen, inst.mem.Size())
+	}
 	if status == abi.StatusOK && outLen > uint32(p.limits.maxOutput) {
-		// Report the size without reading: the range may not even be valid.
+		// Report the size without reading it.
 		return nil, p.errorf(op, ErrOutputTooLarge, "%d bytes exceeds the %d-byte limit", outLen, p.limits.maxOutput)
 	}
 	var out []byte
@@ -132,9 +139,7 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		}
 	}
 	if status != abi.StatusOK {
-		e := abi.DecodeError(status, out)
-		return nil, &PluginError{Plugin: p.name, Op: op, Kind: statusKind(status), Status: status,
-			Code: e.Code, Message: e.Message, Retryable: e.Retryable}
+		return nil, p.statusError(op, status, out)
 	}
 	return append([]byte(nil), out...), nil
 }
@@ -151,7 +156,13 @@ func (inst *instance) run(fn api.Function, name string, data []byte) (status abi
 		}
 		ptr := uint32(inst.stack[0])
 		if ptr == 0 {
-			return 0, 0, 0, errAllocFailed
+			return 0, 0, 0, fmt.Errorf("onex_alloc(%d) returned 0: %w", need, errAllocFailed)
+		}
+		// Checked before any use: the guest gets the buffer back (as onex_manifest's ret,
+		// say) even when the input is shorter than it.
+		if uint64(ptr)+uint64(need) > uint64(inst.mem.Size()) {
+			return 0, 0, 0, fmt.Errorf("%w: onex_alloc(%d) returned %#x: the buffer (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
+				errBadAlloc, need, ptr, ptr, need, inst.mem.Size())
 		}
 		inst.bufPtr, inst.bufCap = ptr, need
 	}
@@ -171,7 +182,7 @@ func (inst *instance) run(fn api.Function, name string, data []byte) (status abi
 }
 
 var (
-	errAllocFailed = errors.New("onex_alloc returned 0 (guest out of memory)")
+	errAllocFailed = errors.New("the guest could not allocate the buffer")
 	errBadAlloc    = errors.New("guest broke the ABI")
 )
 
@@ -194,9 +205,24 @@ func (inst *instance) classify(op string, err error) error {
 			return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Message: "guest stopped: caller canceled", Cause: reason}
 		}
 	}
-	if errors.Is(err, errAllocFailed) || inst.outOfMemory() {
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err,
-			Message: fmt.Sprintf("guest ran out of memory at %d of %d pages%s", inst.mem.Size()/pageSize, p.limits.memoryPages, inst.stderr.lastFatal())}
+	pages := fmt.Sprintf("%d of %d pages", inst.mem.Size()/pageSize, p.limits.memoryPages)
+	outOfMemory := inst.outOfMemory()
+	if errors.Is(err, errAllocFailed) && !outOfMemory {
+		// Far from the limit: the guest's allocator failed on its own. At load (the
+		// manifest's 8 bytes) the module is broken; in a call the guest failed.
+		kind := ErrFailed
+		if op == "load" {
+			kind = ErrInvalidModule
+		}
+		return &PluginError{Plugin: p.name, Op: op, Kind: kind, Cause: err,
+			Message: fmt.Sprintf("%v, with memory at %s, far below the limit (abi/SPEC.md section 2)%s", firstLine(err.Error()), pages, inst.stderr.lastFatal())}
+	}
+	if errors.Is(err, errAllocFailed) || outOfMemory {
+		msg := "guest ran out of memory at " + pages
+		if errors.Is(err, errAllocFailed) {
+			msg = firstLine(err.Error()) + ": " + msg
+		}
+		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err, Message: msg + inst.stderr.lastFatal()}
 	}
 	if errors.Is(err, errBadAlloc) {
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrOutOfBounds, Message: err.Error()}

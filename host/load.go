@@ -161,18 +161,27 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 		return &PluginError{Plugin: p.name, Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...), Cause: cause}
 	}
 	var manifest *abi.Manifest
-	section, err := abi.CustomSection(wasm, abi.ManifestSection)
+	sections, err := abi.CustomSections(wasm, abi.ManifestSection)
 	if err != nil {
 		return fail(ErrInvalidModule, err, "%v", err)
 	}
-	if section != nil {
-		m, err := abi.DecodeManifest(section)
+	switch len(sections) {
+	case 0:
+	case 1:
+		m, err := abi.DecodeManifest(sections[0])
 		if err != nil {
 			return fail(ErrInvalidManifest, err, "%s section: %v", abi.ManifestSection, err)
 		}
 		manifest = &m
+	default:
+		// Which one would a reader take? Refusing is the only answer every tool agrees on.
+		return fail(ErrInvalidManifest, nil, "the module has %d %s sections; it may have at most one", len(sections), abi.ManifestSection)
 	}
-	if err := checkModule(p.compiled, p.eng); err != nil {
+	imports, err := abi.Imports(wasm)
+	if err != nil {
+		return fail(ErrInvalidModule, err, "%v", err)
+	}
+	if err := checkModule(p.compiled, p.eng, imports); err != nil {
 		err.(*PluginError).Plugin = p.name
 		return err
 	}
@@ -287,8 +296,10 @@ var optionalExports = map[string]signature{
 	abi.ExportInitialize: {nil, nil},
 }
 
-// checkModule checks the compiled module's exports and imports against the ABI.
-func checkModule(mod wazero.CompiledModule, eng *engine) error {
+// checkModule checks the compiled module's exports and imports (imports, as the module's
+// import section lists them) against the ABI, so that a module the runtime could not link
+// is refused here, naming the fault, rather than at instantiation with the runtime's text.
+func checkModule(mod wazero.CompiledModule, eng *engine, imports []abi.Import) error {
 	fail := func(kind error, format string, args ...any) error {
 		return &PluginError{Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...)}
 	}
@@ -317,6 +328,10 @@ func checkModule(mod wazero.CompiledModule, eng *engine) error {
 	case versions[0] != abi.Version:
 		return fail(ErrABIVersion, "the module declares ABI version %d; this host supports version %d", versions[0], abi.Version)
 	}
+	marker := abi.VersionExportPrefix + strconv.Itoa(abi.Version)
+	if err := checkSignature(marker, exports[marker], signature{}); err != nil {
+		return fail(ErrInvalidModule, "%v", err)
+	}
 	if _, ok := mod.ExportedMemories()["memory"]; !ok {
 		return fail(ErrInvalidModule, "the module must export its linear memory as \"memory\"")
 	}
@@ -339,7 +354,13 @@ func checkModule(mod wazero.CompiledModule, eng *engine) error {
 	if len(mod.ImportedMemories()) > 0 {
 		return fail(ErrUnknownImport, "the module imports a memory; it must define and export its own")
 	}
-	var unknown []string
+	for _, im := range imports {
+		if im.Kind != abi.ImportFunc {
+			return fail(ErrUnknownImport, "the module imports the %s %s.%s; the host provides functions only (abi/SPEC.md section 1)",
+				im.Kind, im.Module, im.Name)
+		}
+	}
+	var unknown, mistyped []string
 	for _, def := range mod.ImportedFunctions() {
 		module, name, _ := def.Import()
 		switch {
@@ -347,10 +368,19 @@ func checkModule(mod wazero.CompiledModule, eng *engine) error {
 		case module == abi.ImportModule && hostFunctions[name]:
 		default:
 			unknown = append(unknown, module+"."+name)
+			continue
+		}
+		if want, ok := eng.provided[module+"."+name]; ok &&
+			(!equalTypes(def.ParamTypes(), want.ParamTypes()) || !equalTypes(def.ResultTypes(), want.ResultTypes())) {
+			mistyped = append(mistyped, fmt.Sprintf("%s.%s with type %s (the host's has type %s)", module, name,
+				typeString(def.ParamTypes(), def.ResultTypes()), typeString(want.ParamTypes(), want.ResultTypes())))
 		}
 	}
 	if len(unknown) > 0 {
 		return fail(ErrUnknownImport, "the host does not provide %s", strings.Join(unknown, ", "))
+	}
+	if len(mistyped) > 0 {
+		return fail(ErrUnknownImport, "the module imports %s", strings.Join(mistyped, "; "))
 	}
 	return nil
 }

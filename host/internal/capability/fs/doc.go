@@ -8,11 +8,13 @@
 // A guest names a file by a slash-separated path. An absolute path must be a
 // granted directory or lie beneath one, spelled as the operator granted it:
 // with /srv/data granted, the guest writes /srv/data/report.json, just as an
-// Extism plugin sees the directory mounted at the same path. A relative path
-// is taken relative to the first granted directory, the guest's working
-// directory. Empty and "." elements are dropped; ".." is left to the
-// operating system, so "/srv/data/a/../b" is fine and "/srv/data/../etc" is
-// refused. Grants may not overlap (New refuses /srv together with
+// Extism plugin sees the directory mounted at the same path. The host refuses
+// a guest's relative path and any ".." element with [CheckGuestPath]
+// (abi/SPEC.md section 8), before the path reaches Roots. Roots itself, for
+// the host's own callers, takes a relative path relative to the first
+// granted directory, drops empty and "." elements and leaves ".." to the
+// operating system, so "/srv/data/a/../b" resolves and "/srv/data/../etc" is
+// refused ([ErrEscape]). Grants may not overlap (New refuses /srv together with
 // /srv/data), so every path belongs to at most one root and a symlink in one
 // cannot reach around the read-only flag of another.
 //
@@ -30,7 +32,9 @@
 //
 // Mutations act on the named entry itself, never on what a final symlink
 // points to: Write, Delete and Move refuse a path whose last element is a
-// symlink ([ErrWrongType]), because a before-image could not restore it.
+// symlink, because a before-image could not restore it: [ErrEscape] when the
+// link leads outside its granted directory (the guest is denied, as for any
+// path out of its grant), [ErrWrongType] when it stays inside.
 //
 // # Writes and transactions
 //

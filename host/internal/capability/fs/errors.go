@@ -7,14 +7,16 @@ var (
 	// not a directory, or overlaps another, or when a limit is negative.
 	ErrInvalidConfig = errors.New("fs: invalid config")
 	// ErrInvalidPath is returned for a path that is empty, contains a NUL
-	// byte, or uses the reserved temporary-file prefix ".onex-tmp-".
+	// byte, or uses the reserved temporary-file prefix ".onex-tmp-", and by
+	// CheckGuestPath for a relative path or one with a ".." element.
 	ErrInvalidPath = errors.New("fs: invalid path")
 	// ErrDenied is returned for an absolute path outside every granted
 	// directory, a relative path when nothing is granted, and when the
 	// operating system refuses access.
 	ErrDenied = errors.New("fs: access denied")
 	// ErrEscape is returned for a path that leaves its granted directory
-	// through ".." or a symbolic link.
+	// through ".." or a symbolic link, and by Write, Delete and Move for a
+	// symbolic link (as the last element) that leads outside it.
 	ErrEscape = errors.New("fs: path escapes its granted directory")
 	// ErrReadOnly is returned by Write, Delete, Move, Copy and Mkdir for a
 	// path in a directory granted read-only. Nothing is logged or changed.

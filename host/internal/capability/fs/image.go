@@ -19,7 +19,8 @@ type image struct {
 // image takes the before-image of rel. With a negative limit it does not
 // read a regular file's content; otherwise content above limit bytes sets
 // tooLarge. A symbolic link or special file is refused with ErrWrongType:
-// nothing could restore it.
+// nothing could restore it; a symbolic link that leads out of r (or would, once
+// created) with ErrEscape, as every other path out of the grant is.
 func (r *root) image(rel string, limit int64) (image, error) {
 	fi, err := r.os.Lstat(rel)
 	switch {
@@ -29,6 +30,8 @@ func (r *root) image(rel string, limit int64) (image, error) {
 		return image{}, err
 	case fi.IsDir():
 		return image{info: fi}, nil
+	case fi.Mode()&iofs.ModeSymlink != 0 && r.escapes(rel):
+		return image{}, fmt.Errorf("%w: %s is a symbolic link leading out of %s", ErrEscape, rel, r.dir)
 	case !fi.Mode().IsRegular():
 		return image{}, fmt.Errorf("%w: %s is a %v", ErrWrongType, rel, fi.Mode().Type())
 	case limit < 0:
@@ -41,6 +44,13 @@ func (r *root) image(rel string, limit int64) (image, error) {
 		return image{}, err
 	}
 	return image{info: fi, data: data, tooLarge: tooLarge}, nil
+}
+
+// escapes reports whether following the symbolic link rel leaves r: os.Root
+// follows links inside the root only, and says so (for a dangling link too).
+func (r *root) escapes(rel string) bool {
+	_, err := r.os.Stat(rel)
+	return errors.Is(err, r.escape)
 }
 
 // compensation returns the Compensation that restores img: the content and

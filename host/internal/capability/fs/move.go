@@ -22,7 +22,8 @@ import (
 // ErrReadOnly, ErrCrossRoot when from and to are in different granted
 // directories, ErrNotFound when from or to's parent does not exist,
 // ErrExist when a directory would replace something, ErrWrongType for a
-// symbolic link or special file, or a file onto a directory, ErrTooLarge
+// symbolic link or special file, or a file onto a directory (ErrEscape for a
+// symbolic link leading outside the grant), ErrTooLarge
 // for a before-image above Config.MaxUndoBytes, and ErrClosed.
 func (rs *Roots) Move(t *tx.Tx, from, to string) error {
 	pf, err := rs.resolveMutable("move", from)

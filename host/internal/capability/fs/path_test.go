@@ -45,9 +45,10 @@ func TestRoots_escape(t *testing.T) {
 		{name: "absolute outside", path: filepath.Join(outside, "secret"), readErr: fs.ErrDenied, writeErr: fs.ErrDenied},
 		{name: "sibling sharing a prefix", path: data + "2/x", readErr: fs.ErrDenied, writeErr: fs.ErrDenied},
 		{name: "file system root", path: "/", readErr: fs.ErrDenied, writeErr: fs.ErrDenied},
-		// Write refuses any symlink as the last element before following it.
-		{name: "symlink file pointing outside", path: "link-file", readErr: fs.ErrEscape, writeErr: fs.ErrWrongType},
-		{name: "absolute symlink", path: "link-abs", readErr: fs.ErrEscape, writeErr: fs.ErrWrongType},
+		// Write never follows a symlink as the last element; one leading outside is an
+		// escape (denied to a guest), as through any other path.
+		{name: "symlink file pointing outside", path: "link-file", readErr: fs.ErrEscape, writeErr: fs.ErrEscape},
+		{name: "absolute symlink", path: "link-abs", readErr: fs.ErrEscape, writeErr: fs.ErrEscape},
 		{name: "symlinked directory pointing outside", path: "link-dir/secret", readErr: fs.ErrEscape, writeErr: fs.ErrEscape},
 		{name: "NUL byte", path: "inner.txt\x00.png", readErr: fs.ErrInvalidPath, writeErr: fs.ErrInvalidPath},
 		{name: "empty", path: "", readErr: fs.ErrInvalidPath, writeErr: fs.ErrInvalidPath},
@@ -84,6 +85,78 @@ func TestRoots_escape(t *testing.T) {
 		require.ErrorIs(t, rs.Delete(nil, "link-dir/secret"), fs.ErrEscape)
 		assert.FileExists(t, filepath.Join(outside, "secret"))
 	})
+}
+
+// TestRoots_symlinkOut: write, delete and move of a symbolic link leading out of
+// the grant are escapes (abi/SPEC.md section 8: denied), and change nothing; a
+// symbolic link inside the grant is still refused as the wrong file type.
+func TestRoots_symlinkOut(t *testing.T) {
+	data, outside := escapeTree(t)
+	require.NoError(t, os.Symlink(filepath.Join(outside, "missing"), filepath.Join(data, "link-dangling")))
+	rs := newRoots(t, fs.Config{Grants: []fs.Grant{{Dir: data}}})
+	before := snapshot(t, filepath.Dir(data))
+	ops := []struct {
+		name string
+		do   func(link string) error
+	}{
+		{name: "write", do: func(link string) error { return rs.Write(nil, link, []byte("pwned"), 0) }},
+		{name: "delete", do: func(link string) error { return rs.Delete(nil, link) }},
+		{name: "move from", do: func(link string) error { return rs.Move(nil, link, data+"/moved") }},
+		{name: "move onto", do: func(link string) error { return rs.Move(nil, data+"/inner.txt", link) }},
+	}
+	links := []struct {
+		name string
+		link string
+		want error
+	}{
+		{name: "relative target outside", link: data + "/link-file", want: fs.ErrEscape},
+		{name: "absolute target outside", link: data + "/link-abs", want: fs.ErrEscape},
+		{name: "dangling target outside", link: data + "/link-dangling", want: fs.ErrEscape},
+		{name: "target inside", link: data + "/link-in", want: fs.ErrWrongType},
+	}
+	for _, op := range ops {
+		for _, l := range links {
+			t.Run(op.name+"/"+l.name, func(t *testing.T) {
+				err := op.do(l.link)
+				require.ErrorIs(t, err, l.want)
+				if l.want == fs.ErrEscape {
+					assert.NotErrorIs(t, err, fs.ErrWrongType)
+				}
+				assert.Equal(t, before, snapshot(t, filepath.Dir(data)), "nothing changed, inside or outside")
+			})
+		}
+	}
+}
+
+// TestCheckGuestPath: a guest names paths absolutely and without ".." (abi/SPEC.md
+// section 8), even when the path would stay inside its grant.
+func TestCheckGuestPath(t *testing.T) {
+	tests := []struct {
+		name string
+		path string
+		ok   bool
+	}{
+		{name: "absolute", path: "/srv/data/in.json", ok: true},
+		{name: "the grant itself", path: "/srv/data", ok: true},
+		{name: "dot and empty elements", path: "/srv//data/./in.json", ok: true},
+		{name: "dots in a name", path: "/srv/data/..in/a..b", ok: true},
+		{name: "relative", path: "in.json"},
+		{name: "relative with dot", path: "./in.json"},
+		{name: "empty", path: ""},
+		{name: "dot-dot staying inside", path: "/srv/data/a/../in.json"},
+		{name: "trailing dot-dot", path: "/srv/data/a/.."},
+		{name: "relative dot-dot", path: "../in.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := fs.CheckGuestPath(tt.path)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, fs.ErrInvalidPath)
+		})
+	}
 }
 
 func TestRoots_inside(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 // It returns an error wrapping ErrInvalidPath, ErrDenied or ErrEscape for a
 // path it refuses (ErrInvalidPath for a granted directory), ErrReadOnly,
 // ErrNotFound, ErrNotEmpty for a directory with entries, ErrWrongType for a
-// symbolic link or special file, ErrTooLarge for a file above
+// symbolic link or special file (ErrEscape for a symbolic link leading
+// outside the grant), ErrTooLarge for a file above
 // Config.MaxUndoBytes in a transaction, and ErrClosed.
 func (rs *Roots) Delete(t *tx.Tx, name string) error {
 	p, err := rs.resolveMutable("delete", name)

@@ -129,6 +129,23 @@ func (rs *Roots) resolve(op, p string) (place, error) {
 	return place{}, fmt.Errorf("%w: %s %q: outside every granted directory", ErrDenied, op, p)
 }
 
+// CheckGuestPath returns nil for a path a guest may name (abi/SPEC.md section 8):
+// absolute, with no ".." element, and otherwise an error wrapping ErrInvalidPath,
+// whether or not the path would stay inside a grant. The host checks every path of a
+// guest's fs request with it before the operation; Roots itself also takes relative
+// paths (in the first grant) and resolves "..", for the host's own callers.
+func CheckGuestPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("%w: %q is not absolute: name it from its granted directory (for /srv/data: /srv/data/in.json)", ErrInvalidPath, p)
+	}
+	for e := range strings.SplitSeq(p, "/") {
+		if e == ".." {
+			return fmt.Errorf("%w: %q has a \"..\" element", ErrInvalidPath, p)
+		}
+	}
+	return nil
+}
+
 // resolveMutable is resolve for an operation that changes the file system.
 func (rs *Roots) resolveMutable(op, p string) (place, error) {
 	pl, err := rs.resolve(op, p)

@@ -27,7 +27,8 @@ const defaultPerm iofs.FileMode = 0o644
 // path it refuses, ErrReadOnly, ErrTooLarge when data is above
 // Config.MaxWriteBytes or the before-image above Config.MaxUndoBytes,
 // ErrNotFound when the parent directory does not exist, ErrWrongType when
-// name is a directory, a symbolic link or a special file, and ErrClosed.
+// name is a directory, a symbolic link or a special file (ErrEscape for a
+// symbolic link leading outside the grant), and ErrClosed.
 func (rs *Roots) Write(t *tx.Tx, name string, data []byte, perm iofs.FileMode) error {
 	p, err := rs.resolveMutable("write", name)
 	if err != nil {
