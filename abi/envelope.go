@@ -9,11 +9,16 @@ import (
 	"unicode/utf8"
 )
 
-// ErrInvalidEnvelope is returned by DecodeComputeInput and DecodeEffectInput when the
-// bytes are not one envelope as SPEC §6 describes: not valid UTF-8, not one JSON
-// object, a field the envelope does not have (named in the message), or no
-// computation_type (effect_type).
-var ErrInvalidEnvelope = errors.New("abi: invalid envelope")
+var (
+	// ErrInvalidEnvelope is returned by DecodeComputeInput and DecodeEffectInput when the
+	// bytes are not one envelope as SPEC §6 describes: not valid UTF-8, not one JSON
+	// object, a field the envelope does not have (named in the message), or no
+	// computation_type (effect_type).
+	ErrInvalidEnvelope = errors.New("abi: invalid envelope")
+	// ErrInvalidData is returned by CheckData for data that is not one JSON value in
+	// valid UTF-8.
+	ErrInvalidData = errors.New("abi: invalid data")
+)
 
 // DefaultComputation is the computation type used when an input names none (ONEX's
 // default: the identity transform).
@@ -134,6 +139,19 @@ func decodeStrict(b []byte, v any, what string) error {
 	}
 	if !atEOF(dec) {
 		return fmt.Errorf("%w: %s: trailing data after the JSON object", ErrInvalidEnvelope, what)
+	}
+	return nil
+}
+
+// CheckData checks that b is input data as every door accepts it: one JSON value in
+// valid UTF-8. Errors wrap ErrInvalidData.
+func CheckData(b []byte) error {
+	if at := invalidUTF8(b); at >= 0 {
+		return fmt.Errorf("%w: not valid UTF-8 at byte %d", ErrInvalidData, at)
+	}
+	if !json.Valid(b) {
+		var v json.RawMessage
+		return fmt.Errorf("%w: not valid JSON: %s", ErrInvalidData, strings.TrimPrefix(json.Unmarshal(b, &v).Error(), "json: "))
 	}
 	return nil
 }
