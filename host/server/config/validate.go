@@ -160,6 +160,8 @@ func (f *File) checkHost() error {
 	switch {
 	case h.MemoryLimit > maxMemoryLimit:
 		return fieldErr("host.memory_limit", "%s exceeds 4GiB", h.MemoryLimit)
+	case h.MaxInputBytes > 1<<30:
+		return fieldErr("host.max_input_bytes", "%s exceeds 1GiB", h.MaxInputBytes)
 	case h.MaxInstances < 0:
 		return fieldErr("host.max_instances", "%d is negative", h.MaxInstances)
 	case h.Cache.Entries < 0:
