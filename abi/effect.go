@@ -1,9 +1,8 @@
 package abi
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
+	"fmt"
 )
 
 // DefaultEffect is the effect type used when an input names none.
@@ -57,7 +56,8 @@ type effectInputJSON struct {
 	Metadata              map[string]any  `json:"metadata,omitempty"`
 }
 
-// MarshalJSON encodes the input with ONEX's field names.
+// MarshalJSON encodes the input with ONEX's field names. effect_type is always written
+// (an empty EffectType as DefaultEffect), so that DecodeEffectInput accepts the result.
 func (in EffectInput) MarshalJSON() ([]byte, error) {
 	data := in.OperationData
 	if len(data) == 0 {
@@ -65,7 +65,7 @@ func (in EffectInput) MarshalJSON() ([]byte, error) {
 	}
 	tx, retry, breaker := !in.NoTransaction, !in.NoRetry, !in.NoCircuitBreaker
 	return json.Marshal(effectInputJSON{
-		EffectType:            in.EffectType,
+		EffectType:            in.Effect(),
 		OperationData:         data,
 		OperationID:           in.OperationID,
 		TransactionEnabled:    &tx,
@@ -79,7 +79,8 @@ func (in EffectInput) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes ONEX's field names; a missing *_enabled field means true.
-// Unknown fields are ignored, as ONEX's models do.
+// Unknown fields are ignored, as ONEX's models do. The host's doors use the strict
+// DecodeEffectInput instead.
 func (in *EffectInput) UnmarshalJSON(b []byte) error {
 	var w effectInputJSON
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -109,17 +110,30 @@ func (in *EffectInput) Effect() string {
 	return in.EffectType
 }
 
-// DecodeEffectInput parses one EffectInput JSON object; trailing data is an error.
+// DecodeEffectInput parses one EffectInput JSON object as strictly as
+// DecodeComputeInput does: valid UTF-8, one JSON object, only the envelope's fields and
+// a non-empty effect_type. Every failure wraps ErrInvalidEnvelope.
 func DecodeEffectInput(b []byte) (EffectInput, error) {
-	var in EffectInput
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&in); err != nil {
-		return EffectInput{}, errors.New("abi: decode effect input: " + err.Error())
+	var w effectInputJSON
+	if err := decodeStrict(b, &w, "effect input"); err != nil {
+		return EffectInput{}, err
 	}
-	if !atEOF(dec) {
-		return EffectInput{}, errors.New("abi: decode effect input: trailing data after the JSON object")
+	if w.EffectType == "" {
+		return EffectInput{}, fmt.Errorf(`%w: effect input: effect_type is missing or empty (name one; "default" names the default effect)`, ErrInvalidEnvelope)
 	}
-	return in, nil
+	off := func(p *bool) bool { return p != nil && !*p }
+	return EffectInput{
+		EffectType:       w.EffectType,
+		OperationData:    w.OperationData,
+		OperationID:      w.OperationID,
+		NoTransaction:    off(w.TransactionEnabled),
+		NoRetry:          off(w.RetryEnabled),
+		MaxRetries:       w.MaxRetries,
+		RetryDelayMS:     w.RetryDelayMS,
+		NoCircuitBreaker: off(w.CircuitBreakerEnabled),
+		TimeoutMS:        w.TimeoutMS,
+		Metadata:         w.Metadata,
+	}, nil
 }
 
 // Transaction states, as EffectOutput reports them.

@@ -6,6 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
+)
+
+var (
+	// ErrInvalidEnvelope is returned by DecodeComputeInput and DecodeEffectInput when the
+	// bytes are not one envelope as SPEC §6 describes: not valid UTF-8, not one JSON
+	// object, a field the envelope does not have (named in the message), or no
+	// computation_type (effect_type).
+	ErrInvalidEnvelope = errors.New("abi: invalid envelope")
+	// ErrInvalidData is returned by CheckData for data that is not one JSON value in
+	// valid UTF-8.
+	ErrInvalidData = errors.New("abi: invalid data")
 )
 
 // DefaultComputation is the computation type used when an input names none (ONEX's
@@ -41,7 +53,9 @@ type computeInputJSON struct {
 	Metadata        map[string]any  `json:"metadata,omitempty"`
 }
 
-// MarshalJSON encodes the input with ONEX's field names.
+// MarshalJSON encodes the input with ONEX's field names. computation_type is always
+// written (an empty ComputationType as DefaultComputation), so that DecodeComputeInput
+// accepts the result.
 func (in ComputeInput) MarshalJSON() ([]byte, error) {
 	enabled := !in.NoCache
 	data := in.Data
@@ -49,7 +63,7 @@ func (in ComputeInput) MarshalJSON() ([]byte, error) {
 		data = json.RawMessage("null")
 	}
 	return json.Marshal(computeInputJSON{
-		ComputationType: in.ComputationType,
+		ComputationType: in.Computation(),
 		Data:            data,
 		OperationID:     in.OperationID,
 		CacheEnabled:    &enabled,
@@ -59,7 +73,8 @@ func (in ComputeInput) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes ONEX's field names; a missing cache_enabled means true. Unknown
-// fields are ignored, as ONEX's models do.
+// fields are ignored, as ONEX's models do. The host's doors use the strict
+// DecodeComputeInput instead.
 func (in *ComputeInput) UnmarshalJSON(b []byte) error {
 	var w computeInputJSON
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -84,18 +99,76 @@ func (in *ComputeInput) Computation() string {
 	return in.ComputationType
 }
 
-// DecodeComputeInput parses one ComputeInput JSON object. It rejects trailing data and
-// data that is not valid JSON, so the guest only ever sees well-formed input.
+// DecodeComputeInput parses one ComputeInput JSON object strictly, as every door of the
+// host does (SPEC §6): the bytes must be valid UTF-8 holding exactly one JSON object,
+// with only the envelope's fields and a non-empty computation_type ("default" names the
+// identity computation explicitly). Every failure wraps ErrInvalidEnvelope and names the
+// offending field or byte.
 func DecodeComputeInput(b []byte) (ComputeInput, error) {
-	var in ComputeInput
+	var w computeInputJSON
+	if err := decodeStrict(b, &w, "compute input"); err != nil {
+		return ComputeInput{}, err
+	}
+	if w.ComputationType == "" {
+		return ComputeInput{}, fmt.Errorf(`%w: compute input: computation_type is missing or empty (name one; "default" is the identity)`, ErrInvalidEnvelope)
+	}
+	return ComputeInput{
+		ComputationType: w.ComputationType,
+		Data:            w.Data,
+		OperationID:     w.OperationID,
+		NoCache:         w.CacheEnabled != nil && !*w.CacheEnabled,
+		ParallelEnabled: w.ParallelEnabled,
+		Metadata:        w.Metadata,
+	}, nil
+}
+
+// decodeStrict decodes b, one JSON object of valid UTF-8 with only the fields of v's
+// type, into v. Errors wrap ErrInvalidEnvelope and start with what.
+func decodeStrict(b []byte, v any, what string) error {
+	if at := invalidUTF8(b); at >= 0 {
+		return fmt.Errorf("%w: %s: not valid UTF-8 at byte %d", ErrInvalidEnvelope, what, at)
+	}
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("%w: %s: want a JSON object", ErrInvalidEnvelope, what)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&in); err != nil {
-		return ComputeInput{}, fmt.Errorf("abi: decode compute input: %w", err)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		// encoding/json names an unknown field in its message: `json: unknown field "x"`.
+		return fmt.Errorf("%w: %s: %s", ErrInvalidEnvelope, what, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if !atEOF(dec) {
-		return ComputeInput{}, errors.New("abi: decode compute input: trailing data after the JSON object")
+		return fmt.Errorf("%w: %s: trailing data after the JSON object", ErrInvalidEnvelope, what)
 	}
-	return in, nil
+	return nil
+}
+
+// CheckData checks that b is input data as every door accepts it: one JSON value in
+// valid UTF-8. Errors wrap ErrInvalidData.
+func CheckData(b []byte) error {
+	if at := invalidUTF8(b); at >= 0 {
+		return fmt.Errorf("%w: not valid UTF-8 at byte %d", ErrInvalidData, at)
+	}
+	if !json.Valid(b) {
+		var v json.RawMessage
+		return fmt.Errorf("%w: not valid JSON: %s", ErrInvalidData, strings.TrimPrefix(json.Unmarshal(b, &v).Error(), "json: "))
+	}
+	return nil
+}
+
+// invalidUTF8 returns the offset of b's first byte that is not valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
+	}
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // ComputeOutput is ONEX's compute output envelope, filled by the host.

@@ -19,9 +19,9 @@ func TestComputeInput_MarshalJSON(t *testing.T) {
 		in   abi.ComputeInput
 		want string
 	}{
-		{name: "zero value", in: abi.ComputeInput{}, want: `{"data":null,"cache_enabled":true}`},
-		{name: "empty data is null", in: abi.ComputeInput{Data: json.RawMessage{}}, want: `{"data":null,"cache_enabled":true}`},
-		{name: "no cache", in: abi.ComputeInput{NoCache: true}, want: `{"data":null,"cache_enabled":false}`},
+		{name: "zero value", in: abi.ComputeInput{}, want: `{"computation_type":"default","data":null,"cache_enabled":true}`},
+		{name: "empty data is null", in: abi.ComputeInput{Data: json.RawMessage{}}, want: `{"computation_type":"default","data":null,"cache_enabled":true}`},
+		{name: "no cache", in: abi.ComputeInput{NoCache: true}, want: `{"computation_type":"default","data":null,"cache_enabled":false}`},
 		{
 			name: "every field",
 			in: abi.ComputeInput{
@@ -69,7 +69,7 @@ func TestComputeInput_roundTrip(t *testing.T) {
 			require.NoError(t, err)
 			got, err := abi.DecodeComputeInput(b)
 			require.NoError(t, err)
-			assert.Equal(t, tt.in.ComputationType, got.ComputationType)
+			assert.Equal(t, tt.in.Computation(), got.ComputationType)
 			assert.Equal(t, tt.in.OperationID, got.OperationID)
 			assert.Equal(t, tt.in.NoCache, got.NoCache)
 			assert.Equal(t, tt.in.ParallelEnabled, got.ParallelEnabled)
@@ -117,9 +117,18 @@ func TestDecodeComputeInput(t *testing.T) {
 		input   string
 		want    abi.ComputeInput
 		wantErr bool
+		errHas  string
 	}{
 		{name: "valid", input: `{"computation_type":"sum","data":[1,2]}`, want: abi.ComputeInput{ComputationType: "sum", Data: json.RawMessage(`[1,2]`)}},
-		{name: "surrounding whitespace", input: " \n{\"data\":true}\t\r\n", want: abi.ComputeInput{Data: json.RawMessage(`true`)}},
+		{name: "surrounding whitespace", input: " \n{\"computation_type\":\"x\",\"data\":true}\t\r\n", want: abi.ComputeInput{ComputationType: "x", Data: json.RawMessage(`true`)}},
+		{name: "explicit default", input: `{"computation_type":"default","data":1}`, want: abi.ComputeInput{ComputationType: "default", Data: json.RawMessage(`1`)}},
+		{name: "no data is allowed", input: `{"computation_type":"x"}`, want: abi.ComputeInput{ComputationType: "x"}},
+		{name: "missing computation_type", input: `{"data":[1,2]}`, wantErr: true, errHas: "computation_type is missing"},
+		{name: "empty computation_type", input: `{"computation_type":"","data":1}`, wantErr: true, errHas: "computation_type is missing"},
+		{name: "unknown field", input: `{"type":"sum_numbers","data":[1,2]}`, wantErr: true, errHas: `unknown field "type"`},
+		{name: "unknown field beside a type", input: `{"computation_type":"x","node_id":"n1"}`, wantErr: true, errHas: `unknown field "node_id"`},
+		{name: "invalid UTF-8 in data", input: "{\"computation_type\":\"x\",\"data\":\"a\xffb\"}", wantErr: true, errHas: "not valid UTF-8 at byte 33"},
+		{name: "invalid UTF-8 in a key", input: "{\"computation_type\":\"x\",\"\xc3\":1}", wantErr: true, errHas: "not valid UTF-8"},
 		{name: "trailing object", input: `{"data":1} {"data":2}`, wantErr: true},
 		{name: "trailing number", input: `{"data":1} 2`, wantErr: true},
 		{name: "trailing garbage", input: `{"data":1}x`, wantErr: true},
@@ -134,14 +143,15 @@ func TestDecodeComputeInput(t *testing.T) {
 		{name: "empty", input: ``, wantErr: true},
 		{name: "array", input: `[{"data":1}]`, wantErr: true},
 		{name: "string", input: `"sum"`, wantErr: true},
-		{name: "cache_enabled wrong type", input: `{"cache_enabled":"no"}`, wantErr: true},
-		{name: "metadata not an object", input: `{"metadata":[1]}`, wantErr: true},
+		{name: "cache_enabled wrong type", input: `{"computation_type":"x","cache_enabled":"no"}`, wantErr: true},
+		{name: "metadata not an object", input: `{"computation_type":"x","metadata":[1]}`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := abi.DecodeComputeInput([]byte(tt.input))
 			if tt.wantErr {
-				require.Error(t, err)
+				require.ErrorIs(t, err, abi.ErrInvalidEnvelope)
+				assert.ErrorContains(t, err, tt.errHas)
 				assert.Equal(t, abi.ComputeInput{}, got)
 				return
 			}

@@ -105,7 +105,8 @@ func FuzzDecodeManifest(f *testing.F) {
 func FuzzDecodeComputeInput(f *testing.F) {
 	f.Add([]byte(`{"computation_type":"sum_numbers","data":[1,2,3],"operation_id":"6f1c2a1e-8a5b-4b61-9d1f-1f0b9f7c2a10","cache_enabled":false,"parallel_enabled":true,"metadata":{"trace":"abc"}}`))
 	f.Add([]byte(`{"data":{"text":"hello","n":1e300,"big":123456789012345678901234567890}}`))
-	f.Add([]byte(`{"data":null,"cache_enabled":true}`))
+	f.Add([]byte(`{"computation_type":"default","data":null,"cache_enabled":true}`))
+	f.Add([]byte(`{"computation_type":"x","data":"a\xffb"}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(`{"data":"<\u2028\xff>"}`))

@@ -68,7 +68,7 @@ func (h *Host) compensateHTTP(ctx context.Context, op tx.Operation) error {
 		return fmt.Errorf("compensating request: %w", err)
 	}
 	for _, p := range h.livePlugins() {
-		if c := p.caps.http; c != nil && c.Granted(u.Hostname()) {
+		if c := p.caps.http; c != nil && c.Granted(u) {
 			return httpcap.NewCompensator(c).Compensate(ctx, op)
 		}
 	}

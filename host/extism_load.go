@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
 	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
@@ -107,6 +108,13 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 			return fail(ErrCapabilityDenied, nil, "the node needs fs, and no path is granted (--allow-path DIR[:ro])")
 		case c == abi.CapabilityHTTP && len(p.grants.Hosts) == 0:
 			return fail(ErrCapabilityDenied, nil, "the node needs http, and no host is granted (--allow-host PATTERN)")
+		}
+	}
+	// Extism's allowed_hosts matches host names only: a host:port grant would match
+	// nothing there, or every port if the port were dropped. Refuse it.
+	for _, h := range p.grants.Hosts {
+		if _, port, _ := httpcap.ParsePattern(h); port != "" {
+			return fail(ErrInvalidModule, nil, "host grant %q: Extism plugins take host names without a port (Extism's allowed_hosts has no ports)", h)
 		}
 	}
 	if p.limits, err = p.host.cfg.resolve(pc, m.Timeout()); err != nil {

@@ -144,7 +144,7 @@ func TestGrants(t *testing.T) {
 	n, err := Grants{Paths: []PathGrant{{Dir: dir + "/./"}}, Hosts: []string{"*.example.com", "api.example.com"}}.normalize()
 	require.NoError(t, err)
 	assert.Equal(t, dir, n.Paths[0].Dir)
-	for _, bad := range []string{"", "http://x", "x:80", "x/y", "[", "a b"} {
+	for _, bad := range []string{"", "http://x", "x:0", "x:", "::1", "x/y", "[", "a b"} {
 		_, err := Grants{Hosts: []string{bad}}.normalize()
 		assert.Error(t, err, bad)
 	}

@@ -283,6 +283,8 @@ func TestExtismLoadRefusals(t *testing.T) {
 			host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: "/does/not/exist"}}}}, host.ErrInvalidModule, "/does/not/exist"},
 		{"bad host pattern", "count_vowels.wasm",
 			host.PluginConfig{Grants: host.Grants{Hosts: []string{"https://example.com/"}}}, host.ErrInvalidModule, "without scheme"},
+		{"host:port grant is not for Extism", "count_vowels.wasm",
+			host.PluginConfig{Grants: host.Grants{Hosts: []string{"127.0.0.1:8080"}}}, host.ErrInvalidModule, "without a port"},
 		{"native flavour forced on an Extism plugin", "count_vowels.wasm", host.PluginConfig{Flavour: host.FlavourNative}, host.ErrABIVersion,
 			"not an onex-host plugin"},
 	} {

@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gobwas/glob"
-
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
 )
 
 // Grants is what the operator allows one plugin to reach outside its sandbox. The zero
@@ -22,7 +21,9 @@ type Grants struct {
 	// Paths are the directories the plugin may use, each read-write or read-only.
 	Paths []PathGrant
 	// Hosts are the hosts the plugin may send HTTP requests to, as glob patterns over the
-	// host name: "api.example.com", "*.example.com", "*" (any host).
+	// host name: "api.example.com", "*.example.com", "*" (any host), each granting every
+	// port, or with a port to grant that port only: "127.0.0.1:8080", "[::1]:8080"
+	// (native plugins only: Extism's allowed_hosts has no ports).
 	Hosts []string
 	// KV grants the host's key-value store (effect nodes; each node sees only its own
 	// keys).
@@ -123,16 +124,9 @@ func (g Grants) normalize() (Grants, error) {
 	return out, nil
 }
 
-// validHostPattern accepts a glob over a host name: no scheme, path, port or spaces.
+// validHostPattern accepts what httpcap.ParsePattern does: a glob over a host name,
+// optionally with ":PORT" (that port only; without one, every port).
 func validHostPattern(p string) error {
-	if p == "" {
-		return errors.New("empty pattern")
-	}
-	if strings.ContainsAny(p, "/: \t") {
-		return errors.New("want a host name pattern such as api.example.com or *.example.com, without scheme, port or path")
-	}
-	if _, err := glob.Compile(p); err != nil {
-		return err
-	}
-	return nil
+	_, _, err := httpcap.ParsePattern(p)
+	return err
 }

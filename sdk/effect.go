@@ -9,7 +9,8 @@ import (
 
 // Effect registers a typed effect: the handler of one effect type of an effect node
 // (abi/SPEC.md section 8). It works exactly like Compute — the same decoding of the
-// effect's operation data into In, the same encoding of Out as the result, the same
+// effect's operation data into In (unknown fields refused unless AllowUnknownFields is
+// passed), the same encoding of Out as the result, the same
 // outcomes for bad input, errors, panics and unencodable results — but the host calls it
 // through onex_effect, inside a transaction, and e becomes an entry of the manifest's
 // Effects.
@@ -30,11 +31,11 @@ import (
 // Call Effect from an init function. It panics on a programmer error: a name that
 // abi.ValidName rejects, a name registered before, a nil fn, or a plugin that is already
 // a compute node (by Describe's Kind or a Compute or ComputeRaw registration).
-func Effect[In, Out any](e abi.Computation, fn func(ctx context.Context, in In) (Out, error)) {
+func Effect[In, Out any](e abi.Computation, fn func(ctx context.Context, in In) (Out, error), opts ...Option) {
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: Effect %q: nil function", e.Name))
 	}
-	std.register(abi.KindEffect, "Effect", e, wrapTyped(abi.KindEffect, e.Name, fn))
+	std.register(abi.KindEffect, "Effect", e, wrapTyped(abi.KindEffect, e.Name, fn, opts))
 }
 
 // EffectRaw registers an effect whose handler works on the JSON bytes directly, as

@@ -35,6 +35,8 @@ type batchOptions struct {
 	workers     int
 	failFast    bool
 	noCache     bool
+	lines       string // linesData or linesEnvelope
+	maxInput    int    // --max-input in bytes, set by runBatch
 }
 
 func newBatchCmd(e *env) *cobra.Command {
@@ -44,16 +46,18 @@ func newBatchCmd(e *env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use: "batch <plugin.wasm> --input {<items.jsonl> | -} [--type <computation>] [--workers <n>] " +
-			"[--output {<file> | -}] [--fail-fast] [--no-cache]",
+			"[--lines {data | envelope}] [--output {<file> | -}] [--fail-fast] [--no-cache]",
 		Short: "Run a computation over every line of a JSON Lines file",
 		Long: "Run a compute-node plugin over a JSON Lines file, fanned out over parallel workers that\n" +
 			"each have an instance of their own, and write one output line per input item, in input order.\n\n" +
-			"Input (--input, or stdin with '-'): one item per line; blank lines are skipped. A line that\n" +
-			"is a JSON object with a \"data\" or \"computation_type\" key is a whole ComputeInput\n" +
-			"(computation_type, data, operation_id, cache_enabled, metadata); any other JSON value is\n" +
-			"the item's data. --type is the computation of the items that don't name one. To pass an\n" +
-			"object with such a key as data, wrap it: {\"data\": {\"data\": 1}}. Every line is checked\n" +
-			"before anything runs: a line that is not JSON is misuse, reported with its line number.\n\n" +
+			"Input (--input, or stdin with '-'): one item per line; blank lines are skipped. --lines\n" +
+			"says what a line is. --lines data (the default): each line is the item's data, any JSON\n" +
+			"value (an object with a \"data\" key too), run as computation --type. --lines envelope:\n" +
+			"each line is a whole ComputeInput object that names its computation_type, with only the\n" +
+			"envelope's fields (computation_type, data, operation_id, cache_enabled,\n" +
+			"parallel_enabled, metadata); --type does not apply. Every line is checked before\n" +
+			"anything runs: a line that is not valid UTF-8 JSON (or not a valid envelope) is misuse,\n" +
+			"reported with its line number.\n\n" +
 			"Output (--output, default stdout): one compact JSON line per item. A success is the item's\n" +
 			"ComputeOutput:\n" +
 			"  {\"result\":…,\"operation_id\":…,\"computation_type\":…,\"processing_time_ms\":…,\n" +
@@ -73,15 +77,25 @@ func newBatchCmd(e *env) *cobra.Command {
 			"Exit status: 0 every item succeeded, 1 an item failed (the output still has its line) or the\n" +
 			"plugin could not run, 2 misuse.",
 		Example: "  onex-host batch bin/plugins/core.wasm --type sum_numbers --input numbers.jsonl --output sums.jsonl\n" +
-			"  printf '[1,2]\\n{\"computation_type\":\"sha256\",\"data\":\"abc\"}\\n' | onex-host batch bin/plugins/core.wasm -t sum_numbers -i -",
+			"  printf '{\"computation_type\":\"sum_numbers\",\"data\":[1,2]}\\n{\"computation_type\":\"sha256\",\"data\":\"abc\"}\\n' | onex-host batch bin/plugins/core.wasm --lines envelope -i -",
 		Args: exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch opts.lines {
+			case linesData:
+			case linesEnvelope:
+				if cmd.Flags().Changed("type") {
+					return errors.New("--type applies to --lines data; with --lines envelope each line names its computation_type")
+				}
+			default:
+				return fmt.Errorf("--lines %q: want data or envelope", opts.lines)
+			}
 			return runBatch(cmd.Context(), e, &hf, opts, args[0])
 		},
 	}
 	hf.register(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&opts.computation, "type", "t", abi.DefaultComputation, "computation of the items that don't name one")
+	f.StringVarP(&opts.computation, "type", "t", abi.DefaultComputation, "computation of every item (--lines data)")
+	f.StringVar(&opts.lines, "lines", linesData, "what each input line is: {data | envelope}")
 	f.StringVarP(&opts.inputPath, "input", "i", "", "JSON Lines input file, or - for stdin (required)")
 	f.StringVarP(&opts.outputPath, "output", "o", "-", "output file, or - for stdout")
 	f.IntVarP(&opts.workers, "workers", "w", 0, "items run at once, each on its own instance (default: the plugin's instance count)")
@@ -96,6 +110,11 @@ func runBatch(ctx context.Context, e *env, hf *hostFlags, opts batchOptions, plu
 	if opts.workers < 0 {
 		return fmt.Errorf("--workers %d: must not be negative", opts.workers)
 	}
+	maxInput, err := hf.inputLimit()
+	if err != nil {
+		return err
+	}
+	opts.maxInput = maxInput
 	in, err := openItems(e, opts)
 	if err != nil {
 		return err

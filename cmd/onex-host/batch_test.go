@@ -62,7 +62,7 @@ func TestBatch(t *testing.T) {
 		hit         bool
 		kind, code  string
 	}
-	const stats = `{"computation_type":"stats","data":[]}` // fails: stats needs a non-empty array
+	const overflow = `[1e308,1e308]` // fails: sum_numbers overflows
 	tests := []struct {
 		name   string
 		stdin  string
@@ -78,28 +78,37 @@ func TestBatch(t *testing.T) {
 			want:  []want{{result: "3", computation: "sum_numbers"}, {result: "7", computation: "sum_numbers"}},
 		},
 		{
-			name: "whole ComputeInput lines",
+			name: "envelope lines",
 			stdin: `{"computation_type":"sha256","data":"abc"}` + "\n" +
-				`{"data":[1,2]}` + "\n" +
+				`{"computation_type":"string_uppercase","data":[1,2]}` + "\n" +
 				`{"computation_type":"sum_numbers","data":[1,2],"operation_id":"op-1","metadata":{"k":"v"}}` + "\n" +
-				`{"x":1}` + "\n" +
-				`"a<b"`,
-			args: []string{"--type", "string_uppercase", "--workers", "3"},
+				`{"computation_type":"default","data":{"data":1}}` + "\n" +
+				`{"computation_type":"string_uppercase","data":"a<b"}`,
+			args: []string{"--lines", "envelope", "--workers", "3"},
 			want: []want{
 				{result: `"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"`, computation: "sha256"},
 				{kind: "invalid_input", code: "invalid_input", computation: "string_uppercase"},
 				{result: "3", computation: "sum_numbers", opID: "op-1"},
-				{kind: "invalid_input", code: "invalid_input", computation: "string_uppercase"},
+				{result: `{"data":1}`, computation: "default"},
 				{result: `"A<B"`, computation: "string_uppercase"},
 			},
 			code:   1,
-			stderr: "2 of 5 items failed; the first, line 2",
+			stderr: "1 of 5 items failed; the first, line 2",
+		},
+		{
+			name:  "data lines are data, a data key too",
+			stdin: `{"data":[1,2]}` + "\n" + `{"computation_type":"sum_numbers","data":[1]}` + "\n",
+			args:  []string{"--lines", "data"},
+			want: []want{
+				{result: `{"data":[1,2]}`, computation: "default"},
+				{result: `{"computation_type":"sum_numbers","data":[1]}`, computation: "default"},
+			},
 		},
 		{
 			name:   "failing item",
-			stdin:  "[1]\n" + stats + "\n[2]\n",
+			stdin:  "[1]\n" + overflow + "\n[2]\n",
 			args:   []string{"--type", "sum_numbers"},
-			want:   []want{{result: "1"}, {kind: "failed", code: "invalid_input", computation: "stats"}, {result: "2"}},
+			want:   []want{{result: "1"}, {kind: "failed", code: "overflow", computation: "sum_numbers"}, {result: "2"}},
 			code:   1,
 			stderr: "batch: items 3, failed 1,",
 		},
@@ -113,9 +122,9 @@ func TestBatch(t *testing.T) {
 		},
 		{
 			name:   "fail fast",
-			stdin:  "[1]\n" + stats + "\n[2]\n[3]\n",
+			stdin:  "[1]\n" + overflow + "\n[2]\n[3]\n",
 			args:   []string{"--type", "sum_numbers", "--fail-fast", "--workers", "1"},
-			want:   []want{{result: "1"}, {kind: "failed", code: "invalid_input"}},
+			want:   []want{{result: "1"}, {kind: "failed", code: "overflow"}},
 			code:   1,
 			stderr: "stopped at the first failed item, line 2",
 		},
@@ -187,8 +196,13 @@ func TestBatch_Errors(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{name: "not JSON", stdin: "[1]\n\n[2\n[3]\n", code: 2, stderr: "--input -: line 3: not valid JSON"},
-		{name: "bad envelope", stdin: `{"data":1,"computation_type":5}`, code: 2, stderr: "--input -: line 1: abi: decode compute input"},
+		{name: "not JSON", stdin: "[1]\n\n[2\n[3]\n", code: 2, stderr: "--input -: line 3: abi: invalid data: not valid JSON"},
+		{name: "bad envelope", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: `{"data":1,"computation_type":5}`, code: 2, stderr: "--input -: line 1: abi: invalid envelope: compute input"},
+		{name: "envelope without a type", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: "{\"computation_type\":\"default\",\"data\":1}\n{\"data\":1}\n", code: 2, stderr: "line 2: abi: invalid envelope: compute input: computation_type is missing"},
+		{name: "envelope unknown field", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: `{"type":"sum_numbers","data":[1]}`, code: 2, stderr: `line 1: abi: invalid envelope: compute input: unknown field "type"`},
+		{name: "envelope and type", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope", "-t", "sum_numbers"}, stdin: "", code: 2, stderr: "--type applies to --lines data"},
+		{name: "bad lines", args: []string{"batch", corePath, "-i", "-", "--lines", "json"}, stdin: "", code: 2, stderr: `--lines "json": want data or envelope`},
+		{name: "invalid UTF-8 data line", stdin: "[1]\n\"a\xffb\"\n", code: 2, stderr: "line 2: abi: invalid data: not valid UTF-8 at byte 2"},
 		{name: "missing input", args: []string{"batch", corePath}, code: 2, stderr: `required flag(s) "input" not set`},
 		{name: "missing file", args: []string{"batch", corePath, "--input", filepath.Join(dir, "none.jsonl")}, code: 2, stderr: "no such file"},
 		{name: "negative workers", args: []string{"batch", corePath, "-i", good, "--workers", "-1"}, code: 2, stderr: "--workers -1"},
@@ -221,7 +235,7 @@ func TestBatch_FailFastParallel(t *testing.T) {
 	var in strings.Builder
 	for i := range 200 {
 		if i == 100 {
-			in.WriteString(`{"computation_type":"stats","data":[]}` + "\n")
+			in.WriteString(`[1e308,1e308]` + "\n") // sum_numbers overflows
 			continue
 		}
 		fmt.Fprintf(&in, "[%d]\n", i)
@@ -240,7 +254,7 @@ func TestBatch_FailFastParallel(t *testing.T) {
 	}
 	require.NotNil(t, lines[100].Error)
 	assert.Equal(t, "failed", lines[100].Error.Kind)
-	assert.Equal(t, "stats", lines[100].ComputationType)
+	assert.Equal(t, "sum_numbers", lines[100].ComputationType)
 }
 
 // TestBatch_Large runs 10,000 items through files, on 2 workers and on 1, and checks the

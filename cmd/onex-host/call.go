@@ -34,8 +34,11 @@ func newCallCmd(e *env) *cobra.Command {
 			path, function := args[0], args[1]
 			data := []byte(input)
 			if inputPath != "" {
-				var err error
-				if data, err = readInputFile(e, inputPath); err != nil {
+				limit, err := hf.inputLimit()
+				if err != nil {
+					return err
+				}
+				if data, err = readInputFile(e, inputPath, limit); err != nil {
 					return err
 				}
 			}
@@ -78,8 +81,8 @@ func newCallCmd(e *env) *cobra.Command {
 // callName is the computation name call gives the function it calls.
 const callName = "call"
 
-// readInputFile reads a whole input file (or stdin for "-"), up to the host's input limit.
-func readInputFile(e *env, path string) ([]byte, error) {
+// readInputFile reads a whole input file (or stdin for "-"), up to limit bytes.
+func readInputFile(e *env, path string, limit int) ([]byte, error) {
 	var r io.Reader = e.stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -89,12 +92,12 @@ func readInputFile(e *env, path string) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	b, err := io.ReadAll(io.LimitReader(r, host.DefaultMaxInputBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("--input-file: %w", err)
 	}
-	if len(b) > host.DefaultMaxInputBytes {
-		return nil, fmt.Errorf("--input-file %s: more than the %d-byte input limit", path, host.DefaultMaxInputBytes)
+	if len(b) > limit {
+		return nil, fmt.Errorf("--input-file %s: more than the %d-byte input limit; raise it with --max-input", path, limit)
 	}
 	return b, nil
 }

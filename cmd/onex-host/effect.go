@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -14,26 +12,26 @@ import (
 	"github.com/onexhost/onex-host/host/events"
 )
 
-// buildEffectInput assembles the EffectInput from run's flags; every error is misuse.
-func buildEffectInput(e *env, cmd *cobra.Command, effect, data, inputPath string) (abi.EffectInput, error) {
-	if inputPath == "" {
-		if !json.Valid([]byte(data)) {
-			return abi.EffectInput{}, fmt.Errorf("--data is not valid JSON: %q", data)
-		}
-		return abi.EffectInput{EffectType: effect, OperationData: json.RawMessage(data)}, nil
-	}
-	var r io.Reader = e.stdin
-	if inputPath != "-" {
-		f, err := os.Open(inputPath)
-		if err != nil {
-			return abi.EffectInput{}, fmt.Errorf("--input: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, host.DefaultMaxInputBytes+1<<20))
+// buildEffectInput assembles the EffectInput from run's flags, as buildInput does; every
+// error is misuse.
+func buildEffectInput(e *env, cmd *cobra.Command, hf *hostFlags, effect, data, inputPath string) (abi.EffectInput, error) {
+	limit, err := hf.inputLimit()
 	if err != nil {
-		return abi.EffectInput{}, fmt.Errorf("--input: %w", err)
+		return abi.EffectInput{}, err
+	}
+	if inputPath == "" {
+		b, what, err := runData(e, cmd, data, limit)
+		if err != nil {
+			return abi.EffectInput{}, err
+		}
+		if err := abi.CheckData(b); err != nil {
+			return abi.EffectInput{}, fmt.Errorf("%s: %w", what, err)
+		}
+		return abi.EffectInput{EffectType: effect, OperationData: json.RawMessage(b)}, nil
+	}
+	b, err := readEnvelope(e, inputPath, limit)
+	if err != nil {
+		return abi.EffectInput{}, err
 	}
 	in, err := abi.DecodeEffectInput(b)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +12,11 @@ import (
 	"github.com/onexhost/onex-host/host"
 )
 
-// maxLineBytes bounds an input line: the host's input limit plus room for a ComputeInput
-// envelope around the data.
-const maxLineBytes = host.DefaultMaxInputBytes + 1<<20
+// What a batch input line is (--lines).
+const (
+	linesData     = "data"     // each line is one item's data (the default)
+	linesEnvelope = "envelope" // each line is one whole ComputeInput envelope
+)
 
 // itemSource is the batch command's input, a JSON Lines file that has been checked in
 // full, so that a bad line is reported before anything runs. stdin is spooled to a
@@ -85,7 +86,8 @@ func (s *itemSource) each(fn func(line int, in abi.ComputeInput) error) error {
 // scan parses r line by line; blank lines are skipped.
 func (s *itemSource) scan(r io.Reader, fn func(line int, in abi.ComputeInput) error) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
+	maxLine := s.opts.maxLineBytes()
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -103,45 +105,41 @@ func (s *itemSource) scan(r io.Reader, fn func(line int, in abi.ComputeInput) er
 	}
 	switch err := sc.Err(); {
 	case errors.Is(err, bufio.ErrTooLong):
-		return fmt.Errorf("%s: line %d: longer than %d bytes", s.name, line+1, maxLineBytes)
+		return fmt.Errorf("%s: line %d: longer than %d bytes (the input limit plus %d for an envelope); raise it with --max-input", s.name, line+1, maxLine, envelopeRoom)
 	case err != nil:
 		return failure{fmt.Errorf("%s: %w", s.name, err)}
 	}
 	return nil
 }
 
-// parseItem turns one non-blank input line into a ComputeInput: a JSON object with a
-// "data" or "computation_type" key is a whole ComputeInput, any other JSON value is the
-// data. --type fills in a missing computation and --no-cache sets NoCache. The input
-// does not alias line.
-func (o batchOptions) parseItem(line []byte) (abi.ComputeInput, error) {
-	line = bytes.TrimSpace(line)
-	if !json.Valid(line) {
-		var v json.RawMessage
-		return abi.ComputeInput{}, fmt.Errorf("not valid JSON: %w", json.Unmarshal(line, &v))
+// maxLineBytes bounds an input line: the input limit plus room for a ComputeInput
+// envelope around the data.
+func (o batchOptions) maxLineBytes() int {
+	limit := o.maxInput
+	if limit <= 0 {
+		limit = host.DefaultMaxInputBytes
 	}
-	in := abi.ComputeInput{Data: bytes.Clone(line)}
-	if line[0] == '{' && isEnvelope(line) {
-		var err error
-		if in, err = abi.DecodeComputeInput(line); err != nil {
-			return abi.ComputeInput{}, err
-		}
-	}
-	if in.ComputationType == "" {
-		in.ComputationType = o.computation
-	}
-	in.NoCache = in.NoCache || o.noCache
-	return in, nil
+	return limit + envelopeRoom
 }
 
-// isEnvelope reports whether the JSON object obj has a "data" or "computation_type" key
-// at its top level.
-func isEnvelope(obj []byte) bool {
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(obj, &keys) != nil {
-		return false
+// parseItem turns one non-blank input line into a ComputeInput. With --lines data (the
+// default) the line is the item's data, of computation --type; with --lines envelope it
+// is a whole ComputeInput, decoded as strictly as every other door does (it names its
+// computation_type and holds only the envelope's fields). Either way the data is one
+// valid UTF-8 JSON value. --no-cache sets NoCache. The input does not alias line.
+func (o batchOptions) parseItem(line []byte) (abi.ComputeInput, error) {
+	line = bytes.TrimSpace(line)
+	if o.lines == linesEnvelope {
+		in, err := abi.DecodeComputeInput(line)
+		if err != nil {
+			return abi.ComputeInput{}, err
+		}
+		in.Data = bytes.Clone(in.Data)
+		in.NoCache = in.NoCache || o.noCache
+		return in, nil
 	}
-	_, data := keys["data"]
-	_, computation := keys["computation_type"]
-	return data || computation
+	if err := abi.CheckData(line); err != nil {
+		return abi.ComputeInput{}, err
+	}
+	return abi.ComputeInput{ComputationType: o.computation, Data: bytes.Clone(line), NoCache: o.noCache}, nil
 }

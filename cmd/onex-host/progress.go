@@ -46,9 +46,10 @@ func startProgress(w io.Writer, total int, done func() int) (stop func()) {
 	}
 }
 
-// isTerminal reports whether w is a character device, such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether v (a reader or a writer) is a character device, such as a
+// terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	if !ok {
 		return false
 	}

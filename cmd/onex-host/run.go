@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +20,7 @@ import (
 type hostFlags struct {
 	timeout     time.Duration
 	memoryLimit string
+	maxInput    string
 	cacheDir    string
 	allowPaths  []string
 	allowHosts  []string
@@ -43,9 +44,10 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-call timeout, e.g. 300ms (default: the manifest's timeout_ms, else 30s)")
 	fs.StringVar(&f.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
+	fs.StringVar(&f.maxInput, "max-input", "16MiB", "largest input data handed to a call, at most 1GiB, e.g. 64MiB")
 	fs.StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
 	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
-	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, e.g. '*.example.com' (repeatable)")
+	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, any port, e.g. '*.example.com', or one port: '127.0.0.1:8080' (repeatable)")
 	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
 	fs.BoolVar(&f.guarded, "guarded", false, "run the plugin guarded (close-on-context-done) instead of metered")
@@ -130,6 +132,10 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 	if f.timeout < 0 {
 		return nil, nil, fmt.Errorf("--timeout %v: must not be negative", f.timeout)
 	}
+	maxInput, err := f.inputLimit()
+	if err != nil {
+		return nil, nil, err
+	}
 	logger, err := e.logger()
 	if err != nil {
 		return nil, nil, err
@@ -139,6 +145,7 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		WithKVPath(f.kvPath).
 		WithCacheDir(f.cacheDir).
 		WithMemoryLimit(mem).
+		WithMaxInputBytes(maxInput).
 		WithMaxInstances(maxInstances).
 		WithLogger(logger)
 	h, err := host.New(ctx, cfg)
@@ -162,6 +169,19 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		}
 	}
 	return h, p, nil
+}
+
+// inputLimit returns --max-input in bytes (default host.DefaultMaxInputBytes); an error
+// is misuse.
+func (f *hostFlags) inputLimit() (int, error) {
+	if f.maxInput == "" {
+		return host.DefaultMaxInputBytes, nil
+	}
+	n, err := parseSize(f.maxInput)
+	if err != nil || n > 1<<30 {
+		return 0, fmt.Errorf("--max-input %q: want a positive size up to 1GiB, e.g. 64MiB", f.maxInput)
+	}
+	return int(n), nil
 }
 
 // loadNode is load for the commands that run computations: the plugin as a ComputeNode.
@@ -195,7 +215,10 @@ func newRunCmd(e *env) *cobra.Command {
 			"effect of an effect node and print its EffectOutput (also when it fails, with what the\n" +
 			"rollback did).\n\n" +
 			"--data gives the input data as JSON; --input reads a whole ComputeInput (or EffectInput)\n" +
-			"JSON object from a file, or from stdin with '-'. An effect node reaches only what the\n" +
+			"JSON object from a file, or from stdin with '-'; it must name its computation_type\n" +
+			"(effect_type) and hold no other fields than the envelope's. With neither, piped stdin\n" +
+			"(not a terminal) is the input data (empty stdin is null); from a terminal the data is\n" +
+			"null. Data must be valid UTF-8 JSON of at most --max-input bytes. An effect node reaches only what the\n" +
 			"grants allow: --allow-path DIR[:ro], --allow-host PATTERN, --kv FILE, --events.\n\n" +
 			"Ctrl-C or SIGTERM cancels the call (an effect rolls back) and run exits when it ends;\n" +
 			"a call still running --shutdown-timeout later (it ignores its cancellation), or a\n" +
@@ -203,6 +226,7 @@ func newRunCmd(e *env) *cobra.Command {
 			"rolled back from the journal by the next run.\n" +
 			"Exit status: 0 ok, 1 the plugin failed, 2 misuse.",
 		Example: "  onex-host run bin/plugins/core.wasm --type sum_numbers --data '[1,2,3,4,5]'\n" +
+			"  echo '[1,2]' | onex-host run bin/plugins/core.wasm --type sum_numbers\n" +
 			"  echo '{\"computation_type\":\"sha256\",\"data\":\"abc\"}' | onex-host run bin/plugins/core.wasm --input -\n" +
 			"  onex-host run bin/plugins/fileops.wasm --allow-path /tmp/demo --type write --data '{\"path\":\"/tmp/demo/a.txt\",\"content\":\"hi\"}'",
 		Args: exactArgs("<plugin.wasm>", 1),
@@ -218,7 +242,7 @@ func newRunCmd(e *env) *cobra.Command {
 			}
 			defer h.Close(context.Background())
 			if p.Manifest().Kind == abi.KindEffect {
-				in, err := buildEffectInput(e, cmd, computation, data, inputPath)
+				in, err := buildEffectInput(e, cmd, &hf, computation, data, inputPath)
 				if err != nil {
 					return err
 				}
@@ -227,7 +251,7 @@ func newRunCmd(e *env) *cobra.Command {
 				}
 				return runEffect(ctx, e, h, p, in, hf.events)
 			}
-			in, err := buildInput(e, cmd, computation, data, inputPath)
+			in, err := buildInput(e, cmd, &hf, computation, data, inputPath)
 			if err != nil {
 				return err
 			}
@@ -245,7 +269,7 @@ func newRunCmd(e *env) *cobra.Command {
 	}
 	hf.register(cmd)
 	cmd.Flags().StringVarP(&computation, "type", "t", abi.DefaultComputation, "computation (or effect) to run")
-	cmd.Flags().StringVarP(&data, "data", "d", "null", "input data as JSON")
+	cmd.Flags().StringVarP(&data, "data", "d", "null", "input data as JSON (default: piped stdin, else null)")
 	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput (EffectInput) JSON object from a file, or stdin with -")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "bypass the compute cache (sets the input's cache_enabled to false)")
 	cmd.Flags().IntVar(&maxRetries, "max-retries", host.DefaultMaxRetries, "effects: how many times a retryable failure is tried again")
@@ -263,25 +287,24 @@ func printJSON(e *env, v any) error {
 }
 
 // buildInput assembles the ComputeInput from the flags; every error is misuse.
-func buildInput(e *env, cmd *cobra.Command, computation, data, inputPath string) (abi.ComputeInput, error) {
-	if inputPath == "" {
-		if !json.Valid([]byte(data)) {
-			return abi.ComputeInput{}, fmt.Errorf("--data is not valid JSON: %q (quote strings: --data '\"abc\"')", data)
-		}
-		return abi.ComputeInput{ComputationType: computation, Data: json.RawMessage(data)}, nil
-	}
-	var r io.Reader = e.stdin
-	if inputPath != "-" {
-		f, err := os.Open(inputPath)
-		if err != nil {
-			return abi.ComputeInput{}, fmt.Errorf("--input: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, host.DefaultMaxInputBytes+1<<20))
+func buildInput(e *env, cmd *cobra.Command, hf *hostFlags, computation, data, inputPath string) (abi.ComputeInput, error) {
+	limit, err := hf.inputLimit()
 	if err != nil {
-		return abi.ComputeInput{}, fmt.Errorf("--input: %w", err)
+		return abi.ComputeInput{}, err
+	}
+	if inputPath == "" {
+		b, what, err := runData(e, cmd, data, limit)
+		if err != nil {
+			return abi.ComputeInput{}, err
+		}
+		if err := abi.CheckData(b); err != nil {
+			return abi.ComputeInput{}, fmt.Errorf("%s: %w (quote strings: --data '\"abc\"')", what, err)
+		}
+		return abi.ComputeInput{ComputationType: computation, Data: json.RawMessage(b)}, nil
+	}
+	b, err := readEnvelope(e, inputPath, limit)
+	if err != nil {
+		return abi.ComputeInput{}, err
 	}
 	in, err := abi.DecodeComputeInput(b)
 	if err != nil {
@@ -290,8 +313,53 @@ func buildInput(e *env, cmd *cobra.Command, computation, data, inputPath string)
 	if cmd.Flags().Changed("type") {
 		in.ComputationType = computation
 	}
-	if len(in.Data) > 0 && !json.Valid(in.Data) {
-		return abi.ComputeInput{}, errors.New("--input: data is not valid JSON")
-	}
 	return in, nil
+}
+
+// runData returns run's input data: --data when given, else piped stdin (stdin that is
+// not a terminal; empty means null), else null; and what it came from, for messages.
+func runData(e *env, cmd *cobra.Command, data string, limit int) ([]byte, string, error) {
+	if cmd.Flags().Changed("data") || e.stdin == nil || isTerminal(e.stdin) {
+		if len(data) > limit {
+			return nil, "", fmt.Errorf("--data: more than the %d-byte input limit (raise it with --max-input)", limit)
+		}
+		return []byte(data), "--data", nil
+	}
+	b, err := io.ReadAll(io.LimitReader(e.stdin, int64(limit)+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("stdin: %w", err)
+	}
+	if len(b) > limit {
+		return nil, "", fmt.Errorf("stdin: more than the %d-byte input limit (raise it with --max-input)", limit)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		b = []byte("null")
+	}
+	return b, "stdin (piped, read as the input data; use --input - for a whole envelope)", nil
+}
+
+// envelopeRoom is what an --input envelope may hold beyond the data's limit.
+const envelopeRoom = 1 << 20
+
+// readEnvelope reads --input (a file, or stdin for "-"): at most limit bytes of data plus
+// envelopeRoom for the envelope around it; more is misuse, never silently truncated.
+func readEnvelope(e *env, inputPath string, limit int) ([]byte, error) {
+	var r io.Reader = e.stdin
+	if inputPath != "-" {
+		f, err := os.Open(inputPath)
+		if err != nil {
+			return nil, fmt.Errorf("--input: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	max := int64(limit) + envelopeRoom
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("--input: %w", err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("--input %s: more than the %d-byte input limit (plus %d bytes for the envelope); raise it with --max-input", inputPath, limit, envelopeRoom)
+	}
+	return b, nil
 }

@@ -42,14 +42,14 @@ func newSubmitCmd(e *env) *cobra.Command {
 			var effectIn abi.EffectInput
 			var err error
 			if effect {
-				if effectIn, err = buildEffectInput(e, cmd, computation, data, inputPath); err != nil {
+				if effectIn, err = buildEffectInput(e, cmd, &hostFlags{}, computation, data, inputPath); err != nil {
 					return err
 				}
 				if opID != "" {
 					effectIn.OperationID = opID
 				}
 			} else {
-				if in, err = buildInput(e, cmd, computation, data, inputPath); err != nil {
+				if in, err = buildInput(e, cmd, &hostFlags{}, computation, data, inputPath); err != nil {
 					return err
 				}
 				if opID != "" {

@@ -269,7 +269,7 @@ func TestRouter_HTTPComputeAndBatchForANodeElsewhere(t *testing.T) {
 	assert.JSONEq(t, "3", string(lines[2].Result))
 
 	// A node no host serves: 404, as before.
-	resp, err = http.Post(ts.URL+"/v1/nodes/missing/batch", "application/json", strings.NewReader(`[{"data":1}]`))
+	resp, err = http.Post(ts.URL+"/v1/nodes/missing/batch", "application/json", strings.NewReader(`[{"computation_type":"default","data":1}]`))
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)

@@ -158,14 +158,27 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 			}
 			in, err := abi.DecodeComputeInput(sc.Bytes())
 			if err != nil {
-				writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("line %d: %v", line, err))
+				writeError(w, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("line %d: %v", line, err))
 				return
 			}
 			inputs = append(inputs, in)
 		}
-	} else if err := json.Unmarshal(b, &inputs); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "the body must be a JSON array of ComputeInput objects (or NDJSON with Content-Type application/x-ndjson): "+err.Error())
-		return
+	} else {
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			writeError(w, http.StatusBadRequest, codeInvalidInput, "the body must be a JSON array of ComputeInput objects (or NDJSON with Content-Type application/x-ndjson): "+err.Error())
+			return
+		}
+		for i, item := range items {
+			// The envelope decoder is the doors' one strict decoder (unknown fields, a
+			// missing computation_type and invalid UTF-8 are refused).
+			in, err := abi.DecodeComputeInput(item)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, codeInvalidInput, fmt.Sprintf("item %d: %v", i, err))
+				return
+			}
+			inputs = append(inputs, in)
+		}
 	}
 	if n == nil {
 		items, err := s.routeBatch(r.Context(), name, inputs)

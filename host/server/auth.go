@@ -63,8 +63,14 @@ func (s *Server) authorize(role Role, h http.HandlerFunc) http.HandlerFunc {
 
 // roleOf returns the role of the request's bearer token, or 0.
 func (s *Server) roleOf(r *http.Request) Role {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	// The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer"
+	// all name it.
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return 0
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" {
 		return 0
 	}
 	var role Role

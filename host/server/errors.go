@@ -27,6 +27,7 @@ const (
 	codeForbidden    = "forbidden"
 	codeNotFound     = "not_found"
 	codeBadRequest   = "invalid_request"
+	codeInvalidInput = "invalid_input" // an envelope abi.DecodeComputeInput refuses, as host.ErrInvalidInput
 	codeTooLarge     = "request_too_large"
 	codeUnavailable  = "unavailable"
 	codeQuarantined  = "quarantined"

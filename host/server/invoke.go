@@ -91,7 +91,7 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 	case operation == OperationCompute:
 		in, err := abi.DecodeComputeInput(body)
 		if err != nil {
-			return errorResponse(http.StatusBadRequest, codeBadRequest, err.Error())
+			return errorResponse(http.StatusBadRequest, codeInvalidInput, err.Error())
 		}
 		start := time.Now()
 		out, err := n.compute.Process(ctx, in)
@@ -106,7 +106,7 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 	case operation == OperationEffect:
 		in, err := abi.DecodeEffectInput(body)
 		if err != nil {
-			return errorResponse(http.StatusBadRequest, codeBadRequest, err.Error())
+			return errorResponse(http.StatusBadRequest, codeInvalidInput, err.Error())
 		}
 		start := time.Now()
 		out, err := n.effect.Process(ctx, in)

@@ -59,7 +59,7 @@ type fixture struct {
 	version string // the versioned node's file
 }
 
-func newFixture(t *testing.T, tokens map[string]server.Role) *fixture {
+func newFixture(t testing.TB, tokens map[string]server.Role) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
@@ -83,7 +83,7 @@ func newFixture(t *testing.T, tokens map[string]server.Role) *fixture {
 	return f
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	require.NoError(t, err)
@@ -216,7 +216,7 @@ func TestServer_Errors(t *testing.T) {
 	assert.Equal(t, 404, f.call(t, "POST", "/v1/nodes/nope/compute", "", "", []byte(`{}`), &e))
 	assert.Equal(t, "not_found", e.Error.Code)
 	assert.Equal(t, 400, f.call(t, "POST", "/v1/nodes/core/compute", "", "", []byte(`{`), &e))
-	assert.Equal(t, "invalid_request", e.Error.Code)
+	assert.Equal(t, "invalid_input", e.Error.Code)
 	assert.Equal(t, 400, f.call(t, "POST", "/v1/nodes/core/compute", "", "", []byte(`{"computation_type":"sum_numbers","data":"x"}`), &e))
 	assert.Equal(t, "invalid_input", e.Error.Code)
 	assert.NotEmpty(t, e.OperationID)

@@ -42,6 +42,7 @@ func TestLoad_InvalidField(t *testing.T) {
 		{name: "token env name", doc: "auth: {tokens: [{name: ci, role: invoke, env: ONEX-CI}]}\n", field: "auth.tokens[0].env"},
 		{name: "inline token value", doc: "auth: {tokens: [{name: ci, role: invoke, value: s3cret}]}\n", field: "auth.tokens[0].value"},
 		{name: "request size", doc: "limits: {max_request_bytes: 2GiB}\n", field: "limits.max_request_bytes"},
+		{name: "input size", doc: "host: {max_input_bytes: 2GiB}\n", field: "host.max_input_bytes"},
 		{name: "negative read timeout", doc: "limits: {read_timeout: -1s}\n", field: "limits.read_timeout"},
 		{name: "duration without unit, same line", doc: "limits: {read_timeout: 1s, write_timeout: 30}\n", field: "limits.write_timeout"},
 		{name: "host memory", doc: "host: {memory_limit: 5GiB}\n", field: "host.memory_limit"},

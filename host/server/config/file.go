@@ -120,6 +120,9 @@ type HostSettings struct {
 	// MemoryLimit bounds each instance's memory, at most 4GiB. Default
 	// host.DefaultMemoryLimit.
 	MemoryLimit Size `yaml:"memory_limit"`
+	// MaxInputBytes bounds the input data handed to a call, at most 1GiB. Default
+	// host.DefaultMaxInputBytes. Raise limits.max_request_bytes along with it.
+	MaxInputBytes Size `yaml:"max_input_bytes"`
 	// Timeout bounds each call. Default host.DefaultTimeout; negative: none.
 	Timeout Duration `yaml:"timeout"`
 	// MaxInstances bounds each plugin's live instances. Default

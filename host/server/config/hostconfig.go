@@ -21,6 +21,9 @@ func (f *File) HostConfig(logger *slog.Logger) (host.Config, error) {
 	if h.MemoryLimit != 0 {
 		c.MemoryLimit = uint64(h.MemoryLimit)
 	}
+	if h.MaxInputBytes != 0 {
+		c.MaxInputBytes = int(h.MaxInputBytes)
+	}
 	if h.Timeout != 0 {
 		c.Timeout = time.Duration(h.Timeout)
 	}

@@ -9,12 +9,10 @@ import (
 	"os"
 	"regexp"
 	"strconv"
-	"strings"
-
-	"github.com/gobwas/glob"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
 )
 
 // FieldError is an invalid field of a configuration file: Parse, Load, Validate and the
@@ -162,6 +160,8 @@ func (f *File) checkHost() error {
 	switch {
 	case h.MemoryLimit > maxMemoryLimit:
 		return fieldErr("host.memory_limit", "%s exceeds 4GiB", h.MemoryLimit)
+	case h.MaxInputBytes > 1<<30:
+		return fieldErr("host.max_input_bytes", "%s exceeds 1GiB", h.MaxInputBytes)
 	case h.MaxInstances < 0:
 		return fieldErr("host.max_instances", "%d is negative", h.MaxInstances)
 	case h.Cache.Entries < 0:
@@ -305,12 +305,6 @@ func (f *File) checkStat(field, p string, dir bool) error {
 
 // checkHostPattern accepts a glob over a host name, as host.Grants does at load.
 func checkHostPattern(p string) error {
-	if p == "" {
-		return errors.New("empty pattern")
-	}
-	if strings.ContainsAny(p, "/: \t") {
-		return errors.New("want a host name pattern such as api.example.com or *.example.com, without scheme, port or path")
-	}
-	_, err := glob.Compile(p)
+	_, _, err := httpcap.ParsePattern(p)
 	return err
 }

@@ -63,10 +63,10 @@ func New(hosts []string, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Granted reports whether a request to the host name h would pass the
-// grants (case and a trailing dot do not matter; h has no port). It does not
-// block.
-func (c *Client) Granted(h string) bool { return c.grants.match(normalizeHost(h)) }
+// Granted reports whether a request to u would pass the grants: its host name (case
+// and a trailing dot do not matter) and its port (the scheme's default when u names
+// none). It does not check the rest of the URL.
+func (c *Client) Granted(u *url.URL) bool { return c.grants.match(hostname(u), port(u)) }
 
 // CloseIdleConnections closes the transport's idle connections, for a host
 // unloading the plugin. The Client stays usable.

@@ -21,6 +21,7 @@ func TestClient_Do_Grants(t *testing.T) {
 	wild := newClient(t, []string{"*.example.com"}, Config{}, map[string]*server{
 		"api.example.com": p.api, "deep.api.example.com": p.api, "evil.example.org": p.evil,
 	})
+	onePort := newClient(t, []string{"api.example.com:8080"}, Config{}, map[string]*server{"api.example.com": p.api})
 	tests := []struct {
 		name    string
 		c       *Client
@@ -28,6 +29,9 @@ func TestClient_Do_Grants(t *testing.T) {
 		wantErr error
 	}{
 		{name: "granted", c: p.c, url: "http://api.example.com/x"},
+		{name: "granted port", c: onePort, url: "http://api.example.com:8080/x"},
+		{name: "ungranted port", c: onePort, url: "http://api.example.com:8081/x", wantErr: ErrDenied},
+		{name: "ungranted default port", c: onePort, url: "https://api.example.com/x", wantErr: ErrDenied},
 		{name: "granted with port and case", c: p.c, url: "http://API.example.com:8080/x"},
 		{name: "ungranted", c: p.c, url: "http://evil.example.org/x", wantErr: ErrDenied},
 		{name: "ungranted behind user info", c: p.c, url: "http://api.example.com@evil.example.org/x", wantErr: ErrDenied},

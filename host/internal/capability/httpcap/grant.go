@@ -4,56 +4,103 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gobwas/glob"
 )
 
-// grants is a compiled list of host-name patterns. It is immutable.
-type grants []glob.Glob
+// grants is a compiled list of host patterns. It is immutable.
+type grants []grant
 
-// compileGrants compiles host-name patterns, the same ones host.Grants.Hosts
-// accepts: a glob over the whole name ("*" matches any run of characters,
-// dots included, so "*.example.com" matches "a.b.example.com" but not
-// "example.com"), without scheme, port or path. Patterns are matched in lower
-// case.
+// grant is one compiled pattern: a glob over the host name, and a port ("" for any).
+type grant struct {
+	host glob.Glob
+	port string
+}
+
+// compileGrants compiles host patterns, the same ones host.Grants.Hosts accepts (see
+// ParsePattern). Patterns are matched in lower case.
 func compileGrants(patterns []string) (grants, error) {
 	g := make(grants, 0, len(patterns))
 	for _, p := range patterns {
-		if err := validPattern(p); err != nil {
-			return nil, fmt.Errorf("%w: host pattern %q: %v", ErrInvalidConfig, p, err)
-		}
-		c, err := glob.Compile(strings.ToLower(p))
+		h, port, err := ParsePattern(p)
 		if err != nil {
 			return nil, fmt.Errorf("%w: host pattern %q: %v", ErrInvalidConfig, p, err)
 		}
-		g = append(g, c)
+		c, err := glob.Compile(strings.ToLower(h))
+		if err != nil {
+			return nil, fmt.Errorf("%w: host pattern %q: %v", ErrInvalidConfig, p, err)
+		}
+		g = append(g, grant{host: c, port: port})
 	}
 	return g, nil
 }
 
-// validPattern rejects what cannot be a host-name pattern.
-func validPattern(p string) error {
-	if p == "" {
-		return errors.New("empty pattern")
+// ParsePattern splits a host pattern into its host-name glob and its port ("" when the
+// pattern names none, which grants every port). A pattern is a glob over the whole
+// host name ("*" matches any run of characters, dots included, so "*.example.com"
+// matches "a.b.example.com" but not "example.com"), optionally followed by ":PORT"
+// (1-65535) to grant that port only; an IPv6 address goes in brackets ("[::1]:8080").
+// No scheme, path or user information. It does not block.
+func ParsePattern(p string) (host, port string, err error) {
+	const want = "want a host pattern such as api.example.com, *.example.com or 127.0.0.1:8080, without scheme or path"
+	if strings.ContainsAny(p, "/@# \t\r\n") {
+		return "", "", errors.New(want)
 	}
-	if strings.ContainsAny(p, "/:@# \t\r\n") {
-		return errors.New("want a host name pattern such as api.example.com or *.example.com, without scheme, port or path")
+	host = p
+	if rest, ok := strings.CutPrefix(p, "["); ok && strings.Contains(p, "]") && strings.Contains(p[:strings.Index(p, "]")], ":") {
+		end := strings.Index(rest, "]")
+		host, rest = rest[:end], rest[end+1:]
+		if rest != "" {
+			if port, ok = strings.CutPrefix(rest, ":"); !ok {
+				return "", "", errors.New("want [IPv6] or [IPv6]:PORT")
+			}
+		}
+	} else if strings.Count(p, ":") == 1 {
+		host, port, _ = strings.Cut(p, ":")
+	} else if strings.Count(p, ":") > 1 {
+		return "", "", errors.New("an IPv6 address goes in brackets, e.g. [::1]:8080")
 	}
-	return nil
+	if port != "" || strings.HasSuffix(p, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
+			return "", "", fmt.Errorf("port %q: want 1-65535", port)
+		}
+	}
+	if host == "" {
+		return "", "", errors.New("empty host pattern")
+	}
+	if strings.Contains(host, ":") && !strings.HasPrefix(p, "[") {
+		return "", "", errors.New(want)
+	}
+	if _, err := glob.Compile(host); err != nil {
+		return "", "", err
+	}
+	return host, port, nil
 }
 
-// match reports whether the normalized host name h matches a grant.
-func (g grants) match(h string) bool {
+// match reports whether the normalized host name h on port matches a grant.
+func (g grants) match(h, port string) bool {
 	if h == "" {
 		return false
 	}
 	for _, p := range g {
-		if p.Match(h) {
+		if (p.port == "" || p.port == port) && p.host.Match(h) {
 			return true
 		}
 	}
 	return false
+}
+
+// port returns u's port, or its scheme's default (80 for http, 443 for https).
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 // hostname returns u's host name as grants see it: lower case, without port,

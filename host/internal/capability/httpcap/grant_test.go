@@ -1,6 +1,7 @@
 package httpcap
 
 import (
+	"net/url"
 	"testing"
 	"time"
 
@@ -20,12 +21,19 @@ func TestNew_Patterns(t *testing.T) {
 		{name: "alternatives and classes", hosts: []string{"{a,b}.example.com", "api-[0-9].example.com", "api?.example.com"}},
 		{name: "empty", hosts: []string{""}, wantErr: true},
 		{name: "scheme", hosts: []string{"https://api.example.com"}, wantErr: true},
-		{name: "port", hosts: []string{"api.example.com:443"}, wantErr: true},
+		{name: "port", hosts: []string{"api.example.com:443", "127.0.0.1:8080", "[::1]:8080", "[::1]", "*.example.com:1"}},
+		{name: "port 0", hosts: []string{"api.example.com:0"}, wantErr: true},
+		{name: "port too large", hosts: []string{"api.example.com:65536"}, wantErr: true},
+		{name: "empty port", hosts: []string{"api.example.com:"}, wantErr: true},
+		{name: "named port", hosts: []string{"api.example.com:http"}, wantErr: true},
+		{name: "port only", hosts: []string{":8080"}, wantErr: true},
+		{name: "IPv6 without brackets", hosts: []string{"::1"}, wantErr: true},
+		{name: "IPv6 junk after the bracket", hosts: []string{"[::1]x"}, wantErr: true},
 		{name: "path", hosts: []string{"api.example.com/v1"}, wantErr: true},
 		{name: "space", hosts: []string{"api example.com"}, wantErr: true},
 		{name: "user info", hosts: []string{"me@api.example.com"}, wantErr: true},
 		{name: "unclosed class", hosts: []string{"api[.example.com"}, wantErr: true},
-		{name: "one bad among good", hosts: []string{"api.example.com", "x:1"}, wantErr: true},
+		{name: "one bad among good", hosts: []string{"api.example.com", "x:0"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,16 +126,40 @@ func TestClient_Granted(t *testing.T) {
 			name: "no grants",
 			deny: []string{"api.example.com", "localhost"},
 		},
+		{
+			name:     "a host without a port grants every port",
+			patterns: []string{"127.0.0.1"},
+			allow:    []string{"127.0.0.1", "127.0.0.1:8080", "127.0.0.1:1"},
+		},
+		{
+			name:     "host:port grants that port only",
+			patterns: []string{"127.0.0.1:8080", "api.example.com:443"},
+			allow:    []string{"127.0.0.1:8080"},
+			deny:     []string{"127.0.0.1", "127.0.0.1:8081", "127.0.0.1:80", "api.example.com", "api.example.com:8443"},
+		},
+		{
+			name:     "default port",
+			patterns: []string{"api.example.com:80"},
+			allow:    []string{"api.example.com", "api.example.com:80"},
+			deny:     []string{"api.example.com:8080"},
+		},
+		{
+			name:     "IPv6 with a port",
+			patterns: []string{"[::1]:8080"},
+			allow:    []string{"[::1]:8080"},
+			deny:     []string{"[::1]", "[::1]:8081"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := New(tt.patterns, Config{})
 			require.NoError(t, err)
+			// Each host is an http URL's host: port 80 unless it names one.
 			for _, h := range tt.allow {
-				assert.True(t, c.Granted(h), "%q should be granted", h)
+				assert.True(t, c.Granted(&url.URL{Scheme: "http", Host: h}), "%q should be granted", h)
 			}
 			for _, h := range tt.deny {
-				assert.False(t, c.Granted(h), "%q should be denied", h)
+				assert.False(t, c.Granted(&url.URL{Scheme: "http", Host: h}), "%q should be denied", h)
 			}
 		})
 	}

@@ -142,8 +142,8 @@ func (c *Client) checkParsed(u *url.URL) error {
 	if h == "" {
 		return fmt.Errorf("%w: URL %q has no host name", ErrInvalidRequest, redact(u))
 	}
-	if !c.grants.match(h) {
-		return fmt.Errorf("%w: host %q (grant it with --allow-host or Grants.Hosts)", ErrDenied, h)
+	if !c.grants.match(h, port(u)) {
+		return fmt.Errorf("%w: host %q port %s (grant it with --allow-host or Grants.Hosts)", ErrDenied, h, port(u))
 	}
 	return nil
 }
