@@ -42,7 +42,8 @@ func newServeCmd(e *env) *cobra.Command {
 			"its nodes as NATS services; --nats-listen opens it to other processes, --nats-url\n" +
 			"joins an external cluster instead, nats.mode: off in the config turns it off.\n" +
 			"Requests for nodes this host has not loaded go to the cluster.\n\n" +
-			"An invalid config file is one error naming the field, exit status 2.",
+			"An invalid config file is one error naming the field, exit status 2; so is a node that\n" +
+			"fails to load at the start (a node that fails to reload keeps its old version serving).",
 		Example: "  onex-host serve\n  onex-host serve --config onex.yaml\n" +
 			"  onex-host serve --nats-listen 127.0.0.1:4222\n" +
 			"  onex-host serve --listen 127.0.0.1:8081 --data-dir var/b --nats-url nats://127.0.0.1:4222\n" +
@@ -184,10 +185,17 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		specs = append(specs, spec)
 	}
 	if err := srv.Load(ctx, specs); err != nil {
-		logger.Error("loading nodes failed; /readyz stays 503", "error", err)
-	} else {
-		logger.Info("ready", "nodes", srv.Names())
+		// Serving some nodes but never ready would keep a supervisor waiting: fail the
+		// start instead. A node that does not load is the config's mistake (exit 2);
+		// crash recovery or the cluster failing is a failure (exit 1).
+		_ = httpSrv.Close()
+		_ = h.Close(context.Background())
+		if errors.Is(err, server.ErrLoad) {
+			return err
+		}
+		return failure{err}
 	}
+	logger.Info("ready", "nodes", srv.Names())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
