@@ -31,6 +31,7 @@ type hostFlags struct {
 	fuel        uint64
 	guarded     bool
 	dataDir     string
+	slow        time.Duration
 	// node, when set by a command, replaces the Extism node the flags describe.
 	node *host.ExtismNode
 	cmd  *cobra.Command // set by register
@@ -48,6 +49,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, e.g. '*.example.com' (repeatable)")
 	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
+	fs.DurationVar(&f.slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this (getting an instance not counted); 0: never")
 	fs.BoolVar(&f.guarded, "guarded", false, "run the plugin guarded (close-on-context-done) instead of metered")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
@@ -140,6 +142,7 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		WithCacheDir(f.cacheDir).
 		WithMemoryLimit(mem).
 		WithMaxInstances(maxInstances).
+		WithSlowThreshold(slowThreshold(f.slow)).
 		WithLogger(logger)
 	h, err := host.New(ctx, cfg)
 	if err != nil {

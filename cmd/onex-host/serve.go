@@ -23,6 +23,7 @@ import (
 
 func newServeCmd(e *env) *cobra.Command {
 	var configPath, natsURL, natsListen, listen, hostID, dataDir string
+	var slow time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--config onex.yaml]",
 		Short: "Serve nodes over HTTP: the JSON API, metrics, hot reload",
@@ -72,6 +73,10 @@ func newServeCmd(e *env) *cobra.Command {
 			if cmd.Flags().Changed("data-dir") {
 				f.DataDir = dataDir
 			}
+			if cmd.Flags().Changed("slow-threshold") {
+				d := config.Duration(slow)
+				f.Host.SlowThreshold = &d
+			}
 			if err := f.Validate(); err != nil {
 				return err // misuse: exit 2
 			}
@@ -87,7 +92,17 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "", "the HTTP API's address (overrides listen)")
 	cmd.Flags().StringVar(&hostID, "host-id", "", "this host's name in the cluster (nats.host_id)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where effect data, the journal and NATS's JetStream live (overrides data_dir; two hosts on one machine need one each)")
+	cmd.Flags().DurationVar(&slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this, getting an instance not counted (overrides host.slow_threshold); 0: never")
 	return cmd
+}
+
+// slowThreshold is host.Config.SlowThreshold for the --slow-threshold flag, whose 0 means
+// never (the host's zero means its default).
+func slowThreshold(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // serve runs the server of f until ctx ends, then shuts it down gracefully.
