@@ -235,6 +235,9 @@ func newRunCmd(e *env) *cobra.Command {
 				return err
 			}
 			in.NoCache = in.NoCache || noCache
+			if err := typeHint(p, cmd, in.Computation()); err != nil {
+				return err
+			}
 			node, err := host.NewComputeNode(p)
 			if err != nil {
 				return failure{err}
@@ -297,4 +300,18 @@ func buildInput(e *env, cmd *cobra.Command, computation, data, inputPath string)
 		return abi.ComputeInput{}, errors.New("--input: data is not valid JSON")
 	}
 	return in, nil
+}
+
+// typeHint is the misuse error of a run that names no computation (no --type, none in
+// --input) on a plugin that does not offer the default one: which to pass.
+func typeHint(p *host.Plugin, cmd *cobra.Command, computation string) error {
+	if _, ok := p.Entry(computation); ok || cmd.Flags().Changed("type") || computation != abi.DefaultComputation {
+		return nil
+	}
+	m := p.Manifest()
+	var names []string
+	for _, c := range m.Offers() {
+		names = append(names, c.Name)
+	}
+	return fmt.Errorf("%s offers no %q computation: pass --type; offered: %s", p.Name(), computation, strings.Join(names, ", "))
 }

@@ -29,3 +29,12 @@ func TestRun_SlowThreshold(t *testing.T) {
 		})
 	}
 }
+
+// TestRun_TypeHint: run without --type on a plugin that has no default computation says
+// which to pass (misuse, exit 2).
+func TestRun_TypeHint(t *testing.T) {
+	code, stdout, stderr := cli(t, "", "run", fixture("wat/sleep.wasm"))
+	assert.Equal(t, 2, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "pass --type; offered: sleep, sleeploop, spin, logloop")
+}
