@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -156,6 +157,9 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 	p, err := h.LoadFile(ctx, path, pc)
 	if err != nil {
 		_ = h.Close(ctx)
+		if _, ok := errors.AsType[*fs.PathError](err); ok {
+			return nil, nil, err // the file argument is wrong: misuse
+		}
 		return nil, nil, failure{err}
 	}
 	if p.Flavour() == host.FlavourNative && f.cmd != nil {
