@@ -94,9 +94,12 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		outcome cache.Outcome
 		cached  bool // the cache was asked
 		err     error
-		// fuel is the metered work of this caller's own guest call, if it made one. The
-		// shared computation may outlive a caller that gave up waiting: hence atomic.
-		fuel atomic.Uint64
+		// fuel is the metered work of this caller's own guest call, if it made one, and
+		// acquire the time that call spent getting an instance (waiting for one or
+		// creating it). The shared computation may outlive a caller that gave up
+		// waiting: hence atomic.
+		fuel    atomic.Uint64
+		acquire atomic.Int64
 	)
 	if p.manifest.Deterministic && !in.NoCache && p.limits.cacheTTL >= 0 {
 		// A hit skips validating the input: its bytes hash to those of an input that
@@ -104,9 +107,10 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		key := cache.KeyOf(p.digest, name, data)
 		cached = true
 		result, outcome, err = p.host.fetch(ctx, key, p.limits.cacheTTL, func(ctx context.Context) ([]byte, error) {
-			var used uint64
-			res, err := n.call(ctx, name, opID, data, &used)
-			fuel.Store(used)
+			var st callStats
+			res, err := n.call(ctx, name, opID, data, &st)
+			fuel.Store(st.fuel)
+			acquire.Store(int64(st.acquire))
 			return res, err
 		})
 		if err != nil {
@@ -115,9 +119,10 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 			result = append([]byte(nil), result...) // the cache's bytes stay the cache's
 		}
 	} else {
-		var used uint64
-		result, err = n.call(ctx, name, opID, data, &used)
-		fuel.Store(used)
+		var st callStats
+		result, err = n.call(ctx, name, opID, data, &st)
+		fuel.Store(st.fuel)
+		acquire.Store(int64(st.acquire))
 	}
 	hit := cached && (outcome == cache.Hit || outcome == cache.SharedHit)
 	elapsed := time.Since(start)
@@ -125,9 +130,12 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 		elapsed = 0
 	}
 	n.metrics.Observe(name, 1, elapsed, err != nil)
-	if threshold := p.host.cfg.SlowThreshold; threshold > 0 && elapsed >= threshold {
+	// Getting an instance is not the operation: a cold instance (a standard-Go guest's
+	// runtime starting) or a full pool would otherwise make every first call "slow".
+	if threshold := p.host.cfg.SlowThreshold; threshold > 0 && elapsed-time.Duration(acquire.Load()) >= threshold {
 		p.logger.Warn("slow operation", "computation", name, "operation_id", opID,
-			"processing_time_ms", float64(elapsed.Nanoseconds())/1e6, "threshold", threshold)
+			"processing_time_ms", float64(elapsed.Nanoseconds())/1e6,
+			"instance_wait_ms", float64(acquire.Load())/1e6, "threshold", threshold)
 	}
 	if err != nil {
 		return abi.ComputeOutput{OperationID: opID, ComputationType: name}, err
@@ -151,7 +159,7 @@ func (n *ComputeNode) process(ctx context.Context, in abi.ComputeInput, parallel
 // call checks that data is JSON, converts it for the guest by the computation's input
 // Encoding, runs the guest and converts its output back into the JSON result by the
 // output Encoding ("null" when a JSON computation returns nothing).
-func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte, fuel *uint64) ([]byte, error) {
+func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte, st *callStats) ([]byte, error) {
 	if !json.Valid(data) {
 		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: data is not valid JSON", opID)
 	}
@@ -163,7 +171,7 @@ func (n *ComputeNode) call(ctx context.Context, name, opID string, data []byte, 
 	if err != nil {
 		return nil, n.plugin.errorf(name, ErrInvalidInput, "operation %s: %v", opID, err)
 	}
-	out, err := n.plugin.call(ctx, name, in, nil, fuel)
+	out, err := n.plugin.call(ctx, name, in, nil, st)
 	if err != nil {
 		return nil, err
 	}

@@ -94,7 +94,8 @@ type Config struct {
 	CacheBytes   int64
 	CacheTTL     time.Duration
 	// SlowThreshold is the processing time past which a compute operation is logged as
-	// slow (a warning with the computation and operation id). Default
+	// slow (a warning with the computation and operation id). The time spent getting an
+	// instance (creating a cold one, or waiting for a free one) does not count. Default
 	// DefaultSlowThreshold; negative disables the warning.
 	SlowThreshold time.Duration
 	// Logger receives host events and the plugins' logs and output. Default

@@ -183,7 +183,9 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 		a.tx = t
 		out.TransactionID = t.ID()
 	}
-	result, err := p.call(ctx, name, data, a, &out.FuelUsed)
+	var st callStats
+	result, err := p.call(ctx, name, data, a, &st)
+	out.FuelUsed += st.fuel
 	if err == nil && len(result) == 0 {
 		result = []byte("null")
 	}

@@ -165,6 +165,11 @@ func (n ExtismNode) manifest(file, digest string, exports []string) (abi.Manifes
 			c.Name = computationName(c.Export)
 		}
 		if !slices.Contains(exports, c.Export) {
+			// A computation name (what inspect lists: "start" for "_start") stands for
+			// the one export it is derived from.
+			c.Export = exportNamed(exports, c.Export)
+		}
+		if !slices.Contains(exports, c.Export) {
 			return bad(ErrInvalidManifest, "computations[%d].export %q is not a function Extism can call (callable exports: %v)",
 				i, c.Export, exports)
 		}
@@ -216,6 +221,22 @@ func extismEntryPoints(defs map[string]api.FunctionDefinition) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// exportNamed returns the one export whose computation name is name, or name itself
+// when there is none or more than one.
+func exportNamed(exports []string, name string) string {
+	found := name
+	n := 0
+	for _, e := range exports {
+		if computationName(e) == name {
+			found, n = e, n+1
+		}
+	}
+	if n != 1 {
+		return name
+	}
+	return found
 }
 
 // nodeName turns a file name into a valid node name: "Count_Vowels.wasm" → "count_vowels".

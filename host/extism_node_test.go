@@ -77,6 +77,18 @@ func TestExtismNodeManifest(t *testing.T) {
 	}, table)
 	require.Len(t, m.Computations, 3)
 	assert.Equal(t, "c", m.Computations[0].Name)
+
+	// A computation name inspect lists stands for its export ("start" → "_start"); a name
+	// that fits no export, or several, is still refused.
+	_, table, err = ExtismNode{Computations: []ExtismComputation{{Name: "call", Export: "start"}, {Name: "sayhello"}}}.
+		manifest("f.wasm", "d", exports)
+	require.NoError(t, err)
+	assert.Equal(t, "_start", table["call"].Export)
+	assert.Equal(t, "sayHello", table["sayhello"].Export)
+	_, _, err = ExtismNode{Computations: []ExtismComputation{{Export: "nope"}}}.manifest("f.wasm", "d", exports)
+	require.ErrorIs(t, err, ErrInvalidManifest)
+	_, _, err = ExtismNode{Computations: []ExtismComputation{{Export: "a_b"}}}.manifest("f.wasm", "d", []string{"A b", "a+b"})
+	require.ErrorIs(t, err, ErrInvalidManifest)
 }
 
 func TestComputationAndNodeNames(t *testing.T) {

@@ -23,7 +23,20 @@ type lineWriter struct {
 	level  slog.Level
 	line   []byte
 	tail   []byte
+	// dump holds the lines of a guest runtime's fatal dump (see dumpStarts), at most
+	// maxDump bytes of them, and dumpLines counts them all: a dying runtime prints one
+	// line per stack frame, logged as one record when the stream ends (flush).
+	dump      []byte
+	dumpLines int
 }
+
+// maxDump bounds the text of a fatal dump kept for its log record.
+const maxDump = 16 << 10
+
+// dumpStarts are the first words of a line that starts a guest runtime's fatal dump:
+// what Go prints before its goroutine traces ("runtime: out of memory: …", "fatal
+// error: …", "panic: …"), after which the runtime exits.
+var dumpStarts = [...]string{"runtime: out of memory", "fatal error:", "panic:"}
 
 func newLineWriter(p *Plugin, stream string, level slog.Level) *lineWriter {
 	return &lineWriter{plugin: p, stream: stream, level: level}
@@ -38,24 +51,58 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			w.line = append(w.line, rest...)
 			if len(w.line) >= maxLine {
-				w.flush()
+				w.emit()
 			}
 			break
 		}
 		w.line = append(w.line, rest[:i]...)
-		w.flush()
+		w.emit()
 		rest = rest[i+1:]
 	}
 	return len(p), nil
 }
 
-// flush logs the buffered partial line, if any.
-func (w *lineWriter) flush() {
-	if len(w.line) == 0 {
+// emit logs the buffered line, or adds it to the fatal dump it starts or continues.
+func (w *lineWriter) emit() {
+	if len(w.line) == 0 && w.dumpLines == 0 {
+		return
+	}
+	if w.dumpLines == 0 {
+		for _, start := range dumpStarts {
+			if bytes.HasPrefix(w.line, []byte(start)) {
+				w.dumpLines = -1 // starting
+				break
+			}
+		}
+	}
+	if w.dumpLines != 0 {
+		if w.dumpLines < 0 {
+			w.dumpLines = 0
+		}
+		w.dumpLines++
+		if len(w.dump)+len(w.line)+1 <= maxDump {
+			w.dump = append(append(w.dump, w.line...), '\n')
+		}
+		w.line = w.line[:0]
 		return
 	}
 	w.plugin.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))), "stream", w.stream)
 	w.line = w.line[:0]
+}
+
+// flush logs the buffered partial line, if any, and the fatal dump as one record: its
+// first line is the message, the whole text (up to maxDump bytes) the dump attribute.
+func (w *lineWriter) flush() {
+	if len(w.line) > 0 {
+		w.emit()
+	}
+	if w.dumpLines == 0 {
+		return
+	}
+	first, _, _ := bytes.Cut(w.dump, []byte("\n"))
+	w.plugin.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(first, []byte("\uFFFD"))), "stream", w.stream,
+		"dump_lines", w.dumpLines, "dump", string(bytes.ToValidUTF8(w.dump, []byte("\uFFFD"))))
+	w.dump, w.dumpLines = nil, 0
 }
 
 func (w *lineWriter) remember(p []byte) {
@@ -72,7 +119,7 @@ func (w *lineWriter) remember(p []byte) {
 // mentions reports whether the remembered tail contains any of the phrases.
 func (w *lineWriter) mentions(phrases ...string) bool {
 	for _, s := range phrases {
-		if bytes.Contains(w.tail, []byte(s)) {
+		if bytes.Contains(w.tail, []byte(s)) || bytes.Contains(w.dump, []byte(s)) {
 			return true
 		}
 	}
@@ -82,12 +129,16 @@ func (w *lineWriter) mentions(phrases ...string) bool {
 // lastFatal returns ": " plus the last line of the tail that reads like a guest runtime's
 // dying words, or "" when there is none.
 func (w *lineWriter) lastFatal() string {
-	lines := bytes.Split(w.tail, []byte("\n"))
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := bytes.TrimSpace(lines[i])
-		for _, prefix := range [...]string{"panic:", "fatal error:", "runtime:", "thread '", "memory allocation of"} {
-			if bytes.HasPrefix(l, []byte(prefix)) {
-				return ": " + string(bytes.ToValidUTF8(l, []byte("\uFFFD")))
+	// A long fatal dump (a stack trace) pushes its first lines out of the tail: then
+	// they come from the dump.
+	for _, b := range [][]byte{w.tail, w.dump} {
+		lines := bytes.Split(b, []byte("\n"))
+		for i := len(lines) - 1; i >= 0; i-- {
+			l := bytes.TrimSpace(lines[i])
+			for _, prefix := range [...]string{"panic:", "fatal error:", "runtime:", "thread '", "memory allocation of"} {
+				if bytes.HasPrefix(l, []byte(prefix)) {
+					return ": " + string(bytes.ToValidUTF8(l, []byte("\uFFFD")))
+				}
 			}
 		}
 	}

@@ -23,11 +23,15 @@ import (
 )
 
 // LoadFile reads a plugin from path and loads it; see Load. For an Extism plugin without
-// PluginConfig.Extism.Node, the sidecar SidecarPath(path) is read when it exists.
+// PluginConfig.Extism.Node, the sidecar SidecarPath(path) is read when it exists. A file
+// that cannot be read fails with the file system's error wrapped (a *fs.PathError;
+// fs.ErrNotExist when it is missing), not a *PluginError.
 func (h *Host) LoadFile(ctx context.Context, path string, cfg PluginConfig) (*Plugin, error) {
 	wasm, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &PluginError{Plugin: filepath.Base(path), Op: "load", Kind: ErrInvalidModule, Message: err.Error(), Cause: err}
+		// A file that cannot be read is no module at all: the error is the file
+		// system's (errors.Is(err, fs.ErrNotExist) for a missing file).
+		return nil, fmt.Errorf("host: load %s: %w", path, err)
 	}
 	return h.load(ctx, filepath.Base(path), path, wasm, cfg)
 }
@@ -36,7 +40,8 @@ func (h *Host) LoadFile(ctx context.Context, path string, cfg PluginConfig) (*Pl
 // decides its flavour (see Flavour), checks it against that ABI, reads and validates its
 // manifest, and pre-warms its instance pool. Everything that can be checked is checked
 // here, not at the first call: the failures are *PluginError values matching
-// ErrInvalidModule, ErrCommandModule, ErrABIVersion, ErrUnknownImport,
+// ErrInvalidModule, ErrMemoryLimit (the module's declared memory minimum is over the
+// memory limit), ErrCommandModule, ErrABIVersion, ErrUnknownImport,
 // ErrInvalidManifest, ErrCapabilityDenied, ErrUnsupported, or ErrTrap/ErrTimeout when the
 // guest's initialisation fails. The wasm slice is not retained.
 func (h *Host) Load(ctx context.Context, wasm []byte, cfg PluginConfig) (*Plugin, error) {
@@ -96,7 +101,8 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 			h.cfg.Logger.Info("plugin runs guarded: it cannot be metered", "plugin", label, "reason", err)
 			metered = false
 		case err != nil:
-			return nil, fail(ErrInvalidModule, err, "%v", err)
+			kind, msg := compileError(err)
+			return nil, fail(kind, err, "%s", msg)
 		}
 	}
 	if !metered {
@@ -108,7 +114,8 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 		// when it runs guarded, a compilation of the rewritten module when metered.
 		key = compiledKey{digest: digest, pages: lim.memoryPages}
 		if compiled, err = h.compile(ctx, eng, key, wasm); err != nil {
-			return nil, fail(ErrInvalidModule, err, "%v", err)
+			kind, msg := compileError(err)
+			return nil, fail(kind, err, "%s", msg)
 		}
 	}
 	p := &Plugin{host: h, name: label, digest: digest, size: len(wasm), eng: eng, key: key, compiled: compiled,

@@ -68,9 +68,20 @@ func TestHost_LoadFile(t *testing.T) {
 	assert.Contains(t, p.Exports(), abi.ExportCompute)
 	assert.Equal(t, []string{"onex.log"}, p.Imports())
 
+	// A missing file is the file system's error, not an invalid module.
 	_, err = h.LoadFile(ctx, filepath.Join(t.TempDir(), "missing.wasm"), host.PluginConfig{})
-	require.ErrorIs(t, err, host.ErrInvalidModule)
 	require.ErrorIs(t, err, os.ErrNotExist)
+	assert.NotErrorIs(t, err, host.ErrInvalidModule)
+	assert.Contains(t, err.Error(), "missing.wasm")
+
+	// A memory minimum over the memory limit is ErrMemoryLimit naming both (a standard-Go
+	// module declares more than 1 MiB).
+	for _, exec := range []host.Execution{host.ExecutionMetered, host.ExecutionGuarded} {
+		_, err = h.LoadFile(ctx, goPluginPaths["plugins/core"], host.PluginConfig{MemoryLimit: 1 << 20, Execution: exec})
+		require.ErrorIs(t, err, host.ErrMemoryLimit, "%s", exec)
+		assert.NotErrorIs(t, err, host.ErrInvalidModule)
+		assert.Regexp(t, `memory minimum of \d+ KiB \(\d+ pages\), over the memory limit of 1 MiB \(16 pages\)`, err.Error())
+	}
 }
 
 // TestHost_LoadManifestSection checks that a manifest custom section is preferred to the

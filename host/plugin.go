@@ -152,9 +152,15 @@ func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]b
 	return p.call(ctx, computation, data, nil, nil)
 }
 
-// call is Call; a, when not nil, is the effect attempt the call serves, and the fuel a
-// metered guest used is added to *fuel when fuel is not nil.
-func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *attempt, fuel *uint64) ([]byte, error) {
+// callStats is what one call reports besides its result.
+type callStats struct {
+	fuel    uint64        // the metered work the guest did
+	acquire time.Duration // getting an instance: waiting for one, or creating it
+}
+
+// call is Call; a, when not nil, is the effect attempt the call serves, and st, when not
+// nil, gets the fuel a metered guest used added and the time spent getting an instance.
+func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *attempt, st *callStats) ([]byte, error) {
 	if !p.enter() {
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
@@ -173,7 +179,11 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	if p.limits.timeout > 0 {
 		deadline = time.Now().Add(p.limits.timeout)
 	}
+	acquireStart := time.Now()
 	inst, err := p.pool.Acquire(ctx)
+	if st != nil {
+		st.acquire += time.Since(acquireStart)
+	}
 	if err != nil {
 		return nil, p.acquireError(computation, err)
 	}
@@ -190,8 +200,8 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	if native != nil {
 		native.attempt, native.register = nil, native.register[:0]
 	}
-	if fuel != nil {
-		*fuel += inst.fuelUsed()
+	if st != nil {
+		st.fuel += inst.fuelUsed()
 	}
 	p.put(inst)
 	return out, err

@@ -32,6 +32,8 @@ func TestCall_ExtismPluginsInThreeLanguages(t *testing.T) {
 		{"rust", []string{extism(t, "count_vowels.wasm"), "count_vowels", "--input", "Hello, World!"}, `{"count":3,"total":3,"vowels":"aeiouAEIOU"}`},
 		{"haskell", []string{extism(t, "hello_haskell.wasm"), "testing", "--input", "ben"}, "Hello, ben"},
 		{"go command", []string{extism(t, "std_command.wasm"), "_start", "--input", "ben"}, "hello ben"},
+		// inspect lists the command's computation as start: call accepts it too.
+		{"go command by its computation name", []string{extism(t, "std_command.wasm"), "start", "--input", "ben"}, "hello ben"},
 		{"tinygo config", []string{extism(t, "config.wasm"), "run_test", "--config", "thing=set"}, `{"config": "set"}`},
 		{"stdin", []string{extism(t, "hello_haskell.wasm"), "testing", "--input-file", "-"}, "Hello, from stdin"},
 		{"native computation", []string{corePath, "string_uppercase", "--input", `"abc"`}, `"ABC"`},

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -32,6 +34,7 @@ type hostFlags struct {
 	fuel        uint64
 	guarded     bool
 	dataDir     string
+	slow        time.Duration
 	// node, when set by a command, replaces the Extism node the flags describe.
 	node *host.ExtismNode
 	cmd  *cobra.Command // set by register
@@ -50,6 +53,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, any port, e.g. '*.example.com', or one port: '127.0.0.1:8080' (repeatable)")
 	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
+	fs.DurationVar(&f.slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this (getting an instance not counted); 0: never")
 	fs.BoolVar(&f.guarded, "guarded", false, "run the plugin guarded (close-on-context-done) instead of metered")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
@@ -147,6 +151,7 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		WithMemoryLimit(mem).
 		WithMaxInputBytes(maxInput).
 		WithMaxInstances(maxInstances).
+		WithSlowThreshold(slowThreshold(f.slow)).
 		WithLogger(logger)
 	h, err := host.New(ctx, cfg)
 	if err != nil {
@@ -160,6 +165,9 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 	p, err := h.LoadFile(ctx, path, pc)
 	if err != nil {
 		_ = h.Close(ctx)
+		if _, ok := errors.AsType[*fs.PathError](err); ok {
+			return nil, nil, err // the file argument is wrong: misuse
+		}
 		return nil, nil, failure{err}
 	}
 	if p.Flavour() == host.FlavourNative && f.cmd != nil {
@@ -256,6 +264,9 @@ func newRunCmd(e *env) *cobra.Command {
 				return err
 			}
 			in.NoCache = in.NoCache || noCache
+			if err := typeHint(p, cmd, in.Computation()); err != nil {
+				return err
+			}
 			node, err := host.NewComputeNode(p)
 			if err != nil {
 				return failure{err}
@@ -362,4 +373,18 @@ func readEnvelope(e *env, inputPath string, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("--input %s: more than the %d-byte input limit (plus %d bytes for the envelope); raise it with --max-input", inputPath, limit, envelopeRoom)
 	}
 	return b, nil
+}
+
+// typeHint is the misuse error of a run that names no computation (no --type, none in
+// --input) on a plugin that does not offer the default one: which to pass.
+func typeHint(p *host.Plugin, cmd *cobra.Command, computation string) error {
+	if _, ok := p.Entry(computation); ok || cmd.Flags().Changed("type") || computation != abi.DefaultComputation {
+		return nil
+	}
+	m := p.Manifest()
+	var names []string
+	for _, c := range m.Offers() {
+		names = append(names, c.Name)
+	}
+	return fmt.Errorf("%s offers no %q computation: pass --type; offered: %s", p.Name(), computation, strings.Join(names, ", "))
 }

@@ -23,6 +23,7 @@ import (
 
 func newServeCmd(e *env) *cobra.Command {
 	var configPath, natsURL, natsListen, listen, hostID, dataDir string
+	var slow time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve [--config onex.yaml]",
 		Short: "Serve nodes over HTTP: the JSON API, metrics, hot reload",
@@ -42,7 +43,8 @@ func newServeCmd(e *env) *cobra.Command {
 			"its nodes as NATS services; --nats-listen opens it to other processes, --nats-url\n" +
 			"joins an external cluster instead, nats.mode: off in the config turns it off.\n" +
 			"Requests for nodes this host has not loaded go to the cluster.\n\n" +
-			"An invalid config file is one error naming the field, exit status 2.",
+			"An invalid config file is one error naming the field, exit status 2; so is a node that\n" +
+			"fails to load at the start (a node that fails to reload keeps its old version serving).",
 		Example: "  onex-host serve\n  onex-host serve --config onex.yaml\n" +
 			"  onex-host serve --nats-listen 127.0.0.1:4222\n" +
 			"  onex-host serve --listen 127.0.0.1:8081 --data-dir var/b --nats-url nats://127.0.0.1:4222\n" +
@@ -71,6 +73,10 @@ func newServeCmd(e *env) *cobra.Command {
 			if cmd.Flags().Changed("data-dir") {
 				f.DataDir = dataDir
 			}
+			if cmd.Flags().Changed("slow-threshold") {
+				d := config.Duration(slow)
+				f.Host.SlowThreshold = &d
+			}
 			if err := f.Validate(); err != nil {
 				return err // misuse: exit 2
 			}
@@ -86,7 +92,17 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "", "the HTTP API's address (overrides listen)")
 	cmd.Flags().StringVar(&hostID, "host-id", "", "this host's name in the cluster (nats.host_id)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where effect data, the journal and NATS's JetStream live (overrides data_dir; two hosts on one machine need one each)")
+	cmd.Flags().DurationVar(&slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this, getting an instance not counted (overrides host.slow_threshold); 0: never")
 	return cmd
+}
+
+// slowThreshold is host.Config.SlowThreshold for the --slow-threshold flag, whose 0 means
+// never (the host's zero means its default).
+func slowThreshold(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // serve runs the server of f until ctx ends, then shuts it down gracefully.
@@ -184,10 +200,17 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		specs = append(specs, spec)
 	}
 	if err := srv.Load(ctx, specs); err != nil {
-		logger.Error("loading nodes failed; /readyz stays 503", "error", err)
-	} else {
-		logger.Info("ready", "nodes", srv.Names())
+		// Serving some nodes but never ready would keep a supervisor waiting: fail the
+		// start instead. A node that does not load is the config's mistake (exit 2);
+		// crash recovery or the cluster failing is a failure (exit 1).
+		_ = httpSrv.Close()
+		_ = h.Close(context.Background())
+		if errors.Is(err, server.ErrLoad) {
+			return err
+		}
+		return failure{err}
 	}
+	logger.Info("ready", "nodes", srv.Names())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -187,3 +187,46 @@ nodes:
 	}
 	assert.Contains(t, stderr.String(), "transactions_open=0")
 }
+
+// TestServe_NodeFailsToLoad: a node that does not load fails serve at the start, exit
+// status 2 with the reason, instead of serving unready forever.
+func TestServe_NodeFailsToLoad(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.wasm")
+	require.NoError(t, os.WriteFile(bad, []byte("not wasm"), 0o644))
+	core := plugintest.Built(t, "plugins/core")
+	tests := []struct {
+		name  string
+		nodes string
+		want  string
+	}{
+		{name: "not a module", nodes: fmt.Sprintf("[{path: %s}]", bad), want: bad},
+		{name: "name taken", nodes: fmt.Sprintf("[{path: %s, name: calc}, {path: %s, name: calc}]", core, fixture("wat/versioned1.wasm")),
+			want: `a node named "calc" is already loaded`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := writeConfig(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: %s\n",
+				freeAddr(t), plugintest.CacheDir(), tt.nodes))
+			code, _, stderr := cli(t, "", "serve", "--config", cfg)
+			assert.Equal(t, 2, code, stderr)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+}
+
+// TestServe_NameAlias: nodes[].name serves the node under that name.
+func TestServe_NameAlias(t *testing.T) {
+	core := plugintest.Built(t, "plugins/core")
+	addr := freeAddr(t)
+	stop, logs := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: [{path: %s, name: calc}]\n",
+		addr, plugintest.CacheDir(), core))
+	defer stop()
+	resp, err := http.Post("http://"+addr+"/v1/nodes/calc/compute", "application/json",
+		bytes.NewReader([]byte(`{"computation_type":"sum_numbers","data":[1,2,3]}`)))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out abi.ComputeOutput
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	assert.Equal(t, 200, resp.StatusCode, "%s", logs)
+	assert.Equal(t, "6", string(out.Result))
+}

@@ -22,8 +22,9 @@ type NodeSpec struct {
 	Path   string
 	Plugin host.PluginConfig
 	Effect host.EffectConfig
-	// Name, when set, must be the manifest's name: a check that the file holds the node
-	// the operator meant.
+	// Name, when set, is the name to serve the node under instead of its manifest's
+	// (an alias: two files of one plugin under two names, or a rename without a
+	// rebuild). Default "": the manifest's name.
 	Name string
 }
 
@@ -143,11 +144,11 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if spec.Name != "" && p.Name() != spec.Name {
-		_ = p.Close(ctx)
-		return nil, fmt.Errorf("the file holds node %q, not %q", p.Name(), spec.Name)
+	name := p.Name()
+	if spec.Name != "" {
+		name = spec.Name
 	}
-	n := &node{name: p.Name(), spec: spec, plugin: p, idle: make(chan struct{})}
+	n := &node{name: name, spec: spec, plugin: p, idle: make(chan struct{})}
 	switch p.Manifest().Kind {
 	case abi.KindEffect:
 		n.effect, err = host.NewEffectNode(p, spec.Effect)
@@ -161,9 +162,10 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
 	return n, nil
 }
 
-// Load loads every spec, runs Options.BeforeReady and makes the server ready. Two nodes with the same name are an
-// error, as is any node that fails to load: the nodes loaded before it stay loaded, and
-// the server does not become ready.
+// Load loads every spec, runs Options.BeforeReady and makes the server ready. Two nodes
+// with the same name are an error, as is any node that fails to load; both errors wrap
+// ErrLoad. After an error the nodes loaded before it stay loaded, and the server does not
+// become ready.
 func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,11 +173,11 @@ func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 	for _, spec := range specs {
 		n, err := s.loadNode(ctx, spec)
 		if err != nil {
-			return fmt.Errorf("server: load %s: %w", spec.Path, err)
+			return fmt.Errorf("%w %s: %w", ErrLoad, spec.Path, err)
 		}
 		if old := next[n.name]; old != nil {
 			_ = n.plugin.Close(ctx)
-			return fmt.Errorf("server: load %s: a node named %q is already loaded from %s", spec.Path, n.name, old.spec.Path)
+			return fmt.Errorf("%w %s: a node named %q is already loaded from %s", ErrLoad, spec.Path, n.name, old.spec.Path)
 		}
 		next[n.name] = n
 		s.nodes.Store(&next)
@@ -244,6 +246,11 @@ func (s *Server) ReloadAll(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// ErrLoad is wrapped by Load's error when a node fails to load (its file is missing or
+// not a valid plugin, or its name is taken), as opposed to a failing
+// Options.BeforeReady.
+var ErrLoad = errors.New("server: load")
 
 // errUnknownNode marks a request or reload for a node that is not loaded.
 var errUnknownNode = errors.New("unknown node")

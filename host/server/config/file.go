@@ -130,9 +130,13 @@ type HostSettings struct {
 	MaxInstances int `yaml:"max_instances"`
 	// Prewarm is how many instances each plugin keeps ready. Default
 	// host.DefaultPrewarm; negative: none kept.
-	Prewarm  int             `yaml:"prewarm"`
-	Cache    CacheSettings   `yaml:"cache"`
-	Breakers BreakerSettings `yaml:"breakers"`
+	Prewarm int `yaml:"prewarm"`
+	// SlowThreshold is host.Config.SlowThreshold: a computation running longer (not
+	// counting getting an instance) is logged as slow. Absent (nil):
+	// host.DefaultSlowThreshold; 0 or negative: never.
+	SlowThreshold *Duration       `yaml:"slow_threshold"`
+	Cache         CacheSettings   `yaml:"cache"`
+	Breakers      BreakerSettings `yaml:"breakers"`
 }
 
 // CacheSettings bound the host's compute cache. A zero field means its default; none

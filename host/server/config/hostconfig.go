@@ -42,6 +42,12 @@ func (f *File) HostConfig(logger *slog.Logger) (host.Config, error) {
 	if h.Cache.TTL != 0 {
 		c.CacheTTL = time.Duration(h.Cache.TTL)
 	}
+	if h.SlowThreshold != nil {
+		c.SlowThreshold = time.Duration(*h.SlowThreshold)
+		if c.SlowThreshold == 0 {
+			c.SlowThreshold = -1 // host.Config's zero means the default
+		}
+	}
 	c.Breakers = h.Breakers.policy()
 	return c, nil
 }

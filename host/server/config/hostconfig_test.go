@@ -117,3 +117,30 @@ func TestLog_Logger(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "log.format", fe.Field)
 }
+
+func TestFile_HostConfig_SlowThreshold(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want time.Duration
+		off  bool
+	}{
+		{name: "absent", doc: "host: {}", want: host.DefaultSlowThreshold},
+		{name: "set", doc: "host: {slow_threshold: 2s}", want: 2 * time.Second},
+		{name: "zero disables", doc: "host: {slow_threshold: 0}", off: true},
+		{name: "negative disables", doc: "host: {slow_threshold: -1}", off: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := config.Parse([]byte(tt.doc))
+			require.NoError(t, err)
+			c, err := f.HostConfig(nil)
+			require.NoError(t, err)
+			if tt.off {
+				assert.Negative(t, c.SlowThreshold)
+			} else {
+				assert.Equal(t, tt.want, c.SlowThreshold)
+			}
+		})
+	}
+}
