@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -56,4 +57,45 @@ func canceled() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// TestEffect_CompensationsDuringReload: after a reload of an unchanged file the old and
+// new versions share a digest; while the old one drains, every guest compensation runs
+// on the open version and the rollbacks succeed.
+func TestEffect_CompensationsDuringReload(t *testing.T) {
+	h := effectHost(t)
+	dir := t.TempDir()
+	old := scriptNode(t, h, dir, host.EffectConfig{Timeout: -1})
+	n := scriptNode(t, h, dir, host.EffectConfig{}) // the reload: same file, same digest
+	require.Equal(t, old.Plugin().Digest(), n.Plugin().Digest())
+
+	// The old version is closed while one of its effects still runs: it drains.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := runScriptCtx(t, ctx, old, script{Steps: []step{{Op: "sleep", SleepMS: 600_000}}})
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return old.Plugin().Stats().InUse == 1 }, time.Minute, time.Millisecond)
+	require.ErrorIs(t, old.Plugin().Close(canceled()), context.Canceled)
+
+	for i := range 20 {
+		out, _, err := runScript(t, n, script{FailAfter: failAfter(2), Steps: []step{
+			{Op: abi.OpKVPut, Key: "marker", Value: "x"},
+			{Op: abi.OpTxCompensate, Undo: "marker"},
+		}})
+		require.Error(t, err)
+		require.Equal(t, abi.TransactionRolledBack, out.TransactionState, "effect %d: %+v", i, out.RollbackOperations)
+	}
+	cancel()
+	require.Error(t, <-done)
+}
+
+// runScriptCtx is runScript under ctx.
+func runScriptCtx(tb testing.TB, ctx context.Context, n *host.EffectNode, s script) (abi.EffectOutput, scriptResult, error) {
+	tb.Helper()
+	data, err := json.Marshal(s)
+	require.NoError(tb, err)
+	out, err := n.Process(ctx, abi.EffectInput{EffectType: "script", OperationData: data})
+	return out, scriptResult{}, err
 }
