@@ -67,10 +67,10 @@ func (h *Host) compensateHTTP(ctx context.Context, op tx.Operation) error {
 	if err != nil {
 		return fmt.Errorf("compensating request: %w", err)
 	}
-	for _, p := range h.livePlugins() {
-		if c := p.caps.http; c != nil && c.Granted(u) {
-			return httpcap.NewCompensator(c).Compensate(ctx, op)
-		}
+	p := h.pluginFor(func(q *Plugin) bool { return q.caps.http != nil && q.caps.http.Granted(u) })
+	if p != nil {
+		defer p.exit()
+		return httpcap.NewCompensator(p.caps.http).Compensate(ctx, op)
 	}
 	return fmt.Errorf("compensating request to %s: no loaded plugin is granted that host", u.Hostname())
 }

@@ -38,9 +38,11 @@ type EffectConfig struct {
 // deadline. It is safe for concurrent use by multiple goroutines: every effect checks out
 // its own instance and gets its own transaction.
 type EffectNode struct {
-	plugin  *Plugin
-	cfg     EffectConfig
-	sem     chan struct{} // nil: no concurrency bound
+	plugin *Plugin
+	cfg    EffectConfig
+	// sem bounds the effects running at once (nil: no bound). It belongs to the node, not
+	// to the plugin version: WithPlugin shares it, so a reload keeps the bound.
+	sem     chan struct{}
 	metrics *metrics.Registry
 }
 
@@ -66,6 +68,21 @@ func NewEffectNode(p *Plugin, cfg EffectConfig) (*EffectNode, error) {
 
 // Plugin returns the plugin the node runs.
 func (n *EffectNode) Plugin() *Plugin { return n.plugin }
+
+// WithPlugin returns a node that runs p, another version of the same node (a reload),
+// with n's configuration and sharing n's concurrency bound: effects of both nodes
+// together never exceed EffectConfig.Concurrency, so "sequential" stays sequential while
+// the old version drains. p must be an effect node with n's name (ErrUnsupported
+// otherwise). Metrics are p's own.
+func (n *EffectNode) WithPlugin(p *Plugin) (*EffectNode, error) {
+	if p.manifest.Kind != abi.KindEffect {
+		return nil, p.errorf("", ErrUnsupported, "kind %q is not an effect node", p.manifest.Kind)
+	}
+	if p.name != n.plugin.name {
+		return nil, p.errorf("", ErrUnsupported, "plugin %q is not a version of node %q", p.name, n.plugin.name)
+	}
+	return &EffectNode{plugin: p, cfg: n.cfg, sem: n.sem, metrics: metrics.New()}, nil
+}
 
 // Metrics returns a snapshot of the node's metrics, by effect type. Each effect counts
 // once, whatever its retries.
@@ -120,6 +137,12 @@ func (n *EffectNode) process(ctx context.Context, in *abi.EffectInput, name stri
 		return p.errorf(name, ErrClosed, "the host is shutting down")
 	}
 	defer h.effects.exit()
+	// The effect holds the plugin from its first attempt to its last rollback: closing
+	// the plugin (a reload) lets it finish.
+	if !p.enter() {
+		return p.errorf(name, ErrClosed, "the plugin is closed")
+	}
+	defer p.exit()
 	// The host's shutdown cancels effects still running at its deadline.
 	ctx, stop := h.effects.bind(ctx)
 	defer stop()
@@ -184,7 +207,7 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 		out.TransactionID = t.ID()
 	}
 	var st callStats
-	result, err := p.call(ctx, name, data, a, &st)
+	result, err := p.callHeld(ctx, name, data, a, &st)
 	out.FuelUsed += st.fuel
 	if err == nil && len(result) == 0 {
 		result = []byte("null")

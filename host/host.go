@@ -44,10 +44,11 @@ type Host struct {
 	// stuck records the calls that did not end Config.StuckGrace after their deadline.
 	stuck stuckCalls
 
-	// mu guards engines, plugins and closed.
+	// mu guards engines, plugins, loads and closed.
 	mu      sync.Mutex
 	engines map[engineKey]*engine
 	plugins map[*Plugin]struct{}
+	loads   uint64 // plugins ever loaded: the next one's seq
 	closed  bool
 }
 

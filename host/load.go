@@ -119,7 +119,7 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 		}
 	}
 	p := &Plugin{host: h, name: label, digest: digest, size: len(wasm), eng: eng, key: key, compiled: compiled,
-		metered: metered, grants: grants, limits: lim, drained: make(chan struct{}), release: func() { h.release(key) }}
+		metered: metered, grants: grants, limits: lim, done: make(chan struct{}), release: func() { h.release(key) }}
 	p.logger = h.cfg.Logger.With("plugin", label)
 	p.exports = slices.Sorted(maps.Keys(compiled.ExportedFunctions()))
 	for _, d := range compiled.ImportedFunctions() {
@@ -154,6 +154,9 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 		p.pool.Close()
 		return nil, fail(ErrClosed, nil, "the host is closed")
 	}
+	h.loads++
+	p.seq = h.loads
+	p.refs.Store(1) // the owner's
 	h.plugins[p] = struct{}{}
 	h.mu.Unlock()
 	ok = true

@@ -53,12 +53,19 @@ type Plugin struct {
 	// new calls then fail with ErrQuarantined.
 	quarantined atomic.Bool
 
-	// Close waits for calls in flight: inflight counts them, closed refuses new ones, and
-	// the last call out after Close closes drained.
-	inflight  atomic.Int64
+	// seq orders the plugins of a host by load, so that a lookup can prefer the newest.
+	seq uint64
+
+	// The plugin's lifetime is one reference count (see enter, retain and exit): its
+	// owner holds one reference until Close, and every call, compensation and effect in
+	// flight holds one. Whoever drops the last runs teardown, once: the pool closes (the
+	// idle instances are destroyed, each in-use one was destroyed as its call ended),
+	// the capabilities and the compiled code are released, the plugin leaves the host's
+	// map and done closes. closed, set by Close, refuses new users; refs never rises
+	// again from 0.
+	refs      atomic.Int64
 	closed    atomic.Bool
-	drained   chan struct{}
-	drainOnce sync.Once
+	done      chan struct{}
 	closeOnce sync.Once
 }
 
@@ -165,6 +172,11 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
 	defer p.exit()
+	return p.callHeld(ctx, computation, data, a, st)
+}
+
+// callHeld is call for a caller that holds a reference to p (see enter).
+func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, a *attempt, st *callStats) (out []byte, err error) {
 	if p.quarantined.Load() {
 		return nil, p.quarantineError(computation)
 	}
@@ -175,10 +187,6 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	if len(data) > p.limits.maxInput {
 		return nil, p.errorf(computation, ErrInputTooLarge, "%d bytes exceeds the %d-byte limit", len(data), p.limits.maxInput)
 	}
-	var deadline time.Time
-	if p.limits.timeout > 0 {
-		deadline = time.Now().Add(p.limits.timeout)
-	}
 	acquireStart := time.Now()
 	inst, err := p.pool.Acquire(ctx)
 	if st != nil {
@@ -187,22 +195,38 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 	if err != nil {
 		return nil, p.acquireError(computation, err)
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			// The call panicked: the instance's state is unknown, so it goes, and its
+			// slot with it.
+			p.pool.Discard(inst)
+		}
+	}()
 	if p.quarantined.Load() {
 		// Quarantined while this call waited for an instance.
+		returned = true
 		p.put(inst)
 		return nil, p.quarantineError(computation)
+	}
+	// The plugin's timeout is the guest's: it starts when the guest gets its instance,
+	// so waiting for one (bounded by ctx) does not eat it.
+	var deadline time.Time
+	if p.limits.timeout > 0 {
+		deadline = time.Now().Add(p.limits.timeout)
 	}
 	native, _ := inst.(*instance)
 	if native != nil {
 		native.attempt = a
 	}
-	out, err := inst.invoke(ctx, computation, target, data, deadline)
+	out, err = inst.invoke(ctx, computation, target, data, deadline)
 	if native != nil {
 		native.attempt, native.register = nil, native.register[:0]
 	}
 	if st != nil {
 		st.fuel += inst.fuelUsed()
 	}
+	returned = true
 	p.put(inst)
 	return out, err
 }
@@ -216,44 +240,71 @@ func (p *Plugin) put(inst guest) {
 	p.pool.Release(inst)
 }
 
+// enter takes a reference for a new user of the plugin (a call, a compensation, an
+// effect); false once Close has been called. Each true is matched by one exit.
 func (p *Plugin) enter() bool {
-	p.inflight.Add(1)
-	if p.closed.Load() {
-		p.exit()
-		return false
+	for {
+		n := p.refs.Load()
+		if n == 0 || p.closed.Load() {
+			return false
+		}
+		if p.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return true
 }
 
+// retain takes a reference even after Close, as long as the plugin is not torn down:
+// a closed version still draining can finish the work of its own effects (a
+// compensation found by digest, say). Each true is matched by one exit.
+func (p *Plugin) retain() bool {
+	for {
+		n := p.refs.Load()
+		if n == 0 {
+			return false
+		}
+		if p.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// exit drops a reference; the last one tears the plugin down.
 func (p *Plugin) exit() {
-	if p.inflight.Add(-1) == 0 && p.closed.Load() {
-		p.drainOnce.Do(func() { close(p.drained) })
+	if p.refs.Add(-1) == 0 {
+		p.teardown()
 	}
 }
 
-// Close stops new calls (they fail with ErrClosed), waits for the calls in flight to
-// finish or ctx to end, then destroys the instances and releases the compiled module.
-// When ctx ends first Close returns its error; instances still in use are destroyed as
-// their calls finish. Close is idempotent.
+// teardown runs once, when the last reference is dropped.
+func (p *Plugin) teardown() {
+	p.pool.Close()
+	p.closeCapabilities()
+	p.release()
+	p.host.mu.Lock()
+	delete(p.host.plugins, p)
+	p.host.mu.Unlock()
+	close(p.done)
+}
+
+// Close stops new calls (they fail with ErrClosed) and drops the owner's reference: when
+// the calls in flight have finished the instances are destroyed, the compiled module is
+// released and the plugin leaves the host. Close waits for that or for ctx to end; when
+// ctx ends first it returns ctx's error, and the teardown still happens, run by the last
+// call to finish (instances in use are destroyed as their calls end). Close is
+// idempotent: calling it again waits again.
 func (p *Plugin) Close(ctx context.Context) error {
-	p.closed.Store(true)
-	if p.inflight.Load() == 0 {
-		p.drainOnce.Do(func() { close(p.drained) })
-	}
-	select {
-	case <-p.drained:
-	case <-ctx.Done():
-		return fmt.Errorf("host: plugin %s: close: %d calls still running: %w", p.name, p.inflight.Load(), ctx.Err())
-	}
 	p.closeOnce.Do(func() {
-		p.pool.Close()
-		p.closeCapabilities()
-		p.release()
-		p.host.mu.Lock()
-		delete(p.host.plugins, p)
-		p.host.mu.Unlock()
+		p.closed.Store(true)
+		p.exit()
 	})
-	return nil
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("host: plugin %s: close: %d calls still running (the plugin closes when they end): %w",
+			p.name, p.refs.Load(), ctx.Err())
+	}
 }
 
 // newInstance instantiates the module for the pool. It runs the guest's _initialize

@@ -1,10 +1,12 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/onexhost/onex-host/abi"
@@ -120,60 +122,87 @@ func (h *Host) compensators() map[string]tx.Compensator {
 }
 
 // compensateGuest undoes a guest-defined compensation: it calls onex_compensate on a
-// fresh instance of the plugin (found by digest among the loaded plugins) with the name
-// and payload the guest registered.
+// fresh instance of the plugin (found by digest among the loaded plugins, see
+// pluginFor) with the name and payload the guest registered.
 func (h *Host) compensateGuest(ctx context.Context, op tx.Operation) error {
-	var p *Plugin
-	for _, q := range h.livePlugins() {
-		if guestService(q) == op.Service {
-			p = q
-			break
-		}
-	}
+	p := h.pluginFor(func(q *Plugin) bool { return guestService(q) == op.Service })
 	if p == nil {
 		return fmt.Errorf("no loaded plugin has digest %s", op.Service)
 	}
+	defer p.exit()
 	var payload []byte
 	if op.Compensation != nil && len(op.Compensation.Payload) > 0 {
 		if err := json.Unmarshal(op.Compensation.Payload, &payload); err != nil {
 			return fmt.Errorf("payload: %w", err)
 		}
 	}
-	return p.compensate(ctx, op.Target, payload)
+	return p.compensateHeld(ctx, op.Target, payload)
 }
 
-// compensate runs onex_compensate(name, payload) on an instance of its own, under the
-// plugin's timeout. The payload is the bytes the guest registered, not necessarily JSON.
-func (p *Plugin) compensate(ctx context.Context, name string, payload []byte) error {
-	if !p.enter() {
-		return p.errorf(name, ErrClosed, "the plugin is closed")
+// pluginFor returns a loaded plugin that match accepts, with a reference taken (drop it
+// with exit), or nil. It never returns a torn-down version: it prefers the newest open
+// one, and takes a closed one still draining (a reload's old version finishing its own
+// effects' rollbacks) only when no open one matches.
+func (h *Host) pluginFor(match func(*Plugin) bool) *Plugin {
+	var ps []*Plugin
+	for _, q := range h.livePlugins() {
+		if match(q) {
+			ps = append(ps, q)
+		}
 	}
-	defer p.exit()
+	slices.SortFunc(ps, func(a, b *Plugin) int { return cmp.Compare(b.seq, a.seq) })
+	for _, q := range ps {
+		if q.enter() {
+			return q
+		}
+	}
+	for _, q := range ps {
+		if q.retain() {
+			return q
+		}
+	}
+	return nil
+}
+
+// compensateHeld runs onex_compensate(name, payload) on an instance of its own, under
+// the plugin's timeout, for a caller that holds a reference to p. The payload is the bytes
+// the guest registered, not necessarily JSON.
+func (p *Plugin) compensateHeld(ctx context.Context, name string, payload []byte) error {
 	if p.quarantined.Load() {
 		return p.quarantineError("compensate " + name)
-	}
-	var deadline time.Time
-	if p.limits.timeout > 0 {
-		deadline = time.Now().Add(p.limits.timeout)
 	}
 	g, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return p.acquireError(name, err)
 	}
+	returned := false
+	defer func() {
+		if !returned { // a panic: see callHeld
+			p.pool.Discard(g)
+		}
+	}()
 	if p.quarantined.Load() {
+		returned = true
 		p.put(g)
 		return p.quarantineError("compensate " + name)
 	}
 	inst := g.(*instance)
 	if inst.compensate == nil {
+		returned = true
 		p.put(g)
 		return p.errorf(name, ErrUnsupported, "the plugin does not export %s", abi.ExportCompensate)
+	}
+	// The timeout starts with the instance, as in callHeld.
+	var deadline time.Time
+	if p.limits.timeout > 0 {
+		deadline = time.Now().Add(p.limits.timeout)
 	}
 	// The compensation may use the plugin's capabilities (to undo through an API, say),
 	// outside any transaction: what it does is not recorded again.
 	inst.attempt = &attempt{plugin: p, breakers: true}
 	_, err = inst.call(ctx, inst.compensate, "compensate "+name, name, payload, deadline)
 	inst.attempt, inst.register = nil, inst.register[:0]
+	returned = true
 	p.put(g)
 	return err
 }

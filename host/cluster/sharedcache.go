@@ -116,11 +116,11 @@ func (c *SharedCache) Fetch(ctx context.Context, key string, ttl time.Duration, 
 		return v, true, nil
 	}
 	octx, cancel := context.WithTimeout(ctx, c.cfg.OpTimeout)
-	_, err := c.kv.Create(octx, leasePrefix+key, []byte(c.id), jetstream.KeyTTL(c.cfg.Lease))
+	rev, err := c.kv.Create(octx, leasePrefix+key, []byte(c.id), jetstream.KeyTTL(c.cfg.Lease))
 	cancel()
 	switch {
 	case err == nil:
-		defer c.release(key)
+		defer c.release(key, rev)
 	case errors.Is(err, jetstream.ErrKeyExists):
 		if v, ok := c.await(ctx, key); ok {
 			c.hits.Add(1)
@@ -194,11 +194,17 @@ func (c *SharedCache) store(ctx context.Context, key string, v []byte, ttl time.
 	c.stores.Add(1)
 }
 
-// release removes this host's lease on key.
-func (c *SharedCache) release(key string) {
+// release removes this host's lease on key, taken at revision rev, and only it: when
+// the lease expired during the computation and another host took it, that lease stays
+// (the purge is conditional on the revision).
+func (c *SharedCache) release(key string, rev uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.OpTimeout)
 	defer cancel()
-	if err := c.kv.Purge(ctx, leasePrefix+key); err != nil {
+	err := c.kv.Purge(ctx, leasePrefix+key, jetstream.LastRevision(rev))
+	if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return // not ours any more
+	}
+	if err != nil {
 		c.failed("release", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -190,4 +191,35 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 	assert.False(t, out.CacheHit)
 	s = m.host.CacheStats()
 	assert.Equal(t, [4]uint64{1, 1, 0, 1}, [4]uint64{s.Hits, s.SharedHits, s.Joined, s.Misses}, "hits, shared_hits, joined, misses")
+}
+
+// TestSharedCache_ReleaseLeavesAnotherHostsLease: a host whose lease expired during its
+// computation, and was taken by another host, does not remove that host's lease when it
+// finishes.
+func TestSharedCache_ReleaseLeavesAnotherHostsLease(t *testing.T) {
+	e := embedded(t)
+	nc, err := e.Connect("host")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	c, err := cluster.NewSharedCache(context.Background(), nc, cluster.SharedCacheConfig{Logger: quiet})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	kv, err := js.KeyValue(context.Background(), "onex_cache")
+	require.NoError(t, err)
+
+	key := strings.Repeat("e3", 32)
+	_, _, err = c.Fetch(context.Background(), key, time.Minute, func(ctx context.Context) ([]byte, error) {
+		// The lease expires and another host takes it, while this host computes.
+		require.NoError(t, kv.Purge(ctx, "lease."+key))
+		_, err := kv.Create(ctx, "lease."+key, []byte("other-host"))
+		require.NoError(t, err)
+		return []byte("1"), nil
+	})
+	require.NoError(t, err)
+	lease, err := kv.Get(context.Background(), "lease."+key)
+	require.NoError(t, err, "the other host's lease is still there")
+	assert.Equal(t, "other-host", string(lease.Value()))
+	assert.Zero(t, c.Stats().Errors, "losing the lease is not a failure")
 }

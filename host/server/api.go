@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -237,37 +238,15 @@ const routeBatchParallel = 16
 func (s *Server) routeBatch(ctx context.Context, name string, inputs []abi.ComputeInput) ([]batchItem, error) {
 	items := make([]batchItem, len(inputs))
 	errs := make([]error, len(inputs))
-	sem := make(chan struct{}, routeBatchParallel)
+	// routeBatchParallel workers take the items in order: the goroutines are bounded
+	// however long the batch is.
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, in := range inputs {
+	for range min(routeBatchParallel, len(inputs)) {
 		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			body, err := json.Marshal(in)
-			if err != nil {
-				errs[i] = err
-				return
+			for i := int(next.Add(1) - 1); i < len(inputs); i = int(next.Add(1) - 1) {
+				s.routeItem(ctx, name, i, inputs[i], items, errs)
 			}
-			resp, err := s.opts.Router.Route(ctx, name, OperationCompute, body)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			out := &abi.ComputeOutput{}
-			var failed apiError
-			if resp.Status == http.StatusOK {
-				if err := json.Unmarshal(resp.Body, out); err != nil {
-					errs[i] = err
-				}
-			} else if err := json.Unmarshal(resp.Body, &failed); err != nil || failed.Error.Code == "" {
-				failed.Error = errorBody{Code: "internal", Message: fmt.Sprintf("status %d: %s", resp.Status, resp.Body)}
-			}
-			if resp.Status != http.StatusOK {
-				out = &abi.ComputeOutput{OperationID: failed.OperationID, ComputationType: in.Computation()}
-				items[i] = batchItem{ComputeOutput: out, Error: &failed.Error}
-				return
-			}
-			items[i] = batchItem{ComputeOutput: out}
 		})
 	}
 	wg.Wait()
@@ -282,6 +261,35 @@ func (s *Server) routeBatch(ctx context.Context, name string, inputs []abi.Compu
 			Error: &errorBody{Code: codeUnavailable, Message: err.Error(), Retryable: true}}
 	}
 	return items, nil
+}
+
+// routeItem routes inputs[i] = in and fills items[i] or errs[i].
+func (s *Server) routeItem(ctx context.Context, name string, i int, in abi.ComputeInput, items []batchItem, errs []error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		errs[i] = err
+		return
+	}
+	resp, err := s.opts.Router.Route(ctx, name, OperationCompute, body)
+	if err != nil {
+		errs[i] = err
+		return
+	}
+	out := &abi.ComputeOutput{}
+	var failed apiError
+	if resp.Status == http.StatusOK {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			errs[i] = err
+		}
+	} else if err := json.Unmarshal(resp.Body, &failed); err != nil || failed.Error.Code == "" {
+		failed.Error = errorBody{Code: "internal", Message: fmt.Sprintf("status %d: %s", resp.Status, resp.Body)}
+	}
+	if resp.Status != http.StatusOK {
+		out = &abi.ComputeOutput{OperationID: failed.OperationID, ComputationType: in.Computation()}
+		items[i] = batchItem{ComputeOutput: out, Error: &failed.Error}
+		return
+	}
+	items[i] = batchItem{ComputeOutput: out}
 }
 
 // effectResponse is an effect's response: the output, and the error when it failed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
 )
 
 // Operations a node serves: compute nodes OperationCompute, effect nodes OperationEffect.
@@ -95,6 +97,17 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 		}
 		start := time.Now()
 		out, err := n.compute.Process(ctx, in)
+		if errors.Is(err, host.ErrClosed) {
+			// A reload closed this version before the computation reached it (ErrClosed is
+			// never the answer of a guest that ran): a pure computation runs again on the
+			// version now serving.
+			if m := s.acquire(n.name); m != nil {
+				if m != n && m.compute != nil {
+					out, err = m.compute.Process(ctx, in)
+				}
+				m.release()
+			}
+		}
 		s.metrics.observe(n.name, in.Computation(), OperationCompute, time.Since(start), out.FuelUsed, err)
 		s.log.Debug("compute", "node", n.name, "computation", in.Computation(), "operation_id", out.OperationID,
 			"correlation_id", correlationID, "cache_hit", out.CacheHit, "error", err)

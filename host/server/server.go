@@ -138,8 +138,9 @@ func (s *Server) acquire(name string) *node {
 	}
 }
 
-// loadNode loads one spec into a node.
-func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
+// loadNode loads one spec into a node. prev, when not nil, is the version it replaces:
+// an effect node shares its concurrency bound (host.EffectNode.WithPlugin).
+func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node, error) {
 	p, err := s.host.LoadFile(ctx, spec.Path, spec.Plugin)
 	if err != nil {
 		return nil, err
@@ -151,7 +152,11 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec) (*node, error) {
 	n := &node{name: name, spec: spec, plugin: p, idle: make(chan struct{})}
 	switch p.Manifest().Kind {
 	case abi.KindEffect:
-		n.effect, err = host.NewEffectNode(p, spec.Effect)
+		if prev != nil && prev.effect != nil && prev.name == n.name {
+			n.effect, err = prev.effect.WithPlugin(p)
+		} else {
+			n.effect, err = host.NewEffectNode(p, spec.Effect)
+		}
 	default:
 		n.compute, err = host.NewComputeNode(p)
 	}
@@ -171,7 +176,7 @@ func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 	defer s.mu.Unlock()
 	next := maps.Clone(*s.nodes.Load())
 	for _, spec := range specs {
-		n, err := s.loadNode(ctx, spec)
+		n, err := s.loadNode(ctx, spec, nil)
 		if err != nil {
 			return fmt.Errorf("%w %s: %w", ErrLoad, spec.Path, err)
 		}
@@ -210,7 +215,7 @@ func (s *Server) Reload(ctx context.Context, name string) (digest string, err er
 		s.mu.Unlock()
 		return "", fmt.Errorf("server: reload: %w: no node named %q", errUnknownNode, name)
 	}
-	n, err := s.loadNode(ctx, old.spec)
+	n, err := s.loadNode(ctx, old.spec, old)
 	if err == nil && n.name != name {
 		_ = n.plugin.Close(ctx)
 		err = fmt.Errorf("the file now holds node %q", n.name)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -325,4 +326,48 @@ func TestServer_EventStreamAndBreakers(t *testing.T) {
 	assert.Equal(t, "closed", breakers[0]["state"])
 	assert.Equal(t, 404, f.call(t, "POST", "/v1/breakers/explode?service=kv", "", "", nil, nil))
 	assert.Equal(t, 400, f.call(t, "POST", "/v1/breakers/reset", "", "", nil, nil))
+}
+
+// countingRouter answers every routed compute with 200 and records the most goroutines
+// the process had while it was answering.
+type countingRouter struct {
+	mu    sync.Mutex // guards most and calls
+	most  int
+	calls int
+}
+
+func (r *countingRouter) Route(_ context.Context, _, _ string, _ []byte) (server.Response, error) {
+	n := runtime.NumGoroutine()
+	r.mu.Lock()
+	r.most = max(r.most, n)
+	r.calls++
+	r.mu.Unlock()
+	return server.Response{Status: 200, Body: []byte(`{"result":1}`)}, nil
+}
+
+// TestServer_RoutedBatchBoundsGoroutines: a batch for a node of another host is routed
+// item by item by a bounded number of goroutines, however long it is.
+func TestServer_RoutedBatchBoundsGoroutines(t *testing.T) {
+	h, err := host.New(context.Background(), host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
+		WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close(context.Background())) })
+	router := &countingRouter{}
+	srv := server.New(h, server.Options{Router: router, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, srv.Load(context.Background(), nil))
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+
+	const items = 100_000
+	before := runtime.NumGoroutine()
+	body := "[" + strings.Repeat(`{"data":1},`, items-1) + `{"data":1}]`
+	resp, err := http.Post(ts.URL+"/v1/nodes/remote/batch", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	var out []map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	assert.Len(t, out, items)
+	assert.Equal(t, items, router.calls)
+	assert.Less(t, router.most, before+200, "goroutines while routing (%d before the request)", before)
 }

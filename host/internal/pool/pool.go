@@ -38,8 +38,9 @@ type Config[T any] struct {
 
 	// Close destroys an instance. The pool calls it exactly once for each
 	// instance New returned, without holding its lock. The slot is freed only
-	// after Close returns. Nil means instances are dropped for the garbage
-	// collector.
+	// after Close returns, or panics (the panic then reaches the caller of
+	// Release, Discard, TrimIdle or Close). Nil means instances are dropped for
+	// the garbage collector.
 	Close func(T)
 }
 
@@ -257,13 +258,16 @@ func (p *Pool[T]) freeSlotLocked() {
 	p.live--
 }
 
-// destroy calls Config.Close on an instance nobody holds, then frees its slot.
+// destroy calls Config.Close on an instance nobody holds, then frees its slot, also when
+// Close panics (the panic goes on to the caller): the slot must not leak.
 func (p *Pool[T]) destroy(t T) {
+	defer func() {
+		p.mu.Lock()
+		p.destroyed++
+		p.freeSlotLocked()
+		p.mu.Unlock()
+	}()
 	p.closeFn(t)
-	p.mu.Lock()
-	p.destroyed++
-	p.freeSlotLocked()
-	p.mu.Unlock()
 }
 
 // Prewarm creates instances until at least n are idle or Max are live, so
