@@ -143,11 +143,15 @@ func (h *Host) markPublished(id string) {
 }
 
 // Recover finishes what a crash interrupted, from the journal in DataDir: every
-// transaction found open is rolled back (newest first, every compensation tried; guest
-// and HTTP compensations need their plugins loaded, so load the nodes first), and the
-// events of committed transactions that may not have gone out are published again. Call
-// it after loading the nodes and before serving calls; `onex-host serve` and `run` do.
-// It does nothing without a DataDir.
+// transaction an earlier process left open is rolled back (newest first, every
+// compensation tried; guest and HTTP compensations need their plugins loaded, so load the
+// nodes first), and the events of committed transactions that may not have gone out are
+// published again. The transactions of effects running in this process are never
+// touched, whenever Recover is called: each journal record carries the boot (the number
+// of the journal's open) that began it, and only records of earlier boots count as left
+// by a crash. Call it after loading the nodes and before serving effects, so that an
+// effect does not run on state a crash left half-changed; `onex-host serve` and `run`
+// do. It does nothing without a DataDir.
 func (h *Host) Recover(ctx context.Context) (Recovery, error) {
 	var r Recovery
 	j, err := h.journalOf()
