@@ -37,7 +37,11 @@ type Recovery struct {
 
 // journalHolder opens the journal on first need and keeps the last recovery's report.
 type journalHolder struct {
-	mu       sync.Mutex // guards the fields
+	// repair makes Recover and RetryRollback run one at a time, so that no compensation
+	// runs twice at once.
+	repair sync.Mutex
+
+	mu       sync.Mutex // guards the fields below
 	j        *journal.Journal
 	closed   bool
 	recovery Recovery
@@ -158,6 +162,8 @@ func (h *Host) Recover(ctx context.Context) (Recovery, error) {
 	if j == nil || err != nil {
 		return r, err
 	}
+	h.jh.repair.Lock()
+	defer h.jh.repair.Unlock()
 	h.jh.mu.Lock()
 	if h.jh.damage != "" {
 		r.Errors = append(r.Errors, h.jh.damage)
@@ -246,23 +252,35 @@ func (h *Host) JournalRecord(id string) (JournalRecord, error) {
 	return j.Get(id)
 }
 
-// RetryRollback runs the compensations of a transaction whose rollback failed again,
-// and records the outcome.
+// RetryRollback runs again, for a transaction whose rollback failed, the compensations
+// that failed, and only those (an operation already compensated is left alone: restoring
+// its before-image again would erase what was committed over it since), and records the
+// outcome: the record becomes rolled_back once every compensation has succeeded. Guest
+// and HTTP compensations need their plugins loaded. Retries and Recover run one at a time.
+// It blocks until the compensations have returned.
+//
+// It returns ErrTransactionOpen for a pending or active record (a live effect, or one
+// Recover has yet to roll back), an error for a committed or rolled-back one, the
+// journal's error (journal.ErrNotFound for an unknown id), or the failed compensations'
+// errors joined; the record is returned as the journal holds it afterwards.
 func (h *Host) RetryRollback(ctx context.Context, id string) (JournalRecord, error) {
 	j, err := h.journalOf()
 	if j == nil || err != nil {
 		return JournalRecord{}, orNoJournal(err)
 	}
+	h.jh.repair.Lock()
+	defer h.jh.repair.Unlock()
 	rec, err := j.Get(id)
 	if err != nil {
 		return JournalRecord{}, err
 	}
-	snap := rec.Snapshot
-	if snap.State != tx.StateFailed && snap.State != tx.StateActive && snap.State != tx.StatePending {
-		return rec, fmt.Errorf("host: transaction %s is %s: nothing to roll back", id, snap.State)
+	switch s := rec.Snapshot.State; {
+	case !s.Final():
+		return rec, fmt.Errorf("host: retry %s: %w (state %s)", id, ErrTransactionOpen, s)
+	case s != tx.StateFailed:
+		return rec, fmt.Errorf("host: retry %s: the transaction is %s: nothing to roll back", id, s)
 	}
-	snap.State = tx.StateActive
-	res, rerr := journal.Replay(ctx, snap, h.compensators(), 0)
+	res, rerr := journal.ReplayFailed(ctx, rec, h.compensators(), 0)
 	if err := j.Resolve(res); err != nil {
 		return rec, err
 	}

@@ -71,3 +71,47 @@ func TestJournal_ListByOperationID(t *testing.T) {
 		})
 	}
 }
+
+func TestReplayFailed(t *testing.T) {
+	rec := Record{
+		Snapshot: tx.Snapshot{ID: "t1", State: tx.StateFailed, Operations: []tx.Operation{
+			{Seq: 1, Kind: tx.KindFSWrite, Target: "a", Compensation: &tx.Compensation{}},
+			{Seq: 2, Kind: tx.KindFSWrite, Target: "b", Compensation: &tx.Compensation{}},
+			{Seq: 3, Kind: tx.KindFSWrite, Target: "c", Compensation: &tx.Compensation{}},
+		}},
+		Rollback: []RollbackOp{
+			{Seq: 3, Kind: tx.KindFSWrite, Target: "c", Outcome: tx.OutcomeCompensated},
+			{Seq: 2, Kind: tx.KindFSWrite, Target: "b", Outcome: tx.OutcomeFailed, Error: "boom"},
+			{Seq: 1, Kind: tx.KindFSWrite, Target: "a", Outcome: tx.OutcomeCompensated},
+		},
+	}
+	for _, c := range []struct {
+		name  string
+		fail  map[string]error
+		calls []string
+		state tx.State
+	}{
+		{name: "succeeds", calls: []string{"b"}, state: tx.StateRolledBack},
+		{name: "fails again", fail: map[string]error{"b": errBoom}, calls: []string{"b"}, state: tx.StateFailed},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			comp := &compensator{fail: c.fail}
+			res, err := ReplayFailed(t.Context(), rec, compensators(comp), 0)
+			assert.Equal(t, c.calls, comp.calls(), "only the failed compensation runs")
+			assert.Equal(t, c.state, res.State)
+			assert.Equal(t, c.fail != nil, err != nil)
+			require.Len(t, res.RollbackOperations, 3)
+			for i, seq := range []int{3, 2, 1} {
+				assert.Equal(t, seq, res.RollbackOperations[i].Seq)
+			}
+		})
+	}
+	t.Run("not failed", func(t *testing.T) {
+		open := rec
+		open.Snapshot.State = tx.StateActive
+		comp := &compensator{}
+		_, err := ReplayFailed(t.Context(), open, compensators(comp), 0)
+		require.ErrorIs(t, err, ErrNotFailed)
+		assert.Empty(t, comp.calls())
+	})
+}
