@@ -28,7 +28,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.Ready() {
-			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "nodes are still loading")
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "not ready: nodes are loading or crash recovery is running")
 			return
 		}
 		if q := s.quarantine(); q != nil {
@@ -127,6 +127,10 @@ type batchItem struct {
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
+	if !s.Ready() {
+		writeNotReady(w)
+		return
+	}
 	name := r.PathValue("name")
 	n := s.acquire(name)
 	if n == nil && s.opts.Router == nil {
