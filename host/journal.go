@@ -225,22 +225,41 @@ func (h *Host) LastRecovery() Recovery {
 	return h.jh.recovery
 }
 
-// JournalRecords lists the journal's transactions, newest first; all states when states
-// is empty ("active", "committed", "rolled_back", "failed").
-func (h *Host) JournalRecords(states ...string) ([]JournalRecord, error) {
+// JournalFilter selects the journal records JournalRecords returns. Its zero value
+// selects all.
+type JournalFilter struct {
+	// States keeps records in one of these states ("pending", "active", "committed",
+	// "rolled_back", "failed"); empty means any.
+	States []string
+	// Node keeps the records of this effect node; empty means any.
+	Node string
+	// OperationID keeps the records of this effect operation id (one per attempt); empty
+	// means any. Records written before operation ids were journaled have none.
+	OperationID string
+	// Limit is the most records returned (the newest); zero means no limit.
+	Limit int
+}
+
+// JournalRecords lists the journal's transactions that f selects, newest first, with
+// their operations (before-images included) and outboxes. It only reads: it is safe while
+// effects run, and the records of running effects show as pending or active. It returns
+// an error wrapping ErrInvalidInput for an unknown state, ErrNoJournal when there is no
+// journal (Config.DataDir is ""), or the journal's error (wrapping journal.ErrCorrupt,
+// with every intact record, when some record cannot be decoded).
+func (h *Host) JournalRecords(f JournalFilter) ([]JournalRecord, error) {
+	jf := journal.Filter{Node: f.Node, OperationID: f.OperationID, Limit: f.Limit, NewestFirst: true}
+	for _, s := range f.States {
+		var st tx.State
+		if err := st.UnmarshalText([]byte(s)); err != nil {
+			return nil, fmt.Errorf("host: journal: %w: %w", ErrInvalidInput, err)
+		}
+		jf.States = append(jf.States, st)
+	}
 	j, err := h.journalOf()
 	if j == nil || err != nil {
 		return nil, orNoJournal(err)
 	}
-	var f journal.Filter
-	for _, s := range states {
-		var st tx.State
-		if err := st.UnmarshalText([]byte(s)); err != nil {
-			return nil, err
-		}
-		f.States = append(f.States, st)
-	}
-	return j.List(f)
+	return j.List(jf)
 }
 
 // JournalRecord returns one transaction of the journal.
@@ -305,5 +324,5 @@ func orNoJournal(err error) error {
 	if err != nil {
 		return err
 	}
-	return errors.New("host: no journal: Config.DataDir is empty")
+	return ErrNoJournal
 }

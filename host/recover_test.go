@@ -117,7 +117,7 @@ func TestHost_RetryRollbackReplaysOnlyWhatFailed(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = runScript(t, scriptNode(t, h1, dir, host.EffectConfig{}), script{Steps: []step{{Op: abi.OpKVPut, Key: "probe", Value: "x"}}})
 	require.NoError(t, err)
-	recs, err := h1.JournalRecords()
+	recs, err := h1.JournalRecords(host.JournalFilter{})
 	require.NoError(t, err)
 	require.NotEmpty(t, recs)
 	require.NotEmpty(t, recs[0].Snapshot.Operations)
@@ -168,7 +168,7 @@ func TestHost_RetryRollbackRefusesOpenTransactions(t *testing.T) {
 		done <- err
 	}()
 	<-arrived
-	recs, err := h.JournalRecords("active")
+	recs, err := h.JournalRecords(host.JournalFilter{States: []string{"active"}})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	_, err = h.RetryRollback(context.Background(), recs[0].Snapshot.ID)

@@ -62,7 +62,7 @@ func newJournalCmd(e *env) *cobra.Command {
 			}
 			switch verb, rest := args[0], args[1:]; verb {
 			case "list":
-				recs, err := h.JournalRecords(states...)
+				recs, err := h.JournalRecords(host.JournalFilter{States: states})
 				if err != nil {
 					return failure{err}
 				}

@@ -60,6 +60,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/breakers", s.authorize(RoleInvoke, s.listBreakers))
 	mux.HandleFunc("POST /v1/breakers/{action}", s.authorize(RoleAdmin, s.operateBreaker))
 	mux.HandleFunc("GET /v1/events", s.authorize(RoleInvoke, s.streamEvents))
+	mux.HandleFunc("GET /v1/journal", s.authorize(RoleAdmin, s.listJournal))
+	mux.HandleFunc("GET /v1/journal/{id}", s.authorize(RoleAdmin, s.getJournal))
 	return s.logged(mux)
 }
 

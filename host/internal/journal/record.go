@@ -79,6 +79,9 @@ type Filter struct {
 	OperationID string
 	// Limit is the most records returned; zero means no limit.
 	Limit int
+	// NewestFirst lists the newest records first (with Limit: the latest
+	// ones); by default the oldest come first.
+	NewestFirst bool
 }
 
 // Get returns the record of transaction id, with its operations and outbox.
@@ -104,12 +107,13 @@ func (j *Journal) Get(id string) (Record, error) {
 }
 
 // List returns the records f selects, with their operations (before-images
-// included) and outboxes, oldest first (transaction IDs are time-ordered).
+// included) and outboxes, oldest first (transaction IDs are time-ordered)
+// unless f.NewestFirst.
 // A record that cannot be decoded is left out and reported in the error,
 // which then wraps ErrCorrupt while the slice still holds every intact
 // record. It returns an error wrapping ErrClosed after Close.
 func (j *Journal) List(f Filter) ([]Record, error) {
-	return j.scan(false, func(r Record) bool {
+	return j.scan(f.NewestFirst, func(r Record) bool {
 		return (len(f.States) == 0 || slices.Contains(f.States, r.Snapshot.State)) &&
 			(f.Node == "" || f.Node == r.Snapshot.Node) &&
 			(f.OperationID == "" || f.OperationID == r.Snapshot.OperationID)
