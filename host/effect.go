@@ -199,7 +199,7 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 	a := &attempt{plugin: p, breakers: !in.NoCircuitBreaker}
 	out.TransactionState, out.TransactionID, out.SideEffectsApplied, out.RollbackOperations = abi.TransactionNone, "", 0, nil
 	if !in.NoTransaction {
-		t, err := p.host.txm.Begin(p.name, number)
+		t, err := p.host.txm.Begin(p.name, number, out.OperationID)
 		if err != nil {
 			return p.errorf(name, ErrClosed, "no new transaction: %v", err)
 		}

@@ -79,6 +79,13 @@ var (
 	// deadline (see StuckCall and Plugin.Quarantined). Not retryable on this host; restart
 	// the process, or load the plugin again.
 	ErrQuarantined = errors.New("host: plugin quarantined")
+	// ErrTransactionOpen is returned by RetryRollback for a journal record that is pending
+	// or active: either its effect is still running in this process, which ends it itself,
+	// or a crash left it and Recover rolls it back. Only a failed rollback is retried.
+	ErrTransactionOpen = errors.New("host: transaction still open")
+	// ErrNoJournal is returned by the journal methods (JournalRecords, JournalRecord,
+	// RetryRollback, CompactJournal) of a Host without a journal: Config.DataDir is "".
+	ErrNoJournal = errors.New("host: no journal: Config.DataDir is empty")
 )
 
 // PluginError is the error of every failed load or call. It names the plugin and the

@@ -37,7 +37,11 @@ type Recovery struct {
 
 // journalHolder opens the journal on first need and keeps the last recovery's report.
 type journalHolder struct {
-	mu       sync.Mutex // guards the fields
+	// repair makes Recover and RetryRollback run one at a time, so that no compensation
+	// runs twice at once.
+	repair sync.Mutex
+
+	mu       sync.Mutex // guards the fields below
 	j        *journal.Journal
 	closed   bool
 	recovery Recovery
@@ -143,17 +147,23 @@ func (h *Host) markPublished(id string) {
 }
 
 // Recover finishes what a crash interrupted, from the journal in DataDir: every
-// transaction found open is rolled back (newest first, every compensation tried; guest
-// and HTTP compensations need their plugins loaded, so load the nodes first), and the
-// events of committed transactions that may not have gone out are published again. Call
-// it after loading the nodes and before serving calls; `onex-host serve` and `run` do.
-// It does nothing without a DataDir.
+// transaction an earlier process left open is rolled back (newest first, every
+// compensation tried; guest and HTTP compensations need their plugins loaded, so load the
+// nodes first), and the events of committed transactions that may not have gone out are
+// published again. The transactions of effects running in this process are never
+// touched, whenever Recover is called: each journal record carries the boot (the number
+// of the journal's open) that began it, and only records of earlier boots count as left
+// by a crash. Call it after loading the nodes and before serving effects, so that an
+// effect does not run on state a crash left half-changed; `onex-host serve` and `run`
+// do. It does nothing without a DataDir.
 func (h *Host) Recover(ctx context.Context) (Recovery, error) {
 	var r Recovery
 	j, err := h.journalOf()
 	if j == nil || err != nil {
 		return r, err
 	}
+	h.jh.repair.Lock()
+	defer h.jh.repair.Unlock()
 	h.jh.mu.Lock()
 	if h.jh.damage != "" {
 		r.Errors = append(r.Errors, h.jh.damage)
@@ -215,22 +225,41 @@ func (h *Host) LastRecovery() Recovery {
 	return h.jh.recovery
 }
 
-// JournalRecords lists the journal's transactions, newest first; all states when states
-// is empty ("active", "committed", "rolled_back", "failed").
-func (h *Host) JournalRecords(states ...string) ([]JournalRecord, error) {
+// JournalFilter selects the journal records JournalRecords returns. Its zero value
+// selects all.
+type JournalFilter struct {
+	// States keeps records in one of these states ("pending", "active", "committed",
+	// "rolled_back", "failed"); empty means any.
+	States []string
+	// Node keeps the records of this effect node; empty means any.
+	Node string
+	// OperationID keeps the records of this effect operation id (one per attempt); empty
+	// means any. Records written before operation ids were journaled have none.
+	OperationID string
+	// Limit is the most records returned (the newest); zero means no limit.
+	Limit int
+}
+
+// JournalRecords lists the journal's transactions that f selects, newest first, with
+// their operations (before-images included) and outboxes. It only reads: it is safe while
+// effects run, and the records of running effects show as pending or active. It returns
+// an error wrapping ErrInvalidInput for an unknown state, ErrNoJournal when there is no
+// journal (Config.DataDir is ""), or the journal's error (wrapping journal.ErrCorrupt,
+// with every intact record, when some record cannot be decoded).
+func (h *Host) JournalRecords(f JournalFilter) ([]JournalRecord, error) {
+	jf := journal.Filter{Node: f.Node, OperationID: f.OperationID, Limit: f.Limit, NewestFirst: true}
+	for _, s := range f.States {
+		var st tx.State
+		if err := st.UnmarshalText([]byte(s)); err != nil {
+			return nil, fmt.Errorf("host: journal: %w: %w", ErrInvalidInput, err)
+		}
+		jf.States = append(jf.States, st)
+	}
 	j, err := h.journalOf()
 	if j == nil || err != nil {
 		return nil, orNoJournal(err)
 	}
-	var f journal.Filter
-	for _, s := range states {
-		var st tx.State
-		if err := st.UnmarshalText([]byte(s)); err != nil {
-			return nil, err
-		}
-		f.States = append(f.States, st)
-	}
-	return j.List(f)
+	return j.List(jf)
 }
 
 // JournalRecord returns one transaction of the journal.
@@ -242,23 +271,35 @@ func (h *Host) JournalRecord(id string) (JournalRecord, error) {
 	return j.Get(id)
 }
 
-// RetryRollback runs the compensations of a transaction whose rollback failed again,
-// and records the outcome.
+// RetryRollback runs again, for a transaction whose rollback failed, the compensations
+// that failed, and only those (an operation already compensated is left alone: restoring
+// its before-image again would erase what was committed over it since), and records the
+// outcome: the record becomes rolled_back once every compensation has succeeded. Guest
+// and HTTP compensations need their plugins loaded. Retries and Recover run one at a time.
+// It blocks until the compensations have returned.
+//
+// It returns ErrTransactionOpen for a pending or active record (a live effect, or one
+// Recover has yet to roll back), an error for a committed or rolled-back one, the
+// journal's error (journal.ErrNotFound for an unknown id), or the failed compensations'
+// errors joined; the record is returned as the journal holds it afterwards.
 func (h *Host) RetryRollback(ctx context.Context, id string) (JournalRecord, error) {
 	j, err := h.journalOf()
 	if j == nil || err != nil {
 		return JournalRecord{}, orNoJournal(err)
 	}
+	h.jh.repair.Lock()
+	defer h.jh.repair.Unlock()
 	rec, err := j.Get(id)
 	if err != nil {
 		return JournalRecord{}, err
 	}
-	snap := rec.Snapshot
-	if snap.State != tx.StateFailed && snap.State != tx.StateActive && snap.State != tx.StatePending {
-		return rec, fmt.Errorf("host: transaction %s is %s: nothing to roll back", id, snap.State)
+	switch s := rec.Snapshot.State; {
+	case !s.Final():
+		return rec, fmt.Errorf("host: retry %s: %w (state %s)", id, ErrTransactionOpen, s)
+	case s != tx.StateFailed:
+		return rec, fmt.Errorf("host: retry %s: the transaction is %s: nothing to roll back", id, s)
 	}
-	snap.State = tx.StateActive
-	res, rerr := journal.Replay(ctx, snap, h.compensators(), 0)
+	res, rerr := journal.ReplayFailed(ctx, rec, h.compensators(), 0)
 	if err := j.Resolve(res); err != nil {
 		return rec, err
 	}
@@ -283,5 +324,5 @@ func orNoJournal(err error) error {
 	if err != nil {
 		return err
 	}
-	return errors.New("host: no journal: Config.DataDir is empty")
+	return ErrNoJournal
 }

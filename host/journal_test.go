@@ -29,7 +29,7 @@ func crashedJournal(t *testing.T, dataDir, dir string, files ...string) []string
 	for _, f := range files {
 		path := filepath.Join(dir, f)
 		require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-		tr, err := m.Begin("node", 0)
+		tr, err := m.Begin("node", 0, "")
 		require.NoError(t, err)
 		require.NoError(t, tr.Record(tx.Operation{Kind: tx.KindFSWrite, Service: "fs:" + dir, Target: path,
 			Compensation: &tx.Compensation{Existed: true, Previous: []byte("old"), Mode: 0o644}}))

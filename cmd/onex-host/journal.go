@@ -18,6 +18,10 @@ func newJournalCmd(e *env) *cobra.Command {
 		states    []string
 		olderThan time.Duration
 		asJSON    bool
+		remote    remoteJournal
+		node      string
+		opID      string
+		limit     int
 	)
 	cmd := &cobra.Command{
 		Use:   "journal {list | show <id> | recover [<plugin.wasm>...] | retry <id> [<plugin.wasm>...] | compact}",
@@ -25,16 +29,24 @@ func newJournalCmd(e *env) *cobra.Command {
 		Long: "Every effect attempt is journaled in <data-dir>/journal.db before its side effects\n" +
 			"happen, so an effect interrupted by a crash (kill -9, power cut) is rolled back when the\n" +
 			"host next starts: `serve` and `run` recover automatically before doing anything else.\n\n" +
-			"  list                  transactions, newest first (--state active|committed|rolled_back|failed)\n" +
+			"  list                  transactions, newest first (--state active|committed|rolled_back|failed,\n" +
+			"                        --effect-node, --operation-id, --limit)\n" +
 			"  show <id>             one transaction: operations with their before-images, outbox, recovery\n" +
 			"  recover [plugins]     roll back what a crash left open and republish unpublished events now;\n" +
 			"                        guest and HTTP compensations need their plugins: pass them, with grants\n" +
 			"  retry <id> [plugins]  run a failed rollback's compensations again\n" +
 			"  compact               delete finished records older than --older-than (failed ones stay)\n\n" +
+			"The journal file is locked while a host runs: with --server URL, list and show read the\n" +
+			"running host's journal through its admin API (GET /v1/journal; the admin token comes\n" +
+			"from --token or $ONEX_TOKEN), read-only.\n\n" +
 			"Exit status: 0 ok, 1 something failed (a compensation, the journal), 2 misuse.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			filter := host.JournalFilter{States: states, Node: node, OperationID: opID, Limit: limit}
+			if remote.url != "" {
+				return remote.run(ctx, e, args, filter, asJSON)
+			}
 			logger, err := e.logger()
 			if err != nil {
 				return err
@@ -62,21 +74,11 @@ func newJournalCmd(e *env) *cobra.Command {
 			}
 			switch verb, rest := args[0], args[1:]; verb {
 			case "list":
-				recs, err := h.JournalRecords(states...)
+				recs, err := h.JournalRecords(filter)
 				if err != nil {
 					return failure{err}
 				}
-				if asJSON {
-					return printJSON(e, recs)
-				}
-				w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tNODE\tATTEMPT\tSTATE\tOPS\tPUBLISHED\tUPDATED")
-				for _, r := range recs {
-					s := r.Snapshot
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%v\t%s\n", s.ID, s.Node, s.Attempt, s.State, len(s.Operations),
-						r.Published, r.UpdatedAt.Format(time.RFC3339))
-				}
-				return w.Flush()
+				return printRecords(e, recs, asJSON)
 			case "show":
 				if len(rest) != 1 {
 					return fmt.Errorf("journal show: want one transaction id")
@@ -130,5 +132,29 @@ func newJournalCmd(e *env) *cobra.Command {
 	cmd.Flags().StringArrayVar(&states, "state", nil, "list: only these states (repeatable)")
 	cmd.Flags().DurationVar(&olderThan, "older-than", 24*time.Hour, "compact: the age of the records to delete")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "list: print JSON")
+	cmd.Flags().StringVar(&node, "effect-node", "", "list: only this effect node's transactions")
+	cmd.Flags().StringVar(&opID, "operation-id", "", "list: only the transactions (attempts) of this effect operation id")
+	cmd.Flags().IntVar(&limit, "limit", 0, "list: at most this many, the newest (0: all; with --server the server's default, 100)")
+	cmd.Flags().StringVar(&remote.url, "server", "", "list, show: read the journal of the host serving at this URL (admin API)")
+	cmd.Flags().StringVar(&remote.token, "token", "", "with --server: the admin bearer token (default $ONEX_TOKEN)")
 	return cmd
+}
+
+// printRecords prints journal records as a table, or as JSON.
+func printRecords(e *env, recs []host.JournalRecord, asJSON bool) error {
+	if asJSON {
+		return printJSON(e, recs)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tNODE\tOPERATION\tATTEMPT\tSTATE\tOPS\tPUBLISHED\tUPDATED")
+	for _, r := range recs {
+		s := r.Snapshot
+		op := s.OperationID
+		if op == "" {
+			op = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d\t%v\t%s\n", s.ID, s.Node, op, s.Attempt, s.State, len(s.Operations),
+			r.Published, r.UpdatedAt.Format(time.RFC3339))
+	}
+	return w.Flush()
 }

@@ -30,7 +30,9 @@ func newServeCmd(e *env) *cobra.Command {
 		Long: "Load the nodes a config file names and serve them over HTTP until SIGTERM or Ctrl-C\n" +
 			"(see host/server for the API). Without --config it serves every .wasm in bin/plugins\n" +
 			"on 127.0.0.1:8080, without auth. /readyz answers 200 once every node is loaded and\n" +
-			"warmed, and 503 again while a node is quarantined (a call its deadline did not stop:\n" +
+			"warmed and the journal's crash recovery has finished; until then compute, effect and\n" +
+			"batch requests get 503 \"unavailable\" (retryable) and nothing runs. /readyz is 503\n" +
+			"again while a node is quarantined (a call its deadline did not stop:\n" +
 			"restart the process). SIGHUP (or POST /v1/nodes/{name}/reload) reloads nodes from\n" +
 			"their files without dropping a request. On SIGTERM the server stops accepting, lets\n" +
 			"requests and effects in flight finish until limits.shutdown_timeout, cancels the rest\n" +

@@ -29,7 +29,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.Ready() {
-			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "nodes are still loading")
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "not ready: nodes are loading or crash recovery is running")
 			return
 		}
 		if q := s.quarantine(); q != nil {
@@ -64,6 +64,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/breakers", s.authorize(RoleInvoke, s.listBreakers))
 	mux.HandleFunc("POST /v1/breakers/{action}", s.authorize(RoleAdmin, s.operateBreaker))
 	mux.HandleFunc("GET /v1/events", s.authorize(RoleInvoke, s.streamEvents))
+	mux.HandleFunc("GET /v1/journal", s.authorize(RoleAdmin, s.listJournal))
+	mux.HandleFunc("GET /v1/journal/{id}", s.authorize(RoleAdmin, s.getJournal))
 	return s.logged(mux)
 }
 
@@ -131,6 +133,10 @@ type batchItem struct {
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
+	if !s.Ready() {
+		writeNotReady(w)
+		return
+	}
 	name := r.PathValue("name")
 	n := s.acquire(name)
 	if n == nil && s.opts.Router == nil {

@@ -13,8 +13,8 @@ const (
 	// RoleInvoke may list nodes, run computations, batches and effects, read the cache
 	// and breaker state and stream events.
 	RoleInvoke Role = iota + 1
-	// RoleAdmin may do everything RoleInvoke may, and clear the cache, operate breakers
-	// and reload nodes.
+	// RoleAdmin may do everything RoleInvoke may, and clear the cache, operate breakers,
+	// reload nodes and read the effect journal (it holds before-images).
 	RoleAdmin
 )
 

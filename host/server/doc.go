@@ -10,7 +10,8 @@
 // API (JSON; errors are {"error": {"code", "message", "retryable"}} with a stable code):
 //
 //	GET    /healthz                          200 while the process serves
-//	GET    /readyz                           200 once every node is loaded and warmed, else 503;
+//	GET    /readyz                           200 once every node is loaded and warmed and crash
+//	                                         recovery (Options.BeforeReady) is done, else 503;
 //	                                         503 {"error", "quarantined", "stuck_calls"} while a
 //	                                         node is quarantined (see below)
 //	GET    /metrics                          Prometheus text format
@@ -26,6 +27,14 @@
 //	GET    /v1/breakers                      every breaker's state and counters
 //	POST   /v1/breakers/{action}?service=S   admin: action is force-open, force-close or reset
 //	GET    /v1/events?topic=PATTERN          server-sent events of the bus (NATS-style pattern)
+//	GET    /v1/journal?state=S&node=N&operation_id=O&limit=L
+//	                                         admin: the effect journal's records, newest first
+//	                                         (state repeatable; limit default 100, 0 all)
+//	GET    /v1/journal/{id}                  admin: one transaction's record
+//
+// Until the server is ready, compute, batch and effect requests get 503 with code
+// "unavailable" and retryable true, and nothing runs: an effect must not run on state a
+// crash left half-changed, nor overlap the recovery that repairs it.
 //
 // In a cluster (Options.Router, package host/cluster), compute, batch and effect requests
 // for a node not loaded here go to a host that has it, and the answer is the same JSON;

@@ -73,8 +73,12 @@ func (s *Server) Endpoints() []Endpoint {
 // Invoke runs one operation (OperationCompute with an abi.ComputeInput body,
 // OperationEffect with an abi.EffectInput body) on the node name loaded here, exactly as
 // POST /v1/nodes/{name}/{operation} would, metrics and logs included. It never routes: a
-// node not loaded here is a 404 Response. It is safe for concurrent use.
+// node not loaded here is a 404 Response. Until the server is ready (Ready) it answers
+// 503 without running anything. It is safe for concurrent use.
 func (s *Server) Invoke(ctx context.Context, name, operation string, body []byte) Response {
+	if !s.Ready() {
+		return notReadyResponse()
+	}
 	n := s.acquire(name)
 	if n == nil {
 		return errorResponse(http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %q", name))
@@ -142,6 +146,10 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 // when loaded here, else the Router's cluster, else 404.
 func (s *Server) serveOperation(operation string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.Ready() {
+			writeNotReady(w)
+			return
+		}
 		name := r.PathValue("name")
 		n := s.acquire(name)
 		if n == nil && s.opts.Router == nil {
@@ -194,6 +202,21 @@ func jsonResponse(status int, v any) Response {
 // errorResponse is the Response of an error the server itself gives.
 func errorResponse(status int, code, message string) Response {
 	return jsonResponse(status, apiError{Error: errorBody{Code: code, Message: message}})
+}
+
+// notReadyResponse is the answer to an operation before the server is ready: until Load
+// has loaded every node and Options.BeforeReady (crash recovery) has returned, no
+// operation runs, so that no effect runs on state a crash left half-changed, nor is
+// undone by the recovery. 503, code "unavailable", retryable.
+func notReadyResponse() Response {
+	return jsonResponse(http.StatusServiceUnavailable, apiError{Error: errorBody{Code: codeUnavailable,
+		Message: "not ready: nodes are loading or crash recovery is running", Retryable: true}})
+}
+
+// writeNotReady writes notReadyResponse, with Retry-After.
+func writeNotReady(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeResponse(w, notReadyResponse())
 }
 
 // writeResponse writes r.

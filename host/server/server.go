@@ -198,7 +198,10 @@ func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 	return nil
 }
 
-// Ready reports whether every node given to Load is loaded and warmed.
+// Ready reports whether every node given to Load is loaded and warmed and
+// Options.BeforeReady (crash recovery) has returned without error. Until then the
+// operation routes (compute, effect, batch) and Invoke answer 503 "unavailable",
+// retryable, without running anything.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
 // Names returns the loaded nodes' names, sorted.

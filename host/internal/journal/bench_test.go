@@ -37,7 +37,7 @@ func BenchmarkJournal_OnRecord(b *testing.B) {
 			j := openJournal(b, journalPath(b), Options{NoSync: bc.noSync})
 			m, err := tx.New(tx.Config{Compensators: compensators(&compensator{})})
 			require.NoError(b, err)
-			live, err := m.Begin("bench", 1)
+			live, err := m.Begin("bench", 1, "")
 			require.NoError(b, err)
 			if bc.batch > 0 {
 				j.db.MaxBatchDelay = bc.batch

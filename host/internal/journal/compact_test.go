@@ -20,7 +20,7 @@ func fill(tb testing.TB, j *Journal) map[string]string {
 	m := newManager(tb, j, &compensator{fail: map[string]error{"/fail": errBoom}}, discard)
 	ids := map[string]string{}
 	begin := func(name string, ops ...string) *tx.Tx {
-		live, err := m.Begin(name, 1)
+		live, err := m.Begin(name, 1, "")
 		require.NoError(tb, err)
 		apply(tb, live, ops...)
 		ids[name] = live.ID()

@@ -38,14 +38,14 @@ func TestHelperProcess(t *testing.T) {
 		os.Exit(3)
 	}
 	ctx := context.Background()
-	done, _ := m.Begin("notifier", 1)
+	done, _ := m.Begin("notifier", 1, "")
 	_ = done.Apply(write("/srv/n"), func() error { return nil })
 	_ = done.Hold(event("sent"))
 	if _, err := done.Commit(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
 	}
-	live, _ := m.Begin("file_writer", 1)
+	live, _ := m.Begin("file_writer", 1, "")
 	for _, target := range []string{"/srv/a", "/srv/b"} {
 		if err := live.Apply(write(target), func() error { return nil }); err != nil {
 			fmt.Fprintln(os.Stderr, err)

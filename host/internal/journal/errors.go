@@ -22,6 +22,13 @@ var (
 	// ErrInvalidResult is returned by Resolve for a tx.Result without an ID
 	// or whose State is neither rolled_back nor failed.
 	ErrInvalidResult = errors.New("journal: invalid recovery result")
+	// ErrLive is returned by Resolve for a transaction that is pending or
+	// active in this boot's records: a transaction this process is running,
+	// not one a crash left, so only its owner may end it.
+	ErrLive = errors.New("journal: transaction is live in this process")
+	// ErrNotFailed is returned by ReplayFailed for a record whose state is not
+	// failed: only a failed rollback has compensations to retry.
+	ErrNotFailed = errors.New("journal: transaction not failed")
 	// ErrCorrupt is returned by Open for a bolt file that is not a journal
 	// of this layout version, and joined into the error of Get, List,
 	// Incomplete and Unpublished for each record that cannot be decoded;

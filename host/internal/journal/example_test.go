@@ -35,7 +35,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	t, err := m.Begin("file_writer", 1)
+	t, err := m.Begin("file_writer", 1, "")
 	if err != nil {
 		panic(err)
 	}

@@ -34,7 +34,7 @@ func TestJournal_hammer(t *testing.T) {
 			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(uint64(g), 42))
 			for i := range perGoroutine {
-				live, err := m.Begin(fmt.Sprintf("node%d", g%4), 1)
+				live, err := m.Begin(fmt.Sprintf("node%d", g%4), 1, "")
 				if !assert.NoError(t, err) {
 					return
 				}

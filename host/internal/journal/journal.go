@@ -26,6 +26,10 @@ type Journal struct {
 	opts   Options
 	log    *slog.Logger
 	closed atomic.Bool
+	// boot numbers this Open of the file (1 for the first, then one more at each); every
+	// record this Journal writes carries it, so Incomplete can tell a transaction a
+	// crashed process left from one this process is running.
+	boot uint64
 
 	// mu guards begun.
 	mu sync.Mutex
@@ -65,10 +69,18 @@ func Open(path string, opts Options) (*Journal, error) {
 	case err != nil:
 		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
-	if err := db.Update(initLayout); err != nil {
+	var boot uint64
+	err = db.Update(func(t *bolt.Tx) error {
+		if err := initLayout(t); err != nil {
+			return err
+		}
+		boot, err = nextBoot(t)
+		return err
+	})
+	if err != nil {
 		return nil, errors.Join(fmt.Errorf("journal: open %s: %w", path, err), db.Close())
 	}
-	j := &Journal{db: db, opts: opts, log: opts.Logger, begun: make(map[string]time.Time)}
+	j := &Journal{db: db, opts: opts, log: opts.Logger, boot: boot, begun: make(map[string]time.Time)}
 	if opts.Retention > 0 {
 		n, err := j.Compact(opts.Retention)
 		if err != nil {
@@ -80,6 +92,10 @@ func Open(path string, opts Options) (*Journal, error) {
 	}
 	return j, nil
 }
+
+// Boot returns the number of this Open of the file: 1 for the first, one more at each
+// later one. Records this Journal writes carry it (Record.Boot).
+func (j *Journal) Boot() uint64 { return j.boot }
 
 // Close releases the file. Every later call returns an error wrapping
 // ErrClosed; OnRecord included, so an operation begun after Close is never

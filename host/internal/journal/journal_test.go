@@ -78,7 +78,7 @@ func TestJournal_Close(t *testing.T) {
 	j, err := Open(journalPath(t), Options{})
 	require.NoError(t, err)
 	m := newManager(t, j, &compensator{}, nil)
-	live, err := m.Begin("writer", 1)
+	live, err := m.Begin("writer", 1, "")
 	require.NoError(t, err)
 	require.NoError(t, j.Close())
 	require.NoError(t, j.Close(), "a second Close does nothing")
@@ -114,7 +114,7 @@ func TestJournal_corrupt(t *testing.T) {
 	m := newManager(t, j, &compensator{}, nil)
 	var ids []string
 	for range 3 {
-		live, err := m.Begin("writer", 1)
+		live, err := m.Begin("writer", 1, "")
 		require.NoError(t, err)
 		apply(t, live, "/srv/a")
 		ids = append(ids, live.ID())

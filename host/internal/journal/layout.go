@@ -22,6 +22,7 @@ var (
 	bucketOp     = []byte("op")
 	bucketOutbox = []byte("outbox")
 	keyLayout    = []byte("layout")
+	keyBoot      = []byte("boot")
 )
 
 // opKey returns the key of operation seq of transaction id in bucketOp: the
@@ -54,6 +55,22 @@ func initLayout(t *bolt.Tx) error {
 		}
 	}
 	return t.Bucket(bucketMeta).Put(keyLayout, []byte(layoutVersion))
+}
+
+// nextBoot increments the open counter under meta/"boot" (8 big-endian
+// bytes; absent means 0) and returns the new value: the boot of the Journal
+// being opened. Files written before the counter existed hold records of
+// boot 0, which every later open treats as left by an earlier process.
+func nextBoot(t *bolt.Tx) (uint64, error) {
+	meta := t.Bucket(bucketMeta)
+	var n uint64
+	if v := meta.Get(keyBoot); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	} else if v != nil {
+		return 0, fmt.Errorf("%w: meta boot is %d bytes, want 8", ErrCorrupt, len(v))
+	}
+	n++
+	return n, meta.Put(keyBoot, binary.BigEndian.AppendUint64(nil, n))
 }
 
 // header reads the record of id without its operations and outbox. found is

@@ -89,7 +89,7 @@ func (j *Journal) OnStateChange(t *tx.Tx, from, to tx.State) {
 		rollback = rollbackOps(res.RollbackOperations)
 	}
 	now := j.opts.Now()
-	first := newRecord(snap.ID, snap.Node, snap.Attempt, snap.BegunAt, to, now)
+	first := j.newRecord(snap.ID, snap.Node, snap.Attempt, snap.OperationID, snap.BegunAt, to, now)
 	err := j.update(func(b *bolt.Tx) error {
 		rec, found, err := header(b, snap.ID)
 		if err != nil {
@@ -136,20 +136,22 @@ func (j *Journal) firstRecord(t *tx.Tx, now time.Time) Record {
 	if !ok {
 		begun = t.Snapshot().BegunAt // OnBegin was missed; rare, so the copy is fine
 	}
-	return newRecord(t.ID(), t.Node(), t.Attempt(), begun, tx.StateActive, now)
+	return j.newRecord(t.ID(), t.Node(), t.Attempt(), t.OperationID(), begun, tx.StateActive, now)
 }
 
-// newRecord returns the record of a transaction as first written.
-func newRecord(id, node string, attempt int, begun time.Time, s tx.State, now time.Time) Record {
+// newRecord returns the record of a transaction as first written, by this boot.
+func (j *Journal) newRecord(id, node string, attempt int, opID string, begun time.Time, s tx.State, now time.Time) Record {
 	return Record{
 		Snapshot: tx.Snapshot{
-			Version: tx.FormatVersion,
-			ID:      id,
-			Node:    node,
-			Attempt: attempt,
-			State:   s,
-			BegunAt: begun,
+			Version:     tx.FormatVersion,
+			ID:          id,
+			Node:        node,
+			Attempt:     attempt,
+			OperationID: opID,
+			State:       s,
+			BegunAt:     begun,
 		},
 		UpdatedAt: now,
+		Boot:      j.boot,
 	}
 }

@@ -19,7 +19,7 @@ func TestJournal_Incomplete(t *testing.T) {
 	j, err := Open(path, Options{})
 	require.NoError(t, err)
 	m := newManager(t, j, &compensator{}, discard)
-	live, err := m.Begin("file_writer", 2)
+	live, err := m.Begin("file_writer", 2, "")
 	require.NoError(t, err)
 	apply(t, live, "/srv/a", "/srv/b", "/srv/c")
 	require.NoError(t, live.Hold(event("lost")))
@@ -76,7 +76,7 @@ func TestJournal_Incomplete_order(t *testing.T) {
 	m := newManager(t, j, &compensator{}, nil)
 	var ids []string
 	for i := range 3 {
-		live, err := m.Begin("writer", 1)
+		live, err := m.Begin("writer", 1, "")
 		require.NoError(t, err)
 		apply(t, live, "/srv/x")
 		if i == 1 {
@@ -103,7 +103,7 @@ func TestJournal_Unpublished(t *testing.T) {
 	require.NoError(t, err)
 	m := newManager(t, j, &compensator{}, discard)
 
-	held, err := m.Begin("notifier", 1)
+	held, err := m.Begin("notifier", 1, "")
 	require.NoError(t, err)
 	apply(t, held, "/srv/a")
 	require.NoError(t, held.Hold(event("first")))
@@ -111,13 +111,13 @@ func TestJournal_Unpublished(t *testing.T) {
 	_, err = held.Commit(context.Background())
 	require.NoError(t, err)
 
-	quiet, err := m.Begin("writer", 1) // committed with nothing to publish
+	quiet, err := m.Begin("writer", 1, "") // committed with nothing to publish
 	require.NoError(t, err)
 	apply(t, quiet, "/srv/b")
 	_, err = quiet.Commit(context.Background())
 	require.NoError(t, err)
 
-	eventsOnly, err := m.Begin("notifier", 1) // no operation, one event
+	eventsOnly, err := m.Begin("notifier", 1, "") // no operation, one event
 	require.NoError(t, err)
 	require.NoError(t, eventsOnly.Hold(event("third")))
 	_, err = eventsOnly.Commit(context.Background())
@@ -161,7 +161,7 @@ func TestJournal_Unpublished(t *testing.T) {
 func TestJournal_MarkPublished_errors(t *testing.T) {
 	j := openJournal(t, journalPath(t), Options{})
 	m := newManager(t, j, &compensator{}, nil)
-	live, err := m.Begin("writer", 1)
+	live, err := m.Begin("writer", 1, "")
 	require.NoError(t, err)
 	apply(t, live, "/srv/a")
 
@@ -187,7 +187,7 @@ func TestJournal_OnRecord_closed(t *testing.T) {
 	j, err := Open(journalPath(t), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 	m := newManager(t, j, &compensator{}, nil)
-	live, err := m.Begin("writer", 1)
+	live, err := m.Begin("writer", 1, "")
 	require.NoError(t, err)
 	apply(t, live, "/srv/a")
 	require.NoError(t, j.Close())
@@ -226,7 +226,7 @@ func TestJournal_OnStateChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := openJournal(t, journalPath(t), Options{})
 			m := newManager(t, j, &compensator{fail: tt.fail}, discard)
-			live, err := m.Begin("writer", 1)
+			live, err := m.Begin("writer", 1, "")
 			require.NoError(t, err)
 			apply(t, live, tt.ops...)
 			for range tt.events {
@@ -269,7 +269,7 @@ func TestJournal_OnStateChange(t *testing.T) {
 func TestJournal_Resolve_errors(t *testing.T) {
 	j := openJournal(t, journalPath(t), Options{})
 	m := newManager(t, j, &compensator{}, nil)
-	done, err := m.Begin("writer", 1)
+	done, err := m.Begin("writer", 1, "")
 	require.NoError(t, err)
 	apply(t, done, "/srv/a")
 	_, err = done.Commit(context.Background())
@@ -303,7 +303,7 @@ func TestJournal_Resolve_retry(t *testing.T) {
 	j, err := Open(path, Options{})
 	require.NoError(t, err)
 	m := newManager(t, j, &compensator{}, nil)
-	live, err := m.Begin("writer", 1)
+	live, err := m.Begin("writer", 1, "")
 	require.NoError(t, err)
 	apply(t, live, "/srv/a", "/srv/b")
 	require.NoError(t, j.Close())
@@ -339,7 +339,7 @@ func TestJournal_List(t *testing.T) {
 	j := openJournal(t, journalPath(t), Options{})
 	m := newManager(t, j, &compensator{}, nil)
 	end := func(node string, commit bool) string {
-		live, err := m.Begin(node, 1)
+		live, err := m.Begin(node, 1, "")
 		require.NoError(t, err)
 		apply(t, live, "/srv/"+node)
 		if commit {

@@ -22,6 +22,10 @@ type Record struct {
 	// UpdatedAt is when the record last changed; Compact measures age from
 	// it.
 	UpdatedAt time.Time `json:"updated_at"`
+	// Boot is the Journal.Boot of the process that began the transaction;
+	// 0 in records written before boots were counted. A pending or active
+	// record of the current boot belongs to a live transaction.
+	Boot uint64 `json:"boot,omitempty"`
 	// Published reports, for a committed transaction, that its outbox was
 	// published: it was empty, or MarkPublished was called.
 	Published bool `json:"published,omitempty"`
@@ -70,8 +74,14 @@ type Filter struct {
 	States []tx.State
 	// Node keeps records of this effect node; empty means any.
 	Node string
+	// OperationID keeps records of this effect operation id (every attempt of
+	// one request); empty means any.
+	OperationID string
 	// Limit is the most records returned; zero means no limit.
 	Limit int
+	// NewestFirst lists the newest records first (with Limit: the latest
+	// ones); by default the oldest come first.
+	NewestFirst bool
 }
 
 // Get returns the record of transaction id, with its operations and outbox.
@@ -97,29 +107,32 @@ func (j *Journal) Get(id string) (Record, error) {
 }
 
 // List returns the records f selects, with their operations (before-images
-// included) and outboxes, oldest first (transaction IDs are time-ordered).
+// included) and outboxes, oldest first (transaction IDs are time-ordered)
+// unless f.NewestFirst.
 // A record that cannot be decoded is left out and reported in the error,
 // which then wraps ErrCorrupt while the slice still holds every intact
 // record. It returns an error wrapping ErrClosed after Close.
 func (j *Journal) List(f Filter) ([]Record, error) {
-	return j.scan(false, func(r Record) bool {
+	return j.scan(f.NewestFirst, func(r Record) bool {
 		return (len(f.States) == 0 || slices.Contains(f.States, r.Snapshot.State)) &&
-			(f.Node == "" || f.Node == r.Snapshot.Node)
+			(f.Node == "" || f.Node == r.Snapshot.Node) &&
+			(f.OperationID == "" || f.OperationID == r.Snapshot.OperationID)
 	}, f.Limit)
 }
 
 // Incomplete returns the snapshots of the transactions to roll back after a
-// crash: those the journal last saw pending or active, with their operations
+// crash: those the journal last saw pending or active and that an earlier
+// boot began (a pending or active record of this Journal's own boot is a
+// transaction still running in this process, whatever the time of the
+// call), with their operations
 // in Seq order and no outbox (events held by an uncommitted transaction are
 // discarded). It returns them newest first, the order to roll them back in,
 // so that where two transactions changed the same target the older
 // before-image is restored last. Roll each back with Replay and record the
-// outcome with Resolve, which removes it from this list.
-//
-// Call it before the journal's Manager begins any transaction: the
-// transactions of a running Manager are active too. Errors are as for List.
+// outcome with Resolve, which removes it from this list. Errors are as for
+// List.
 func (j *Journal) Incomplete() ([]tx.Snapshot, error) {
-	recs, err := j.scan(true, func(r Record) bool { return !r.Snapshot.State.Final() }, 0)
+	recs, err := j.scan(true, func(r Record) bool { return j.left(r) }, 0)
 	snaps := make([]tx.Snapshot, len(recs))
 	for i, r := range recs {
 		snaps[i] = r.Snapshot
@@ -141,6 +154,12 @@ func (j *Journal) Unpublished() ([]tx.Snapshot, error) {
 		snaps[i] = r.Snapshot
 	}
 	return snaps, err
+}
+
+// left reports whether r is a transaction a crash left: not final, and begun
+// by an earlier boot.
+func (j *Journal) left(r Record) bool {
+	return !r.Snapshot.State.Final() && r.Boot != j.boot
 }
 
 // scan returns the records keep selects, at most limit of them (zero means
@@ -217,7 +236,9 @@ func (j *Journal) MarkPublished(id string) error {
 //
 // It returns an error wrapping ErrInvalidResult if res has no ID or its
 // State is neither rolled_back nor failed; ErrNotFound; tx.ErrCommitted for
-// a committed transaction, which must not be rolled back; ErrCorrupt or
+// a committed transaction, which must not be rolled back; ErrLive for a
+// pending or active transaction of this boot, which its owner still runs
+// and ends itself; ErrCorrupt or
 // ErrClosed; or the error of writing.
 func (j *Journal) Resolve(res tx.Result) error {
 	if res.ID == "" || (res.State != tx.StateRolledBack && res.State != tx.StateFailed) {
@@ -233,6 +254,8 @@ func (j *Journal) Resolve(res tx.Result) error {
 			return ErrNotFound
 		case rec.Snapshot.State == tx.StateCommitted:
 			return tx.ErrCommitted
+		case !rec.Snapshot.State.Final() && !j.left(rec):
+			return ErrLive
 		}
 		rec.Snapshot.State = res.State
 		rec.Snapshot.EndedAt = now

@@ -88,3 +88,60 @@ func compensate(ctx context.Context, c tx.Compensator, op tx.Operation) (err err
 	}()
 	return c.Compensate(ctx, op)
 }
+
+// ReplayFailed runs again the compensations of a failed rollback that failed, and only
+// those: rec's Rollback lists each operation's outcome, and an operation already
+// compensated is not compensated again (restoring its before-image a second time would
+// erase what committed over it since; a guest compensation such as a refund would run
+// twice). An operation the Rollback does not list, or every operation when it lists none
+// (a record of an older host), is replayed too: compensations are idempotent, so that is
+// safe where the outcome is unknown. It calls compensators as Replay does, with the same
+// timeout.
+//
+// The Result lists every operation newest first: the new outcome of each replayed one,
+// the earlier outcome of the others; its State is tx.StateFailed if any outcome is still
+// failed and tx.StateRolledBack otherwise. Pass it to Journal.Resolve. The error joins
+// the replayed compensations' errors. rec must be failed: for any other state
+// ReplayFailed does nothing and returns an error wrapping ErrNotFailed.
+func ReplayFailed(ctx context.Context, rec Record, compensators map[string]tx.Compensator, timeout time.Duration) (tx.Result, error) {
+	snap := rec.Snapshot
+	if snap.State != tx.StateFailed {
+		return tx.Result{ID: snap.ID, State: snap.State}, fmt.Errorf("journal: replay %s: %w (state %s)", snap.ID, ErrNotFailed, snap.State)
+	}
+	before := make(map[int]RollbackOp, len(rec.Rollback))
+	for _, r := range rec.Rollback {
+		before[r.Seq] = r
+	}
+	var again []tx.Operation
+	for _, op := range snap.Operations {
+		if r, ok := before[op.Seq]; !ok || r.Outcome == tx.OutcomeFailed {
+			again = append(again, op)
+		}
+	}
+	sub := snap
+	sub.State, sub.Operations = tx.StateActive, again
+	res, err := Replay(ctx, sub, compensators, timeout)
+	merged := res.RollbackOperations
+	replayed := make(map[int]bool, len(merged))
+	for _, r := range merged {
+		replayed[r.Seq] = true
+	}
+	for _, r := range rec.Rollback {
+		if replayed[r.Seq] {
+			continue
+		}
+		op := tx.RollbackOp{Seq: r.Seq, Kind: r.Kind, Service: r.Service, Target: r.Target, Outcome: r.Outcome}
+		if r.Error != "" {
+			op.Err = errors.New(r.Error)
+		}
+		merged = append(merged, op)
+	}
+	slices.SortFunc(merged, func(a, b tx.RollbackOp) int { return cmp.Compare(b.Seq, a.Seq) })
+	res.State, res.SideEffectsApplied, res.RollbackOperations = tx.StateRolledBack, len(snap.Operations), merged
+	for _, r := range merged {
+		if r.Outcome == tx.OutcomeFailed {
+			res.State = tx.StateFailed
+		}
+	}
+	return res, err
+}

@@ -36,7 +36,7 @@ func Example() {
 	}
 
 	ctx := context.Background()
-	t, err := m.Begin("file_writer", 1)
+	t, err := m.Begin("file_writer", 1, "")
 	if err != nil {
 		panic(err)
 	}
@@ -92,7 +92,7 @@ func ExampleTx_Commit() {
 	if err != nil {
 		panic(err)
 	}
-	t, err := m.Begin("notifier", 1)
+	t, err := m.Begin("notifier", 1, "")
 	if err != nil {
 		panic(err)
 	}

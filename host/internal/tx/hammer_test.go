@@ -124,7 +124,7 @@ func newLedgerManager(tb testing.TB) (*Manager, *ledger) {
 // RollbackAll got there first; the attempt then collects the outcome with
 // Rollback. It returns the final Result and the number of events held.
 func runAttempt(tb testing.TB, m *Manager, l *ledger, c *tally, rng *rand.Rand, rollback bool) (Result, int) {
-	tx, err := m.Begin("hammer", 1)
+	tx, err := m.Begin("hammer", 1, "")
 	require.NoError(tb, err)
 	held := 0
 	lost := false // a RollbackAll won

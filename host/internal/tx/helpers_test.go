@@ -49,7 +49,7 @@ func newTestManager(tb testing.TB, c Compensator, cfg Config) *Manager {
 // begin starts a transaction and fails the test on error.
 func begin(tb testing.TB, m *Manager) *Tx {
 	tb.Helper()
-	t, err := m.Begin("writer", 1)
+	t, err := m.Begin("writer", 1, "")
 	require.NoError(tb, err)
 	return t
 }

@@ -47,18 +47,21 @@ func New(cfg Config) (*Manager, error) {
 }
 
 // Begin starts a pending transaction for one attempt (counting from 1) of
-// the effect node named node, and returns it to the caller, who must end it
+// the effect node named node, on behalf of the request operationID (the
+// effect's operation id, "" if it has none; a journal records it so that an
+// operator can find an operation's transactions), and returns it to the caller, who must end it
 // with Commit or Rollback; a deferred Rollback is the usual way, as it does
 // nothing after a Commit. It calls Observer.OnBegin before returning. It does
 // not block.
 //
 // It returns ErrClosed once Close has been called.
-func (m *Manager) Begin(node string, attempt int) (*Tx, error) {
+func (m *Manager) Begin(node string, attempt int, operationID string) (*Tx, error) {
 	t := &Tx{
 		m:       m,
 		id:      newID(),
 		node:    node,
 		attempt: attempt,
+		opID:    operationID,
 		begunAt: m.cfg.Now(),
 		done:    make(chan struct{}),
 	}

@@ -88,7 +88,7 @@ func TestManager_RollbackAll(t *testing.T) {
 		require.NoError(t, tx.Record(write("a")))
 		require.NoError(t, m.Close(t.Context()))
 		assert.Equal(t, StateRolledBack, tx.State())
-		got, err := m.Begin("writer", 2)
+		got, err := m.Begin("writer", 2, "")
 		require.ErrorIs(t, err, ErrClosed)
 		assert.Nil(t, got)
 		require.NoError(t, m.Close(t.Context()))

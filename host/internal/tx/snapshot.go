@@ -20,6 +20,7 @@ const FormatVersion = 1
 //	  "id": "0190f4c2-…",              // Tx.ID, a version 7 UUID
 //	  "node": "file_writer",           // Begin's node
 //	  "attempt": 1,                    // Begin's attempt
+//	  "operation_id": "…",             // Begin's operationID; omitted when ""
 //	  "state": "active",               // a State name
 //	  "begun_at": "2025-01-02T03:04:05Z",
 //	  "ended_at": "…",                 // only once final
@@ -46,15 +47,17 @@ const FormatVersion = 1
 // A Snapshot shares the slices inside its operations and events with the
 // transaction; treat it as read-only.
 type Snapshot struct {
-	Version    int         `json:"v"`
-	ID         string      `json:"id"`
-	Node       string      `json:"node"`
-	Attempt    int         `json:"attempt"`
-	State      State       `json:"state"`
-	BegunAt    time.Time   `json:"begun_at"`
-	EndedAt    time.Time   `json:"ended_at,omitzero"`
-	Operations []Operation `json:"operations"`
-	Outbox     []abi.Event `json:"outbox,omitempty"`
+	Version int    `json:"v"`
+	ID      string `json:"id"`
+	Node    string `json:"node"`
+	Attempt int    `json:"attempt"`
+	// OperationID is Begin's operationID; "" in records written before it was added.
+	OperationID string      `json:"operation_id,omitempty"`
+	State       State       `json:"state"`
+	BegunAt     time.Time   `json:"begun_at"`
+	EndedAt     time.Time   `json:"ended_at,omitzero"`
+	Operations  []Operation `json:"operations"`
+	Outbox      []abi.Event `json:"outbox,omitempty"`
 }
 
 // Snapshot returns the transaction's record as it is now. It does not block
@@ -64,15 +67,16 @@ func (t *Tx) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := Snapshot{
-		Version:    FormatVersion,
-		ID:         t.id,
-		Node:       t.node,
-		Attempt:    t.attempt,
-		State:      t.state,
-		BegunAt:    t.begunAt,
-		EndedAt:    t.endedAt,
-		Operations: make([]Operation, len(t.ops)),
-		Outbox:     append([]abi.Event(nil), t.outbox...),
+		Version:     FormatVersion,
+		ID:          t.id,
+		Node:        t.node,
+		Attempt:     t.attempt,
+		OperationID: t.opID,
+		State:       t.state,
+		BegunAt:     t.begunAt,
+		EndedAt:     t.endedAt,
+		Operations:  make([]Operation, len(t.ops)),
+		Outbox:      append([]abi.Event(nil), t.outbox...),
 	}
 	for i, e := range t.ops {
 		s.Operations[i] = e.op

@@ -27,6 +27,7 @@ type Tx struct {
 	id      string
 	node    string
 	attempt int
+	opID    string
 	begunAt time.Time
 	done    chan struct{} // closed when the transaction reaches a final state
 
@@ -58,6 +59,10 @@ func (t *Tx) Node() string { return t.node }
 
 // Attempt returns the attempt number passed to Begin.
 func (t *Tx) Attempt() int { return t.attempt }
+
+// OperationID returns the operation id passed to Begin: the effect request's id, which
+// the attempts of one request share; "" when Begin got none.
+func (t *Tx) OperationID() string { return t.opID }
 
 // State returns the current state. While a rollback runs it is still pending
 // or active; it becomes rolled_back or failed when the rollback ends.

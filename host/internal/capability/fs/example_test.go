@@ -38,7 +38,7 @@ func Example() {
 	}
 
 	ctx := context.Background()
-	t, err := m.Begin("reporter", 1)
+	t, err := m.Begin("reporter", 1, "")
 	if err != nil {
 		panic(err)
 	}

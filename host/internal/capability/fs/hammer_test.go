@@ -32,7 +32,7 @@ func TestRoots_hammer(t *testing.T) {
 	errs := make(chan error, workers)
 	for w := range workers {
 		wg.Go(func() {
-			tr, err := m.Begin("hammer", 1)
+			tr, err := m.Begin("hammer", 1, "")
 			if err != nil {
 				errs <- err
 				return

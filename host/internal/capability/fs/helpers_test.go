@@ -136,7 +136,7 @@ func newManager(tb testing.TB, obs tx.Observer) *tx.Manager {
 // begin starts a transaction.
 func begin(tb testing.TB, m *tx.Manager) *tx.Tx {
 	tb.Helper()
-	t, err := m.Begin("files", 1)
+	t, err := m.Begin("files", 1, "")
 	require.NoError(tb, err)
 	return t
 }

@@ -59,7 +59,7 @@ func TestClient_Hammer(t *testing.T) {
 					}
 					denied.Add(1)
 				case i%txEvery == 0:
-					x, err := m.Begin("hammer", g)
+					x, err := m.Begin("hammer", g, "")
 					if err == nil {
 						_, err = c.DoTx(ctx, x, abi.HTTPRequest{Method: "POST", URL: "http://api.example.com/items",
 							Compensate: &abi.HTTPCompensation{Method: "DELETE", URL: "http://api.example.com/items/1"}})

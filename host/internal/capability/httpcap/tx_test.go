@@ -78,7 +78,7 @@ func newTxEnv(t testing.TB) txEnv {
 
 func (e txEnv) begin(t testing.TB) *tx.Tx {
 	t.Helper()
-	x, err := e.m.Begin("http_node", 1)
+	x, err := e.m.Begin("http_node", 1, "")
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = x.Rollback(context.Background()) })
 	return x

@@ -114,7 +114,7 @@ func BenchmarkWithTx_Put(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				if i%len(benchKeys) == 0 {
-					txn, err := m.Begin("node", 1)
+					txn, err := m.Begin("node", 1, "")
 					if err != nil {
 						b.Fatal(err)
 					}

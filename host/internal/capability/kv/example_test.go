@@ -41,7 +41,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	t, err := m.Begin("session_store", 1)
+	t, err := m.Begin("session_store", 1, "")
 	if err != nil {
 		panic(err)
 	}

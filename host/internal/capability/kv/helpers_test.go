@@ -127,7 +127,7 @@ func newManager(tb testing.TB, db *DB, obs tx.Observer) *tx.Manager {
 // begin starts a transaction of node "node" in m.
 func begin(tb testing.TB, m *tx.Manager) *tx.Tx {
 	tb.Helper()
-	t, err := m.Begin("node", 1)
+	t, err := m.Begin("node", 1, "")
 	require.NoError(tb, err)
 	return t
 }

@@ -166,7 +166,7 @@ func TestWithTx_Hammer(t *testing.T) {
 		var wg sync.WaitGroup
 		for g := range goroutines {
 			wg.Go(func() {
-				txn, err := m.Begin(fmt.Sprintf("node-%d", g), 1)
+				txn, err := m.Begin(fmt.Sprintf("node-%d", g), 1, "")
 				if !assert.NoError(t, err) {
 					return
 				}
