@@ -249,4 +249,3 @@ func TestClient_RetriesUntilTheDeadline(t *testing.T) {
 		})
 	}
 }
-

@@ -73,7 +73,7 @@ func (r *EffectRecords) Reconcile(ctx context.Context, j Journal) (Reconciled, e
 	}
 	var errs []error
 	for _, f := range open {
-		var final []byte // nil: delete
+		var final []byte            // nil: delete
 		state := tx.StateRolledBack // not journaled: it changed nothing durable
 		if f.rec.TxID != "" {
 			jr, err := j.JournalRecord(f.rec.TxID)
