@@ -151,7 +151,12 @@ func (c *Client) request(ctx context.Context, node, operation string, body []byt
 	if _, ok := ctx.Deadline(); !ok && attempts == 0 {
 		attempts = DefaultAttempts
 	}
-	var last error
+	var (
+		last error
+		// unavailable is the last 503, the answer when time runs out before another.
+		unavailable     server.Response
+		unavailableHost string
+	)
 	for attempt := 1; ; attempt++ {
 		resp, host, err := c.once(ctx, subject, body)
 		switch {
@@ -159,6 +164,9 @@ func (c *Client) request(ctx context.Context, node, operation string, body []byt
 			return resp, host, nil
 		case err == nil:
 			last = remoteError(resp, host)
+			unavailable, unavailableHost = resp, host
+		case ctx.Err() != nil && unavailable.Status != 0:
+			return unavailable, unavailableHost, nil
 		case errors.Is(err, nats.ErrNoResponders):
 			last = fmt.Errorf("%w %q (operation %s)", ErrNoResponders, node, operation)
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:

@@ -203,6 +203,10 @@ func (r *EffectRecords) Run(ctx context.Context, node string, body []byte, exec 
 				"renewing the record before finishing it; it is settled when that host's journal is reconciled",
 				in.OperationID, rec.Host)), false
 		}
+		// The answer leaves before the deadline, so that it reaches the caller.
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*pollEvery {
+			return unavailable(fmt.Sprintf("operation %s is still %s on host %s", in.OperationID, rec.State, rec.Host)), false
+		}
 		select {
 		case <-ctx.Done():
 			return unavailable(fmt.Sprintf("operation %s is still %s on host %s", in.OperationID, rec.State, rec.Host)), false
