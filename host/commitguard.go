@@ -19,9 +19,19 @@ type CommitGuard func(ctx context.Context, out abi.EffectOutput) error
 type commitGuardKey struct{}
 
 // WithCommitGuard returns ctx carrying g for the effects run under it (EffectNode.Process
-// calls g before each commit). Effects run without transactions (NoTransaction) have
-// nothing to commit and never call g.
+// calls g before each commit, before the journal's commit point). Effects run without
+// transactions (NoTransaction) have nothing to commit and never call g. Guards compose:
+// when ctx already carries one, g runs after it, and only if it returned nil.
 func WithCommitGuard(ctx context.Context, g CommitGuard) context.Context {
+	if outer := commitGuard(ctx); outer != nil {
+		inner := g
+		g = func(ctx context.Context, out abi.EffectOutput) error {
+			if err := outer(ctx, out); err != nil {
+				return err
+			}
+			return inner(ctx, out)
+		}
+	}
 	return context.WithValue(ctx, commitGuardKey{}, g)
 }
 

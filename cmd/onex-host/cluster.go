@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
 	"github.com/onexhost/onex-host/host/server"
@@ -19,14 +20,16 @@ import (
 // natsParts are the cluster pieces of one serve process, started in order and stopped in
 // reverse (nil fields were not started).
 type natsParts struct {
-	embedded   *cluster.Embedded
-	nc         *nats.Conn
-	cache      *cluster.SharedCache
-	client     *cluster.Client
-	svc        *cluster.Service
-	bridge     *cluster.Bridge
-	metrics    *cluster.Collector
-	effects    *cluster.EffectRecords
+	embedded *cluster.Embedded
+	nc       *nats.Conn
+	cache    *cluster.SharedCache
+	client   *cluster.Client
+	svc      *cluster.Service
+	bridge   *cluster.Bridge
+	metrics  *cluster.Collector
+	effects  *cluster.EffectRecords
+	// recorder is what the HTTP API runs effects through: effects, or the debug pause.
+	recorder   server.EffectRecorder
 	advisories *cluster.Advisories
 	hostID     string
 }
@@ -84,6 +87,12 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 		p.stop(context.Background(), logger)
 		return nil, err
 	}
+	p.recorder = p.effects
+	if marker := os.Getenv(debugPauseBeforeCommit); marker != "" {
+		logger.Warn("debug: effects sent over HTTP pause before their commit until the process is killed",
+			"env", debugPauseBeforeCommit, "marker", marker)
+		p.recorder = pauseBeforeCommit{p.effects, marker}
+	}
 	p.metrics = cluster.NewCollector(p.nc, p.embedded)
 	p.metrics.SetEffectRecords(p.effects)
 	if f.NATSSharedCache() {
@@ -99,10 +108,19 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 	return p, nil
 }
 
-// serveNodes attaches the host (invalidations, events) and serves srv's nodes over NATS.
+// serveNodes settles the effect records a crash of this host left (after the journal's
+// recovery, which the caller ran), attaches the host (invalidations, events) and serves
+// srv's nodes over NATS.
 func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host, srv *server.Server, logger *slog.Logger) error {
 	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// A record left unsettled answers repeats 503 (never a false 200) until a later
+	// Reconcile settles it: not a reason to refuse serving.
+	if r, err := p.effects.Reconcile(jctx, h); err != nil {
+		logger.Error("effect records: some left unsettled", "finalised", r.Finalised, "deleted", r.Deleted, "left", r.Left, "error", err)
+	} else if r != (cluster.Reconciled{}) {
+		logger.Warn("effect records reconciled with the journal", "finalised", r.Finalised, "deleted", r.Deleted, "left", r.Left)
+	}
 	if p.cache != nil {
 		if err := p.cache.Attach(jctx, h); err != nil {
 			return err
@@ -155,6 +173,9 @@ func (p *natsParts) stop(ctx context.Context, logger *slog.Logger) {
 	if p.cache != nil {
 		p.cache.Close()
 	}
+	if p.effects != nil {
+		p.effects.Close()
+	}
 	if p.nc != nil {
 		if err := p.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			logger.Warn("NATS drain", "error", err)
@@ -167,4 +188,27 @@ func (p *natsParts) stop(ctx context.Context, logger *slog.Logger) {
 	if p.embedded != nil {
 		p.embedded.Shutdown()
 	}
+}
+
+// debugPauseBeforeCommit names an environment variable for crash tests: set to a file
+// path, every effect sent to this host over HTTP stops after its commit record was
+// written to the EffectRecords bucket and before its transaction's commit point, creates
+// that file, and waits until the process is killed. Never set it in production.
+const debugPauseBeforeCommit = "ONEX_HOST_DEBUG_PAUSE_BEFORE_COMMIT"
+
+// pauseBeforeCommit is the EffectRecords of debugPauseBeforeCommit.
+type pauseBeforeCommit struct {
+	*cluster.EffectRecords
+	marker string
+}
+
+// Run runs the effect with a commit guard that runs after the records' guard and never
+// returns.
+func (p pauseBeforeCommit) Run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (server.Response, bool) {
+	return p.EffectRecords.Run(ctx, node, body, func(ctx context.Context) server.Response {
+		return exec(host.WithCommitGuard(ctx, func(context.Context, abi.EffectOutput) error {
+			_ = os.WriteFile(p.marker, nil, 0o644)
+			select {} // until killed
+		}))
+	})
 }

@@ -155,7 +155,7 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	if cl != nil {
 		opts.Router = cl.client // nodes other hosts serve
 		opts.Status = cl.status
-		opts.Effects = cl.effects // one operation id, one commit, over HTTP and NATS alike
+		opts.Effects = cl.recorder // one operation id, one commit, over HTTP and NATS alike
 		opts.Registry = prometheus.NewRegistry()
 		opts.Registry.MustRegister(cl.metrics)
 	}

@@ -25,9 +25,10 @@ func newSubmitCmd(e *env) *cobra.Command {
 		Short: "Send one computation or effect to whichever host of a NATS cluster serves the node",
 		Long: "Send one request to the cluster (package host/cluster) and print the output as JSON, like\n" +
 			"run does for a local plugin. One host that serves the node answers; on a timeout or when\n" +
-			"no host serves it yet, the request is sent again with the same operation id, so an\n" +
-			"effect commits at most once however often it is retried (--operation-id makes a repeat\n" +
-			"of an earlier submit answer with that run's output).\n\n" +
+			"no host serves it yet or the host answers 503 (retryable), the request is sent again\n" +
+			"with the same operation id until --timeout (or --attempts, if set), so an effect commits\n" +
+			"at most once however often it is retried (--operation-id makes a repeat of an earlier\n" +
+			"submit answer with that run's output).\n\n" +
 			"The cluster is reached at --nats-url (a host started with serve --nats-listen, or any\n" +
 			"server of an external cluster).\n" +
 			"Exit status: 0 ok, 1 the operation failed or no host answered, 2 misuse.",
@@ -91,7 +92,7 @@ func newSubmitCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&natsURL, "nats-url", DefaultNATSURL, "the cluster's NATS servers, comma-separated")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long, retries included")
 	cmd.Flags().DurationVar(&attemptTimeout, "attempt-timeout", 5*time.Second, "wait this long for one host's reply before sending again")
-	cmd.Flags().IntVar(&attempts, "attempts", 5, "how many times the request is sent before giving up")
+	cmd.Flags().IntVar(&attempts, "attempts", 0, "cap how many times the request is sent (0: retry until --timeout)")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
 }

@@ -21,7 +21,9 @@ type ClientConfig struct {
 	// AttemptTimeout bounds one attempt (the wait for one host's reply); the caller's
 	// context bounds them all. Default 30 s.
 	AttemptTimeout time.Duration
-	// Attempts is how many times a request is sent before giving up; default 5.
+	// Attempts caps how many times a request is sent. 0 (the default) means no cap: a
+	// request is sent again until it gets a final answer or the caller's context ends;
+	// a context without a deadline is capped at DefaultAttempts.
 	Attempts int
 	// Backoff is the wait before the second attempt, doubling up to 2 s; default 50 ms.
 	Backoff time.Duration
@@ -29,9 +31,10 @@ type ClientConfig struct {
 
 // Client sends requests to the nodes of a cluster. It retries, with the same operation
 // id, when no host answered in time, when no host serves the node yet, and when the host
-// that answered was unavailable (503: shutting down, or the effect still running
-// elsewhere): hosts deduplicate effects by operation id, so a retry never commits an
-// effect twice. It is safe for concurrent use, and implements server.Router.
+// that answered was unavailable (503: shutting down, the effect records unavailable
+// during a JetStream leader election, or the effect still running elsewhere), until the
+// caller's deadline: hosts deduplicate effects by operation id, so a retry never commits
+// an effect twice. It is safe for concurrent use, and implements server.Router.
 type Client struct {
 	nc  *nats.Conn
 	cfg ClientConfig
@@ -42,14 +45,15 @@ func NewClient(nc *nats.Conn, cfg ClientConfig) *Client {
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = 30 * time.Second
 	}
-	if cfg.Attempts <= 0 {
-		cfg.Attempts = 5
-	}
+	cfg.Attempts = max(cfg.Attempts, 0)
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 50 * time.Millisecond
 	}
 	return &Client{nc: nc, cfg: cfg}
 }
+
+// DefaultAttempts caps the attempts of a request whose context has no deadline.
+const DefaultAttempts = 5
 
 // ErrNoResponders means no host of the cluster serves the node (after every attempt).
 var ErrNoResponders = errors.New("cluster: no host serves the node")
@@ -143,7 +147,16 @@ func (c *Client) Route(ctx context.Context, node, operation string, body []byte)
 func (c *Client) request(ctx context.Context, node, operation string, body []byte) (server.Response, string, error) {
 	subject := Subject(node, operation)
 	wait := c.cfg.Backoff
-	var last error
+	attempts := c.cfg.Attempts
+	if _, ok := ctx.Deadline(); !ok && attempts == 0 {
+		attempts = DefaultAttempts
+	}
+	var (
+		last error
+		// unavailable is the last 503, the answer when time runs out before another.
+		unavailable     server.Response
+		unavailableHost string
+	)
 	for attempt := 1; ; attempt++ {
 		resp, host, err := c.once(ctx, subject, body)
 		switch {
@@ -151,6 +164,9 @@ func (c *Client) request(ctx context.Context, node, operation string, body []byt
 			return resp, host, nil
 		case err == nil:
 			last = remoteError(resp, host)
+			unavailable, unavailableHost = resp, host
+		case ctx.Err() != nil && unavailable.Status != 0:
+			return unavailable, unavailableHost, nil
 		case errors.Is(err, nats.ErrNoResponders):
 			last = fmt.Errorf("%w %q (operation %s)", ErrNoResponders, node, operation)
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
@@ -158,14 +174,20 @@ func (c *Client) request(ctx context.Context, node, operation string, body []byt
 		default:
 			return server.Response{}, "", fmt.Errorf("cluster: request to %s: %w", subject, err)
 		}
-		if attempt >= c.cfg.Attempts {
+		if attempts > 0 && attempt >= attempts {
 			if err == nil {
 				return resp, host, nil // the last 503 is the answer
 			}
 			return server.Response{}, "", last
 		}
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait && err == nil {
+			return resp, host, nil // no time for another attempt: the last 503 is the answer
+		}
 		select {
 		case <-ctx.Done():
+			if err == nil {
+				return resp, host, nil
+			}
 			return server.Response{}, "", fmt.Errorf("cluster: %w (after %d attempts; last: %v)", ctx.Err(), attempt, last)
 		case <-time.After(wait):
 		}

@@ -10,10 +10,11 @@
 //   - Service serves a server.Server's nodes as a NATS micro service: one endpoint per node
 //     and operation on onex.node.<node>.<operation>, one queue group per node, so a request
 //     reaches exactly one host that has the node. Effects are deduplicated by operation id
-//     in a JetStream key-value bucket (see Service).
+//     in a JetStream key-value bucket (EffectRecords, whose records follow the journal's
+//     commit; Reconcile settles what a crash left).
 //   - Client sends requests to the cluster (it is also the server's Router, so any host's
-//     HTTP API reaches nodes loaded elsewhere), retrying on timeouts and missing
-//     responders with the same operation id.
+//     HTTP API reaches nodes loaded elsewhere), retrying on timeouts, missing responders
+//     and 503s with the same operation id until the caller's deadline.
 //   - SharedCache is the second cache level (host.SharedCache) in a JetStream key-value
 //     bucket, with a lease against cross-host stampedes and invalidation by watch.
 //   - Bridge carries the host's event bus over NATS subjects (onex.evt.…), and durable

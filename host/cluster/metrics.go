@@ -52,7 +52,7 @@ var (
 	descRequests    = prometheus.NewDesc("onex_cluster_requests_total", "Requests this host served for the cluster.", []string{"node", "operation"}, nil)
 	descReqErrors   = prometheus.NewDesc("onex_cluster_request_errors_total", "Cluster requests whose reply could not be sent.", []string{"node", "operation"}, nil)
 	descSharedCache = prometheus.NewDesc("onex_shared_cache_total", "Shared cache level outcomes: hit, wait (a hit after waiting for another host), miss, store, error.", []string{"result"}, nil)
-	descInDoubt     = prometheus.NewDesc("onex_effects_in_doubt_total", "Effects rolled back after a record write whose outcome could not be learnt: a repeat may be told they committed (reconcile from the journal).", nil, nil)
+	descInDoubt     = prometheus.NewDesc("onex_effects_in_doubt_total", "Effects rolled back after a commit-record write whose outcome could not be learnt: a repeat is answered 503 until the record is settled (in the background, or by Reconcile at the next start).", nil, nil)
 	descRoutes      = prometheus.NewDesc("onex_nats_routes", "Routes of the embedded NATS server to other cluster members.", nil, nil)
 	descJetStream   = prometheus.NewDesc("onex_jetstream_enabled", "1 when the embedded NATS server runs JetStream.", nil, nil)
 	descJSUp        = prometheus.NewDesc("onex_jetstream_up", "1 when JetStream answered this scrape's account request.", nil, nil)
