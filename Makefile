@@ -45,7 +45,8 @@ demo: build plugins
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type string_uppercase --data '"abc"'
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type stats --data '[2,4,4,4,5,5,7,9]'
 	$(BIN)/onex-host run $(BIN)/plugins/core.wasm --type sha256 --data '"abc"'
-	printf '[1,2]\n[3,4]\n{"computation_type":"stats","data":[1,2,3]}\n' | $(BIN)/onex-host batch $(BIN)/plugins/core.wasm --type sum_numbers --input -
+	printf '[1,2]\n[3,4]\n' | $(BIN)/onex-host batch $(BIN)/plugins/core.wasm --type sum_numbers --input -
+	printf '{"computation_type":"sum_numbers","data":[1,2]}\n{"computation_type":"stats","data":[1,2,3]}\n' | $(BIN)/onex-host batch $(BIN)/plugins/core.wasm --lines envelope --input -
 	@echo '# an Extism plugin (Go PDK), described by bin/plugins/text.onex.yaml:'
 	$(BIN)/onex-host run $(BIN)/plugins/text.wasm --type word_count --data '"the cat and the hat"'
 	$(BIN)/onex-host call $(BIN)/plugins/text.wasm slugify --input 'Hello, ONEX World!' && echo
