@@ -86,19 +86,7 @@ func (in *EffectInput) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	off := func(p *bool) bool { return p != nil && !*p }
-	*in = EffectInput{
-		EffectType:       w.EffectType,
-		OperationData:    w.OperationData,
-		OperationID:      w.OperationID,
-		NoTransaction:    off(w.TransactionEnabled),
-		NoRetry:          off(w.RetryEnabled),
-		MaxRetries:       w.MaxRetries,
-		RetryDelayMS:     w.RetryDelayMS,
-		NoCircuitBreaker: off(w.CircuitBreakerEnabled),
-		TimeoutMS:        w.TimeoutMS,
-		Metadata:         w.Metadata,
-	}
+	*in = w.input()
 	return nil
 }
 
@@ -121,19 +109,7 @@ func DecodeEffectInput(b []byte) (EffectInput, error) {
 	if w.EffectType == "" {
 		return EffectInput{}, fmt.Errorf(`%w: effect input: effect_type is missing or empty (name one; "default" names the default effect)`, ErrInvalidEnvelope)
 	}
-	off := func(p *bool) bool { return p != nil && !*p }
-	return EffectInput{
-		EffectType:       w.EffectType,
-		OperationData:    w.OperationData,
-		OperationID:      w.OperationID,
-		NoTransaction:    off(w.TransactionEnabled),
-		NoRetry:          off(w.RetryEnabled),
-		MaxRetries:       w.MaxRetries,
-		RetryDelayMS:     w.RetryDelayMS,
-		NoCircuitBreaker: off(w.CircuitBreakerEnabled),
-		TimeoutMS:        w.TimeoutMS,
-		Metadata:         w.Metadata,
-	}, nil
+	return w.input(), nil
 }
 
 // Transaction states, as EffectOutput reports them.
@@ -180,4 +156,21 @@ type RollbackOperation struct {
 	Target  string `json:"target,omitempty"`  // the path, key or URL
 	Outcome string `json:"outcome"`           // compensated, failed, irreversible
 	Error   string `json:"error,omitempty"`
+}
+
+// input is the EffectInput w spells: an absent *_enabled flag means enabled.
+func (w effectInputJSON) input() EffectInput {
+	off := func(p *bool) bool { return p != nil && !*p }
+	return EffectInput{
+		EffectType:       w.EffectType,
+		OperationData:    w.OperationData,
+		OperationID:      w.OperationID,
+		NoTransaction:    off(w.TransactionEnabled),
+		NoRetry:          off(w.RetryEnabled),
+		MaxRetries:       w.MaxRetries,
+		RetryDelayMS:     w.RetryDelayMS,
+		NoCircuitBreaker: off(w.CircuitBreakerEnabled),
+		TimeoutMS:        w.TimeoutMS,
+		Metadata:         w.Metadata,
+	}
 }
