@@ -311,7 +311,7 @@ func TestServer_CacheCountsHammer(t *testing.T) {
 // destroyed instances included.
 func TestServer_NodePoolStats(t *testing.T) {
 	f := newFixture(t, nil)
-	in := `{"computation_type":"sum_numbers","data":[1,2],"no_cache":true}`
+	in := `{"computation_type":"sum_numbers","data":[1,2],"cache_enabled":false}`
 	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/core/compute", "", "", []byte(in), nil))
 	var node struct {
 		Pool map[string]any `json:"pool"`

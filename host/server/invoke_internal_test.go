@@ -39,7 +39,7 @@ func TestServer_ComputeOnAClosedVersionRunsOnTheNewOne(t *testing.T) {
 	s.nodes.Store(&next)
 	require.NoError(t, old.plugin.Close(ctx)) // as if a reload caught this request
 
-	resp := s.invoke(ctx, old, OperationCompute, []byte(`{"cache_enabled":false}`), "")
+	resp := s.invoke(ctx, old, OperationCompute, []byte(`{"computation_type":"default","cache_enabled":false}`), "")
 	require.Equal(t, 200, resp.Status, "%s", resp.Body)
 	var out abi.ComputeOutput
 	require.NoError(t, json.Unmarshal(resp.Body, &out))

@@ -57,7 +57,7 @@ func TestServer_Load(t *testing.T) {
 			f := &fixture{url: ts.URL}
 			for _, name := range tt.names {
 				var out abi.ComputeOutput
-				require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/"+name+"/compute", "", "", []byte(`{}`), &out))
+				require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/"+name+"/compute", "", "", []byte(`{"computation_type":"default"}`), &out))
 				assert.Equal(t, "1", string(out.Result))
 				_, err := srv.Reload(ctx, name)
 				require.NoError(t, err, "reloading %s", name)

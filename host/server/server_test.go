@@ -250,7 +250,7 @@ func TestServer_HotReloadUnderLoad(t *testing.T) {
 		wg.Go(func() {
 			for !stop.Load() {
 				var out abi.ComputeOutput
-				if f.call(t, "POST", "/v1/nodes/versioned/compute", "", "", []byte(`{"cache_enabled":false}`), &out) != 200 {
+				if f.call(t, "POST", "/v1/nodes/versioned/compute", "", "", []byte(`{"computation_type":"default","cache_enabled":false}`), &out) != 200 {
 					failures.Add(1)
 					continue
 				}
@@ -265,23 +265,31 @@ func TestServer_HotReloadUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for ones.Load() < 20 {
-		time.Sleep(time.Millisecond)
+	// Each wait ends when the counted answers arrive or when any request fails: a broken
+	// request path fails the test at once instead of spinning until the package timeout.
+	waitFor := func(done func() bool) {
+		for !done() && failures.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		if failures.Load() > 0 {
+			stop.Store(true)
+			wg.Wait()
+			t.Fatalf("%d requests failed while waiting", failures.Load())
+		}
 	}
+	waitFor(func() bool { return ones.Load() >= 20 })
 	copyFile(t, filepath.Join(plugintest.Root(), "plugins/testdata/wat/versioned2.wasm"), f.version)
 	var res map[string]string
 	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/versioned/reload", "", "", nil, &res))
 	assert.True(t, strings.HasPrefix(res["digest"], "sha256:"))
 	seen := twos.Load()
-	for twos.Load() < seen+20 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(func() bool { return twos.Load() >= seen+20 })
 	stop.Store(true)
 	wg.Wait()
 	assert.Zero(t, failures.Load(), "no request failed during the reload")
 	onesAtEnd := ones.Load()
 	var out abi.ComputeOutput
-	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/versioned/compute", "", "", []byte(`{}`), &out))
+	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/versioned/compute", "", "", []byte(`{"computation_type":"default"}`), &out))
 	assert.Equal(t, "2", string(out.Result))
 	assert.Equal(t, onesAtEnd, ones.Load(), "after the reload every request sees version 2")
 
@@ -289,7 +297,7 @@ func TestServer_HotReloadUnderLoad(t *testing.T) {
 	require.NoError(t, os.WriteFile(f.version, []byte("not wasm"), 0o644))
 	var e struct{ Error struct{ Code string } }
 	assert.Equal(t, 422, f.call(t, "POST", "/v1/nodes/versioned/reload", "", "", nil, &e))
-	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/versioned/compute", "", "", []byte(`{}`), &out))
+	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/versioned/compute", "", "", []byte(`{"computation_type":"default"}`), &out))
 	assert.Equal(t, "2", string(out.Result))
 }
 
@@ -360,7 +368,7 @@ func TestServer_RoutedBatchBoundsGoroutines(t *testing.T) {
 
 	const items = 100_000
 	before := runtime.NumGoroutine()
-	body := "[" + strings.Repeat(`{"data":1},`, items-1) + `{"data":1}]`
+	body := "[" + strings.Repeat(`{"computation_type":"default","data":1},`, items-1) + `{"computation_type":"default","data":1}]`
 	resp, err := http.Post(ts.URL+"/v1/nodes/remote/batch", "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	defer resp.Body.Close()
