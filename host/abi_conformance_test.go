@@ -12,6 +12,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -169,7 +170,7 @@ func TestABI_FSPaths(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "in.txt"), []byte("in"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644))
 	require.NoError(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "link")))
-	n := loadProxy(t, h, proxyGrants(dir), host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+	n := loadProxy(t, h, proxyGrants(dir), effect.Config{Retry: effect.RetryPolicy{MaxRetries: -1}})
 
 	write := func(p string) (string, any) { return abi.OpFSWrite, abi.FSWriteRequest{Path: p, Data: []byte("x")} }
 	read := func(p string) (string, any) { return abi.OpFSRead, abi.FSReadRequest{Path: p} }

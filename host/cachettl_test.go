@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -26,7 +27,7 @@ func TestComputeNode_CacheTTL(t *testing.T) {
 		process := func(cfg host.PluginConfig) func() bool {
 			p, err := h.Load(ctx, wasm, cfg)
 			require.NoError(t, err)
-			node, err := host.NewComputeNode(p)
+			node, err := compute.New(p)
 			require.NoError(t, err)
 			return func() bool {
 				out, err := node.Process(ctx, input("length", `"abc"`))

@@ -1,24 +1,17 @@
 package host
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"net/url"
+	"slices"
 
 	"github.com/onexhost/onex-host/abi"
 	fscap "github.com/onexhost/onex-host/host/internal/capability/fs"
 	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
-	"github.com/onexhost/onex-host/host/internal/capability/kv"
+	"github.com/onexhost/onex-host/host/internal/capcall"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
-
-// capabilities are an effect plugin's granted capabilities: what its capability calls
-// reach. Each is nil unless the manifest asks for it and the operator granted it. They
-// are safe for concurrent use.
-type capabilities struct {
-	fs   *fscap.Roots
-	kv   kv.Store // the node's own namespace of the host's store
-	http *httpcap.Client
-}
 
 // openCapabilities opens what the manifest asks for, once the grants were checked.
 func (p *Plugin) openCapabilities() error {
@@ -26,6 +19,10 @@ func (p *Plugin) openCapabilities() error {
 		p.closeCapabilities()
 		return &PluginError{Plugin: p.name, Op: "load", Kind: ErrCapabilityDenied, Message: err.Error(), Cause: err}
 	}
+	h := p.host
+	p.caps = capcall.Plugin{Name: p.name, Digest: p.digest, Capabilities: p.manifest.Capabilities,
+		Publishes: p.manifest.Publishes, Compensates: slices.Contains(p.exports, abi.ExportCompensate),
+		Breakers: h.breakers, Publish: func(ctx context.Context, e abi.Event) error { return busOf(h.container).Publish(ctx, e) }}
 	for _, c := range p.manifest.Capabilities {
 		switch c {
 		case abi.CapabilityFS:
@@ -37,11 +34,11 @@ func (p *Plugin) openCapabilities() error {
 			if err != nil {
 				return fail(fmt.Errorf("fs grants: %w", err))
 			}
-			p.caps.fs = roots
+			p.caps.FS = roots
 		case abi.CapabilityKV:
 			db, err := p.host.kvDB()
 			if err == nil {
-				p.caps.kv, err = db.Namespace(p.name)
+				p.caps.KV, err = db.Namespace(p.name)
 			}
 			if err != nil {
 				return fail(err)
@@ -51,7 +48,7 @@ func (p *Plugin) openCapabilities() error {
 			if err != nil {
 				return fail(fmt.Errorf("http grants: %w", err))
 			}
-			p.caps.http = client
+			p.caps.HTTP = client
 		}
 	}
 	return nil
@@ -59,17 +56,7 @@ func (p *Plugin) openCapabilities() error {
 
 // closeCapabilities releases what openCapabilities opened.
 func (p *Plugin) closeCapabilities() {
-	var errs []error
-	if p.caps.fs != nil {
-		errs = append(errs, p.caps.fs.Close())
-	}
-	if p.caps.kv != nil {
-		errs = append(errs, p.caps.kv.Close())
-	}
-	if p.caps.http != nil {
-		p.caps.http.CloseIdleConnections()
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := p.caps.Close(); err != nil {
 		p.logger.Warn("closing capabilities", "error", err)
 	}
 }
@@ -84,4 +71,22 @@ func (h *Host) capabilityCompensators() map[string]tx.Compensator {
 	m[tx.KindKVDelete] = kvc
 	m[tx.KindHTTPRequest] = tx.CompensatorFunc(h.compensateHTTP)
 	return m
+}
+
+// compensateHTTP sends a recorded request's compensating request, through the client of a
+// loaded plugin granted its host (the grants apply to compensations too).
+func (h *Host) compensateHTTP(ctx context.Context, op tx.Operation) error {
+	if op.Compensation == nil || op.Compensation.Request == nil {
+		return fmt.Errorf("http.request %s: no compensating request", op.Target)
+	}
+	u, err := url.Parse(op.Compensation.Request.URL)
+	if err != nil {
+		return fmt.Errorf("compensating request: %w", err)
+	}
+	p := h.pluginFor(func(q *Plugin) bool { return q.caps.HTTP != nil && q.caps.HTTP.Granted(u) })
+	if p != nil {
+		defer p.exit()
+		return httpcap.NewCompensator(p.caps.HTTP).Compensate(ctx, op)
+	}
+	return fmt.Errorf("compensating request to %s: no loaded plugin is granted that host", u.Hostname())
 }

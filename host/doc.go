@@ -16,9 +16,10 @@
 // comes from an ExtismNode (a <name>.onex.yaml sidecar, or code), and Grants decide which
 // directories and hosts they reach. See Flavour.
 //
-// ComputeNode wraps a Plugin with ONEX's compute envelope (abi.ComputeInput and
-// abi.ComputeOutput), converting between its JSON data and each computation's bytes by
-// the computation's Encoding.
+// The node kinds live in packages of their own beside this one: host/compute wraps a
+// Plugin with ONEX's compute envelope (abi.ComputeInput and abi.ComputeOutput),
+// converting between its JSON data and each computation's bytes by the computation's
+// Encoding.
 //
 // Limits and sandbox: each instance's memory is capped (Config.MemoryLimit), every call
 // has a deadline (Config.Timeout, the manifest's timeout_ms, PluginConfig.Timeout and the

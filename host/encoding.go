@@ -12,7 +12,7 @@ import (
 // (its input encoding) or ComputeOutput (its output encoding). Native computations are
 // always EncodingJSON; an Extism computation chooses each in its ExtismNode (default
 // EncodingText), because Extism functions take and return plain bytes. Plugin.Call always
-// passes bytes through unchanged; ComputeNode applies the encodings.
+// passes bytes through unchanged; compute.Node (package host/compute) applies the encodings.
 type Encoding string
 
 const (

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -27,7 +28,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	node, err := host.NewComputeNode(p)
+	node, err := compute.New(p)
 	if err != nil {
 		panic(err)
 	}
@@ -82,7 +83,7 @@ func ExampleExtismNode() {
 	if err != nil {
 		panic(err)
 	}
-	n, err := host.NewComputeNode(p)
+	n, err := compute.New(p)
 	if err != nil {
 		panic(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -72,9 +73,9 @@ func TestExtismMetered_FuelBudget(t *testing.T) {
 
 	// The work of count is a function of its input: the same on every call and instance,
 	// linear in the input's length.
-	n, err := host.NewComputeNode(loadExtismLoop(t, h, host.PluginConfig{MaxInstances: 2}))
+	n, err := compute.New(loadExtismLoop(t, h, host.PluginConfig{MaxInstances: 2}))
 	require.NoError(t, err)
-	used := func(n *host.ComputeNode, size int) (uint64, error) {
+	used := func(n *compute.Node, size int) (uint64, error) {
 		data, _ := json.Marshal(strings.Repeat("x", size))
 		out, err := n.Process(ctx, abi.ComputeInput{ComputationType: "count", Data: data, NoCache: true})
 		return out.FuelUsed, err
@@ -104,7 +105,7 @@ func TestExtismMetered_FuelBudget(t *testing.T) {
 		{"one short", f1000 - 1, host.ErrFuelExhausted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := host.NewComputeNode(loadExtismLoop(t, h, host.PluginConfig{Fuel: tc.fuel}))
+			n, err := compute.New(loadExtismLoop(t, h, host.PluginConfig{Fuel: tc.fuel}))
 			require.NoError(t, err)
 			for range 2 {
 				_, err := used(n, 1000)
@@ -122,13 +123,13 @@ func TestExtismMetered_FuelUsedAndGuardedFallback(t *testing.T) {
 	h, _ := newHost(t, host.NewConfig())
 	ctx := context.Background()
 	in := abi.ComputeInput{ComputationType: "count_vowels", Data: json.RawMessage(`"Hello, World!"`), NoCache: true}
-	metered, err := host.NewComputeNode(loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{}))
+	metered, err := compute.New(loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{}))
 	require.NoError(t, err)
 	out, err := metered.Process(ctx, in)
 	require.NoError(t, err)
 	assert.Positive(t, out.FuelUsed, "a metered Extism computation reports its work")
 
-	guarded, err := host.NewComputeNode(loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{Execution: host.ExecutionGuarded}))
+	guarded, err := compute.New(loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{Execution: host.ExecutionGuarded}))
 	require.NoError(t, err)
 	out, err = guarded.Process(ctx, in)
 	require.NoError(t, err)

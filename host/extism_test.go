@@ -20,6 +20,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -177,7 +178,7 @@ func TestExtismComputeNodeCachesAndBatches(t *testing.T) {
 			{Name: "count-text", Export: "count_vowels"},
 		}}
 	p := loadExtism(t, h, "count_vowels.wasm", host.PluginConfig{Extism: host.ExtismConfig{Node: node}})
-	n, err := host.NewComputeNode(p)
+	n, err := compute.New(p)
 	require.NoError(t, err)
 	ctx := context.Background()
 
@@ -203,7 +204,7 @@ func TestExtismComputeNodeCachesAndBatches(t *testing.T) {
 	for i := range items {
 		items[i] = abi.ComputeInput{ComputationType: "count", Data: json.RawMessage(fmt.Sprintf("%q", strings.Repeat("o", i))), NoCache: true}
 	}
-	res, err := n.ProcessBatch(ctx, items, host.BatchOptions{Workers: 4})
+	res, err := n.ProcessBatch(ctx, items, compute.BatchOptions{Workers: 4})
 	require.NoError(t, err)
 	for i, r := range res {
 		require.NoError(t, r.Err)
@@ -373,7 +374,7 @@ func TestFirstPartyExtismPlugin(t *testing.T) {
 	p := loadGo(t, h, "plugins/text", host.PluginConfig{Extism: host.ExtismConfig{Node: node}})
 	assert.Equal(t, host.FlavourExtism, p.Flavour())
 	assert.Equal(t, "text", p.Name())
-	n, err := host.NewComputeNode(p)
+	n, err := compute.New(p)
 	require.NoError(t, err)
 	ctx := context.Background()
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 )
 
 // Tests with standard-Go guests built with the sdk.
@@ -25,7 +26,7 @@ var soak = flag.Bool("soak", false, "run the long soak tests")
 
 func TestComputeNode_Process(t *testing.T) {
 	h, _ := newHost(t, host.NewConfig())
-	node, err := host.NewComputeNode(loadGo(t, h, "plugins/core", host.PluginConfig{}))
+	node, err := compute.New(loadGo(t, h, "plugins/core", host.PluginConfig{}))
 	require.NoError(t, err)
 	ctx := context.Background()
 	tests := []struct {

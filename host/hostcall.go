@@ -67,7 +67,7 @@ func (inst *instance) callCapability(ctx context.Context, mem api.Memory, opPtr,
 	}
 	// req is a view of guest memory, valid until the guest runs again: the ops copy what
 	// they keep.
-	return a.dispatch(ctx, string(op), req)
+	return a.Dispatch(ctx, string(op), req)
 }
 
 // hostResult implements onex.result(dst_ptr, dst_len) -> status: it copies the result

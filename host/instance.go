@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/capcall"
 )
 
 // instance is one instantiated module of a plugin. It is not safe for concurrent use: the
@@ -42,7 +43,7 @@ type instance struct {
 
 	// attempt is the effect attempt the instance serves, set for the duration of an
 	// EffectNode call; capability host functions act for it. nil otherwise.
-	attempt *attempt
+	attempt *capcall.Attempt
 	// register is the result register of onex.call (abi/SPEC.md section 4).
 	register []byte
 

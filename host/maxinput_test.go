@@ -11,6 +11,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 )
 
 // TestPlugin_MaxInputFitsDefaultMemory checks that the SDK's typed decoding lets a
@@ -20,7 +21,7 @@ import (
 func TestPlugin_MaxInputFitsDefaultMemory(t *testing.T) {
 	h, _ := newHost(t, host.NewConfig())
 	p := loadGo(t, h, "plugins/core", host.PluginConfig{})
-	node, err := host.NewComputeNode(p)
+	node, err := compute.New(p)
 	require.NoError(t, err)
 	// A JSON string of exactly DefaultMaxInputBytes bytes.
 	s := strings.Repeat("a", host.DefaultMaxInputBytes-2)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -83,7 +84,7 @@ func TestMetered_FuelBudget(t *testing.T) {
 
 	// A budget large enough lets a real computation through, on a reused instance.
 	core := loadGo(t, h, "plugins/core", host.PluginConfig{Fuel: 50_000_000})
-	n, err := host.NewComputeNode(core)
+	n, err := compute.New(core)
 	require.NoError(t, err)
 	for range 3 {
 		out, err := n.Process(ctx, abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte(`[1,2,3]`), NoCache: true})
@@ -137,7 +138,7 @@ func TestMetered_FuelUsedIsReported(t *testing.T) {
 	h, _ := newHost(t, host.NewConfig())
 	ctx := context.Background()
 	core := loadGo(t, h, "plugins/core", host.PluginConfig{})
-	n, err := host.NewComputeNode(core)
+	n, err := compute.New(core)
 	require.NoError(t, err)
 	in := abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte(`[1,2,3]`)}
 	out, err := n.Process(ctx, in)
@@ -149,7 +150,7 @@ func TestMetered_FuelUsedIsReported(t *testing.T) {
 	assert.Zero(t, again.FuelUsed, "a cache hit does no work")
 
 	guarded := loadGo(t, h, "plugins/core", host.PluginConfig{Execution: host.ExecutionGuarded})
-	g, err := host.NewComputeNode(guarded)
+	g, err := compute.New(guarded)
 	require.NoError(t, err)
 	out, err = g.Process(ctx, abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte(`[1,2,3]`), NoCache: true})
 	require.NoError(t, err)

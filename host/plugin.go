@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/capcall"
 	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
@@ -44,7 +45,7 @@ type Plugin struct {
 	metered  bool                   // runs instrumented code in a metered runtime
 	extism   *extism.CompiledPlugin // Extism plugins only
 	grants   Grants
-	caps     capabilities
+	caps     capcall.Plugin // what its capability calls reach (effect nodes)
 	pool     *pool.Pool[guest]
 	// release drops the plugin's reference to its compiled code.
 	release func()
@@ -154,7 +155,8 @@ func (p *Plugin) Stats() PoolStats {
 // see the sentinels in this package.
 //
 // On an effect node Call runs one effect without a transaction, retries or breakers, and
-// the plugin's capability calls fail with abi.StatusUnsupported: use an EffectNode.
+// the plugin's capability calls fail with abi.StatusUnsupported: use an effect.Node
+// (package host/effect).
 func (p *Plugin) Call(ctx context.Context, computation string, data []byte) ([]byte, error) {
 	return p.call(ctx, computation, data, nil, nil)
 }
@@ -167,7 +169,7 @@ type callStats struct {
 
 // call is Call; a, when not nil, is the effect attempt the call serves, and st, when not
 // nil, gets the fuel a metered guest used added and the time spent getting an instance.
-func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *attempt, st *callStats) ([]byte, error) {
+func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *capcall.Attempt, st *callStats) ([]byte, error) {
 	if !p.enter() {
 		return nil, p.errorf(computation, ErrClosed, "the plugin is closed")
 	}
@@ -176,7 +178,7 @@ func (p *Plugin) call(ctx context.Context, computation string, data []byte, a *a
 }
 
 // callHeld is call for a caller that holds a reference to p (see enter).
-func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, a *attempt, st *callStats) (out []byte, err error) {
+func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, a *capcall.Attempt, st *callStats) (out []byte, err error) {
 	if p.quarantined.Load() {
 		return nil, p.quarantineError(computation)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/internal/journal"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
@@ -46,7 +47,7 @@ func holdServer(tb testing.TB) (url string, arrived <-chan struct{}, release fun
 func TestHost_RecoverLeavesLiveEffects(t *testing.T) {
 	h, _ := newHost(t, host.NewConfig().WithDataDir(t.TempDir()))
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	url, arrived, release := holdServer(t)
 
 	type answer struct {
@@ -115,7 +116,7 @@ func TestHost_RetryRollbackReplaysOnlyWhatFailed(t *testing.T) {
 	// A first host learns the script node's kv namespace from its journal.
 	h1, err := host.New(context.Background(), host.NewConfig().WithDataDir(dataDir).WithCacheDir(t.TempDir()))
 	require.NoError(t, err)
-	_, _, err = runScript(t, scriptNode(t, h1, dir, host.EffectConfig{}), script{Steps: []step{{Op: abi.OpKVPut, Key: "probe", Value: "x"}}})
+	_, _, err = runScript(t, scriptNode(t, h1, dir, effect.Config{}), script{Steps: []step{{Op: abi.OpKVPut, Key: "probe", Value: "x"}}})
 	require.NoError(t, err)
 	recs, err := h1.JournalRecords(host.JournalFilter{})
 	require.NoError(t, err)
@@ -127,7 +128,7 @@ func TestHost_RetryRollbackReplaysOnlyWhatFailed(t *testing.T) {
 	id := failedRollback(t, dataDir, node, service)
 
 	h, _ := newHost(t, host.NewConfig().WithDataDir(dataDir))
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	// k1 and k3 were restored (absent) and have been written since; k2 still holds the
 	// failed transaction's value.
 	_, _, err = runScript(t, n, script{Steps: []step{
@@ -157,7 +158,7 @@ func TestHost_RetryRollbackReplaysOnlyWhatFailed(t *testing.T) {
 // journal retry refuses a transaction that is not final: it may be running.
 func TestHost_RetryRollbackRefusesOpenTransactions(t *testing.T) {
 	h, _ := newHost(t, host.NewConfig().WithDataDir(t.TempDir()))
-	n := scriptNode(t, h, t.TempDir(), host.EffectConfig{})
+	n := scriptNode(t, h, t.TempDir(), effect.Config{})
 	url, arrived, release := holdServer(t)
 	done := make(chan error, 1)
 	go func() {

@@ -13,6 +13,7 @@ import (
 	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/internal/breaker"
+	"github.com/onexhost/onex-host/host/internal/capcall"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
 
@@ -125,7 +126,7 @@ func (h *Host) compensators() map[string]tx.Compensator {
 // fresh instance of the plugin (found by digest among the loaded plugins, see
 // pluginFor) with the name and payload the guest registered.
 func (h *Host) compensateGuest(ctx context.Context, op tx.Operation) error {
-	p := h.pluginFor(func(q *Plugin) bool { return guestService(q) == op.Service })
+	p := h.pluginFor(func(q *Plugin) bool { return capcall.GuestService(q.digest) == op.Service })
 	if p == nil {
 		return fmt.Errorf("no loaded plugin has digest %s", op.Service)
 	}
@@ -199,7 +200,7 @@ func (p *Plugin) compensateHeld(ctx context.Context, name string, payload []byte
 	}
 	// The compensation may use the plugin's capabilities (to undo through an API, say),
 	// outside any transaction: what it does is not recorded again.
-	inst.attempt = &attempt{plugin: p, breakers: true}
+	inst.attempt = &capcall.Attempt{Plugin: &p.caps, Breakers: true}
 	_, err = inst.call(ctx, inst.compensate, "compensate "+name, name, payload, deadline)
 	inst.attempt, inst.register = nil, inst.register[:0]
 	returned = true

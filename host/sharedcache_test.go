@@ -12,6 +12,8 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
+	"github.com/onexhost/onex-host/host/effect"
 )
 
 // mapCache is a SharedCache in a map, counting what reaches it.
@@ -61,9 +63,9 @@ func TestSharedCache_SecondLevelAcrossHosts(t *testing.T) {
 	cfg := host.NewConfig().WithSharedCache(shared).WithCache(0, 0, time.Minute)
 	a, _ := newHost(t, cfg)
 	b, _ := newHost(t, cfg)
-	na, err := host.NewComputeNode(loadGo(t, a, "plugins/core", host.PluginConfig{}))
+	na, err := compute.New(loadGo(t, a, "plugins/core", host.PluginConfig{}))
 	require.NoError(t, err)
-	nb, err := host.NewComputeNode(loadGo(t, b, "plugins/core", host.PluginConfig{}))
+	nb, err := compute.New(loadGo(t, b, "plugins/core", host.PluginConfig{}))
 	require.NoError(t, err)
 	in := abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte("[1,2,3]")}
 
@@ -106,11 +108,11 @@ func TestSharedCache_SecondLevelAcrossHosts(t *testing.T) {
 func TestCommitGuard_RefusalRollsBack(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	data := []byte(`{"steps":[{"op":"kv.put","key":"k","value":"v"}]}`)
 
 	var seen abi.EffectOutput
-	ctx := host.WithCommitGuard(context.Background(), func(ctx context.Context, out abi.EffectOutput) error {
+	ctx := effect.WithCommitGuard(context.Background(), func(ctx context.Context, out abi.EffectOutput) error {
 		seen = out
 		return errors.New("lease lost")
 	})
@@ -124,7 +126,7 @@ func TestCommitGuard_RefusalRollsBack(t *testing.T) {
 	assert.NotEmpty(t, seen.Result)
 
 	// Nothing was left behind, and a guard that agrees lets it commit.
-	ctx = host.WithCommitGuard(context.Background(), func(context.Context, abi.EffectOutput) error { return nil })
+	ctx = effect.WithCommitGuard(context.Background(), func(context.Context, abi.EffectOutput) error { return nil })
 	out, err = n.Process(ctx, abi.EffectInput{EffectType: "script", OperationData: []byte(`{"steps":[{"op":"kv.get","key":"k"}]}`)})
 	require.NoError(t, err)
 	assert.Equal(t, abi.TransactionCommitted, out.TransactionState)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 )
 
 // Deadlines hold inside host calls too (issue 15). Every guest below would run for at
@@ -46,7 +47,7 @@ type blockingCase struct {
 }
 
 // blockingCases are every kind of guest that would outlive its deadline: native compute
-// (sleep.wasm), native effect through an EffectNode (sleepeffect.wasm, and
+// (sleep.wasm), native effect through an effect.Node (sleepeffect.wasm, and
 // effectproxy.wasm's http.request for a capability that waits), and Extism
 // (extismsleep.wasm).
 func blockingCases(t *testing.T) []blockingCase {
@@ -61,14 +62,14 @@ func blockingCases(t *testing.T) []blockingCase {
 			}
 		}
 	}
-	effect := func(fixture, effect string, data []byte) func(*testing.T, *host.Host, host.PluginConfig) func(context.Context) error {
+	effectCase := func(fixture, name string, data []byte) func(*testing.T, *host.Host, host.PluginConfig) func(context.Context) error {
 		return func(t *testing.T, h *host.Host, cfg host.PluginConfig) func(context.Context) error {
 			cfg.Grants = proxyGrants(t.TempDir())
 			p := loadFixture(t, h, fixture, cfg)
-			n, err := host.NewEffectNode(p, host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+			n, err := effect.New(p, effect.Config{Retry: effect.RetryPolicy{MaxRetries: -1}})
 			require.NoError(t, err)
 			return func(ctx context.Context) error {
-				_, err := n.Process(ctx, abi.EffectInput{EffectType: effect, OperationData: data})
+				_, err := n.Process(ctx, abi.EffectInput{EffectType: name, OperationData: data})
 				return err
 			}
 		}
@@ -82,10 +83,10 @@ func blockingCases(t *testing.T) []blockingCase {
 		{"native/sleeploop", compute("wat/sleep.wasm", "sleeploop", nil)},
 		{"native/spin", compute("wat/sleep.wasm", "spin", nil)},
 		{"native/logloop", compute("wat/sleep.wasm", "logloop", nil)},
-		{"effect/sleep", effect("wat/sleepeffect.wasm", "sleep", nil)},
-		{"effect/sleeploop", effect("wat/sleepeffect.wasm", "sleeploop", nil)},
-		{"effect/callloop", effect("wat/sleepeffect.wasm", "callloop", nil)},
-		{"effect/http.request", effect("wat/effectproxy.wasm", abi.OpHTTPRequest, httpReq)},
+		{"effect/sleep", effectCase("wat/sleepeffect.wasm", "sleep", nil)},
+		{"effect/sleeploop", effectCase("wat/sleepeffect.wasm", "sleeploop", nil)},
+		{"effect/callloop", effectCase("wat/sleepeffect.wasm", "callloop", nil)},
+		{"effect/http.request", effectCase("wat/effectproxy.wasm", abi.OpHTTPRequest, httpReq)},
 		{"extism/sleep", compute("wat/extismsleep.wasm", "sleep", nil)},
 		{"extism/sleeploop", compute("wat/extismsleep.wasm", "sleeploop", nil)},
 		{"extism/callloop", compute("wat/extismsleep.wasm", "callloop", nil)},
@@ -133,8 +134,8 @@ func TestEffectNode_ProcessBoundsEveryAttempt(t *testing.T) {
 			h, _ := newHost(t, host.NewConfig().WithDataDir(""))
 			p := loadFixture(t, h, "wat/sleepeffect.wasm",
 				host.PluginConfig{Timeout: stopTimeout, Execution: exec, Grants: host.Grants{KV: true}})
-			n, err := host.NewEffectNode(p, host.EffectConfig{
-				Retry: host.RetryPolicy{MaxRetries: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
+			n, err := effect.New(p, effect.Config{
+				Retry: effect.RetryPolicy{MaxRetries: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}})
 			require.NoError(t, err)
 			start := time.Now()
 			out, err := n.Process(context.Background(), abi.EffectInput{EffectType: "sleeploop"})
@@ -175,7 +176,7 @@ func TestHost_CloseDuringSleepingCall(t *testing.T) {
 			p := loadFixture(t, h, tc.fixture, cfg)
 			var call func() error
 			if tc.effect {
-				n, err := host.NewEffectNode(p, host.EffectConfig{})
+				n, err := effect.New(p, effect.Config{})
 				require.NoError(t, err)
 				call = func() error {
 					_, err := n.Process(context.Background(), abi.EffectInput{EffectType: "sleeploop"})

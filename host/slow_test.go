@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 )
 
 // TestComputeNode_SlowThreshold: creating a cold instance is not the operation. The
@@ -18,7 +19,7 @@ func TestComputeNode_SlowThreshold(t *testing.T) {
 	h, rec := newHost(t, host.NewConfig().WithSlowThreshold(time.Second).WithIdleTimeout(time.Millisecond))
 	// No instance kept: once the load's is trimmed, the call creates its own.
 	p := loadFixture(t, h, "wat/slowinit.wasm", host.PluginConfig{Prewarm: -1})
-	node, err := host.NewComputeNode(p)
+	node, err := compute.New(p)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return p.Stats().Live == 0 }, time.Minute, time.Millisecond)
 	created := p.Stats().Created

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 )
 
 const (
@@ -137,7 +138,7 @@ func runBatch(ctx context.Context, e *env, hf *hostFlags, opts batchOptions, plu
 	}
 	b := &batchRun{
 		node:     node,
-		opts:     host.BatchOptions{Workers: workers, FailFast: opts.failFast},
+		opts:     compute.BatchOptions{Workers: workers, FailFast: opts.failFast},
 		maxItems: chunkItemsPerWorker * workers,
 		out:      bufio.NewWriterSize(out, 64<<10),
 	}
@@ -184,8 +185,8 @@ func openOutput(e *env, path string, input *os.File) (w io.Writer, close func() 
 
 // batchRun runs the items through a compute node and writes their lines in order.
 type batchRun struct {
-	node     *host.ComputeNode
-	opts     host.BatchOptions
+	node     *compute.Node
+	opts     compute.BatchOptions
 	maxItems int
 	out      *bufio.Writer
 	enc      *json.Encoder
@@ -202,7 +203,7 @@ type chunk struct {
 	lines   []int // input line of each item, for messages
 	inputs  []abi.ComputeInput
 	size    int // bytes of data
-	results []host.BatchResult
+	results []compute.BatchResult
 	err     error // ProcessBatch's: with FailFast, the item error that stopped the chunk
 	done    chan struct{}
 }
@@ -281,9 +282,9 @@ func (b *batchRun) finish(c *chunk) error {
 	if b.opts.FailFast && c.err != nil {
 		// The first item to fail in time, which is not always the first in input order:
 		// ProcessBatch also cancels the items running when it fails.
-		stop = slices.IndexFunc(c.results, func(r host.BatchResult) bool { return r.Err == c.err })
+		stop = slices.IndexFunc(c.results, func(r compute.BatchResult) bool { return r.Err == c.err })
 		if stop < 0 { // not an item's error (the run was canceled): stop at the first failure
-			stop = slices.IndexFunc(c.results, func(r host.BatchResult) bool { return r.Err != nil })
+			stop = slices.IndexFunc(c.results, func(r compute.BatchResult) bool { return r.Err != nil })
 		}
 	}
 	for i, r := range c.results[:min(stop+1, len(c.results))] {

@@ -13,6 +13,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/server"
 	"github.com/onexhost/onex-host/host/server/config"
 )
@@ -206,7 +207,7 @@ type pauseBeforeCommit struct {
 // returns.
 func (p pauseBeforeCommit) Run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (server.Response, bool) {
 	return p.EffectRecords.Run(ctx, node, body, func(ctx context.Context) server.Response {
-		return exec(host.WithCommitGuard(ctx, func(context.Context, abi.EffectOutput) error {
+		return exec(effect.WithCommitGuard(ctx, func(context.Context, abi.EffectOutput) error {
 			_ = os.WriteFile(p.marker, nil, 0o644)
 			select {} // until killed
 		}))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/events"
 )
 
@@ -47,7 +48,7 @@ func buildEffectInput(e *env, cmd *cobra.Command, hf *hostFlags, effect, data, i
 // then says what the rollback did). With showEvents, every event the effect publishes is
 // printed to stderr as it is delivered.
 func runEffect(ctx context.Context, e *env, h *host.Host, p *host.Plugin, in abi.EffectInput, showEvents bool) error {
-	node, err := host.NewEffectNode(p, host.EffectConfig{})
+	node, err := effect.New(p, effect.Config{})
 	if err != nil {
 		return failure{err}
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
+	"github.com/onexhost/onex-host/host/effect"
 )
 
 // hostFlags are the flags of every command that loads a plugin.
@@ -192,13 +194,13 @@ func (f *hostFlags) inputLimit() (int, error) {
 	return int(n), nil
 }
 
-// loadNode is load for the commands that run computations: the plugin as a ComputeNode.
-func (f *hostFlags) loadNode(ctx context.Context, e *env, path string, maxInstances int) (*host.Host, *host.ComputeNode, error) {
+// loadNode is load for the commands that run computations: the plugin as a compute.Node.
+func (f *hostFlags) loadNode(ctx context.Context, e *env, path string, maxInstances int) (*host.Host, *compute.Node, error) {
 	h, p, err := f.load(ctx, e, path, maxInstances)
 	if err != nil {
 		return nil, nil, err
 	}
-	node, err := host.NewComputeNode(p)
+	node, err := compute.New(p)
 	if err != nil {
 		_ = h.Close(ctx)
 		return nil, nil, failure{err}
@@ -267,7 +269,7 @@ func newRunCmd(e *env) *cobra.Command {
 			if err := typeHint(p, cmd, in.Computation()); err != nil {
 				return err
 			}
-			node, err := host.NewComputeNode(p)
+			node, err := compute.New(p)
 			if err != nil {
 				return failure{err}
 			}
@@ -283,7 +285,7 @@ func newRunCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVarP(&data, "data", "d", "null", "input data as JSON (default: piped stdin, else null)")
 	cmd.Flags().StringVarP(&inputPath, "input", "i", "", "read a ComputeInput (EffectInput) JSON object from a file, or stdin with -")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "bypass the compute cache (sets the input's cache_enabled to false)")
-	cmd.Flags().IntVar(&maxRetries, "max-retries", host.DefaultMaxRetries, "effects: how many times a retryable failure is tried again")
+	cmd.Flags().IntVar(&maxRetries, "max-retries", effect.DefaultMaxRetries, "effects: how many times a retryable failure is tried again")
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", defaultShutdownTimeout, "after Ctrl-C or SIGTERM, how long the canceled call may take to end before run exits anyway")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 )
 
 func main() {
@@ -41,12 +42,12 @@ func run(ctx context.Context, cfg host.Config, path string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	node, err := host.NewComputeNode(p)
+	node, err := compute.New(p)
 	if err != nil {
 		return err
 	}
 
-	// Eight goroutines share one *ComputeNode; each Process call checks out its own
+	// Eight goroutines share one *compute.Node; each Process call checks out its own
 	// instance, so no guest state is ever shared.
 	results := make([]string, 8)
 	errs := make([]error, 8)

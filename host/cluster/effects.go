@@ -18,7 +18,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/server"
 )
 
@@ -32,7 +32,7 @@ type EffectRecordsConfig struct {
 	// renewal: the host renews it every Lease/3 while the effect runs, however long that
 	// is, and when the host dies another host may run the same operation id after at
 	// most Lease. A record found committing and not renewed for Lease is answered as in
-	// doubt. Default 2 × host.DefaultEffectTimeout.
+	// doubt. Default 2 × effect.DefaultTimeout.
 	Lease time.Duration
 	// Retention is how long a committed effect's result answers a repeated request;
 	// default 24 h.
@@ -58,7 +58,7 @@ type EffectRecordsConfig struct {
 //  1. running: created before the effect runs, with a per-key TTL of Lease that this
 //     host renews every Lease/3 while the effect runs;
 //  2. the effect's capability calls are journaled and applied;
-//  3. committing: written by the effect's commit guard (host.WithCommitGuard), with the
+//  3. committing: written by the effect's commit guard (effect.WithCommitGuard), with the
 //     transaction id and the output, before the journal's commit point; if it cannot be
 //     written, the effect rolls back;
 //  4. the journal's commit point (the effect is committed);
@@ -100,7 +100,7 @@ func NewEffectRecords(ctx context.Context, nc *nats.Conn, cfg EffectRecordsConfi
 		cfg.HostID = nuid.Next()
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * host.DefaultEffectTimeout
+		cfg.Lease = 2 * effect.DefaultTimeout
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = 24 * time.Hour
@@ -250,7 +250,7 @@ func (r *EffectRecords) execute(ctx context.Context, key, run string, rev uint64
 	ectx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	l := r.hold(key, run, rev, running, cancel)
-	guarded := host.WithCommitGuard(ectx, func(ctx context.Context, out abi.EffectOutput) error {
+	guarded := effect.WithCommitGuard(ectx, func(ctx context.Context, out abi.EffectOutput) error {
 		body, err := json.Marshal(out)
 		if err != nil {
 			return err

@@ -20,6 +20,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/host/server"
 )
 
@@ -127,7 +128,7 @@ func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
 	p, err := a.host.LoadFile(ctx, corePath, host.PluginConfig{})
 	require.NoError(t, err)
 	defer p.Close(ctx)
-	node, err := host.NewComputeNode(p)
+	node, err := compute.New(p)
 	require.NoError(t, err)
 	node.Invalidate("sha256", []byte(`"abc"`))
 	assert.Zero(t, a.host.CacheStats().ValidEntries)

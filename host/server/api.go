@@ -19,6 +19,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
 )
 
 // Handler returns the server's HTTP handler (see the package documentation for the API).
@@ -197,7 +198,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	results, err := n.compute.ProcessBatch(r.Context(), inputs, host.BatchOptions{})
+	results, err := n.compute.ProcessBatch(r.Context(), inputs, compute.BatchOptions{})
 	if err != nil && results == nil {
 		writeHostError(w, err, "")
 		return

@@ -14,6 +14,8 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
+	"github.com/onexhost/onex-host/host/effect"
 )
 
 // NodeSpec says how to load one node: its file and its configuration. Reload loads the
@@ -21,7 +23,7 @@ import (
 type NodeSpec struct {
 	Path   string
 	Plugin host.PluginConfig
-	Effect host.EffectConfig
+	Effect effect.Config
 	// Name, when set, is the name to serve the node under instead of its manifest's
 	// (an alias: two files of one plugin under two names, or a rename without a
 	// rebuild). Default "": the manifest's name.
@@ -97,8 +99,8 @@ type node struct {
 	name    string
 	spec    NodeSpec
 	plugin  *host.Plugin
-	compute *host.ComputeNode // compute nodes
-	effect  *host.EffectNode  // effect nodes
+	compute *compute.Node // compute nodes
+	effect  *effect.Node  // effect nodes
 
 	refs    atomic.Int64
 	retired atomic.Bool
@@ -139,7 +141,7 @@ func (s *Server) acquire(name string) *node {
 }
 
 // loadNode loads one spec into a node. prev, when not nil, is the version it replaces:
-// an effect node shares its concurrency bound (host.EffectNode.WithPlugin).
+// an effect node shares its concurrency bound (effect.Node.WithPlugin).
 func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node, error) {
 	p, err := s.host.LoadFile(ctx, spec.Path, spec.Plugin)
 	if err != nil {
@@ -155,10 +157,10 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node
 		if prev != nil && prev.effect != nil && prev.name == n.name {
 			n.effect, err = prev.effect.WithPlugin(p)
 		} else {
-			n.effect, err = host.NewEffectNode(p, spec.Effect)
+			n.effect, err = effect.New(p, spec.Effect)
 		}
 	default:
-		n.compute, err = host.NewComputeNode(p)
+		n.compute, err = compute.New(p)
 	}
 	if err != nil {
 		_ = p.Close(ctx)

@@ -25,7 +25,7 @@
 // and return the first problem as a *FieldError naming the field, such as
 // `nodes[2].grants.paths[0]: "/nope": no such directory`. Then HostConfig, Nodes and
 // Tokens turn the File into what the host and the server take: a host.Config, one Node
-// (file, host.PluginConfig, host.EffectConfig) per plugin, and the API tokens, read from
+// (file, host.PluginConfig, effect.Config) per plugin, and the API tokens, read from
 // the environment or from files since the file never holds them.
 //
 // Every type here is a plain value: safe for concurrent use by multiple goroutines as

@@ -11,7 +11,8 @@ import (
 )
 
 // Defaults of the server's own settings. The host-wide and per-node settings default to
-// the host package's values (host.NewConfig, host.EffectConfig, host.RetryPolicy).
+// the values of packages host and host/effect (host.NewConfig, effect.Config,
+// effect.RetryPolicy).
 const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultLogLevel        = "info"
@@ -202,23 +203,23 @@ type NodeEntry struct {
 	// Concurrency is EffectConfig.Concurrency (effect nodes): 1 runs effects one at a
 	// time; 0 (the default) bounds them only by the instance pool. Not negative.
 	Concurrency int `yaml:"concurrency"`
-	// EffectTimeout is EffectConfig.Timeout, for a whole effect. Default
-	// host.DefaultEffectTimeout; negative: none.
+	// EffectTimeout is effect.Config.Timeout, for a whole effect. Default
+	// effect.DefaultTimeout; negative: none.
 	EffectTimeout Duration       `yaml:"effect_timeout"`
 	Retry         RetrySettings  `yaml:"retry"`
 	Grants        GrantSettings  `yaml:"grants"`
 	Extism        ExtismSettings `yaml:"extism"`
 }
 
-// RetrySettings are an effect node's host.RetryPolicy. A zero field means its default.
+// RetrySettings are an effect node's effect.RetryPolicy. A zero field means its default.
 type RetrySettings struct {
-	// MaxRetries defaults to host.DefaultMaxRetries; negative: never retry.
+	// MaxRetries defaults to effect.DefaultMaxRetries; negative: never retry.
 	MaxRetries int `yaml:"max_retries"`
-	// BaseDelay defaults to host.DefaultRetryDelay; not negative.
+	// BaseDelay defaults to effect.DefaultRetryDelay; not negative.
 	BaseDelay Duration `yaml:"base_delay"`
-	// MaxDelay defaults to host.DefaultMaxDelay; not negative.
+	// MaxDelay defaults to effect.DefaultMaxDelay; not negative.
 	MaxDelay Duration `yaml:"max_delay"`
-	// Jitter defaults to host.DefaultJitter; at most 1; negative: none.
+	// Jitter defaults to effect.DefaultJitter; at most 1; negative: none.
 	Jitter float64 `yaml:"jitter"`
 	// RetryBreakerOpen retries attempts an open breaker refused.
 	RetryBreakerOpen bool `yaml:"retry_breaker_open"`

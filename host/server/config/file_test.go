@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/server/config"
 )
 
@@ -62,8 +63,8 @@ func TestLoad_Example(t *testing.T) {
 	files := nodes[2]
 	assert.Equal(t, filepath.Join(dir, "effects", "fileops.wasm"), files.Path)
 	assert.Equal(t, "files", files.Name)
-	assert.Equal(t, host.EffectConfig{
-		Retry:       host.RetryPolicy{MaxRetries: 3, BaseDelay: time.Second, MaxDelay: 30 * time.Second, Jitter: 0.1},
+	assert.Equal(t, effect.Config{
+		Retry:       effect.RetryPolicy{MaxRetries: 3, BaseDelay: time.Second, MaxDelay: 30 * time.Second, Jitter: 0.1},
 		Concurrency: 1,
 		Timeout:     30 * time.Second,
 	}, files.Effect)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 )
 
 // Node is one plugin to serve, with its settings: a path entry of the file, or one
@@ -21,7 +22,7 @@ type Node struct {
 	// PluginConfig is what to load it with (host.Host.LoadFile).
 	PluginConfig host.PluginConfig
 	// Effect is the EffectConfig to serve it with, if it is an effect node.
-	Effect host.EffectConfig
+	Effect effect.Config
 	// Name is the name to serve the node under; "" means its manifest's name.
 	Name string
 }
@@ -139,10 +140,10 @@ func (f *File) pluginConfig(e NodeEntry, sidecar *host.ExtismNode) host.PluginCo
 	return pc
 }
 
-// effectConfig is an entry's host.EffectConfig.
-func effectConfig(e NodeEntry) host.EffectConfig {
-	return host.EffectConfig{
-		Retry: host.RetryPolicy{
+// effectConfig is an entry's effect.Config.
+func effectConfig(e NodeEntry) effect.Config {
+	return effect.Config{
+		Retry: effect.RetryPolicy{
 			MaxRetries:       e.Retry.MaxRetries,
 			BaseDelay:        time.Duration(e.Retry.BaseDelay),
 			MaxDelay:         time.Duration(e.Retry.MaxDelay),

@@ -1,4 +1,4 @@
-package host_test
+package compute_test
 
 import (
 	"context"
@@ -14,12 +14,14 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/compute"
+	"github.com/onexhost/onex-host/host/internal/hosttest"
 )
 
-func newCoreNode(t *testing.T, cfg host.Config) (*host.Host, *host.ComputeNode, *recorder) {
+func newCoreNode(t *testing.T, cfg host.Config) (*host.Host, *compute.Node, *hosttest.Recorder) {
 	t.Helper()
-	h, rec := newHost(t, cfg)
-	node, err := host.NewComputeNode(loadGo(t, h, "plugins/core", host.PluginConfig{}))
+	h, rec := hosttest.NewHost(t, cfg)
+	node, err := compute.New(hosttest.LoadGo(t, h, "plugins/core", host.PluginConfig{}))
 	require.NoError(t, err)
 	return h, node, rec
 }
@@ -89,8 +91,8 @@ func TestComputeNode_Cache(t *testing.T) {
 }
 
 func TestComputeNode_CacheOnlyDeterministic(t *testing.T) {
-	h, _ := newHost(t, host.NewConfig())
-	node, err := host.NewComputeNode(loadGo(t, h, "plugins/testdata/chatty", host.PluginConfig{}))
+	h, _ := hosttest.NewHost(t, host.NewConfig())
+	node, err := compute.New(hosttest.LoadGo(t, h, "plugins/testdata/chatty", host.PluginConfig{}))
 	require.NoError(t, err)
 	for range 2 {
 		out, err := node.Process(context.Background(), input("alloc", `16`))
@@ -150,7 +152,7 @@ func TestComputeNode_ProcessBatch(t *testing.T) {
 	}
 
 	t.Run("results in input order, failures in place", func(t *testing.T) {
-		results, err := node.ProcessBatch(ctx, inputs, host.BatchOptions{Workers: 2})
+		results, err := node.ProcessBatch(ctx, inputs, compute.BatchOptions{Workers: 2})
 		require.NoError(t, err)
 		require.Len(t, results, len(inputs))
 		for i, r := range results {
@@ -164,14 +166,14 @@ func TestComputeNode_ProcessBatch(t *testing.T) {
 		}
 	})
 	t.Run("one worker is not parallel", func(t *testing.T) {
-		results, err := node.ProcessBatch(ctx, inputs[:3], host.BatchOptions{Workers: 1})
+		results, err := node.ProcessBatch(ctx, inputs[:3], compute.BatchOptions{Workers: 1})
 		require.NoError(t, err)
 		for _, r := range results {
 			assert.False(t, r.Output.ParallelExecutionUsed)
 		}
 	})
 	t.Run("fail fast", func(t *testing.T) {
-		results, err := node.ProcessBatch(ctx, inputs, host.BatchOptions{Workers: 1, FailFast: true})
+		results, err := node.ProcessBatch(ctx, inputs, compute.BatchOptions{Workers: 1, FailFast: true})
 		require.ErrorIs(t, err, host.ErrFailed)
 		require.NoError(t, results[36].Err)
 		require.ErrorIs(t, results[37].Err, host.ErrFailed)
@@ -182,14 +184,14 @@ func TestComputeNode_ProcessBatch(t *testing.T) {
 	t.Run("canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
 		cancel()
-		results, err := node.ProcessBatch(ctx, inputs, host.BatchOptions{Workers: 2})
+		results, err := node.ProcessBatch(ctx, inputs, compute.BatchOptions{Workers: 2})
 		require.ErrorIs(t, err, context.Canceled)
 		for _, r := range results {
 			require.ErrorIs(t, r.Err, host.ErrCanceled)
 		}
 	})
 	t.Run("empty", func(t *testing.T) {
-		results, err := node.ProcessBatch(ctx, nil, host.BatchOptions{})
+		results, err := node.ProcessBatch(ctx, nil, compute.BatchOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, results)
 	})
@@ -198,8 +200,8 @@ func TestComputeNode_ProcessBatch(t *testing.T) {
 // TestComputeNode_BatchCancelStopsPromptly: canceling a batch of runaway items returns
 // within a deadline's reach, not after every item.
 func TestComputeNode_BatchCancelStopsPromptly(t *testing.T) {
-	h, _ := newHost(t, host.NewConfig().WithMaxInstances(2))
-	node, err := host.NewComputeNode(loadGo(t, h, "plugins/testdata/loop", host.PluginConfig{Timeout: time.Minute}))
+	h, _ := hosttest.NewHost(t, host.NewConfig().WithMaxInstances(2))
+	node, err := compute.New(hosttest.LoadGo(t, h, "plugins/testdata/loop", host.PluginConfig{Timeout: time.Minute}))
 	require.NoError(t, err)
 	inputs := make([]abi.ComputeInput, 50)
 	for i := range inputs {
@@ -208,7 +210,7 @@ func TestComputeNode_BatchCancelStopsPromptly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	results, err := node.ProcessBatch(ctx, inputs, host.BatchOptions{Workers: 2})
+	results, err := node.ProcessBatch(ctx, inputs, compute.BatchOptions{Workers: 2})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	for _, r := range results {
@@ -242,7 +244,7 @@ func TestComputeNode_Metrics(t *testing.T) {
 	assert.Greater(t, m.MaxProcessingTimeMS, 0.0)
 	assert.LessOrEqual(t, m.MinProcessingTimeMS, m.AvgProcessingTimeMS)
 	assert.LessOrEqual(t, m.AvgProcessingTimeMS, m.MaxProcessingTimeMS)
-	slow := rec.find("slow operation")
+	slow := rec.Find("slow operation")
 	assert.Len(t, slow, goroutines*calls+1, "every operation passed the 1ns threshold")
 	assert.Equal(t, "sum_numbers", slow[0].Attrs["computation"])
 }

@@ -1,4 +1,4 @@
-package host_test
+package effect_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -22,7 +23,7 @@ func TestEffectNode_WithPluginSharesTheConcurrencyBound(t *testing.T) {
 	wasm := plugintest.Fixture(t, "wat/sleepeffect.wasm")
 	p1, err := h.Load(context.Background(), wasm, host.PluginConfig{Grants: host.Grants{KV: true}})
 	require.NoError(t, err)
-	n1, err := host.NewEffectNode(p1, host.EffectConfig{Concurrency: 1, Timeout: -1})
+	n1, err := effect.New(p1, effect.Config{Concurrency: 1, Timeout: -1})
 	require.NoError(t, err)
 	p2, err := h.Load(context.Background(), wasm, host.PluginConfig{Grants: host.Grants{KV: true}}) // the reload
 	require.NoError(t, err)
@@ -65,8 +66,8 @@ func canceled() context.Context {
 func TestEffect_CompensationsDuringReload(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	old := scriptNode(t, h, dir, host.EffectConfig{Timeout: -1})
-	n := scriptNode(t, h, dir, host.EffectConfig{}) // the reload: same file, same digest
+	old := scriptNode(t, h, dir, effect.Config{Timeout: -1})
+	n := scriptNode(t, h, dir, effect.Config{}) // the reload: same file, same digest
 	require.Equal(t, old.Plugin().Digest(), n.Plugin().Digest())
 
 	// The old version is closed while one of its effects still runs: it drains.
@@ -92,7 +93,7 @@ func TestEffect_CompensationsDuringReload(t *testing.T) {
 }
 
 // runScriptCtx is runScript under ctx.
-func runScriptCtx(tb testing.TB, ctx context.Context, n *host.EffectNode, s script) (abi.EffectOutput, scriptResult, error) {
+func runScriptCtx(tb testing.TB, ctx context.Context, n *effect.Node, s script) (abi.EffectOutput, scriptResult, error) {
 	tb.Helper()
 	data, err := json.Marshal(s)
 	require.NoError(tb, err)

@@ -1,4 +1,4 @@
-package host
+package capcall
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func TestAttempt_GuardHalfOpenProbe(t *testing.T) {
 					HalfOpenMaxRequests: 1, SuccessThreshold: 1,
 				}})
 				require.NoError(t, err)
-				a := &attempt{plugin: &Plugin{host: &Host{services: services{breakers: reg}}}, breakers: true}
+				a := &Attempt{Plugin: &Plugin{Breakers: reg}, Breakers: true}
 				reg.ForceOpen("svc")
 				time.Sleep(openTimeout) // the next call is the half-open probe
 

@@ -1,95 +1,27 @@
-package host
+package capcall
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/capability/kv"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
 
-// kvStore is the host's key-value store, opened the first time a node needs it.
-type kvStore struct {
-	mu     sync.Mutex // guards db and closed
-	db     *kv.DB
-	closed bool
-}
-
-// kvFile is the store's file in Config.DataDir.
-const kvFile = "kv.db"
-
-// MemoryKV as Config.KVPath keeps the key-value store in memory.
-const MemoryKV = ":memory:"
-
-// kvDB returns the host's key-value store, opening it on first use: Config.KVPath, else
-// DataDir/kv.db, or in memory when that is ":memory:" or DataDir is "".
-func (h *Host) kvDB() (*kv.DB, error) {
-	h.kv.mu.Lock()
-	defer h.kv.mu.Unlock()
-	if h.kv.closed {
-		return nil, ErrClosed
-	}
-	if h.kv.db != nil {
-		return h.kv.db, nil
-	}
-	path := h.cfg.KVPath
-	if path == "" && h.cfg.DataDir != "" {
-		path = filepath.Join(h.cfg.DataDir, kvFile)
-	}
-	var db *kv.DB
-	var err error
-	if path == "" || path == MemoryKV {
-		db, err = kv.NewMemory(kv.Config{})
-	} else if err = os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
-		db, err = kv.OpenBolt(path, kv.Config{})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("host: key-value store: %w", err)
-	}
-	h.kv.db = db
-	return db, nil
-}
-
-// closeKV closes the store, if it was opened; later kvDB calls fail with ErrClosed.
-func (h *Host) closeKV() error {
-	h.kv.mu.Lock()
-	defer h.kv.mu.Unlock()
-	h.kv.closed = true
-	if h.kv.db == nil {
-		return nil
-	}
-	db := h.kv.db
-	h.kv.db = nil
-	return db.Close()
-}
-
-// compensateKV undoes a kv operation in the host's store.
-func (h *Host) compensateKV(ctx context.Context, op tx.Operation) error {
-	db, err := h.kvDB()
-	if err != nil {
-		return err
-	}
-	return kv.NewCompensator(db).Compensate(ctx, op)
-}
-
 // kvService names the store's breaker.
 const kvService = "kv"
 
 // kv runs one kv op in the node's own namespace, recording mutations in the attempt's
 // transaction.
-func (a *attempt) kv(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
-	store := a.plugin.caps.kv
+func (a *Attempt) kv(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
+	store := a.Plugin.KV
 	if store == nil {
 		return failure(abi.StatusDenied, "%s: the key-value store is not granted", op)
 	}
-	if a.tx != nil {
-		store = kv.WithTx(store, a.tx)
+	if a.Tx != nil {
+		store = kv.WithTx(store, a.Tx)
 	}
 	var resp any = abi.Empty{}
 	var run func() error

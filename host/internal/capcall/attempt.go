@@ -1,4 +1,4 @@
-package host
+package capcall
 
 import (
 	"context"
@@ -10,25 +10,72 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/breaker"
+	fscap "github.com/onexhost/onex-host/host/internal/capability/fs"
+	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
+	"github.com/onexhost/onex-host/host/internal/capability/kv"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
 
-// attempt is one attempt of one effect: what the capability host functions act for while
-// the guest runs it. It belongs to the goroutine running the attempt (host functions run
-// on that goroutine too), so it needs no lock.
-type attempt struct {
-	plugin *Plugin
-	// tx records the attempt's side effects; nil when the caller disabled transactions.
-	tx *tx.Tx
-	// breakers says whether capability calls go through the per-service breakers.
-	breakers bool
+// Plugin is what the capability calls of one loaded effect plugin reach and act for:
+// its identity, what its manifest allows, its opened capabilities and the host's
+// breakers and bus. Package host builds it when it loads the plugin; it is read-only
+// afterwards and safe for concurrent use by multiple goroutines.
+type Plugin struct {
+	Name   string
+	Digest string
+	// Capabilities and Publishes are the manifest's.
+	Capabilities []abi.Capability
+	Publishes    []string
+	// Compensates says whether the module exports onex_compensate.
+	Compensates bool
+	// FS, KV and HTTP are the opened capabilities: nil unless the manifest asks for one
+	// and the operator granted it. KV is the node's own namespace of the host's store.
+	FS   *fscap.Roots
+	KV   kv.Store
+	HTTP *httpcap.Client
+	// Breakers holds the host's per-service circuit breakers.
+	Breakers *breaker.Registry
+	// Publish publishes an event at once (an attempt without a transaction).
+	Publish func(context.Context, abi.Event) error
 }
 
-// dispatch runs one capability op with its JSON request (a view of guest memory, valid
+// Close releases the opened capabilities.
+func (p *Plugin) Close() error {
+	var errs []error
+	if p.FS != nil {
+		errs = append(errs, p.FS.Close())
+	}
+	if p.KV != nil {
+		errs = append(errs, p.KV.Close())
+	}
+	if p.HTTP != nil {
+		p.HTTP.CloseIdleConnections()
+	}
+	return errors.Join(errs...)
+}
+
+// GuestService names the guest compensations of the plugin with digest: the digest finds
+// the same code again.
+func GuestService(digest string) string { return "guest:" + digest }
+
+// Attempt is one attempt of one effect (or one compensation): what the capability host
+// functions act for while the guest runs it. It belongs to the goroutine running the
+// attempt (host functions run on that goroutine too), so it needs no lock.
+type Attempt struct {
+	Plugin *Plugin
+	// Tx records the attempt's side effects; nil when the caller disabled transactions
+	// (or for a compensation, whose own calls are not recorded again).
+	Tx *tx.Tx
+	// Breakers says whether capability calls go through the per-service breakers.
+	Breakers bool
+}
+
+// Dispatch runs one capability op with its JSON request (a view of guest memory, valid
 // only during the call) and returns the status and the JSON response or error payload.
-func (a *attempt) dispatch(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
-	p := a.plugin
-	if c, ok := abi.CapabilityOf(op); ok && !slices.Contains(p.manifest.Capabilities, c) {
+func (a *Attempt) Dispatch(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
+	p := a.Plugin
+	if c, ok := abi.CapabilityOf(op); ok && !slices.Contains(p.Capabilities, c) {
 		return failure(abi.StatusDenied, "%s: the manifest does not list the %q capability", op, c)
 	}
 	switch op {
@@ -50,13 +97,13 @@ func (a *attempt) dispatch(ctx context.Context, op string, req []byte) (abi.Stat
 // publish holds an event in the transaction's outbox (published at commit, dropped at
 // rollback), or publishes it at once when the attempt has no transaction. The topic must
 // be one the manifest's publishes lists.
-func (a *attempt) publish(ctx context.Context, req []byte) (abi.Status, []byte) {
+func (a *Attempt) publish(ctx context.Context, req []byte) (abi.Status, []byte) {
 	var e abi.Event
 	if err := json.Unmarshal(req, &e); err != nil {
 		return failure(abi.StatusInvalidInput, "events.publish: %v", err)
 	}
-	if !slices.Contains(a.plugin.manifest.Publishes, e.Topic) {
-		return failure(abi.StatusDenied, "events.publish: topic %q is not in the manifest's publishes %v", e.Topic, a.plugin.manifest.Publishes)
+	if !slices.Contains(a.Plugin.Publishes, e.Topic) {
+		return failure(abi.StatusDenied, "events.publish: topic %q is not in the manifest's publishes %v", e.Topic, a.Plugin.Publishes)
 	}
 	if e.EnvelopeID == "" {
 		e.EnvelopeID = uuid.NewString()
@@ -65,10 +112,10 @@ func (a *attempt) publish(ctx context.Context, req []byte) (abi.Status, []byte) 
 		return failure(abi.StatusInvalidInput, "events.publish: %v", err)
 	}
 	var err error
-	if a.tx != nil {
-		err = a.tx.Hold(e)
+	if a.Tx != nil {
+		err = a.Tx.Hold(e)
 	} else {
-		err = busOf(a.plugin.host.container).Publish(ctx, e)
+		err = a.Plugin.Publish(ctx, e)
 	}
 	if err != nil {
 		return failure(abi.StatusUnavailable, "events.publish: %v", err)
@@ -78,7 +125,7 @@ func (a *attempt) publish(ctx context.Context, req []byte) (abi.Status, []byte) 
 
 // registerCompensation records a guest-defined compensation with the transaction: on
 // rollback the host calls the plugin's onex_compensate with its name and payload.
-func (a *attempt) registerCompensation(req []byte) (abi.Status, []byte) {
+func (a *Attempt) registerCompensation(req []byte) (abi.Status, []byte) {
 	var r abi.TxCompensateRequest
 	if err := json.Unmarshal(req, &r); err != nil {
 		return failure(abi.StatusInvalidInput, "tx.compensate: %v", err)
@@ -86,23 +133,20 @@ func (a *attempt) registerCompensation(req []byte) (abi.Status, []byte) {
 	if r.Name == "" {
 		return failure(abi.StatusInvalidInput, "tx.compensate: name is required")
 	}
-	if a.tx == nil {
+	if a.Tx == nil {
 		return failure(abi.StatusUnsupported, "tx.compensate: this effect runs without a transaction")
 	}
-	if !slices.Contains(a.plugin.exports, abi.ExportCompensate) {
+	if !a.Plugin.Compensates {
 		return failure(abi.StatusUnsupported, "tx.compensate: the plugin does not export %s", abi.ExportCompensate)
 	}
 	payload, _ := json.Marshal(r.Payload) // a []byte: cannot fail
-	err := a.tx.Record(tx.Operation{Kind: tx.KindGuest, Service: guestService(a.plugin), Target: r.Name,
+	err := a.Tx.Record(tx.Operation{Kind: tx.KindGuest, Service: GuestService(a.Plugin.Digest), Target: r.Name,
 		Compensation: &tx.Compensation{Payload: payload}})
 	if err != nil {
 		return txFailure("tx.compensate", err)
 	}
 	return response(abi.Empty{})
 }
-
-// guestService names a plugin's guest compensations: the digest finds the same code again.
-func guestService(p *Plugin) string { return "guest:" + p.digest }
 
 // failure is a status with its error payload.
 func failure(s abi.Status, format string, args ...any) (abi.Status, []byte) {

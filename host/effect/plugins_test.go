@@ -1,4 +1,4 @@
-package host_test
+package effect_test
 
 import (
 	"context"
@@ -15,13 +15,15 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
+	"github.com/onexhost/onex-host/host/internal/hosttest"
 )
 
 func TestFileops_ApplyIsAllOrNothing(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	p := loadGo(t, h, "plugins/fileops", host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: dir}}}})
-	n, err := host.NewEffectNode(p, host.EffectConfig{})
+	p := hosttest.LoadGo(t, h, "plugins/fileops", host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: dir}}}})
+	n, err := effect.New(p, effect.Config{})
 	require.NoError(t, err)
 	ctx := context.Background()
 	keep := filepath.Join(dir, "keep.txt")
@@ -85,8 +87,8 @@ func TestHTTPCall_CompensatesWhenTheEffectFails(t *testing.T) {
 	}))
 	defer srv.Close()
 	h := effectHost(t)
-	p := loadGo(t, h, "plugins/httpcall", host.PluginConfig{Grants: host.Grants{Hosts: []string{"127.0.0.1"}}})
-	n, err := host.NewEffectNode(p, host.EffectConfig{})
+	p := hosttest.LoadGo(t, h, "plugins/httpcall", host.PluginConfig{Grants: host.Grants{Hosts: []string{"127.0.0.1"}}})
+	n, err := effect.New(p, effect.Config{})
 	require.NoError(t, err)
 	call := func(extract string) (abi.EffectOutput, error) {
 		data, err := json.Marshal(map[string]any{

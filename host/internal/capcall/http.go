@@ -1,11 +1,9 @@
-package host
+package capcall
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/url"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
@@ -15,8 +13,8 @@ import (
 // http sends one request to a granted host, behind that host's breaker. A request that
 // changes something is recorded in the attempt's transaction first, with its
 // compensating request or as irreversible.
-func (a *attempt) http(ctx context.Context, req []byte) (abi.Status, []byte) {
-	client := a.plugin.caps.http
+func (a *Attempt) http(ctx context.Context, req []byte) (abi.Status, []byte) {
+	client := a.Plugin.HTTP
 	if client == nil {
 		return failure(abi.StatusDenied, "%s: no host is granted", abi.OpHTTPRequest)
 	}
@@ -27,8 +25,8 @@ func (a *attempt) http(ctx context.Context, req []byte) (abi.Status, []byte) {
 	var resp abi.HTTPResponse
 	run := func() error {
 		var err error
-		if a.tx != nil {
-			resp, err = client.DoTx(ctx, a.tx, r)
+		if a.Tx != nil {
+			resp, err = client.DoTx(ctx, a.Tx, r)
 		} else {
 			resp, err = client.Do(ctx, r)
 		}
@@ -55,22 +53,4 @@ func httpFailure(err error) bool {
 		return se.Retryable
 	}
 	return errors.Is(err, httpcap.ErrTimeout) || errors.Is(err, httpcap.ErrUnavailable)
-}
-
-// compensateHTTP sends a recorded request's compensating request, through the client of a
-// loaded plugin granted its host (the grants apply to compensations too).
-func (h *Host) compensateHTTP(ctx context.Context, op tx.Operation) error {
-	if op.Compensation == nil || op.Compensation.Request == nil {
-		return fmt.Errorf("http.request %s: no compensating request", op.Target)
-	}
-	u, err := url.Parse(op.Compensation.Request.URL)
-	if err != nil {
-		return fmt.Errorf("compensating request: %w", err)
-	}
-	p := h.pluginFor(func(q *Plugin) bool { return q.caps.http != nil && q.caps.http.Granted(u) })
-	if p != nil {
-		defer p.exit()
-		return httpcap.NewCompensator(p.caps.http).Compensate(ctx, op)
-	}
-	return fmt.Errorf("compensating request to %s: no loaded plugin is granted that host", u.Hostname())
 }

@@ -1,4 +1,4 @@
-package host
+package effect
 
 import (
 	"context"
@@ -10,16 +10,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/internal/capcall"
 	"github.com/onexhost/onex-host/host/internal/metrics"
+	"github.com/onexhost/onex-host/host/internal/node"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
 
-// DefaultEffectTimeout bounds a whole effect, retries included: ONEX's timeout_ms
-// default, enforced here.
-const DefaultEffectTimeout = 30 * time.Second
+// DefaultTimeout bounds a whole effect, retries included: ONEX's timeout_ms default,
+// enforced here.
+const DefaultTimeout = 30 * time.Second
 
-// EffectConfig configures an EffectNode. The zero value is usable: ONEX's defaults.
-type EffectConfig struct {
+// Config configures a Node. The zero value is usable: ONEX's defaults.
+type Config struct {
 	// Retry is the node's retry policy; an EffectInput may override its count and delay.
 	Retry RetryPolicy
 	// Concurrency bounds how many effects of this node run at once; callers beyond it
@@ -27,39 +30,45 @@ type EffectConfig struct {
 	// mode. 0 means no bound beyond the plugin's instance pool.
 	Concurrency int
 	// Timeout bounds a whole effect: every attempt, every wait between attempts. An
-	// EffectInput's TimeoutMS overrides it. Default DefaultEffectTimeout; negative means
+	// EffectInput's TimeoutMS overrides it. Default DefaultTimeout; negative means
 	// none (each attempt still has the plugin's call timeout).
 	Timeout time.Duration
 }
 
-// EffectNode runs an effect plugin with ONEX's effect envelope: each attempt in a
+// Node runs an effect plugin with ONEX's effect envelope: each attempt in a
 // transaction of its own, capability calls behind per-service circuit breakers, failed
 // attempts rolled back and retried by the node's policy, the whole effect under one
 // deadline. It is safe for concurrent use by multiple goroutines: every effect checks out
 // its own instance and gets its own transaction.
-type EffectNode struct {
-	plugin *Plugin
-	cfg    EffectConfig
+type Node struct {
+	plugin *host.Plugin
+	rt     node.Runtime
+	cfg    Config
 	// sem bounds the effects running at once (nil: no bound). It belongs to the node, not
 	// to the plugin version: WithPlugin shares it, so a reload keeps the bound.
 	sem     chan struct{}
 	metrics *metrics.Registry
 }
 
-// NewEffectNode wraps p, which must be an effect node (ErrUnsupported otherwise).
-func NewEffectNode(p *Plugin, cfg EffectConfig) (*EffectNode, error) {
-	if p.manifest.Kind != abi.KindEffect {
-		return nil, p.errorf("", ErrUnsupported, "kind %q is not an effect node", p.manifest.Kind)
+// New wraps p, which must be an effect node, with cfg. It returns a *host.PluginError
+// matching host.ErrUnsupported for another kind or a negative Concurrency, and one
+// matching host.ErrUnavailable when the host's journal (host.Config.DataDir) cannot be
+// opened: the journal is on disk before the node's first transaction begins.
+func New(p *host.Plugin, cfg Config) (*Node, error) {
+	if kind := p.Manifest().Kind; kind != abi.KindEffect {
+		return nil, errorf(p, "", host.ErrUnsupported, "kind %q is not an effect node", kind)
 	}
 	if cfg.Concurrency < 0 {
-		return nil, p.errorf("", ErrUnsupported, "effect concurrency %d must not be negative", cfg.Concurrency)
+		return nil, errorf(p, "", host.ErrUnsupported, "effect concurrency %d must not be negative", cfg.Concurrency)
 	}
-	orDefault(&cfg.Timeout, DefaultEffectTimeout)
-	// The journal is on disk before the node's first transaction begins.
-	if err := p.host.openJournal(); err != nil {
-		return nil, p.errorf("", ErrUnavailable, "%v", err)
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
 	}
-	n := &EffectNode{plugin: p, cfg: cfg, metrics: metrics.New()}
+	rt := node.Of(p)
+	if err := rt.OpenJournal(); err != nil {
+		return nil, errorf(p, "", host.ErrUnavailable, "%v", err)
+	}
+	n := &Node{plugin: p, rt: rt, cfg: cfg, metrics: metrics.New()}
 	if cfg.Concurrency > 0 {
 		n.sem = make(chan struct{}, cfg.Concurrency)
 	}
@@ -67,29 +76,29 @@ func NewEffectNode(p *Plugin, cfg EffectConfig) (*EffectNode, error) {
 }
 
 // Plugin returns the plugin the node runs.
-func (n *EffectNode) Plugin() *Plugin { return n.plugin }
+func (n *Node) Plugin() *host.Plugin { return n.plugin }
 
 // WithPlugin returns a node that runs p, another version of the same node (a reload),
 // with n's configuration and sharing n's concurrency bound: effects of both nodes
-// together never exceed EffectConfig.Concurrency, so "sequential" stays sequential while
-// the old version drains. p must be an effect node with n's name (ErrUnsupported
-// otherwise). Metrics are p's own.
-func (n *EffectNode) WithPlugin(p *Plugin) (*EffectNode, error) {
-	if p.manifest.Kind != abi.KindEffect {
-		return nil, p.errorf("", ErrUnsupported, "kind %q is not an effect node", p.manifest.Kind)
+// together never exceed Config.Concurrency, so "sequential" stays sequential while the
+// old version drains. p must be an effect node with n's name (a *host.PluginError
+// matching host.ErrUnsupported otherwise). Metrics are p's own.
+func (n *Node) WithPlugin(p *host.Plugin) (*Node, error) {
+	if kind := p.Manifest().Kind; kind != abi.KindEffect {
+		return nil, errorf(p, "", host.ErrUnsupported, "kind %q is not an effect node", kind)
 	}
-	if p.name != n.plugin.name {
-		return nil, p.errorf("", ErrUnsupported, "plugin %q is not a version of node %q", p.name, n.plugin.name)
+	if p.Name() != n.plugin.Name() {
+		return nil, errorf(p, "", host.ErrUnsupported, "plugin %q is not a version of node %q", p.Name(), n.plugin.Name())
 	}
-	return &EffectNode{plugin: p, cfg: n.cfg, sem: n.sem, metrics: metrics.New()}, nil
+	return &Node{plugin: p, rt: node.Of(p), cfg: n.cfg, sem: n.sem, metrics: metrics.New()}, nil
 }
 
 // Metrics returns a snapshot of the node's metrics, by effect type. Each effect counts
 // once, whatever its retries.
-func (n *EffectNode) Metrics() map[string]ComputationMetrics { return n.metrics.Snapshot() }
+func (n *Node) Metrics() map[string]host.ComputationMetrics { return n.metrics.Snapshot() }
 
 // Process runs one effect. An empty OperationID gets a fresh UUID and an empty EffectType
-// means abi.DefaultEffect. OperationData that is not JSON fails with ErrInvalidInput
+// means abi.DefaultEffect. OperationData that is not JSON fails with host.ErrInvalidInput
 // before the guest runs.
 //
 // Each attempt runs in a new transaction (unless in.NoTransaction): the plugin's
@@ -102,10 +111,11 @@ func (n *EffectNode) Metrics() map[string]ComputationMetrics { return n.metrics.
 // the number of failed attempts before it.
 //
 // On error the output is still filled in as far as the effect got, and the error is the
-// last attempt's *PluginError (or ErrTimeout/ErrCanceled when the effect's deadline or
-// the caller's context ended, ErrClosed when the host is shutting down).
-func (n *EffectNode) Process(ctx context.Context, in abi.EffectInput) (abi.EffectOutput, error) {
-	p := n.plugin
+// last attempt's *host.PluginError (or one matching host.ErrTimeout or host.ErrCanceled
+// when the effect's deadline or the caller's context ended, host.ErrClosed when the host
+// is shutting down or the plugin closed). Process blocks until the effect has finished,
+// its rollbacks included.
+func (n *Node) Process(ctx context.Context, in abi.EffectInput) (abi.EffectOutput, error) {
 	name := in.Effect()
 	out := abi.EffectOutput{OperationID: in.OperationID, EffectType: name, TransactionState: abi.TransactionNone,
 		Metadata: in.Metadata}
@@ -117,35 +127,29 @@ func (n *EffectNode) Process(ctx context.Context, in abi.EffectInput) (abi.Effec
 	// A guest that passes the host's circuit_open error on (as the SDK does) returns the
 	// generic error status: the effect is unavailable, as its capability call was, so that
 	// callers retry it like any other unavailable answer (HTTP 503).
-	if pe, ok := errors.AsType[*PluginError](err); ok && pe.Code == codeCircuitOpen && pe.Kind == ErrFailed {
-		pe.Kind = ErrUnavailable
+	if pe, ok := errors.AsType[*host.PluginError](err); ok && pe.Code == capcall.CodeCircuitOpen && pe.Kind == host.ErrFailed {
+		pe.Kind = host.ErrUnavailable
 	}
 	elapsed := time.Since(start)
 	out.ProcessingTimeMS = float64(elapsed.Nanoseconds()) / 1e6
 	n.metrics.Observe(name, 1, elapsed, err != nil)
 	if err != nil {
-		p.logger.Debug("effect failed", "effect", name, "operation_id", out.OperationID, "retries", out.RetryCount,
+		n.rt.Logger().Debug("effect failed", "effect", name, "operation_id", out.OperationID, "retries", out.RetryCount,
 			"transaction_state", out.TransactionState, "error", err)
 	}
 	return out, err
 }
 
-func (n *EffectNode) process(ctx context.Context, in *abi.EffectInput, name string, out *abi.EffectOutput) error {
-	p := n.plugin
-	h := p.host
-	if !h.effects.enter() {
-		return p.errorf(name, ErrClosed, "the host is shutting down")
+func (n *Node) process(ctx context.Context, in *abi.EffectInput, name string, out *abi.EffectOutput) error {
+	p, rt := n.plugin, n.rt
+	// The effect holds the plugin from its first attempt to its last rollback (closing
+	// the plugin, a reload, lets it finish), and the host's shutdown waits for it and
+	// cancels it at its deadline.
+	ctx, done, err := rt.Enter(ctx, name)
+	if err != nil {
+		return err
 	}
-	defer h.effects.exit()
-	// The effect holds the plugin from its first attempt to its last rollback: closing
-	// the plugin (a reload) lets it finish.
-	if !p.enter() {
-		return p.errorf(name, ErrClosed, "the plugin is closed")
-	}
-	defer p.exit()
-	// The host's shutdown cancels effects still running at its deadline.
-	ctx, stop := h.effects.bind(ctx)
-	defer stop()
+	defer done()
 	timeout := n.cfg.Timeout
 	if in.TimeoutMS > 0 {
 		timeout = time.Duration(in.TimeoutMS) * time.Millisecond
@@ -160,17 +164,17 @@ func (n *EffectNode) process(ctx context.Context, in *abi.EffectInput, name stri
 		data = []byte("null")
 	}
 	if !json.Valid(data) {
-		return p.errorf(name, ErrInvalidInput, "operation %s: operation_data is not valid JSON", out.OperationID)
+		return errorf(p, name, host.ErrInvalidInput, "operation %s: operation_data is not valid JSON", out.OperationID)
 	}
-	if _, ok := p.offers[name]; !ok {
-		return p.errorf(name, ErrUnknownComputation, "effect %q is not in the manifest (%s)", name, p.computationNames())
+	if _, ok := p.Entry(name); !ok {
+		return errorf(p, name, host.ErrUnknownComputation, "effect %q is not in the manifest (%s)", name, offered(p))
 	}
 	if n.sem != nil {
 		select {
 		case n.sem <- struct{}{}:
 			defer func() { <-n.sem }()
 		case <-ctx.Done():
-			return p.waitError(name, ctx.Err(), fmt.Sprintf("waiting for a turn (concurrency %d)", cap(n.sem)))
+			return rt.WaitError(name, ctx.Err(), fmt.Sprintf("waiting for a turn (concurrency %d)", cap(n.sem)))
 		}
 	}
 	retry := n.cfg.Retry.withDefaults(in)
@@ -188,34 +192,34 @@ func (n *EffectNode) process(ctx context.Context, in *abi.EffectInput, name stri
 		case <-wait.C:
 		case <-ctx.Done():
 			wait.Stop()
-			return p.waitError(name, ctx.Err(), fmt.Sprintf("waiting to retry after %d failed attempts (last: %v)", out.RetryCount, err))
+			return rt.WaitError(name, ctx.Err(), fmt.Sprintf("waiting to retry after %d failed attempts (last: %v)", out.RetryCount, err))
 		}
 	}
 }
 
 // attempt runs the effect once, in a transaction of its own, and commits or rolls back.
-func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name string, data []byte, number int, out *abi.EffectOutput) error {
-	p := n.plugin
-	a := &attempt{plugin: p, breakers: !in.NoCircuitBreaker}
+func (n *Node) attempt(ctx context.Context, in *abi.EffectInput, name string, data []byte, number int, out *abi.EffectOutput) error {
+	p, rt := n.plugin, n.rt
+	a := &capcall.Attempt{Plugin: rt.Capabilities(), Breakers: !in.NoCircuitBreaker}
 	out.TransactionState, out.TransactionID, out.SideEffectsApplied, out.RollbackOperations = abi.TransactionNone, "", 0, nil
 	if !in.NoTransaction {
-		t, err := p.host.txm.Begin(p.name, number, out.OperationID)
+		t, err := rt.Begin(number, out.OperationID)
 		if err != nil {
-			return p.errorf(name, ErrClosed, "no new transaction: %v", err)
+			return errorf(p, name, host.ErrClosed, "no new transaction: %v", err)
 		}
-		a.tx = t
+		a.Tx = t
 		out.TransactionID = t.ID()
 	}
-	var st callStats
-	result, err := p.callHeld(ctx, name, data, a, &st)
-	out.FuelUsed += st.fuel
+	var st node.Stats
+	result, err := rt.CallHeld(ctx, name, data, a, &st)
+	out.FuelUsed += st.Fuel
 	if err == nil && len(result) == 0 {
 		result = []byte("null")
 	}
 	if err == nil && !json.Valid(result) {
-		err = p.errorf(name, ErrInvalidOutput, "operation %s: the guest's result is not valid JSON", out.OperationID)
+		err = errorf(p, name, host.ErrInvalidOutput, "operation %s: the guest's result is not valid JSON", out.OperationID)
 	}
-	if a.tx == nil {
+	if a.Tx == nil {
 		if err == nil {
 			out.Result = result
 		}
@@ -225,34 +229,34 @@ func (n *EffectNode) attempt(ctx context.Context, in *abi.EffectInput, name stri
 		candidate := *out
 		candidate.Result, candidate.TransactionState = result, abi.TransactionCommitted
 		if gerr := guard(ctx, candidate); gerr != nil {
-			err = p.errorf(name, ErrUnavailable, "operation %s: not committed: %v", out.OperationID, gerr)
+			err = errorf(p, name, host.ErrUnavailable, "operation %s: not committed: %v", out.OperationID, gerr)
 		}
 	}
 	if err == nil {
-		res, cerr := a.tx.Commit(ctx)
+		res, cerr := a.Tx.Commit(ctx)
 		report(out, res)
 		var pubErr *tx.PublishError
 		switch {
 		case cerr == nil:
-			p.host.markPublished(res.ID)
+			rt.MarkPublished(res.ID)
 			out.Result = result
 			return nil
 		case errors.As(cerr, &pubErr):
 			// Committed: the side effects stand. The events that could not be published
 			// are reported, never silently lost.
-			p.logger.Error("effect committed, but events could not be published", "effect", name,
+			rt.Logger().Error("effect committed, but events could not be published", "effect", name,
 				"operation_id", out.OperationID, "transaction_id", res.ID, "unpublished", len(pubErr.Events), "error", pubErr.Err)
 			out.Result = result
 			return nil
 		default:
 			// The host's shutdown rolled the transaction back under the attempt.
-			err = p.errorf(name, ErrClosed, "the transaction was rolled back before it could commit: %v", cerr)
+			err = errorf(p, name, host.ErrClosed, "the transaction was rolled back before it could commit: %v", cerr)
 		}
 	}
-	res, rerr := a.tx.Rollback(ctx)
+	res, rerr := a.Tx.Rollback(ctx)
 	report(out, res)
 	if rerr != nil && !errors.Is(rerr, tx.ErrCommitted) {
-		p.logger.Error("effect rollback failed", "effect", name, "operation_id", out.OperationID,
+		rt.Logger().Error("effect rollback failed", "effect", name, "operation_id", out.OperationID,
 			"transaction_id", res.ID, "error", rerr)
 	}
 	return err
@@ -279,18 +283,31 @@ func report(out *abi.EffectOutput, r tx.Result) {
 	}
 }
 
-// codeCircuitOpen is the error code of a capability call an open breaker rejected.
-const codeCircuitOpen = "circuit_open"
-
 // retryable reports whether a failed attempt may be tried again: the failure says so, and
 // neither the effect's deadline nor the caller's context has ended.
 func retryable(ctx context.Context, err error, r RetryPolicy) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	pe, ok := errors.AsType[*PluginError](err)
+	pe, ok := errors.AsType[*host.PluginError](err)
 	if !ok || !pe.Retryable {
 		return false
 	}
-	return pe.Code != codeCircuitOpen || r.RetryBreakerOpen
+	return pe.Code != capcall.CodeCircuitOpen || r.RetryBreakerOpen
+}
+
+// errorf is a *host.PluginError of p's.
+func errorf(p *host.Plugin, op string, kind error, format string, args ...any) *host.PluginError {
+	return &host.PluginError{Plugin: p.Name(), Op: op, Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// offered lists the plugin's effects, for an error message.
+func offered(p *host.Plugin) string {
+	m := p.Manifest()
+	offers := m.Offers()
+	names := make([]string, len(offers))
+	for i, c := range offers {
+		names[i] = c.Name
+	}
+	return "offered: " + fmt.Sprint(names)
 }

@@ -1,4 +1,4 @@
-package host_test
+package effect_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
+	"github.com/onexhost/onex-host/host/internal/hosttest"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -25,12 +27,12 @@ import (
 // The difference between bare and breaker+tx is the overhead the effect machinery adds
 // to a no-op capability call.
 func BenchmarkEffectCapability(b *testing.B) {
-	h, _ := newHost(b, host.NewConfig().WithDataDir("").WithLogger(slog.New(slog.DiscardHandler)))
+	h, _ := hosttest.NewHost(b, host.NewConfig().WithDataDir("").WithLogger(slog.New(slog.DiscardHandler)))
 	p, err := h.Load(context.Background(), plugintest.Fixture(b, "wat/effectproxy.wasm"), host.PluginConfig{Grants: proxyGrants(b.TempDir())})
 	if err != nil {
 		b.Fatal(err)
 	}
-	n, err := host.NewEffectNode(p, host.EffectConfig{})
+	n, err := effect.New(p, effect.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

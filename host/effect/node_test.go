@@ -1,4 +1,4 @@
-package host_test
+package effect_test
 
 import (
 	"context"
@@ -16,30 +16,11 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/container"
+	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/events"
+	"github.com/onexhost/onex-host/host/internal/hosttest"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
-
-// proxyGrants grants effectproxy everything it asks for, with dir as its directory.
-func proxyGrants(dir string) host.Grants {
-	return host.Grants{Paths: []host.PathGrant{{Dir: dir}}, Hosts: []string{"127.0.0.1"}, KV: true, Events: true}
-}
-
-// loadProxy loads the WAT effect proxy (one capability op per effect) as an EffectNode.
-func loadProxy(tb testing.TB, h *host.Host, grants host.Grants, cfg host.EffectConfig) *host.EffectNode {
-	tb.Helper()
-	p, err := h.Load(context.Background(), plugintest.Fixture(tb, "wat/effectproxy.wasm"), host.PluginConfig{Grants: grants})
-	require.NoError(tb, err)
-	n, err := host.NewEffectNode(p, cfg)
-	require.NoError(tb, err)
-	return n
-}
-
-// effectHost is a test host whose key-value store lives in memory.
-func effectHost(tb testing.TB) *host.Host {
-	h, _ := newHost(tb, host.NewConfig().WithDataDir(""))
-	return h
-}
 
 // collect subscribes to every event topic and returns what arrives.
 func collect(tb testing.TB, h *host.Host) func() []abi.Event {
@@ -63,7 +44,7 @@ func collect(tb testing.TB, h *host.Host) func() []abi.Event {
 func TestEffect_PublishesOnCommit(t *testing.T) {
 	h := effectHost(t)
 	got := collect(t, h)
-	n := loadProxy(t, h, proxyGrants(t.TempDir()), host.EffectConfig{})
+	n := loadProxy(t, h, proxyGrants(t.TempDir()), effect.Config{})
 	ev := `{"event_type":"test.proxied","topic":"onex.evt.test.proxied.v1","payload":{"n":1}}`
 	out, err := n.Process(context.Background(), abi.EffectInput{EffectType: abi.OpEventsPublish, OperationData: json.RawMessage(ev)})
 	require.NoError(t, err)
@@ -84,7 +65,7 @@ func TestEffect_PublishesOnCommit(t *testing.T) {
 
 func TestEffect_RetriesRetryableFailures(t *testing.T) {
 	h := effectHost(t)
-	n := loadProxy(t, h, proxyGrants(t.TempDir()), host.EffectConfig{Retry: host.RetryPolicy{BaseDelay: time.Millisecond, MaxRetries: 2}})
+	n := loadProxy(t, h, proxyGrants(t.TempDir()), effect.Config{Retry: effect.RetryPolicy{BaseDelay: time.Millisecond, MaxRetries: 2}})
 	out, err := n.Process(context.Background(), abi.EffectInput{EffectType: "fail"})
 	require.ErrorIs(t, err, host.ErrUnavailable)
 	assert.Equal(t, 2, out.RetryCount)
@@ -146,7 +127,7 @@ func get(url string) abi.EffectInput {
 func TestEffect_RetriesUntilTheServiceRecovers(t *testing.T) {
 	h := effectHost(t)
 	srv := newFlaky(t, 2, 0)
-	n := loadProxy(t, h, proxyGrants(t.TempDir()), host.EffectConfig{Retry: host.RetryPolicy{BaseDelay: time.Millisecond}})
+	n := loadProxy(t, h, proxyGrants(t.TempDir()), effect.Config{Retry: effect.RetryPolicy{BaseDelay: time.Millisecond}})
 	out, err := n.Process(context.Background(), get(srv.URL))
 	require.NoError(t, err)
 	assert.Equal(t, 2, out.RetryCount)
@@ -164,9 +145,9 @@ func TestEffect_BreakerOpensAndFailsFast(t *testing.T) {
 	// Breakers that open after 2 failures in 2 calls.
 	cfg := host.NewConfig().WithDataDir("")
 	cfg.Breakers = host.BreakerPolicy{MinRequests: 2, FailureThreshold: 2}
-	h2, _ := newHost(t, cfg)
+	h2, _ := hosttest.NewHost(t, cfg)
 	srv := newFlaky(t, 1000, 0)
-	n := loadProxy(t, h2, proxyGrants(t.TempDir()), host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+	n := loadProxy(t, h2, proxyGrants(t.TempDir()), effect.Config{Retry: effect.RetryPolicy{MaxRetries: -1}})
 	for range 2 {
 		_, err := n.Process(context.Background(), get(srv.URL))
 		require.ErrorIs(t, err, host.ErrUnavailable)
@@ -203,7 +184,7 @@ func TestEffect_UngrantedHostAndPathDenied(t *testing.T) {
 	srv := newFlaky(t, 0, 0)
 	grants := proxyGrants(t.TempDir())
 	grants.Hosts = []string{"example.com"}
-	n := loadProxy(t, h, grants, host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+	n := loadProxy(t, h, grants, effect.Config{Retry: effect.RetryPolicy{MaxRetries: -1}})
 	_, err := n.Process(context.Background(), get(srv.URL))
 	require.ErrorIs(t, err, host.ErrCapabilityDenied)
 	assert.Zero(t, srv.hits.Load())
@@ -217,7 +198,7 @@ func TestEffect_UngrantedHostAndPathDenied(t *testing.T) {
 func TestEffect_SequentialMode(t *testing.T) {
 	h := effectHost(t)
 	srv := newFlaky(t, 0, 5*time.Millisecond)
-	n := loadProxy(t, h, proxyGrants(t.TempDir()), host.EffectConfig{Concurrency: 1})
+	n := loadProxy(t, h, proxyGrants(t.TempDir()), effect.Config{Concurrency: 1})
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
@@ -239,7 +220,7 @@ func TestEffect_SequentialMode(t *testing.T) {
 func TestEffect_WholeEffectTimeout(t *testing.T) {
 	h := effectHost(t)
 	srv := newFlaky(t, 1000, 0)
-	n := loadProxy(t, h, proxyGrants(t.TempDir()), host.EffectConfig{Retry: host.RetryPolicy{BaseDelay: time.Hour}})
+	n := loadProxy(t, h, proxyGrants(t.TempDir()), effect.Config{Retry: effect.RetryPolicy{BaseDelay: time.Hour}})
 	in := get(srv.URL)
 	in.TimeoutMS = 50
 	start := time.Now()

@@ -1,4 +1,4 @@
-package host
+package compute
 
 import (
 	"context"
@@ -6,16 +6,17 @@ import (
 	"sync/atomic"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
 )
 
-// BatchOptions tunes ComputeNode.ProcessBatch. The zero value runs as many workers as the
+// BatchOptions tunes Node.ProcessBatch. The zero value runs as many workers as the
 // plugin has instances and reports each item's error without failing the batch.
 type BatchOptions struct {
 	// Workers is how many items run at once, each on its own instance; 0 means the
 	// plugin's MaxInstances. More workers than instances only wait for instances.
 	Workers int
 	// FailFast stops the batch at the first failed item: items still running are
-	// canceled and items not yet started are skipped (their Err matches ErrCanceled),
+	// canceled and items not yet started are skipped (their Err matches host.ErrCanceled),
 	// and ProcessBatch returns that first error.
 	FailFast bool
 }
@@ -30,15 +31,15 @@ type BatchResult struct {
 // ProcessBatch runs every input through Process, fanned out over up to Workers
 // goroutines, and returns the results in input order. A failed item carries its own error
 // and does not fail the batch unless FailFast is set. When ctx ends, items not yet
-// started are skipped (Err matching ErrCanceled or ErrTimeout, wrapping ctx's error) and
+// started are skipped (Err matching host.ErrCanceled or host.ErrTimeout, wrapping ctx's error) and
 // ProcessBatch returns ctx's error; items already running are stopped at their deadline
 // like any call. ParallelExecutionUsed is true on every item of a batch that ran on more
 // than one worker. ProcessBatch blocks until every started item has finished.
-func (n *ComputeNode) ProcessBatch(ctx context.Context, inputs []abi.ComputeInput, opts BatchOptions) ([]BatchResult, error) {
+func (n *Node) ProcessBatch(ctx context.Context, inputs []abi.ComputeInput, opts BatchOptions) ([]BatchResult, error) {
 	results := make([]BatchResult, len(inputs))
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = n.plugin.limits.maxInstances
+		workers = n.rt.MaxInstances()
 	}
 	workers = min(workers, len(inputs))
 	parallel := workers > 1
@@ -78,12 +79,12 @@ func (n *ComputeNode) ProcessBatch(ctx context.Context, inputs []abi.ComputeInpu
 }
 
 // skipped is the error of an item the batch did not start.
-func (n *ComputeNode) skipped(ctx context.Context, in abi.ComputeInput) error {
+func (n *Node) skipped(ctx context.Context, in abi.ComputeInput) error {
 	cause := context.Cause(ctx)
-	kind := ErrCanceled
+	kind := host.ErrCanceled
 	if ctx.Err() == context.DeadlineExceeded {
-		kind = ErrTimeout
+		kind = host.ErrTimeout
 	}
-	return &PluginError{Plugin: n.plugin.name, Op: in.Computation(), Kind: kind, Cause: cause,
+	return &host.PluginError{Plugin: n.plugin.Name(), Op: in.Computation(), Kind: kind, Cause: cause,
 		Message: "skipped: the batch stopped before this item started"}
 }

@@ -1,6 +1,7 @@
-package host
+package effect
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"time"
 
@@ -16,7 +17,7 @@ const (
 	DefaultJitter     = 0.1
 )
 
-// RetryPolicy is how an EffectNode retries a failed attempt. Only retryable failures are
+// RetryPolicy is how a Node retries a failed attempt. Only retryable failures are
 // retried: a guest error marked retryable, a timeout of the attempt (not of the whole
 // effect), a transient host failure; a call rejected by an open circuit breaker only with
 // RetryBreakerOpen. Each retry runs in a fresh transaction, after the previous attempt's
@@ -41,10 +42,10 @@ type RetryPolicy struct {
 
 // withDefaults fills zero fields and applies an input's overrides.
 func (r RetryPolicy) withDefaults(in *abi.EffectInput) RetryPolicy {
-	orDefault(&r.MaxRetries, DefaultMaxRetries)
-	orDefault(&r.BaseDelay, DefaultRetryDelay)
-	orDefault(&r.MaxDelay, DefaultMaxDelay)
-	orDefault(&r.Jitter, DefaultJitter)
+	r.MaxRetries = cmp.Or(r.MaxRetries, DefaultMaxRetries)
+	r.BaseDelay = cmp.Or(r.BaseDelay, DefaultRetryDelay)
+	r.MaxDelay = cmp.Or(r.MaxDelay, DefaultMaxDelay)
+	r.Jitter = cmp.Or(r.Jitter, DefaultJitter)
 	if in.MaxRetries != nil {
 		r.MaxRetries = *in.MaxRetries
 	}

@@ -1,4 +1,4 @@
-package host
+package effect
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 // CommitGuard decides, after an effect attempt's guest succeeded and before its
 // transaction commits, whether the attempt may commit. out is the output the effect will
 // return if it commits (Result set, TransactionState committed). An error rolls the
-// attempt back and fails the effect with ErrUnavailable, without a retry: whatever the
+// attempt back and fails the effect with host.ErrUnavailable, without a retry: whatever the
 // guard guards (package host/cluster records the operation id so that a repeated request
 // is answered instead of run twice) no longer holds.
 //
@@ -18,7 +18,7 @@ type CommitGuard func(ctx context.Context, out abi.EffectOutput) error
 
 type commitGuardKey struct{}
 
-// WithCommitGuard returns ctx carrying g for the effects run under it (EffectNode.Process
+// WithCommitGuard returns ctx carrying g for the effects run under it (Node.Process
 // calls g before each commit, before the journal's commit point). Effects run without
 // transactions (NoTransaction) have nothing to commit and never call g. Guards compose:
 // when ctx already carries one, g runs after it, and only if it returned nil.

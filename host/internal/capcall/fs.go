@@ -1,4 +1,4 @@
-package host
+package capcall
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 
 // fs runs one fs op on the plugin's granted directories, behind the breaker of the
 // directory it touches, recording mutations in the attempt's transaction.
-func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
-	roots := a.plugin.caps.fs
+func (a *Attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
+	roots := a.Plugin.FS
 	if roots == nil {
 		return failure(abi.StatusDenied, "%s: no directory is granted", op)
 	}
@@ -44,7 +44,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 			mode = 0o644
 		}
 		path, paths = r.Path, []string{r.Path}
-		run = func() error { return roots.Write(a.tx, r.Path, r.Data, mode) }
+		run = func() error { return roots.Write(a.Tx, r.Path, r.Data, mode) }
 	case abi.OpFSDelete:
 		var r abi.FSPathRequest
 		if err := json.Unmarshal(req, &r); err != nil {
@@ -52,7 +52,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		}
 		path, paths = r.Path, []string{r.Path}
 		run = func() error {
-			err := roots.Delete(a.tx, r.Path)
+			err := roots.Delete(a.Tx, r.Path)
 			resp = abi.FSDeleteResponse{Existed: err == nil}
 			if errors.Is(err, fscap.ErrNotFound) {
 				return nil
@@ -67,9 +67,9 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 		path, paths = r.From, []string{r.From, r.To}
 		run = func() error {
 			if op == abi.OpFSMove {
-				return roots.Move(a.tx, r.From, r.To)
+				return roots.Move(a.Tx, r.From, r.To)
 			}
-			return roots.Copy(a.tx, r.From, r.To)
+			return roots.Copy(a.Tx, r.From, r.To)
 		}
 	case abi.OpFSList:
 		var r abi.FSPathRequest
@@ -92,7 +92,7 @@ func (a *attempt) fs(ctx context.Context, op string, req []byte) (abi.Status, []
 			return failure(abi.StatusInvalidInput, "%s: %v", op, err)
 		}
 		path, paths = r.Path, []string{r.Path}
-		run = func() error { return roots.Mkdir(a.tx, r.Path, r.Parents) }
+		run = func() error { return roots.Mkdir(a.Tx, r.Path, r.Parents) }
 	}
 	// A guest names paths absolutely and without ".." (abi/SPEC.md section 8), even when
 	// the path would stay in its grant: one spelling per file, as the operator granted it.

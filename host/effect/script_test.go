@@ -1,4 +1,4 @@
-package host_test
+package effect_test
 
 import (
 	"context"
@@ -15,61 +15,13 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/effect"
 )
-
-// step and script mirror plugins/testdata/effects' input.
-type step struct {
-	Op      string `json:"op"`
-	Path    string `json:"path,omitempty"`
-	To      string `json:"to,omitempty"`
-	Key     string `json:"key,omitempty"`
-	Value   string `json:"value,omitempty"`
-	Topic   string `json:"topic,omitempty"`
-	URL     string `json:"url,omitempty"`
-	Method  string `json:"method,omitempty"`
-	Undo    string `json:"undo,omitempty"`
-	SleepMS int    `json:"sleep_ms,omitempty"`
-}
-
-type script struct {
-	Steps     []step `json:"steps"`
-	FailAfter *int   `json:"fail_after,omitempty"`
-	Retryable bool   `json:"retryable,omitempty"`
-}
-
-type scriptResult struct {
-	Steps int               `json:"steps"`
-	Got   map[string]string `json:"got"`
-}
-
-func failAfter(n int) *int { return &n }
-
-// scriptNode loads plugins/testdata/effects with dir granted and everything else too.
-func scriptNode(tb testing.TB, h *host.Host, dir string, cfg host.EffectConfig) *host.EffectNode {
-	tb.Helper()
-	p := loadGo(tb, h, "plugins/testdata/effects", host.PluginConfig{Grants: proxyGrants(dir)})
-	n, err := host.NewEffectNode(p, cfg)
-	require.NoError(tb, err)
-	return n
-}
-
-// runScript runs one script effect.
-func runScript(tb testing.TB, n *host.EffectNode, s script) (abi.EffectOutput, scriptResult, error) {
-	tb.Helper()
-	data, err := json.Marshal(s)
-	require.NoError(tb, err)
-	out, err := n.Process(context.Background(), abi.EffectInput{EffectType: "script", OperationData: data})
-	var res scriptResult
-	if err == nil {
-		require.NoError(tb, json.Unmarshal(out.Result, &res))
-	}
-	return out, res, err
-}
 
 func TestEffect_CommitApplies(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	file := filepath.Join(dir, "out.txt")
 	out, res, err := runScript(t, n, script{Steps: []step{
 		{Op: abi.OpKVPut, Key: "k", Value: "v"},
@@ -90,7 +42,7 @@ func TestEffect_CommitApplies(t *testing.T) {
 func TestEffect_FailingStepRollsBackInReverse(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
 	require.NoError(t, os.WriteFile(b, []byte("old b"), 0o644))
 	_, _, err := runScript(t, n, script{Steps: []step{{Op: abi.OpKVPut, Key: "k", Value: "old k"}}})
@@ -128,7 +80,7 @@ func TestEffect_FailingStepRollsBackInReverse(t *testing.T) {
 func TestEffect_FailingCompensationDoesNotStopTheOthers(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	_, _, err := runScript(t, n, script{Steps: []step{{Op: abi.OpKVPut, Key: "marker", Value: "x"}}})
 	require.NoError(t, err)
 	file := filepath.Join(dir, "f.txt")
@@ -156,7 +108,7 @@ func TestEffect_FailingCompensationDoesNotStopTheOthers(t *testing.T) {
 func TestEffect_EventsOnlyOnCommit(t *testing.T) {
 	h := effectHost(t)
 	got := collect(t, h)
-	n := scriptNode(t, h, t.TempDir(), host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+	n := scriptNode(t, h, t.TempDir(), effect.Config{Retry: effect.RetryPolicy{MaxRetries: -1}})
 	publish := step{Op: abi.OpEventsPublish, Topic: "onex.evt.test.step.v1", Key: "rolled-back"}
 	_, _, err := runScript(t, n, script{FailAfter: failAfter(2), Steps: []step{publish, publish}})
 	require.Error(t, err)
@@ -171,11 +123,11 @@ func TestEffect_EventsOnlyOnCommit(t *testing.T) {
 
 func TestEffect_RetryRunsAFreshTransaction(t *testing.T) {
 	h := effectHost(t)
-	n := scriptNode(t, h, t.TempDir(), host.EffectConfig{Retry: host.RetryPolicy{BaseDelay: time.Millisecond}})
+	n := scriptNode(t, h, t.TempDir(), effect.Config{Retry: effect.RetryPolicy{BaseDelay: time.Millisecond}})
 	out, _, err := runScript(t, n, script{FailAfter: failAfter(1), Retryable: true,
 		Steps: []step{{Op: abi.OpKVPut, Key: "k", Value: "v"}}})
 	require.Error(t, err)
-	assert.Equal(t, host.DefaultMaxRetries, out.RetryCount)
+	assert.Equal(t, effect.DefaultMaxRetries, out.RetryCount)
 	assert.Equal(t, host.TransactionStats{Begun: 4, RolledBack: 4}, h.TransactionStats(), "one transaction per attempt")
 
 	// Not retryable: one attempt.
@@ -189,7 +141,7 @@ func TestEffect_FSSandbox(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link")))
-	n := scriptNode(t, h, dir, host.EffectConfig{Retry: host.RetryPolicy{MaxRetries: -1}})
+	n := scriptNode(t, h, dir, effect.Config{Retry: effect.RetryPolicy{MaxRetries: -1}})
 	for _, path := range []string{
 		filepath.Join(dir, "..", filepath.Base(outside), "x"),
 		filepath.Join(outside, "x"),
@@ -213,7 +165,7 @@ func TestEffect_FSSandbox(t *testing.T) {
 func TestEffect_ConcurrencyLimitAndHammer(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{Concurrency: 2})
+	n := scriptNode(t, h, dir, effect.Config{Concurrency: 2})
 	const effects = 40
 	var wg sync.WaitGroup
 	for i := range effects {
@@ -247,7 +199,7 @@ func TestEffect_ConcurrencyLimitAndHammer(t *testing.T) {
 func TestEffect_ShutdownWithEffectsInFlight(t *testing.T) {
 	h := effectHost(t)
 	dir := t.TempDir()
-	n := scriptNode(t, h, dir, host.EffectConfig{})
+	n := scriptNode(t, h, dir, effect.Config{})
 	const effects = 32
 	var wg sync.WaitGroup
 	started := make(chan struct{}, effects)
