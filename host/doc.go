@@ -19,7 +19,10 @@
 // The node kinds live in packages of their own beside this one: host/compute wraps a
 // Plugin with ONEX's compute envelope (abi.ComputeInput and abi.ComputeOutput),
 // converting between its JSON data and each computation's bytes by the computation's
-// Encoding.
+// Encoding; host/effect wraps one with ONEX's effect envelope (transactions journaled
+// before they run, retries, circuit breakers around capability calls). What outlives a
+// node stays here: the compute cache, the transactions and their journal (Recover), the
+// breakers, the event bus and the key-value store.
 //
 // Limits and sandbox: each instance's memory is capped (Config.MemoryLimit), every call
 // has a deadline (Config.Timeout, the manifest's timeout_ms, PluginConfig.Timeout and the

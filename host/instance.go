@@ -42,7 +42,7 @@ type instance struct {
 	stderr *lineWriter
 
 	// attempt is the effect attempt the instance serves, set for the duration of an
-	// EffectNode call; capability host functions act for it. nil otherwise.
+	// effect.Node call; capability host functions act for it. nil otherwise.
 	attempt *capcall.Attempt
 	// register is the result register of onex.call (abi/SPEC.md section 4).
 	register []byte

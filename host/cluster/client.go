@@ -95,7 +95,7 @@ func (c *Client) Compute(ctx context.Context, node string, in abi.ComputeInput) 
 // Effect runs in on node somewhere in the cluster, at most once per operation id:
 // in.OperationID is set when empty, and a repeat of a committed operation id is answered
 // with the first run's output. On failure the output says how far the effect got, as
-// EffectNode.Process does.
+// effect.Node.Process does.
 func (c *Client) Effect(ctx context.Context, node string, in abi.EffectInput) (abi.EffectOutput, error) {
 	if in.OperationID == "" {
 		in.OperationID = uuid.NewString()

@@ -15,7 +15,6 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
-	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/internal/hosttest"
@@ -228,22 +227,4 @@ func TestEffect_WholeEffectTimeout(t *testing.T) {
 	require.ErrorIs(t, err, host.ErrTimeout)
 	assert.Less(t, time.Since(start), 5*time.Second, "timeout_ms bounds the wait between retries too")
 	assert.Equal(t, 1, out.RetryCount)
-}
-
-func TestHost_ServiceContainer(t *testing.T) {
-	h := effectHost(t)
-	c := h.Services()
-	assert.Equal(t, []string{host.ServiceBreakers, host.ServiceCache, host.ServiceEvents, host.ServiceKV,
-		host.ServiceLogger, host.ServiceTransactions}, c.Names())
-	bus, err := container.Get[*events.Bus](c, host.ServiceEvents)
-	require.NoError(t, err)
-	assert.Same(t, h.Events(), bus)
-	cache, err := container.Get[host.CacheService](c, host.ServiceCache)
-	require.NoError(t, err)
-	assert.Equal(t, h.CacheStats(), cache.CacheStats())
-	kv, err := container.Get[host.KVService](c, host.ServiceKV)
-	require.NoError(t, err)
-	require.NoError(t, kv.KVReady(context.Background()))
-	_, err = container.Get[*events.Bus](c, host.ServiceCache)
-	require.ErrorIs(t, err, container.ErrWrongType)
 }

@@ -1,9 +1,3 @@
-// The node kinds (host/compute, host/effect and, later, host/reducer and host/workflow)
-// need of a loaded plugin more than host.Plugin's exported API — the host's cache, its
-// transactions, calls that carry an effect attempt — and host must not import them, nor
-// export any of it to embedders. Runtime is that surface; package host implements it and
-// sets Of when it is initialized, before any code that imports host runs.
-
 package node
 
 import (

@@ -200,7 +200,7 @@ type NodeEntry struct {
 	Execution string `yaml:"execution"`
 	// Fuel is PluginConfig.Fuel: each call's budget of metered work; 0 (default): none.
 	Fuel uint64 `yaml:"fuel"`
-	// Concurrency is EffectConfig.Concurrency (effect nodes): 1 runs effects one at a
+	// Concurrency is effect.Config.Concurrency (effect nodes): 1 runs effects one at a
 	// time; 0 (the default) bounds them only by the instance pool. Not negative.
 	Concurrency int `yaml:"concurrency"`
 	// EffectTimeout is effect.Config.Timeout, for a whole effect. Default

@@ -21,7 +21,7 @@ type Node struct {
 	Path string
 	// PluginConfig is what to load it with (host.Host.LoadFile).
 	PluginConfig host.PluginConfig
-	// Effect is the EffectConfig to serve it with, if it is an effect node.
+	// Effect is the effect.Config to serve it with, if it is an effect node.
 	Effect effect.Config
 	// Name is the name to serve the node under; "" means its manifest's name.
 	Name string
