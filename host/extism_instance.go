@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/guest"
 )
 
 // extismInstance is one Extism plugin instance (Extism's kernel plus the guest module). It
@@ -20,19 +21,19 @@ import (
 type extismInstance struct {
 	plugin *Plugin
 	x      *extism.Plugin
-	stdout *lineWriter
-	stderr *lineWriter
+	stdout *guest.LineWriter
+	stderr *guest.LineWriter
 	// broken marks an instance that must not be reused: it trapped, was stopped, exited,
 	// or ran a command module's _start (which ends with the guest runtime's exit).
 	broken bool
 	busy   atomic.Bool
 	// watch reports the call if it outlives its deadline (see stuck.go); the call's
 	// context, not the watchdog, stops it.
-	watch callWatch
-	// fuelMeter counts a metered instance's fuel (no counter when guarded).
-	fuelMeter
-	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
-	sleep sleeper
+	watch guest.Watch
+	// Fuel counts a metered instance's fuel (no counter when guarded).
+	guest.Fuel
+	// sleep is the instance's WASI nanosleep, which ends with the call (see guest.Sleeper).
+	sleep guest.Sleeper
 }
 
 // invoke calls the exported function target. The deadline is enforced through the
@@ -43,9 +44,9 @@ type extismInstance struct {
 // sends its request under the same context. A call that returns after its context ended
 // counts as stopped too. All are discarded. The first call of an instance also runs the
 // guest runtime's initialisation (Extism defers it), under the same deadline and budget.
-func (xi *extismInstance) invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time) ([]byte, error) {
+func (xi *extismInstance) Invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time, _ guest.Capabilities) ([]byte, error) {
 	if !xi.busy.CompareAndSwap(false, true) {
-		panic(errConcurrentUse)
+		panic(guest.ErrConcurrentUse)
 	}
 	defer xi.busy.Store(false)
 	p := xi.plugin
@@ -59,24 +60,24 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 		xi.broken = true // a command runs once per instance
 	}
 	guestCtx := callCtx
-	if xi.fuel != nil {
-		xi.startFuel(p.limits.fuel)
+	if xi.Counter != nil {
+		xi.Start(p.limits.fuel)
 		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
 	}
 	// Extism runs guest code only inside calls (the guest runtime's initialisation
 	// included), on this goroutine: its sleeps end with guestCtx.
-	xi.sleep.ctx = guestCtx
+	xi.sleep.Ctx = guestCtx
 	watched := !deadline.IsZero() && p.host.cfg.StuckGrace > 0
 	if watched {
-		xi.watch.arm(computation, deadline)
+		xi.watch.Arm(computation, deadline)
 	}
 	rc, out, err := xi.x.CallWithContext(guestCtx, target, data)
 	if watched {
-		xi.watch.disarm()
+		xi.watch.Disarm()
 	}
-	xi.sleep.ctx = context.Background()
-	if err == nil && xi.overBudget() {
-		err = errFuelExhausted
+	xi.sleep.Ctx = context.Background()
+	if err == nil && xi.OverBudget() {
+		err = guest.ErrFuelExhausted
 	}
 	// A call whose deadline passed, or whose caller canceled, before the guest returned
 	// is stopped whatever the guest returned (see instance.call).
@@ -94,10 +95,10 @@ func (xi *extismInstance) invoke(ctx context.Context, computation, target string
 // non-zero return code) leaves it reusable.
 func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc uint32, err error) error {
 	p := xi.plugin
-	if xi.fuelOut {
+	if xi.Out() {
 		xi.broken = true
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFuelExhausted, Cause: err,
-			Message: fmt.Sprintf("guest used up its fuel budget of %d", xi.budget)}
+			Message: fmt.Sprintf("guest used up its fuel budget of %d", xi.Budget())}
 	}
 	if callCtx.Err() != nil {
 		xi.broken = true
@@ -120,7 +121,7 @@ func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc u
 	if errors.As(err, &exit) {
 		xi.broken = true
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err,
-			Message: fmt.Sprintf("guest exited with code %d%s", exit.ExitCode(), xi.stderr.lastFatal())}
+			Message: fmt.Sprintf("guest exited with code %d%s", exit.ExitCode(), xi.stderr.LastFatal())}
 	}
 	// Extism returns the plugin's own error (error_set) as a plain error carrying its
 	// message; a trap comes back before the message is read.
@@ -130,24 +131,25 @@ func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc u
 			Message: e.Message, Retryable: e.Retryable}
 	}
 	xi.broken = true
-	msg := strings.TrimSuffix(firstLine(err.Error()), " (recovered by wazero)")
+	msg := strings.TrimSuffix(guest.FirstLine(err.Error()), " (recovered by wazero)")
 	if strings.HasPrefix(msg, "HTTP request to ") && strings.HasSuffix(msg, " is not allowed") {
 		// Extism's http_request panics out of the guest for a host nobody granted.
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrCapabilityDenied, Cause: err,
 			Message: msg + " (grant it with --allow-host or Grants.Hosts)"}
 	}
-	if xi.stderr.mentions("out of memory", "memory allocation of") {
+	if xi.stderr.Mentions("out of memory", "memory allocation of") {
 		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err,
-			Message: fmt.Sprintf("guest ran out of memory (limit %d pages)%s", p.limits.memoryPages, xi.stderr.lastFatal())}
+			Message: fmt.Sprintf("guest ran out of memory (limit %d pages)%s", p.limits.memoryPages, xi.stderr.LastFatal())}
 	}
-	return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: msg + xi.stderr.lastFatal()}
+	return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: msg + xi.stderr.LastFatal()}
 }
 
-func (xi *extismInstance) faulted() bool { return xi.broken }
+// Faulted reports whether the instance must be discarded rather than reused.
+func (xi *extismInstance) Faulted() bool { return xi.broken }
 
-// close releases the guest, Extism's kernel and their memory.
-func (xi *extismInstance) close() {
-	xi.stdout.flush()
-	xi.stderr.flush()
+// Close releases the guest, Extism's kernel and their memory.
+func (xi *extismInstance) Close() {
+	xi.stdout.Flush()
+	xi.stderr.Flush()
 	_ = xi.x.Close(context.Background())
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
@@ -165,7 +166,7 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 	p.extism, p.release = xc, func() { p.host.releaseExtism(key) }
 	setExtismLogLevel(p.host.cfg.Logger)
 
-	return p.startPool(ctx, func(ctx context.Context) (guest, error) {
+	return p.startPool(ctx, func(ctx context.Context) (guest.Instance, error) {
 		xi, err := p.newExtismInstance(ctx, x)
 		if err != nil {
 			return nil, err
@@ -214,15 +215,15 @@ func checkExtismImports(mod wazero.CompiledModule, eng *engine) error {
 // first call, under that call's deadline.
 func (p *Plugin) newExtismInstance(ctx context.Context, x *extismPlugin) (*extismInstance, error) {
 	xi := &extismInstance{plugin: p}
-	xi.watch.init(p, nil)
-	xi.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
-	xi.stderr = newLineWriter(p, "stderr", slog.LevelWarn)
-	xi.sleep = sleeper{ctx: context.Background()}
+	xi.watch = (*guestPlugin)(p).Watch(nil)
+	xi.stdout = guest.NewLineWriter((*guestPlugin)(p), "stdout", slog.LevelInfo)
+	xi.stderr = guest.NewLineWriter((*guestPlugin)(p), "stderr", slog.LevelWarn)
+	xi.sleep = guest.Sleeper{Ctx: context.Background()}
 	inst, err := p.extism.Instance(ctx, extism.PluginInstanceConfig{
-		ModuleConfig: x.modConfig.WithStdout(xi.stdout).WithStderr(xi.stderr).WithNanosleep(xi.sleep.nanosleep),
+		ModuleConfig: x.modConfig.WithStdout(xi.stdout).WithStderr(xi.stderr).WithNanosleep(xi.sleep.Nanosleep),
 	})
 	if err != nil {
-		return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule, Cause: err, Message: firstLine(err.Error())}
+		return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule, Cause: err, Message: guest.FirstLine(err.Error())}
 	}
 	inst.Config = x.config
 	inst.AllowedHosts = p.grants.Hosts
@@ -240,7 +241,7 @@ func (p *Plugin) newExtismInstance(ctx context.Context, x *extismPlugin) (*extis
 			return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule,
 				Message: "the metered module has no mutable " + meter.DefaultGlobal + " global"}
 		}
-		xi.fuel = g
+		xi.Counter = g
 	}
 	return xi, nil
 }

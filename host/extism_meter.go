@@ -10,6 +10,7 @@ import (
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
@@ -63,10 +64,10 @@ func extismFuelFunction() extism.HostFunction {
 // ends that call rather than run it unmetered.
 func extismFuel(ctx context.Context, _ *extism.CurrentPlugin, _ []uint64) {
 	xi, _ := ctx.Value(extismCallKey{}).(*extismInstance)
-	if xi == nil || xi.fuel == nil {
-		panic(errStopped)
+	if xi == nil || xi.Counter == nil {
+		panic(guest.ErrStopped)
 	}
-	xi.refill(ctx)
+	xi.Refill(ctx)
 }
 
 // extismGuestField is the field of extism.Plugin that holds the guest module (nil when

@@ -13,6 +13,7 @@ import (
 	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/internal/breaker"
+	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
 
@@ -186,8 +187,8 @@ func (p *Plugin) compensateHeld(ctx context.Context, name string, payload []byte
 		p.put(g)
 		return p.quarantineError("compensate " + name)
 	}
-	inst := g.(*instance)
-	if inst.compensate == nil {
+	inst := g.(*native.Instance)
+	if !inst.CanCompensate() {
 		returned = true
 		p.put(g)
 		return p.errorf(name, ErrUnsupported, "the plugin does not export %s", abi.ExportCompensate)
@@ -199,10 +200,8 @@ func (p *Plugin) compensateHeld(ctx context.Context, name string, payload []byte
 	}
 	// The compensation may use the plugin's capabilities (to undo through an API, say),
 	// outside any transaction: what it does is not recorded again.
-	inst.attempt = &attempt{plugin: p, breakers: true}
-	_, err = inst.call(ctx, inst.compensate, "compensate "+name, name, payload, deadline)
-	inst.attempt, inst.register = nil, inst.register[:0]
+	err = inst.Compensate(ctx, name, payload, deadline, capsOf(&attempt{plugin: p, breakers: true}))
 	returned = true
 	p.put(g)
-	return err
+	return p.pluginError(err)
 }
