@@ -15,6 +15,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/cache"
+	xflavour "github.com/onexhost/onex-host/host/internal/extism"
 	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/watch"
 )
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			WithSysWalltime().
 			WithSysNanotime().
 			WithRandSource(rand.Reader),
-		extismModConfig: newExtismModConfig(),
+		extismModConfig: xflavour.NewModConfig(),
 		engines:         map[engineKey]*engine{},
 		compiled:        newShared(closeCtx[wazero.CompiledModule]),
 		extisms:         newShared(closeCtx[*extism.CompiledPlugin]),

@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/onexhost/onex-host/abi"
+	xflavour "github.com/onexhost/onex-host/host/internal/extism"
 	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/native"
@@ -78,7 +79,7 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 			return nil, fail(ErrInvalidModule, err, "%v", err)
 		}
 		flavour = FlavourNative
-		if slices.Contains(mods, extismHostModule) {
+		if slices.Contains(mods, xflavour.HostModule) {
 			flavour = FlavourExtism
 		}
 	}

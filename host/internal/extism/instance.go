@@ -1,4 +1,4 @@
-package host
+package extism
 
 import (
 	"context"
@@ -8,26 +8,27 @@ import (
 	"sync/atomic"
 	"time"
 
-	extism "github.com/extism/go-sdk"
+	sdk "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/guest"
 )
 
-// extismInstance is one Extism plugin instance (Extism's kernel plus the guest module). It
-// is not safe for concurrent use — neither is extism.Plugin: the pool hands it to one
-// goroutine at a time, and busy catches any breach of that rule.
-type extismInstance struct {
-	plugin *Plugin
-	x      *extism.Plugin
+// Instance is one Extism plugin instance (Extism's kernel plus the guest module). It is
+// not safe for concurrent use — neither is the go-sdk's Plugin: the pool hands it to one
+// goroutine at a time, and busy catches any breach of that rule (it panics with
+// guest.ErrConcurrentUse).
+type Instance struct {
+	plugin guest.Plugin
+	x      *sdk.Plugin
 	stdout *guest.LineWriter
 	stderr *guest.LineWriter
 	// broken marks an instance that must not be reused: it trapped, was stopped, exited,
 	// or ran a command module's _start (which ends with the guest runtime's exit).
 	broken bool
 	busy   atomic.Bool
-	// watch reports the call if it outlives its deadline (see stuck.go); the call's
+	// watch reports the call if it outlives its deadline (host/stuck.go); the call's
 	// context, not the watchdog, stops it.
 	watch guest.Watch
 	// Fuel counts a metered instance's fuel (no counter when guarded).
@@ -36,20 +37,21 @@ type extismInstance struct {
 	sleep guest.Sleeper
 }
 
-// invoke calls the exported function target. The deadline is enforced through the
+// Invoke calls the exported function target (see guest.Instance); Extism guests make no
+// onex.call, so caps is unused. The deadline is enforced through the
 // context, whether or not an Extism manifest timeout exists: a metered guest ends the
 // call at its next refill once the context ended, which also enforces the plugin's fuel
 // budget; a guarded one is closed by the runtime at its next function call or loop
-// header; a sleeping one is ended at once (see sleeper), and Extism's http_request
+// header; a sleeping one is ended at once (see guest.Sleeper), and Extism's http_request
 // sends its request under the same context. A call that returns after its context ended
 // counts as stopped too. All are discarded. The first call of an instance also runs the
 // guest runtime's initialisation (Extism defers it), under the same deadline and budget.
-func (xi *extismInstance) Invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time, _ guest.Capabilities) ([]byte, error) {
+func (xi *Instance) Invoke(ctx context.Context, computation, target string, data []byte, deadline time.Time, _ guest.Capabilities) ([]byte, error) {
 	if !xi.busy.CompareAndSwap(false, true) {
 		panic(guest.ErrConcurrentUse)
 	}
 	defer xi.busy.Store(false)
-	p := xi.plugin
+	lim := xi.plugin.Limits()
 	callCtx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -61,13 +63,13 @@ func (xi *extismInstance) Invoke(ctx context.Context, computation, target string
 	}
 	guestCtx := callCtx
 	if xi.Counter != nil {
-		xi.Start(p.limits.fuel)
-		guestCtx = context.WithValue(callCtx, extismCallKey{}, xi)
+		xi.Start(lim.Fuel)
+		guestCtx = context.WithValue(callCtx, callKey{}, xi)
 	}
 	// Extism runs guest code only inside calls (the guest runtime's initialisation
 	// included), on this goroutine: its sleeps end with guestCtx.
 	xi.sleep.Ctx = guestCtx
-	watched := !deadline.IsZero() && p.host.cfg.StuckGrace > 0
+	watched := !deadline.IsZero() && xi.plugin.ReportsStuck()
 	if watched {
 		xi.watch.Arm(computation, deadline)
 	}
@@ -80,75 +82,75 @@ func (xi *extismInstance) Invoke(ctx context.Context, computation, target string
 		err = guest.ErrFuelExhausted
 	}
 	// A call whose deadline passed, or whose caller canceled, before the guest returned
-	// is stopped whatever the guest returned (see instance.call).
+	// is stopped whatever the guest returned (see native.Instance.call).
 	if err != nil || rc != 0 || callCtx.Err() != nil {
 		return nil, xi.classify(ctx, callCtx, computation, rc, err)
 	}
-	if len(out) > p.limits.maxOutput {
-		return nil, p.errorf(computation, ErrOutputTooLarge, "%d bytes exceeds the %d-byte limit", len(out), p.limits.maxOutput)
+	if len(out) > lim.MaxOutput {
+		return nil, guest.Failf(computation, guest.KindOutputTooLarge, "%d bytes exceeds the %d-byte limit", len(out), lim.MaxOutput)
 	}
 	return out, nil
 }
 
-// classify turns a failed Extism call into a *PluginError and decides whether the
+// classify turns a failed Extism call into a *guest.Failure and decides whether the
 // instance survives: only an error the plugin reported itself (Extism's error_set, or a
 // non-zero return code) leaves it reusable.
-func (xi *extismInstance) classify(ctx, callCtx context.Context, op string, rc uint32, err error) error {
-	p := xi.plugin
+func (xi *Instance) classify(ctx, callCtx context.Context, op string, rc uint32, err error) error {
+	lim := xi.plugin.Limits()
 	if xi.Out() {
 		xi.broken = true
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFuelExhausted, Cause: err,
+		return &guest.Failure{Op: op, Kind: guest.KindFuelExhausted, Cause: err,
 			Message: fmt.Sprintf("guest used up its fuel budget of %d", xi.Budget())}
 	}
 	if callCtx.Err() != nil {
 		xi.broken = true
 		switch {
 		case ctx.Err() == nil:
-			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true, Cause: err,
-				Message: fmt.Sprintf("guest stopped after the %v timeout", p.limits.timeout)}
+			return &guest.Failure{Op: op, Kind: guest.KindTimeout, Retryable: true, Cause: err,
+				Message: fmt.Sprintf("guest stopped after the %v timeout", lim.Timeout)}
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true, Cause: ctx.Err(),
+			return &guest.Failure{Op: op, Kind: guest.KindTimeout, Retryable: true, Cause: ctx.Err(),
 				Message: "guest stopped at the caller's deadline"}
 		default:
-			return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Cause: ctx.Err(), Message: "guest stopped: caller canceled"}
+			return &guest.Failure{Op: op, Kind: guest.KindCanceled, Cause: ctx.Err(), Message: "guest stopped: caller canceled"}
 		}
 	}
 	if err == nil {
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFailed, Code: "return_code",
+		return &guest.Failure{Op: op, Kind: guest.KindFailed, Code: "return_code",
 			Message: fmt.Sprintf("the function returned %d without an error message", rc)}
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		xi.broken = true
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err,
+		return &guest.Failure{Op: op, Kind: guest.KindTrap, Cause: err,
 			Message: fmt.Sprintf("guest exited with code %d%s", exit.ExitCode(), xi.stderr.LastFatal())}
 	}
 	// Extism returns the plugin's own error (error_set) as a plain error carrying its
 	// message; a trap comes back before the message is read.
 	if msg := xi.x.GetError(); msg != "" && err.Error() == msg {
 		e := abi.DecodeError(abi.StatusError, []byte(msg))
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFailed, Status: abi.StatusError, Code: e.Code,
+		return &guest.Failure{Op: op, Kind: guest.KindFailed, Status: abi.StatusError, Code: e.Code,
 			Message: e.Message, Retryable: e.Retryable}
 	}
 	xi.broken = true
 	msg := strings.TrimSuffix(guest.FirstLine(err.Error()), " (recovered by wazero)")
 	if strings.HasPrefix(msg, "HTTP request to ") && strings.HasSuffix(msg, " is not allowed") {
 		// Extism's http_request panics out of the guest for a host nobody granted.
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrCapabilityDenied, Cause: err,
+		return &guest.Failure{Op: op, Kind: guest.KindCapabilityDenied, Cause: err,
 			Message: msg + " (grant it with --allow-host or Grants.Hosts)"}
 	}
 	if xi.stderr.Mentions("out of memory", "memory allocation of") {
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err,
-			Message: fmt.Sprintf("guest ran out of memory (limit %d pages)%s", p.limits.memoryPages, xi.stderr.LastFatal())}
+		return &guest.Failure{Op: op, Kind: guest.KindMemoryLimit, Cause: err,
+			Message: fmt.Sprintf("guest ran out of memory (limit %d pages)%s", lim.MemoryPages, xi.stderr.LastFatal())}
 	}
-	return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: msg + xi.stderr.LastFatal()}
+	return &guest.Failure{Op: op, Kind: guest.KindTrap, Cause: err, Message: msg + xi.stderr.LastFatal()}
 }
 
 // Faulted reports whether the instance must be discarded rather than reused.
-func (xi *extismInstance) Faulted() bool { return xi.broken }
+func (xi *Instance) Faulted() bool { return xi.broken }
 
 // Close releases the guest, Extism's kernel and their memory.
-func (xi *extismInstance) Close() {
+func (xi *Instance) Close() {
 	xi.stdout.Flush()
 	xi.stderr.Flush()
 	_ = xi.x.Close(context.Background())
