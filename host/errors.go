@@ -2,7 +2,6 @@ package host
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/onexhost/onex-host/abi"
@@ -127,52 +126,3 @@ func (e *PluginError) Is(target error) bool { return target == e.Kind }
 // Unwrap returns the cause, so errors.Is(err, context.DeadlineExceeded) and errors.As
 // into a wazero error keep working.
 func (e *PluginError) Unwrap() error { return e.Cause }
-
-// statusError is the error of a call whose guest returned the non-zero status with the
-// error payload out. A status this ABI version does not define is treated as
-// abi.StatusInternal (abi/SPEC.md section 3), and the message names the one returned.
-func (p *Plugin) statusError(op string, status abi.Status, out []byte) *PluginError {
-	returned := status
-	if !status.Known() {
-		status = abi.StatusInternal
-	}
-	e := abi.DecodeError(status, out)
-	if returned != status {
-		note := fmt.Sprintf("guest returned status %d, which ABI version %d does not define (treated as %s)", returned, abi.Version, status)
-		if e.Message == "" {
-			e.Message = note
-		} else {
-			e.Message = note + ": " + e.Message
-		}
-	}
-	return &PluginError{Plugin: p.name, Op: op, Kind: statusKind(status), Status: status,
-		Code: e.Code, Message: e.Message, Retryable: e.Retryable}
-}
-
-// statusKind maps a guest status to the sentinel a PluginError carries.
-func statusKind(s abi.Status) error {
-	switch s {
-	case abi.StatusUnknownComputation:
-		return ErrUnknownComputation
-	case abi.StatusInvalidInput:
-		return ErrInvalidInput
-	case abi.StatusPanic:
-		return ErrPanic
-	case abi.StatusOutOfBounds:
-		return ErrOutOfBounds
-	case abi.StatusDenied:
-		return ErrCapabilityDenied
-	case abi.StatusTooLarge:
-		return ErrOutputTooLarge
-	case abi.StatusTimeout:
-		return ErrTimeout
-	case abi.StatusUnsupported:
-		return ErrUnsupported
-	case abi.StatusUnavailable:
-		return ErrUnavailable
-	case abi.StatusNotFound:
-		return ErrNotFound
-	default:
-		return ErrFailed
-	}
-}

@@ -10,6 +10,3 @@ const (
 	// extism:host/env and exports functions that take and return bytes.
 	FlavourExtism Flavour = "extism"
 )
-
-// extismHostModule is the import module every Extism PDK plugin uses.
-const extismHostModule = "extism:host/env"

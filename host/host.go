@@ -15,6 +15,8 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/cache"
+	xflavour "github.com/onexhost/onex-host/host/internal/extism"
+	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/watch"
 )
 
@@ -87,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		watch:     watch.New(cfg.StuckGrace), // negative: no overdue stage
 		// No preopened directories, environment or arguments; real clocks and randomness,
 		// which a standard-Go guest runtime expects. Each instance adds its own nanosleep,
-		// which ends with the call (see sleeper): wazero's WithSysNanosleep cannot be
+		// which ends with the call (see guest.Sleeper): wazero's WithSysNanosleep cannot be
 		// interrupted.
 		modConfig: wazero.NewModuleConfig().
 			WithName("").
@@ -95,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			WithSysWalltime().
 			WithSysNanotime().
 			WithRandSource(rand.Reader),
-		extismModConfig: newExtismModConfig(),
+		extismModConfig: xflavour.NewModConfig(),
 		engines:         map[engineKey]*engine{},
 		compiled:        newShared(closeCtx[wazero.CompiledModule]),
 		extisms:         newShared(closeCtx[*extism.CompiledPlugin]),
@@ -164,12 +166,12 @@ func (h *Host) engineFor(ctx context.Context, pages uint32, metered bool) (*engi
 		WithMemoryLimitPages(pages).
 		// A guarded guest can only be stopped by closing its module when the context
 		// ends: without this a runaway guest would stall the whole process at its next GC.
-		// A metered guest stops itself at its next fuel check (see metered.go), so it
-		// runs without the goroutine per call and the exit to Go at every loop.
+		// A metered guest stops itself at its next fuel check (guest.Fuel.Refill), so
+		// it runs without the goroutine per call and the exit to Go at every loop.
 		WithCloseOnContextDone(!metered))
 	_, err := wasi_snapshot_preview1.Instantiate(ctx, rt)
 	if err == nil {
-		err = instantiateHostModule(ctx, rt)
+		err = native.DefineHostModule(ctx, rt)
 	}
 	if err != nil {
 		_ = rt.Close(ctx)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
@@ -51,22 +52,22 @@ func TestPlugin_CloseTimeout(t *testing.T) {
 	assert.False(t, loaded, "the plugin left the host's map")
 }
 
-// fakeGuest is a guest whose invoke records its deadline, or panics.
+// fakeGuest is a guest.Instance whose Invoke records its deadline, or panics.
 type fakeGuest struct {
 	deadline time.Time
 	panics   bool
 }
 
-func (g *fakeGuest) invoke(_ context.Context, _, _ string, _ []byte, deadline time.Time) ([]byte, error) {
+func (g *fakeGuest) Invoke(_ context.Context, _, _ string, _ []byte, deadline time.Time, _ guest.Capabilities) ([]byte, error) {
 	if g.panics {
 		panic("guest host bug")
 	}
 	g.deadline = deadline
 	return []byte("null"), nil
 }
-func (g *fakeGuest) faulted() bool    { return false }
-func (g *fakeGuest) fuelUsed() uint64 { return 0 }
-func (g *fakeGuest) close()           {}
+func (g *fakeGuest) Faulted() bool    { return false }
+func (g *fakeGuest) FuelUsed() uint64 { return 0 }
+func (g *fakeGuest) Close()           {}
 
 // fakePlugin is a Plugin with one instance of g, without a host: enough for call.
 func fakePlugin(tb testing.TB, g *fakeGuest, timeout time.Duration) *Plugin {
@@ -75,7 +76,7 @@ func fakePlugin(tb testing.TB, g *fakeGuest, timeout time.Duration) *Plugin {
 		limits: limits{maxInput: 1 << 20, maxInstances: 1, timeout: timeout}}
 	p.refs.Store(1)
 	var err error
-	p.pool, err = pool.New(pool.Config[guest]{Max: 1, New: func(context.Context) (guest, error) { return g, nil }})
+	p.pool, err = pool.New(pool.Config[guest.Instance]{Max: 1, New: func(context.Context) (guest.Instance, error) { return g, nil }})
 	require.NoError(tb, err)
 	return p
 }

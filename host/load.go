@@ -10,15 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	xflavour "github.com/onexhost/onex-host/host/internal/extism"
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/meter"
+	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
@@ -80,7 +79,7 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 			return nil, fail(ErrInvalidModule, err, "%v", err)
 		}
 		flavour = FlavourNative
-		if slices.Contains(mods, extismHostModule) {
+		if slices.Contains(mods, xflavour.HostModule) {
 			flavour = FlavourExtism
 		}
 	}
@@ -191,22 +190,23 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 	if err != nil {
 		return fail(ErrInvalidModule, err, "%v", err)
 	}
-	if err := checkModule(p.compiled, p.eng, imports); err != nil {
-		err.(*PluginError).Plugin = p.name
-		return err
+	if err := native.Check(p.compiled, p.eng.wasiNames, p.eng.provided, imports); err != nil {
+		return p.pluginError(err)
 	}
-	return p.startPool(ctx, func(ctx context.Context) (guest, error) {
-		inst, err := p.newInstance(ctx)
+	code := &native.Code{Plugin: (*guestPlugin)(p), Runtime: p.eng.rt, Compiled: p.compiled,
+		ModConfig: p.host.modConfig, Metered: p.metered}
+	return p.startPool(ctx, func(ctx context.Context) (guest.Instance, error) {
+		inst, err := code.NewInstance(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return inst, nil
-	}, func(first guest) error {
+	}, func(first guest.Instance) error {
 		// The first instance provides the manifest when the module carries no section.
 		if manifest == nil {
-			m, err := first.(*instance).readManifest(ctx)
+			m, err := first.(*native.Instance).ReadManifest(ctx)
 			if err != nil {
-				return err
+				return p.pluginError(err)
 			}
 			manifest = &m
 		}
@@ -218,13 +218,13 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 // startPool creates the plugin's pool of newGuest instances and makes one instance now,
 // whatever Prewarm says: it proves the module links and initialises. check, when not nil,
 // inspects that first instance before the pool is pre-warmed. On error the pool is closed.
-func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (guest, error), check func(first guest) error) error {
+func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (guest.Instance, error), check func(first guest.Instance) error) error {
 	var err error
-	p.pool, err = pool.New(pool.Config[guest]{
+	p.pool, err = pool.New(pool.Config[guest.Instance]{
 		Max:     p.limits.maxInstances,
 		MinIdle: p.limits.prewarm,
 		New:     newGuest,
-		Close:   guest.close,
+		Close:   guest.Instance.Close,
 	})
 	if err != nil {
 		return &PluginError{Plugin: p.name, Op: "load", Kind: ErrInvalidModule, Message: err.Error(), Cause: err}
@@ -287,141 +287,4 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 		}
 	}
 	return nil
-}
-
-// signature is a Wasm function type, for export checks.
-type signature struct{ params, results []api.ValueType }
-
-var i32 = api.ValueTypeI32
-
-var requiredExports = map[string]signature{
-	abi.ExportAlloc: {[]api.ValueType{i32}, []api.ValueType{i32}},
-}
-
-var optionalExports = map[string]signature{
-	abi.ExportCompute:    {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportEffect:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportCompensate: {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportManifest:   {[]api.ValueType{i32}, []api.ValueType{i32}},
-	abi.ExportInitialize: {nil, nil},
-}
-
-// checkModule checks the compiled module's exports and imports (imports, as the module's
-// import section lists them) against the ABI, so that a module the runtime could not link
-// is refused here, naming the fault, rather than at instantiation with the runtime's text.
-func checkModule(mod wazero.CompiledModule, eng *engine, imports []abi.Import) error {
-	fail := func(kind error, format string, args ...any) error {
-		return &PluginError{Op: "load", Kind: kind, Message: fmt.Sprintf(format, args...)}
-	}
-	exports := mod.ExportedFunctions()
-	if _, ok := exports[abi.ExportStart]; ok {
-		return fail(ErrCommandModule, "the module exports _start: it is a command, which exits after one call. "+
-			"Build Go plugins with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared (keeping an empty func main), "+
-			"or build a reactor in other languages")
-	}
-	var versions []int
-	for name := range exports {
-		if v, ok := strings.CutPrefix(name, abi.VersionExportPrefix); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return fail(ErrABIVersion, "malformed ABI marker export %q", name)
-			}
-			versions = append(versions, n)
-		}
-	}
-	sort.Ints(versions)
-	switch {
-	case len(versions) == 0:
-		return fail(ErrABIVersion, "no %s<N> export: not an onex-host plugin (nor an Extism plugin: it does not import extism:host/env)", abi.VersionExportPrefix)
-	case len(versions) > 1:
-		return fail(ErrABIVersion, "the module declares ABI versions %v; declare exactly one", versions)
-	case versions[0] != abi.Version:
-		return fail(ErrABIVersion, "the module declares ABI version %d; this host supports version %d", versions[0], abi.Version)
-	}
-	marker := abi.VersionExportPrefix + strconv.Itoa(abi.Version)
-	if err := checkSignature(marker, exports[marker], signature{}); err != nil {
-		return fail(ErrInvalidModule, "%v", err)
-	}
-	if _, ok := mod.ExportedMemories()["memory"]; !ok {
-		return fail(ErrInvalidModule, "the module must export its linear memory as \"memory\"")
-	}
-	for name, want := range requiredExports {
-		def, ok := exports[name]
-		if !ok {
-			return fail(ErrInvalidModule, "missing the required export %s", name)
-		}
-		if err := checkSignature(name, def, want); err != nil {
-			return fail(ErrInvalidModule, "%v", err)
-		}
-	}
-	for name, want := range optionalExports {
-		if def, ok := exports[name]; ok {
-			if err := checkSignature(name, def, want); err != nil {
-				return fail(ErrInvalidModule, "%v", err)
-			}
-		}
-	}
-	if len(mod.ImportedMemories()) > 0 {
-		return fail(ErrUnknownImport, "the module imports a memory; it must define and export its own")
-	}
-	for _, im := range imports {
-		if im.Kind != abi.ImportFunc {
-			return fail(ErrUnknownImport, "the module imports the %s %s.%s; the host provides functions only (abi/SPEC.md section 1)",
-				im.Kind, im.Module, im.Name)
-		}
-	}
-	var unknown, mistyped []string
-	for _, def := range mod.ImportedFunctions() {
-		module, name, _ := def.Import()
-		switch {
-		case module == abi.WASIModule && eng.wasiNames[name]:
-		case module == abi.ImportModule && hostFunctions[name]:
-		default:
-			unknown = append(unknown, module+"."+name)
-			continue
-		}
-		if want, ok := eng.provided[module+"."+name]; ok &&
-			(!equalTypes(def.ParamTypes(), want.ParamTypes()) || !equalTypes(def.ResultTypes(), want.ResultTypes())) {
-			mistyped = append(mistyped, fmt.Sprintf("%s.%s with type %s (the host's has type %s)", module, name,
-				typeString(def.ParamTypes(), def.ResultTypes()), typeString(want.ParamTypes(), want.ResultTypes())))
-		}
-	}
-	if len(unknown) > 0 {
-		return fail(ErrUnknownImport, "the host does not provide %s", strings.Join(unknown, ", "))
-	}
-	if len(mistyped) > 0 {
-		return fail(ErrUnknownImport, "the module imports %s", strings.Join(mistyped, "; "))
-	}
-	return nil
-}
-
-func checkSignature(name string, def api.FunctionDefinition, want signature) error {
-	if !equalTypes(def.ParamTypes(), want.params) || !equalTypes(def.ResultTypes(), want.results) {
-		return errors.New("export " + name + " has type " + typeString(def.ParamTypes(), def.ResultTypes()) +
-			", want " + typeString(want.params, want.results))
-	}
-	return nil
-}
-
-func equalTypes(a, b []api.ValueType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func typeString(params, results []api.ValueType) string {
-	names := func(ts []api.ValueType) string {
-		s := make([]string, len(ts))
-		for i, t := range ts {
-			s[i] = api.ValueTypeName(t)
-		}
-		return "(" + strings.Join(s, ", ") + ")"
-	}
-	return names(params) + " -> " + names(results)
 }

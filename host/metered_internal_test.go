@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,11 +18,11 @@ func TestMetered_RefillRate(t *testing.T) {
 	defer h.Close(context.Background())
 	p, err := h.Load(context.Background(), wasm, PluginConfig{Timeout: 200 * time.Millisecond})
 	require.NoError(t, err)
-	before := refills.Load()
+	before := guest.Refills.Load()
 	start := time.Now()
 	_, err = p.Call(context.Background(), "default", nil)
 	require.ErrorIs(t, err, ErrTimeout)
-	n := refills.Load() - before
+	n := guest.Refills.Load() - before
 	t.Logf("%d refills in %v: one every %v", n, time.Since(start), time.Since(start)/time.Duration(max(n, 1)))
 	require.Greater(t, n, int64(10), "a spinning guest calls into Go many times a second")
 }

@@ -12,11 +12,10 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/capcall"
-	"github.com/onexhost/onex-host/host/internal/meter"
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
@@ -46,7 +45,7 @@ type Plugin struct {
 	extism   *extism.CompiledPlugin // Extism plugins only
 	grants   Grants
 	caps     capcall.Plugin // what its capability calls reach (effect nodes)
-	pool     *pool.Pool[guest]
+	pool     *pool.Pool[guest.Instance]
 	// release drops the plugin's reference to its compiled code.
 	release func()
 
@@ -217,25 +216,18 @@ func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, 
 	if p.limits.timeout > 0 {
 		deadline = time.Now().Add(p.limits.timeout)
 	}
-	native, _ := inst.(*instance)
-	if native != nil {
-		native.attempt = a
-	}
-	out, err = inst.invoke(ctx, computation, target, data, deadline)
-	if native != nil {
-		native.attempt, native.register = nil, native.register[:0]
-	}
+	out, err = inst.Invoke(ctx, computation, target, data, deadline, capsOf(a))
 	if st != nil {
-		st.fuel += inst.fuelUsed()
+		st.fuel += inst.FuelUsed()
 	}
 	returned = true
 	p.put(inst)
-	return out, err
+	return out, p.pluginError(err)
 }
 
 // put returns an instance to the pool, or discards it when it faulted.
-func (p *Plugin) put(inst guest) {
-	if inst.faulted() {
+func (p *Plugin) put(inst guest.Instance) {
+	if inst.Faulted() {
 		p.pool.Discard(inst)
 		return
 	}
@@ -309,83 +301,14 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 }
 
-// newInstance instantiates the module for the pool. It runs the guest's _initialize
-// under the plugin's timeout (or DefaultTimeout when it has none).
-func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	inst := &instance{plugin: p}
-	inst.cc = callContext{parent: context.Background(), inst: inst, done: make(chan struct{})}
-	inst.watch.init(p, inst.expire)
-	inst.stopByCaller = inst.cc.stopByCaller
-	inst.stdout = newLineWriter(p, "stdout", slog.LevelInfo)
-	inst.stderr = newLineWriter(p, "stderr", slog.LevelWarn)
-	timeout := p.limits.timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
-	defer cancel()
-	// The guest's sleeps end with the instantiation's context, then with each call's.
-	inst.sleep = sleeper{ctx: ictx}
-	mod, err := p.eng.rt.InstantiateModule(ictx, p.compiled, p.host.modConfig.
-		WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep.nanosleep))
-	inst.sleep.ctx = &inst.cc
-	if err != nil {
-		op := "instantiate"
-		if ictx.Err() != nil {
-			return nil, &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Cause: err,
-				Message: fmt.Sprintf("instantiation (the guest's _initialize) did not finish within %v", timeout)}
-		}
-		return nil, &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: firstLine(err.Error()) + inst.stderr.lastFatal()}
-	}
-	inst.mod = mod
-	inst.mem = mod.Memory()
-	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
-	inst.compute = mod.ExportedFunction(abi.ExportCompute)
-	inst.manifest = mod.ExportedFunction(abi.ExportManifest)
-	inst.effect = mod.ExportedFunction(abi.ExportEffect)
-	inst.compensate = mod.ExportedFunction(abi.ExportCompensate)
-	if p.metered {
-		g, ok := mod.ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal)
-		if !ok {
-			_ = mod.Close(context.Background())
-			return nil, &PluginError{Plugin: p.name, Op: "instantiate", Kind: ErrInvalidModule,
-				Message: "the metered module has no mutable " + meter.DefaultGlobal + " global"}
-		}
-		inst.fuel = g
-	}
-	return inst, nil
-}
-
-// readManifest calls onex_manifest and decodes the result.
-func (inst *instance) readManifest(ctx context.Context) (abi.Manifest, error) {
-	p := inst.plugin
-	fail := func(kind error, cause error, format string, args ...any) (abi.Manifest, error) {
-		return abi.Manifest{}, &PluginError{Plugin: p.name, Op: "load", Kind: kind, Cause: cause, Message: fmt.Sprintf(format, args...)}
-	}
-	if inst.manifest == nil {
-		return fail(ErrInvalidManifest, nil, "the module has neither an %s custom section nor an %s export", abi.ManifestSection, abi.ExportManifest)
-	}
-	var deadline time.Time
-	if p.limits.timeout > 0 {
-		deadline = time.Now().Add(p.limits.timeout)
-	}
-	b, err := inst.call(ctx, inst.manifest, "load", "", nil, deadline)
-	if err != nil {
-		return abi.Manifest{}, err
-	}
-	m, err := abi.DecodeManifest(b)
-	if err != nil {
-		return fail(ErrInvalidManifest, err, "%s: %v", abi.ExportManifest, err)
-	}
-	return m, nil
-}
-
 // acquireError turns a pool error into a *PluginError.
 func (p *Plugin) acquireError(op string, err error) error {
 	var pe *PluginError
 	switch {
 	case errors.As(err, &pe):
 		return pe
+	case errors.As(err, new(*guest.Failure)):
+		return p.pluginError(err)
 	case errors.Is(err, pool.ErrClosed):
 		return p.errorf(op, ErrClosed, "the plugin is closed")
 	default:
@@ -409,6 +332,7 @@ func (p *Plugin) waitError(op string, err error, waiting string) *PluginError {
 
 // loadError names the load operation on an error from the first instance.
 func (p *Plugin) loadError(err error) error {
+	err = p.pluginError(err)
 	if pe, ok := errors.AsType[*PluginError](err); ok {
 		pe.Op = "load"
 		return pe

@@ -14,6 +14,7 @@ import (
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/internal/breaker"
 	"github.com/onexhost/onex-host/host/internal/capcall"
+	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/tx"
 )
 
@@ -187,8 +188,8 @@ func (p *Plugin) compensateHeld(ctx context.Context, name string, payload []byte
 		p.put(g)
 		return p.quarantineError("compensate " + name)
 	}
-	inst := g.(*instance)
-	if inst.compensate == nil {
+	inst := g.(*native.Instance)
+	if !inst.CanCompensate() {
 		returned = true
 		p.put(g)
 		return p.errorf(name, ErrUnsupported, "the plugin does not export %s", abi.ExportCompensate)
@@ -200,10 +201,8 @@ func (p *Plugin) compensateHeld(ctx context.Context, name string, payload []byte
 	}
 	// The compensation may use the plugin's capabilities (to undo through an API, say),
 	// outside any transaction: what it does is not recorded again.
-	inst.attempt = &capcall.Attempt{Plugin: &p.caps, Breakers: true}
-	_, err = inst.call(ctx, inst.compensate, "compensate "+name, name, payload, deadline)
-	inst.attempt, inst.register = nil, inst.register[:0]
+	err = inst.Compensate(ctx, name, payload, deadline, capsOf(&capcall.Attempt{Plugin: &p.caps, Breakers: true}))
 	returned = true
 	p.put(g)
-	return err
+	return p.pluginError(err)
 }

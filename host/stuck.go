@@ -91,7 +91,8 @@ func (p *Plugin) quarantineError(op string) error {
 // callWatch is a guest's slot in the host's watchdog, with what a report of its call
 // needs: the operation and the deadline, written by the owner before Arm and read by the
 // watchdog's goroutine after the deadline fired (the watchdog's lock orders the two). It
-// belongs to its guest and, like it, is not safe for concurrent use.
+// is the guest.Watch of a flavour's instance (see guestPlugin.Watch), belongs to it and,
+// like it, is not safe for concurrent use.
 type callWatch struct {
 	entry    watch.Entry
 	plugin   *Plugin
@@ -106,16 +107,16 @@ func (w *callWatch) init(p *Plugin, onExpire func()) {
 	w.entry.OnOverdue = w.overdue
 }
 
-// arm watches a call of op that must end by deadline.
-func (w *callWatch) arm(op string, deadline time.Time) {
+// Arm watches a call of op that must end by deadline.
+func (w *callWatch) Arm(op string, deadline time.Time) {
 	w.op, w.deadline = op, deadline
 	w.plugin.host.watch.Arm(&w.entry, deadline)
 }
 
-// disarm ends the watch of the call and reports whether its deadline passed first (it
+// Disarm ends the watch of the call and reports whether its deadline passed first (it
 // was stopped: discard the instance). A call that was reported stuck is recorded as
 // ended; its plugin stays quarantined.
-func (w *callWatch) disarm() (expired bool) {
+func (w *callWatch) Disarm() (expired bool) {
 	switch w.plugin.host.watch.Disarm(&w.entry) {
 	case watch.InTime:
 		return false

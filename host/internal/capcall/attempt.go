@@ -71,9 +71,9 @@ type Attempt struct {
 	Breakers bool
 }
 
-// Dispatch runs one capability op with its JSON request (a view of guest memory, valid
+// Call runs one capability op with its JSON request (a view of guest memory, valid
 // only during the call) and returns the status and the JSON response or error payload.
-func (a *Attempt) Dispatch(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
+func (a *Attempt) Call(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
 	p := a.Plugin
 	if c, ok := abi.CapabilityOf(op); ok && !slices.Contains(p.Capabilities, c) {
 		return failure(abi.StatusDenied, "%s: the manifest does not list the %q capability", op, c)

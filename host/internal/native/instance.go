@@ -1,10 +1,9 @@
-package host
+package native
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -12,13 +11,14 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/host/internal/capcall"
+	"github.com/onexhost/onex-host/host/internal/guest"
 )
 
-// instance is one instantiated module of a plugin. It is not safe for concurrent use: the
-// pool hands it to one goroutine at a time, and busy catches any breach of that rule.
-type instance struct {
-	plugin *Plugin
+// Instance is one instantiated module of a native plugin. It is not safe for concurrent
+// use: the pool hands it to one goroutine at a time, and busy catches any breach of that
+// rule (it panics with guest.ErrConcurrentUse).
+type Instance struct {
+	plugin guest.Plugin
 	mod    api.Module
 	mem    api.Memory
 	// Function handles are looked up once: ExportedFunction costs ~3-4 µs and a fresh
@@ -36,21 +36,21 @@ type instance struct {
 	// stopByCaller is cc.stopByCaller, bound once: a method value made per call would
 	// allocate.
 	stopByCaller func()
-	// watch is the instance's slot in the host's watchdog (see stuck.go).
-	watch  callWatch
-	stdout *lineWriter
-	stderr *lineWriter
+	// watch is the instance's slot in the host's watchdog (host/stuck.go).
+	watch  guest.Watch
+	stdout *guest.LineWriter
+	stderr *guest.LineWriter
 
-	// attempt is the effect attempt the instance serves, set for the duration of an
-	// effect.Node call; capability host functions act for it. nil otherwise.
-	attempt *capcall.Attempt
+	// caps serves the capability calls of the effect attempt the instance serves, set
+	// for the duration of an EffectNode call or a compensation. nil otherwise.
+	caps guest.Capabilities
 	// register is the result register of onex.call (abi/SPEC.md section 4).
 	register []byte
 
-	// fuelMeter counts a metered instance's fuel (no counter when guarded).
-	fuelMeter
-	// sleep is the instance's WASI nanosleep, which ends with the call (see sleeper).
-	sleep sleeper
+	// Fuel counts a metered instance's fuel (no counter when guarded).
+	guest.Fuel
+	// sleep is the instance's WASI nanosleep, which ends with the call (see guest.Sleeper).
+	sleep guest.Sleeper
 
 	// violation is set by a host function that received a bad (pointer, length) pair
 	// during the current call; the call then fails with ErrOutOfBounds.
@@ -61,17 +61,45 @@ type instance struct {
 	busy atomic.Bool
 }
 
-// errConcurrentUse is a programmer error: the pool handed one instance to two goroutines.
-var errConcurrentUse = errors.New("host: instance used by two goroutines at once")
+// Invoke runs the native entry point: onex_compute, or onex_effect in an effect node. See
+// guest.Instance.
+func (inst *Instance) Invoke(ctx context.Context, computation, _ string, data []byte, deadline time.Time, caps guest.Capabilities) ([]byte, error) {
+	fn := inst.compute
+	if inst.plugin.Kind() == abi.KindEffect {
+		fn = inst.effect
+	}
+	inst.caps = caps
+	defer inst.endCaps()
+	return inst.call(ctx, fn, computation, computation, data, deadline)
+}
+
+// CanCompensate reports whether the module exports onex_compensate.
+func (inst *Instance) CanCompensate() bool { return inst.compensate != nil }
+
+// Compensate runs onex_compensate(name, payload), stopped at deadline (zero: none) or
+// when ctx ends, serving capability calls with caps. Errors are *guest.Failure values;
+// the module must export onex_compensate (see CanCompensate).
+func (inst *Instance) Compensate(ctx context.Context, name string, payload []byte, deadline time.Time, caps guest.Capabilities) error {
+	inst.caps = caps
+	defer inst.endCaps()
+	_, err := inst.call(ctx, inst.compensate, "compensate "+name, name, payload, deadline)
+	return err
+}
+
+// endCaps forgets the capabilities of the call that ended, and its result register.
+func (inst *Instance) endCaps() { inst.caps, inst.register = nil, inst.register[:0] }
+
+// Faulted reports whether the instance must be discarded rather than reused.
+func (inst *Instance) Faulted() bool { return inst.broken }
 
 // call runs one entry export with input name+data and returns a copy of its output. The
-// returned error is a *PluginError; on return, inst.broken says whether to discard it.
-func (inst *instance) call(ctx context.Context, fn api.Function, op string, name string, data []byte, deadline time.Time) ([]byte, error) {
+// returned error is a *guest.Failure; on return, inst.broken says whether to discard it.
+func (inst *Instance) call(ctx context.Context, fn api.Function, op string, name string, data []byte, deadline time.Time) ([]byte, error) {
 	if !inst.busy.CompareAndSwap(false, true) {
-		panic(errConcurrentUse)
+		panic(guest.ErrConcurrentUse)
 	}
 	defer inst.busy.Store(false)
-	p := inst.plugin
+	lim := inst.plugin.Limits()
 
 	inst.cc.parent = ctx
 	var stopAfter func() bool
@@ -79,17 +107,17 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		stopAfter = context.AfterFunc(ctx, inst.stopByCaller)
 	}
 	if !deadline.IsZero() {
-		inst.watch.arm(op, deadline)
+		inst.watch.Arm(op, deadline)
 	}
 	// The budget is the plugin's computations' and effects'; the host's own calls (the
 	// manifest at load) have none.
-	budget := p.limits.fuel
+	budget := lim.Fuel
 	if fn == inst.manifest {
 		budget = 0
 	}
-	inst.startFuel(budget)
+	inst.Start(budget)
 	status, outPtr, outLen, err := inst.run(fn, name, data)
-	if !deadline.IsZero() && inst.watch.disarm() {
+	if !deadline.IsZero() && inst.watch.Disarm() {
 		inst.broken = true
 	}
 	if stopAfter != nil && !stopAfter() {
@@ -112,42 +140,42 @@ func (inst *instance) call(ctx context.Context, fn api.Function, op string, name
 		inst.broken = true
 		return nil, inst.classify(op, reason)
 	}
-	if inst.overBudget() {
-		return nil, inst.classify(op, errFuelExhausted)
+	if inst.OverBudget() {
+		return nil, inst.classify(op, guest.ErrFuelExhausted)
 	}
 	if inst.violation != "" {
 		inst.broken = true
-		return nil, p.errorf(op, ErrOutOfBounds, "%s", inst.violation)
+		return nil, guest.Failf(op, guest.KindOutOfBounds, "%s", inst.violation)
 	}
 	// The range comes first: a location outside memory is a broken guest, whatever its
 	// length, and its instance must go (abi/SPEC.md section 4).
 	if outLen > 0 && uint64(outPtr)+uint64(outLen) > uint64(inst.mem.Size()) {
 		inst.broken = true
-		return nil, p.errorf(op, ErrOutOfBounds, "output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
+		return nil, guest.Failf(op, guest.KindOutOfBounds, "output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
 			outPtr, outLen, inst.mem.Size())
 	}
-	if status == abi.StatusOK && outLen > uint32(p.limits.maxOutput) {
+	if status == abi.StatusOK && outLen > uint32(lim.MaxOutput) {
 		// Report the size without reading it.
-		return nil, p.errorf(op, ErrOutputTooLarge, "%d bytes exceeds the %d-byte limit", outLen, p.limits.maxOutput)
+		return nil, guest.Failf(op, guest.KindOutputTooLarge, "%d bytes exceeds the %d-byte limit", outLen, lim.MaxOutput)
 	}
 	var out []byte
 	if outLen > 0 {
 		var ok bool
 		if out, ok = inst.mem.Read(outPtr, outLen); !ok {
 			inst.broken = true
-			return nil, p.errorf(op, ErrOutOfBounds, "output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
+			return nil, guest.Failf(op, guest.KindOutOfBounds, "output (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
 				outPtr, outLen, inst.mem.Size())
 		}
 	}
 	if status != abi.StatusOK {
-		return nil, p.statusError(op, status, out)
+		return nil, guest.StatusFailure(op, status, out)
 	}
 	return append([]byte(nil), out...), nil
 }
 
 // run writes the input into guest memory, calls fn and returns the status and the output
 // location the guest wrote to its return area.
-func (inst *instance) run(fn api.Function, name string, data []byte) (status abi.Status, outPtr, outLen uint32, err error) {
+func (inst *Instance) run(fn api.Function, name string, data []byte) (status abi.Status, outPtr, outLen uint32, err error) {
 	ctx := &inst.cc
 	need := uint32(max(len(name)+len(data), abi.ReturnAreaSize))
 	if need > inst.bufCap {
@@ -187,78 +215,71 @@ var (
 	errBadAlloc    = errors.New("guest broke the ABI")
 )
 
-// classify turns an error from a guest call into a *PluginError.
-func (inst *instance) classify(op string, err error) error {
-	p := inst.plugin
-	if inst.fuelOut {
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrFuelExhausted, Cause: err,
-			Message: fmt.Sprintf("guest used up its fuel budget of %d", inst.budget)}
+// classify turns an error from a guest call into a *guest.Failure.
+func (inst *Instance) classify(op string, err error) error {
+	lim := inst.plugin.Limits()
+	if inst.Out() {
+		return &guest.Failure{Op: op, Kind: guest.KindFuelExhausted, Cause: err,
+			Message: fmt.Sprintf("guest used up its fuel budget of %d", inst.Budget())}
 	}
 	if stopped, byCaller, reason := inst.cc.outcome(); stopped {
 		switch {
 		case !byCaller:
-			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true,
-				Message: fmt.Sprintf("guest stopped after the %v timeout", p.limits.timeout)}
+			return &guest.Failure{Op: op, Kind: guest.KindTimeout, Retryable: true,
+				Message: fmt.Sprintf("guest stopped after the %v timeout", lim.Timeout)}
 		case errors.Is(reason, context.DeadlineExceeded):
-			return &PluginError{Plugin: p.name, Op: op, Kind: ErrTimeout, Retryable: true,
+			return &guest.Failure{Op: op, Kind: guest.KindTimeout, Retryable: true,
 				Message: "guest stopped at the caller's deadline", Cause: reason}
 		default:
-			return &PluginError{Plugin: p.name, Op: op, Kind: ErrCanceled, Message: "guest stopped: caller canceled", Cause: reason}
+			return &guest.Failure{Op: op, Kind: guest.KindCanceled, Message: "guest stopped: caller canceled", Cause: reason}
 		}
 	}
-	pages := fmt.Sprintf("%d of %d pages", inst.mem.Size()/pageSize, p.limits.memoryPages)
+	pages := fmt.Sprintf("%d of %d pages", inst.mem.Size()/guest.PageSize, lim.MemoryPages)
 	outOfMemory := inst.outOfMemory()
 	if errors.Is(err, errAllocFailed) && !outOfMemory {
 		// Far from the limit: the guest's allocator failed on its own. At load (the
 		// manifest's 8 bytes) the module is broken; in a call the guest failed.
-		kind := ErrFailed
+		kind := guest.KindFailed
 		if op == "load" {
-			kind = ErrInvalidModule
+			kind = guest.KindInvalidModule
 		}
-		return &PluginError{Plugin: p.name, Op: op, Kind: kind, Cause: err,
-			Message: fmt.Sprintf("%v, with memory at %s, far below the limit (abi/SPEC.md section 2)%s", firstLine(err.Error()), pages, inst.stderr.lastFatal())}
+		return &guest.Failure{Op: op, Kind: kind, Cause: err,
+			Message: fmt.Sprintf("%v, with memory at %s, far below the limit (abi/SPEC.md section 2)%s", guest.FirstLine(err.Error()), pages, inst.stderr.LastFatal())}
 	}
 	if errors.Is(err, errAllocFailed) || outOfMemory {
 		msg := "guest ran out of memory at " + pages
 		if errors.Is(err, errAllocFailed) {
-			msg = firstLine(err.Error()) + ": " + msg
+			msg = guest.FirstLine(err.Error()) + ": " + msg
 		}
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrMemoryLimit, Cause: err, Message: msg + inst.stderr.lastFatal()}
+		return &guest.Failure{Op: op, Kind: guest.KindMemoryLimit, Cause: err, Message: msg + inst.stderr.LastFatal()}
 	}
 	if errors.Is(err, errBadAlloc) {
-		return &PluginError{Plugin: p.name, Op: op, Kind: ErrOutOfBounds, Message: err.Error()}
+		return &guest.Failure{Op: op, Kind: guest.KindOutOfBounds, Message: err.Error()}
 	}
-	msg := firstLine(err.Error())
+	msg := guest.FirstLine(err.Error())
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		msg = fmt.Sprintf("guest exited with code %d", exit.ExitCode())
 	}
-	return &PluginError{Plugin: p.name, Op: op, Kind: ErrTrap, Cause: err, Message: msg + inst.stderr.lastFatal()}
+	return &guest.Failure{Op: op, Kind: guest.KindTrap, Cause: err, Message: msg + inst.stderr.LastFatal()}
 }
 
 // outOfMemory guesses whether a trap came from the memory limit: the guest runtime said
 // so on stderr, or its memory is within one Go heap arena (4 MiB) of the limit.
-func (inst *instance) outOfMemory() bool {
-	if inst.stderr.mentions("out of memory", "memory allocation of") {
+func (inst *Instance) outOfMemory() bool {
+	if inst.stderr.Mentions("out of memory", "memory allocation of") {
 		return true
 	}
-	limit := uint64(inst.plugin.limits.memoryPages) * pageSize
+	limit := uint64(inst.plugin.Limits().MemoryPages) * guest.PageSize
 	return uint64(inst.mem.Size())+4<<20 >= limit
 }
 
 // expire is the watchdog's callback.
-func (inst *instance) expire() { inst.cc.stopByWatchdog() }
+func (inst *Instance) expire() { inst.cc.stopByWatchdog() }
 
-// close releases the module; safe on a module wazero already closed.
-func (inst *instance) close() {
-	inst.stdout.flush()
-	inst.stderr.flush()
+// Close releases the module; safe on a module wazero already closed.
+func (inst *Instance) Close() {
+	inst.stdout.Flush()
+	inst.stderr.Flush()
 	_ = inst.mod.Close(context.Background())
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package host
+package guest
 
 import (
 	"context"
@@ -30,6 +30,11 @@ func (m *messages) Handle(_ context.Context, r slog.Record) error {
 func (m *messages) WithAttrs([]slog.Attr) slog.Handler { return m }
 func (m *messages) WithGroup(string) slog.Handler      { return m }
 
+// loggerOf is a plugin with a logger only.
+type loggerOf struct{ l *slog.Logger }
+
+func (p loggerOf) Logger() *slog.Logger { return p.l }
+
 // TestLineWriter_FatalDump: a guest runtime's fatal dump (Go's out-of-memory report and
 // its goroutine trace, one line per frame) is one log record, and the error still quotes
 // its dying words though the trace pushed them out of the tail.
@@ -56,16 +61,16 @@ func TestLineWriter_FatalDump(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := &messages{}
-			w := newLineWriter(&Plugin{logger: slog.New(h)}, "stderr", slog.LevelWarn)
+			w := NewLineWriter(loggerOf{slog.New(h)}, "stderr", slog.LevelWarn)
 			for _, s := range tt.writes {
 				_, err := w.Write([]byte(s))
 				require.NoError(t, err)
 			}
 			if tt.fatal != "" {
-				assert.Equal(t, tt.fatal, w.lastFatal())
-				assert.True(t, w.mentions("out of memory", "panic:"))
+				assert.Equal(t, tt.fatal, w.LastFatal())
+				assert.True(t, w.Mentions("out of memory", "panic:"))
 			}
-			w.flush()
+			w.Flush()
 			var got []string
 			for _, r := range h.recs {
 				got = append(got, r["msg"])

@@ -1,4 +1,4 @@
-package host
+package native
 
 import (
 	"context"
@@ -17,7 +17,7 @@ const maxOpName = 64
 // attempt the instance is serving, leaves the response or error payload in the
 // instance's result register and writes its length at ret_len_ptr.
 func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	inst, _ := ctx.Value(instanceKey{}).(*Instance)
 	if inst == nil {
 		stack[0] = uint64(abi.StatusInternal)
 		return
@@ -41,7 +41,7 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 
 // callCapability reads op and request and dispatches them; every failure becomes a status
 // and an error payload.
-func (inst *instance) callCapability(ctx context.Context, mem api.Memory, opPtr, opLen, reqPtr, reqLen uint32) (abi.Status, []byte) {
+func (inst *Instance) callCapability(ctx context.Context, mem api.Memory, opPtr, opLen, reqPtr, reqLen uint32) (abi.Status, []byte) {
 	fail := func(s abi.Status, format string, args ...any) (abi.Status, []byte) {
 		return s, abi.AppendError(nil, abi.Error{Code: s.String(), Message: fmt.Sprintf(format, args...)})
 	}
@@ -53,27 +53,26 @@ func (inst *instance) callCapability(ctx context.Context, mem api.Memory, opPtr,
 		inst.violate("call", opPtr, opLen)
 		return fail(abi.StatusOutOfBounds, "op outside memory")
 	}
-	if reqLen > uint32(inst.plugin.limits.maxInput) {
-		return fail(abi.StatusTooLarge, "request of %d bytes exceeds the %d-byte limit", reqLen, inst.plugin.limits.maxInput)
+	if maxInput := inst.plugin.Limits().MaxInput; reqLen > uint32(maxInput) {
+		return fail(abi.StatusTooLarge, "request of %d bytes exceeds the %d-byte limit", reqLen, maxInput)
 	}
 	req, ok := mem.Read(reqPtr, reqLen)
 	if !ok {
 		inst.violate("call", reqPtr, reqLen)
 		return fail(abi.StatusOutOfBounds, "request outside memory")
 	}
-	a := inst.attempt
-	if a == nil {
+	if inst.caps == nil {
 		return fail(abi.StatusUnsupported, "%s: only effect nodes call capabilities, during an effect", op)
 	}
 	// req is a view of guest memory, valid until the guest runs again: the ops copy what
 	// they keep.
-	return a.Dispatch(ctx, string(op), req)
+	return inst.caps.Call(ctx, string(op), req)
 }
 
 // hostResult implements onex.result(dst_ptr, dst_len) -> status: it copies the result
 // register, whose length onex.call reported, into guest memory.
 func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	inst, _ := ctx.Value(instanceKey{}).(*Instance)
 	if inst == nil {
 		stack[0] = uint64(abi.StatusInternal)
 		return

@@ -1,4 +1,4 @@
-package host
+package native
 
 import (
 	"context"
@@ -24,7 +24,7 @@ type instanceKey struct{}
 // discarded, never reused.
 type callContext struct {
 	parent  context.Context // the caller's context; written by the owner before each call
-	inst    *instance
+	inst    *Instance
 	done    chan struct{}
 	stopped atomic.Bool
 	// reason (context.DeadlineExceeded or context.Canceled) and byCaller (whether the

@@ -1,4 +1,4 @@
-package host
+package native
 
 import (
 	"bytes"
@@ -10,18 +10,20 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
 // hostFunctions are the names this host provides in abi.ImportModule, for the import check
-// at load.
+// at load (Check).
 var hostFunctions = map[string]bool{abi.ImportLog: true, abi.ImportCall: true, abi.ImportResult: true,
 	meter.DefaultImportName: true}
 
-// instantiateHostModule defines abi.ImportModule in rt. Host functions are Go module
+// DefineHostModule defines abi.ImportModule (onex.log, onex.call, onex.result and the
+// meter's onex.fuel) in rt; every native runtime needs it before it instantiates a guest. Host functions are Go module
 // functions (~45 ns per guest-to-host call, no allocation), never reflective WithFunc
 // (~0.3-1 µs, 5-7 allocations).
-func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
+func DefineHostModule(ctx context.Context, rt wazero.Runtime) error {
 	i32 := api.ValueTypeI32
 	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
 		NewFunctionBuilder().
@@ -45,7 +47,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 
 // hostLog implements onex.log(level, msg_ptr, msg_len) -> status.
 func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, _ := ctx.Value(instanceKey{}).(*instance)
+	inst, _ := ctx.Value(instanceKey{}).(*Instance)
 	if inst == nil {
 		stack[0] = uint64(abi.StatusInternal)
 		return
@@ -66,7 +68,7 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	if len(msg) > abi.MaxLogMessage {
 		msg = msg[:abi.MaxLogMessage]
 	}
-	inst.plugin.logger.Log(ctx, level, string(bytes.ToValidUTF8(msg, []byte("\uFFFD"))))
+	inst.plugin.Logger().Log(ctx, level, string(bytes.ToValidUTF8(msg, []byte("\uFFFD"))))
 	stack[0] = uint64(abi.StatusOK)
 }
 
@@ -75,12 +77,12 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 // at its next host call, however much each costs, rather than at its next refill.
 func stopIfDone(ctx context.Context) {
 	if ctx.Err() != nil {
-		panic(errStopped)
+		panic(guest.ErrStopped)
 	}
 }
 
 // violate records that a host function got a (pointer, length) pair outside memory.
-func (inst *instance) violate(fn string, ptr, n uint32) {
+func (inst *Instance) violate(fn string, ptr, n uint32) {
 	if inst.violation == "" {
 		inst.violation = fmt.Sprintf("%s.%s: (ptr=%#x, len=%d) lies outside guest memory (%d bytes)",
 			abi.ImportModule, fn, ptr, n, inst.mem.Size())

@@ -1,4 +1,4 @@
-package host
+package guest
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // TestSleeper_Nanosleep: a guest's sleep lasts what it asked for while its call goes on,
-// and ends the call (panics with errSleepStopped) the moment the call's context ends,
+// and ends the call (panics with ErrSleepStopped) the moment the call's context ends,
 // not when the sleep would have. Time is synctest's, so the durations are exact.
 func TestSleeper_Nanosleep(t *testing.T) {
 	const sleep = 5 * time.Second
@@ -50,16 +50,16 @@ func TestSleeper_Nanosleep(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx, cancel := tc.ctx()
 				defer cancel()
-				s := sleeper{ctx: ctx}
+				s := Sleeper{Ctx: ctx}
 				start := time.Now()
 				var stopped any
 				func() {
 					defer func() { stopped = recover() }()
-					s.nanosleep(tc.ns)
+					s.Nanosleep(tc.ns)
 				}()
 				assert.Equal(t, tc.want, time.Since(start))
 				if tc.stopped {
-					assert.Equal(t, errSleepStopped, stopped)
+					assert.Equal(t, ErrSleepStopped, stopped)
 				} else {
 					assert.Nil(t, stopped)
 				}

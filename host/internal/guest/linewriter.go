@@ -1,4 +1,4 @@
-package host
+package guest
 
 import (
 	"bytes"
@@ -6,26 +6,26 @@ import (
 	"log/slog"
 )
 
-// maxLine is the longest line a lineWriter buffers before logging it anyway.
+// maxLine is the longest line a LineWriter buffers before logging it anyway.
 const maxLine = 4 << 10
 
-// tailSize is how much of a stream lineWriter remembers for error messages.
+// tailSize is how much of a stream LineWriter remembers for error messages.
 const tailSize = 2 << 10
 
-// lineWriter is the io.Writer behind a guest's stdout or stderr. Every complete line
+// LineWriter is the io.Writer behind a guest's stdout or stderr. Every complete line
 // becomes one log record tagged with the plugin and the stream; the last tailSize bytes
 // are kept so a trap can quote what the guest runtime printed before dying ("panic: …",
 // "fatal error: out of memory"). Not safe for concurrent use: wazero writes to it from the
 // goroutine running the instance, which owns it.
-type lineWriter struct {
-	plugin *Plugin // its logger is read at each line: the first instance exists before the manifest names the plugin
+type LineWriter struct {
+	plugin logged // its logger is read at each line: the first instance exists before the manifest names the plugin
 	stream string
 	level  slog.Level
 	line   []byte
 	tail   []byte
 	// dump holds the lines of a guest runtime's fatal dump (see dumpStarts), at most
 	// maxDump bytes of them, and dumpLines counts them all: a dying runtime prints one
-	// line per stack frame, logged as one record when the stream ends (flush).
+	// line per stack frame, logged as one record when the stream ends (Flush).
 	dump      []byte
 	dumpLines int
 }
@@ -38,12 +38,17 @@ const maxDump = 16 << 10
 // error: …", "panic: …"), after which the runtime exits.
 var dumpStarts = [...]string{"runtime: out of memory", "fatal error:", "panic:"}
 
-func newLineWriter(p *Plugin, stream string, level slog.Level) *lineWriter {
-	return &lineWriter{plugin: p, stream: stream, level: level}
+// logged is the part of Plugin a LineWriter needs.
+type logged interface{ Logger() *slog.Logger }
+
+// NewLineWriter returns the writer of one stream ("stdout", "stderr") of an instance of p,
+// logging its lines at level.
+func NewLineWriter(p logged, stream string, level slog.Level) *LineWriter {
+	return &LineWriter{plugin: p, stream: stream, level: level}
 }
 
 // Write logs each complete line of p; it never fails.
-func (w *lineWriter) Write(p []byte) (int, error) {
+func (w *LineWriter) Write(p []byte) (int, error) {
 	w.remember(p)
 	rest := p
 	for len(rest) > 0 {
@@ -63,7 +68,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 // emit logs the buffered line, or adds it to the fatal dump it starts or continues.
-func (w *lineWriter) emit() {
+func (w *LineWriter) emit() {
 	if len(w.line) == 0 && w.dumpLines == 0 {
 		return
 	}
@@ -86,13 +91,13 @@ func (w *lineWriter) emit() {
 		w.line = w.line[:0]
 		return
 	}
-	w.plugin.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))), "stream", w.stream)
+	w.plugin.Logger().Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))), "stream", w.stream)
 	w.line = w.line[:0]
 }
 
-// flush logs the buffered partial line, if any, and the fatal dump as one record: its
+// Flush logs the buffered partial line, if any, and the fatal dump as one record: its
 // first line is the message, the whole text (up to maxDump bytes) the dump attribute.
-func (w *lineWriter) flush() {
+func (w *LineWriter) Flush() {
 	if len(w.line) > 0 {
 		w.emit()
 	}
@@ -100,12 +105,12 @@ func (w *lineWriter) flush() {
 		return
 	}
 	first, _, _ := bytes.Cut(w.dump, []byte("\n"))
-	w.plugin.logger.Log(context.Background(), w.level, string(bytes.ToValidUTF8(first, []byte("\uFFFD"))), "stream", w.stream,
+	w.plugin.Logger().Log(context.Background(), w.level, string(bytes.ToValidUTF8(first, []byte("\uFFFD"))), "stream", w.stream,
 		"dump_lines", w.dumpLines, "dump", string(bytes.ToValidUTF8(w.dump, []byte("\uFFFD"))))
 	w.dump, w.dumpLines = nil, 0
 }
 
-func (w *lineWriter) remember(p []byte) {
+func (w *LineWriter) remember(p []byte) {
 	if len(p) >= tailSize {
 		w.tail = append(w.tail[:0], p[len(p)-tailSize:]...)
 		return
@@ -116,8 +121,8 @@ func (w *lineWriter) remember(p []byte) {
 	w.tail = append(w.tail, p...)
 }
 
-// mentions reports whether the remembered tail contains any of the phrases.
-func (w *lineWriter) mentions(phrases ...string) bool {
+// Mentions reports whether the remembered tail contains any of the phrases.
+func (w *LineWriter) Mentions(phrases ...string) bool {
 	for _, s := range phrases {
 		if bytes.Contains(w.tail, []byte(s)) || bytes.Contains(w.dump, []byte(s)) {
 			return true
@@ -126,9 +131,9 @@ func (w *lineWriter) mentions(phrases ...string) bool {
 	return false
 }
 
-// lastFatal returns ": " plus the last line of the tail that reads like a guest runtime's
+// LastFatal returns ": " plus the last line of the tail that reads like a guest runtime's
 // dying words, or "" when there is none.
-func (w *lineWriter) lastFatal() string {
+func (w *LineWriter) LastFatal() string {
 	// A long fatal dump (a stack trace) pushes its first lines out of the tail: then
 	// they come from the dump.
 	for _, b := range [][]byte{w.tail, w.dump} {

@@ -1,4 +1,4 @@
-package host
+package guest
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 // A metered guest sleeping in a loop was worse: it checks its fuel only every few
 // thousand iterations, so every sleep of those ran in full before it could be stopped.
 //
-// So every instance, native or Extism, gets a nanosleep of its own (sleeper.nanosleep)
+// So every instance, native or Extism, gets a nanosleep of its own (Sleeper.Nanosleep)
 // that also wakes when the context of the guest code running on it ends: the call's
 // context, whose Done closes at the call's deadline (the watchdog, or the deadline of the
 // context an Extism call runs under), when the caller cancels, and when the host's
 // shutdown cancels the effects still running at its deadline; during instantiation, the
 // instantiation's context. Woken so, it ends the call there (it panics with
-// errSleepStopped, which wazero unwinds the guest with, as fuelMeter.refill does): the
+// ErrSleepStopped, which wazero unwinds the guest with, as Fuel.Refill does): the
 // guest never sees a sleep cut short. Letting it resume instead would leave stopping it
 // to its next fuel check (metered) or function call or loop header (guarded), and a
 // guest that returns right after its sleep reaches neither: tried, a guest whose 5 s
@@ -38,26 +38,26 @@ import (
 // nothing but the disk; Extism's http_request builds its request with the call's
 // context, and its other host functions only copy memory.
 
-// errSleepStopped ends a call whose context ended while its guest slept; classify reads
+// ErrSleepStopped ends a call whose context ended while its guest slept; classify reads
 // the call's context, not this value, which wazero wraps.
-var errSleepStopped = errors.New("host: guest stopped while it slept: its call ended")
+var ErrSleepStopped = errors.New("host: guest stopped while it slept: its call ended")
 
-// sleeper is an instance's nanosleep. It is not safe for concurrent use: it belongs to its
+// Sleeper is an instance's nanosleep. It is not safe for concurrent use: it belongs to its
 // instance, and only the goroutine running the instance's guest code uses it.
-type sleeper struct {
-	// ctx is the context of the guest code the instance runs now (the instantiation's,
+type Sleeper struct {
+	// Ctx is the context of the guest code the instance runs now (the instantiation's,
 	// then each call's); the instance's owner sets it before running guest code, on the
 	// goroutine that runs it, which is also the one nanosleep runs on. Never nil.
-	ctx context.Context
+	Ctx context.Context
 }
 
-// nanosleep is the instance's sys.Nanosleep: it blocks for ns nanoseconds, or ends the
-// call (see errSleepStopped) as soon as the current context ends.
-func (s *sleeper) nanosleep(ns int64) {
-	done := s.ctx.Done()
+// Nanosleep is the instance's sys.Nanosleep: it blocks for ns nanoseconds, or ends the
+// call (see ErrSleepStopped) as soon as the current context ends.
+func (s *Sleeper) Nanosleep(ns int64) {
+	done := s.Ctx.Done()
 	select {
 	case <-done:
-		panic(errSleepStopped)
+		panic(ErrSleepStopped)
 	default:
 	}
 	if ns <= 0 {
@@ -68,6 +68,6 @@ func (s *sleeper) nanosleep(ns int64) {
 	case <-t.C:
 	case <-done:
 		t.Stop()
-		panic(errSleepStopped)
+		panic(ErrSleepStopped)
 	}
 }
