@@ -186,6 +186,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestBatch_Errors(t *testing.T) {
+	echo := fixture("wat/echo.wasm") // the input is refused before any computation runs
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.jsonl")
 	require.NoError(t, os.WriteFile(good, []byte("[1]\n"), 0o644))
@@ -197,17 +198,17 @@ func TestBatch_Errors(t *testing.T) {
 		stderr string
 	}{
 		{name: "not JSON", stdin: "[1]\n\n[2\n[3]\n", code: 2, stderr: "--input -: line 3: abi: invalid data: not valid JSON"},
-		{name: "bad envelope", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: `{"data":1,"computation_type":5}`, code: 2, stderr: "--input -: line 1: abi: invalid envelope: compute input"},
-		{name: "envelope without a type", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: "{\"computation_type\":\"default\",\"data\":1}\n{\"data\":1}\n", code: 2, stderr: "line 2: abi: invalid envelope: compute input: computation_type is missing"},
-		{name: "envelope unknown field", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: `{"type":"sum_numbers","data":[1]}`, code: 2, stderr: `line 1: abi: invalid envelope: compute input: unknown field "type"`},
-		{name: "envelope and type", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope", "-t", "sum_numbers"}, stdin: "", code: 2, stderr: "--type applies to --lines data"},
-		{name: "bad lines", args: []string{"batch", corePath, "-i", "-", "--lines", "json"}, stdin: "", code: 2, stderr: `--lines "json": want data or envelope`},
+		{name: "bad envelope", args: []string{"batch", echo, "-i", "-", "--lines", "envelope"}, stdin: `{"data":1,"computation_type":5}`, code: 2, stderr: "--input -: line 1: abi: invalid envelope: compute input"},
+		{name: "envelope without a type", args: []string{"batch", echo, "-i", "-", "--lines", "envelope"}, stdin: "{\"computation_type\":\"default\",\"data\":1}\n{\"data\":1}\n", code: 2, stderr: "line 2: abi: invalid envelope: compute input: computation_type is missing"},
+		{name: "envelope unknown field", args: []string{"batch", echo, "-i", "-", "--lines", "envelope"}, stdin: `{"type":"sum_numbers","data":[1]}`, code: 2, stderr: `line 1: abi: invalid envelope: compute input: unknown field "type"`},
+		{name: "envelope and type", args: []string{"batch", echo, "-i", "-", "--lines", "envelope", "-t", "sum_numbers"}, stdin: "", code: 2, stderr: "--type applies to --lines data"},
+		{name: "bad lines", args: []string{"batch", echo, "-i", "-", "--lines", "json"}, stdin: "", code: 2, stderr: `--lines "json": want data or envelope`},
 		{name: "invalid UTF-8 data line", stdin: "[1]\n\"a\xffb\"\n", code: 2, stderr: "line 2: abi: invalid data: not valid UTF-8 at byte 2"},
-		{name: "missing input", args: []string{"batch", corePath}, code: 2, stderr: `required flag(s) "input" not set`},
-		{name: "missing file", args: []string{"batch", corePath, "--input", filepath.Join(dir, "none.jsonl")}, code: 2, stderr: "no such file"},
-		{name: "negative workers", args: []string{"batch", corePath, "-i", good, "--workers", "-1"}, code: 2, stderr: "--workers -1"},
-		{name: "bad output", args: []string{"batch", corePath, "-i", good, "-o", filepath.Join(dir, "no", "out.jsonl")}, code: 2, stderr: "--output"},
-		{name: "output is input", args: []string{"batch", corePath, "-i", good, "-o", good}, code: 2, stderr: "is the input file"},
+		{name: "missing input", args: []string{"batch", echo}, code: 2, stderr: `required flag(s) "input" not set`},
+		{name: "missing file", args: []string{"batch", echo, "--input", filepath.Join(dir, "none.jsonl")}, code: 2, stderr: "no such file"},
+		{name: "negative workers", args: []string{"batch", echo, "-i", good, "--workers", "-1"}, code: 2, stderr: "--workers -1"},
+		{name: "bad output", args: []string{"batch", echo, "-i", good, "-o", filepath.Join(dir, "no", "out.jsonl")}, code: 2, stderr: "--output"},
+		{name: "output is input", args: []string{"batch", echo, "-i", good, "-o", good}, code: 2, stderr: "is the input file"},
 		{name: "not wasm", args: []string{"batch", fixture("notwasm.txt"), "-i", good}, code: 1, stderr: "invalid module"},
 	}
 	for _, tt := range tests {
@@ -215,7 +216,7 @@ func TestBatch_Errors(t *testing.T) {
 			args := tt.args
 			if args == nil {
 				// Nothing may run before the whole input is checked: not even --output is created.
-				args = []string{"batch", corePath, "--input", "-", "--output", filepath.Join(dir, tt.name+".jsonl")}
+				args = []string{"batch", echo, "--input", "-", "--output", filepath.Join(dir, tt.name+".jsonl")}
 				defer func() { assert.NoFileExists(t, args[len(args)-1]) }()
 			}
 			code, stdout, stderr := cli(t, tt.stdin, args...)
@@ -257,10 +258,13 @@ func TestBatch_FailFastParallel(t *testing.T) {
 	assert.Equal(t, "sum_numbers", lines[100].ComputationType)
 }
 
-// TestBatch_Large runs 10,000 items through files, on 2 workers and on 1, and checks the
-// results against values computed here, in order.
+// TestBatch_Large runs 2,000 items (10,000 with -soak) through files, on 2 workers and
+// on 1, and checks the results against values computed here, in order.
 func TestBatch_Large(t *testing.T) {
-	const n = 10_000
+	n := 2_000
+	if *soak {
+		n = 10_000
+	}
 	dir := t.TempDir()
 	input := filepath.Join(dir, "items.jsonl")
 	var in bytes.Buffer

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // TestRun_InputDoor is the CLI door's table (issue 17): run takes its data from --data,
@@ -23,7 +22,7 @@ func TestRun_InputDoor(t *testing.T) {
 	big := filepath.Join(dir, "big.json")
 	require.NoError(t, os.WriteFile(big, []byte(`{"computation_type":"default","data":"`+strings.Repeat("x", 1<<20+1<<10)+`"}`), 0o644))
 	twoKiB := `"` + strings.Repeat("a", 2<<10) + `"`
-	fileops := plugintest.Built(t, "plugins/fileops")
+	fileops := goPlugin(t, "plugins/fileops")
 	tests := []struct {
 		name       string
 		stdin      string
