@@ -63,8 +63,13 @@ func TestBatch(t *testing.T) {
 		kind, code  string
 	}
 	const overflow = `[1e308,1e308]` // fails: sum_numbers overflows
+	// The batch command is the point of most cases: they run the echo fixture (identity
+	// as "default"), which loads in milliseconds where the core plugin takes seconds under
+	// -race. The core plugin runs the cases that need its computations or its failures.
+	echo := fixture("wat/echo.wasm")
 	tests := []struct {
 		name   string
+		plugin string // default: the core plugin
 		stdin  string
 		args   []string
 		code   int
@@ -72,10 +77,11 @@ func TestBatch(t *testing.T) {
 		stderr string
 	}{
 		{
-			name:  "data lines",
-			stdin: "[1,2]\n\n  \n[3,4]\r\n",
-			args:  []string{"--type", "sum_numbers"},
-			want:  []want{{result: "3", computation: "sum_numbers"}, {result: "7", computation: "sum_numbers"}},
+			name:   "data lines",
+			plugin: echo,
+			stdin:  "[1,2]\n\n  \n[3,4]\r\n",
+			args:   []string{"--type", "length"},
+			want:   []want{{result: "5", computation: "length"}, {result: "5", computation: "length"}},
 		},
 		{
 			name: "envelope lines",
@@ -96,9 +102,10 @@ func TestBatch(t *testing.T) {
 			stderr: "1 of 5 items failed; the first, line 2",
 		},
 		{
-			name:  "data lines are data, a data key too",
-			stdin: `{"data":[1,2]}` + "\n" + `{"computation_type":"sum_numbers","data":[1]}` + "\n",
-			args:  []string{"--lines", "data"},
+			name:   "data lines are data, a data key too",
+			plugin: echo,
+			stdin:  `{"data":[1,2]}` + "\n" + `{"computation_type":"sum_numbers","data":[1]}` + "\n",
+			args:   []string{"--lines", "data"},
 			want: []want{
 				{result: `{"data":[1,2]}`, computation: "default"},
 				{result: `{"computation_type":"sum_numbers","data":[1]}`, computation: "default"},
@@ -114,6 +121,7 @@ func TestBatch(t *testing.T) {
 		},
 		{
 			name:   "unknown computation",
+			plugin: echo,
 			stdin:  "1\n",
 			args:   []string{"--type", "nope"},
 			want:   []want{{kind: "unknown_computation", code: "unknown_computation", computation: "nope"}},
@@ -130,27 +138,34 @@ func TestBatch(t *testing.T) {
 		},
 		{
 			name:   "cache hits",
+			plugin: echo,
 			stdin:  "[1,2]\n[1,2]\n[1,2]\n",
-			args:   []string{"--type", "sum_numbers", "--workers", "1"},
-			want:   []want{{result: "3"}, {result: "3", hit: true}, {result: "3", hit: true}},
+			args:   []string{"--workers", "1"},
+			want:   []want{{result: "[1,2]"}, {result: "[1,2]", hit: true}, {result: "[1,2]", hit: true}},
 			stderr: "batch: items 3, failed 0, cache hits 2 (66.7%), host cache hits 2/3 (66.7%), wall ",
 		},
 		{
 			name:   "no cache",
+			plugin: echo,
 			stdin:  "[1,2]\n[1,2]\n",
-			args:   []string{"--type", "sum_numbers", "--workers", "1", "--no-cache"},
-			want:   []want{{result: "3"}, {result: "3"}},
+			args:   []string{"--workers", "1", "--no-cache"},
+			want:   []want{{result: "[1,2]"}, {result: "[1,2]"}},
 			stderr: "cache hits 0 (0.0%), host cache hits 0/0 (0.0%)",
 		},
 		{
 			name:   "empty input",
+			plugin: echo,
 			stdin:  "\n\n",
 			stderr: "batch: items 0, failed 0, cache hits 0 (-)",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := cli(t, tt.stdin, append([]string{"batch", corePath, "--input", "-"}, tt.args...)...)
+			plugin := tt.plugin
+			if plugin == "" {
+				plugin = corePath
+			}
+			code, stdout, stderr := cli(t, tt.stdin, append([]string{"batch", plugin, "--input", "-"}, tt.args...)...)
 			require.Equal(t, tt.code, code, stderr)
 			assert.Contains(t, stderr, tt.stderr)
 			assert.NotContains(t, stderr, "\r", "no progress line when stderr is not a terminal")
@@ -233,6 +248,7 @@ func TestBatch_Errors(t *testing.T) {
 // TestBatch_FailFastParallel checks that --fail-fast ends the output with the failed
 // item's line when other items ran alongside it; those may have been canceled.
 func TestBatch_FailFastParallel(t *testing.T) {
+	t.Parallel()
 	var in strings.Builder
 	for i := range 200 {
 		if i == 100 {
@@ -261,6 +277,7 @@ func TestBatch_FailFastParallel(t *testing.T) {
 // TestBatch_Large runs 2,000 items (10,000 with -soak) through files, on 2 workers and
 // on 1, and checks the results against values computed here, in order.
 func TestBatch_Large(t *testing.T) {
+	t.Parallel()
 	n := 2_000
 	if *soak {
 		n = 10_000

@@ -29,6 +29,7 @@ import (
 // never answered 200 while the effect is rolled back; once the killed host restarted
 // (journal recovery, then Reconcile), the repeat runs and its answer matches the data.
 func TestCrashCluster_KilledBetweenTheRecordAndTheCommit(t *testing.T) {
+	t.Parallel()
 	bin := cliBinary(t)
 	effects := goPlugin(t, "plugins/testdata/effects")
 	natsAddr := freeAddr(t)

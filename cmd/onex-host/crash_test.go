@@ -145,6 +145,7 @@ func clone(m map[string]any) map[string]any {
 // TestCrash_32EffectsInFlight kills a server with 32 effects in flight and checks that the
 // next start resolves every one of them.
 func TestCrash_32EffectsInFlight(t *testing.T) {
+	t.Parallel()
 	bin := cliBinary(t)
 	effects := goPlugin(t, "plugins/testdata/effects")
 	dataDir, dir := t.TempDir(), t.TempDir()

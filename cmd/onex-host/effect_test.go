@@ -13,6 +13,7 @@ import (
 )
 
 func TestRun_Effect(t *testing.T) {
+	t.Parallel()
 	fileops := goPlugin(t, "plugins/fileops")
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.txt")
@@ -61,6 +62,7 @@ func TestRun_Effect(t *testing.T) {
 }
 
 func TestRun_EffectEventsAndKV(t *testing.T) {
+	t.Parallel()
 	effects := goPlugin(t, "plugins/testdata/effects")
 	kvFile := filepath.Join(t.TempDir(), "kv.db")
 	script := `{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"events.publish","topic":"onex.evt.test.step.v1","key":"e1"}]}`

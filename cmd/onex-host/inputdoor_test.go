@@ -17,6 +17,7 @@ import (
 // piped stdin or an --input envelope; a wrong input is misuse (exit 2) naming what is
 // wrong, never exit 0 with a wrong result.
 func TestRun_InputDoor(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// big is over the 1 KiB --max-input plus the 1 MiB envelope room: refused, not cut.
 	big := filepath.Join(dir, "big.json")
@@ -58,6 +59,7 @@ func TestRun_InputDoor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, tt.stdin, tt.args...)
 			require.Equal(t, tt.wantCode, code, stderr)
 			if tt.wantCode != 0 {

@@ -19,6 +19,7 @@ import (
 // `journal list --server` reads the journal of a running host (whose file is locked)
 // through its admin API, and finds an effect by its operation id.
 func TestJournal_ListServer(t *testing.T) {
+	t.Parallel()
 	fileops := goPlugin(t, "plugins/fileops")
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(cacheDir).WithDataDir(t.TempDir()).

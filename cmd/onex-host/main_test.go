@@ -64,6 +64,7 @@ func fixture(name string) string {
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		stdin  string
@@ -83,6 +84,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, tt.stdin, append([]string{"run", corePath}, tt.args...)...)
 			require.Equal(t, 0, code, stderr)
 			var out abi.ComputeOutput
@@ -137,6 +139,7 @@ func TestRun_Timeout(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
+	t.Parallel()
 	code, stdout, stderr := cli(t, "", "inspect", corePath, "--json")
 	require.Equal(t, 0, code, stderr)
 	var info inspection

@@ -89,6 +89,7 @@ func TestServe_EmbeddedNATSDefault(t *testing.T) {
 // Two serve processes' worth in one test: B has no nodes and routes to A over the
 // NATS listener A opened; submit's client reaches A too.
 func TestServe_TwoHostsOverNATSListener(t *testing.T) {
+	t.Parallel()
 	core := goPlugin(t, "plugins/core")
 	natsAddr, a, b := freeAddr(t), freeAddr(t), freeAddr(t)
 	stopA, _ := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {listen: %q, host_id: a}\nnodes: [{path: %s}]\n",

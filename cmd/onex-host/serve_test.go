@@ -68,6 +68,7 @@ func inFlight(t *testing.T, dir string) {
 }
 
 func TestServe_ShutdownWithRequestsInFlight(t *testing.T) {
+	t.Parallel()
 	effects := goPlugin(t, "plugins/testdata/effects")
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -144,6 +145,7 @@ func TestServe_InvalidConfig(t *testing.T) {
 // TestServe_SIGTERM runs the real binary and sends it SIGTERM with effects in flight: it
 // exits 0, every response is complete or a clean error, and no transaction stays open.
 func TestServe_SIGTERM(t *testing.T) {
+	t.Parallel()
 	bin := cliBinary(t)
 	effects := goPlugin(t, "plugins/testdata/effects")
 	dir := t.TempDir()
@@ -199,6 +201,7 @@ nodes:
 // TestServe_NodeFailsToLoad: a node that does not load fails serve at the start, exit
 // status 2 with the reason, instead of serving unready forever.
 func TestServe_NodeFailsToLoad(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.wasm")
 	require.NoError(t, os.WriteFile(bad, []byte("not wasm"), 0o644))
 	core := goPlugin(t, "plugins/core")
@@ -213,6 +216,7 @@ func TestServe_NodeFailsToLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := writeConfig(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: %s\n",
 				freeAddr(t), plugintest.CacheDir(), tt.nodes))
 			code, _, stderr := cli(t, "", "serve", "--config", cfg)
@@ -224,6 +228,7 @@ func TestServe_NodeFailsToLoad(t *testing.T) {
 
 // TestServe_NameAlias: nodes[].name serves the node under that name.
 func TestServe_NameAlias(t *testing.T) {
+	t.Parallel()
 	core := goPlugin(t, "plugins/core")
 	addr := freeAddr(t)
 	stop, logs := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: [{path: %s, name: calc}]\n",

@@ -92,6 +92,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) int {
 // their shutdown timeout passed (run's --shutdown-timeout; serve's
 // limits.shutdown_timeout plus 10 s), or at once at a second signal.
 func TestMain_StuckCallAndSignals(t *testing.T) {
+	t.Parallel()
 	echo := fixture("wat/echo.wasm")
 	runArgs := func(shutdown string) []string {
 		return []string{"run", echo, "--type", "length", "--data", `"abc"`, "--log-level", "info",
@@ -120,6 +121,7 @@ func TestMain_StuckCallAndSignals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var cmd *exec.Cmd
 			var stderr *syncBuffer
 			if tt.serve {
