@@ -63,8 +63,13 @@ func TestBatch(t *testing.T) {
 		kind, code  string
 	}
 	const overflow = `[1e308,1e308]` // fails: sum_numbers overflows
+	// The batch command is the point of most cases: they run the echo fixture (identity
+	// as "default"), which loads in milliseconds where the core plugin takes seconds under
+	// -race. The core plugin runs the cases that need its computations or its failures.
+	echo := fixture("wat/echo.wasm")
 	tests := []struct {
 		name   string
+		plugin string // default: the core plugin
 		stdin  string
 		args   []string
 		code   int
@@ -72,10 +77,11 @@ func TestBatch(t *testing.T) {
 		stderr string
 	}{
 		{
-			name:  "data lines",
-			stdin: "[1,2]\n\n  \n[3,4]\r\n",
-			args:  []string{"--type", "sum_numbers"},
-			want:  []want{{result: "3", computation: "sum_numbers"}, {result: "7", computation: "sum_numbers"}},
+			name:   "data lines",
+			plugin: echo,
+			stdin:  "[1,2]\n\n  \n[3,4]\r\n",
+			args:   []string{"--type", "length"},
+			want:   []want{{result: "5", computation: "length"}, {result: "5", computation: "length"}},
 		},
 		{
 			name: "envelope lines",
@@ -96,9 +102,10 @@ func TestBatch(t *testing.T) {
 			stderr: "1 of 5 items failed; the first, line 2",
 		},
 		{
-			name:  "data lines are data, a data key too",
-			stdin: `{"data":[1,2]}` + "\n" + `{"computation_type":"sum_numbers","data":[1]}` + "\n",
-			args:  []string{"--lines", "data"},
+			name:   "data lines are data, a data key too",
+			plugin: echo,
+			stdin:  `{"data":[1,2]}` + "\n" + `{"computation_type":"sum_numbers","data":[1]}` + "\n",
+			args:   []string{"--lines", "data"},
 			want: []want{
 				{result: `{"data":[1,2]}`, computation: "default"},
 				{result: `{"computation_type":"sum_numbers","data":[1]}`, computation: "default"},
@@ -114,6 +121,7 @@ func TestBatch(t *testing.T) {
 		},
 		{
 			name:   "unknown computation",
+			plugin: echo,
 			stdin:  "1\n",
 			args:   []string{"--type", "nope"},
 			want:   []want{{kind: "unknown_computation", code: "unknown_computation", computation: "nope"}},
@@ -130,27 +138,34 @@ func TestBatch(t *testing.T) {
 		},
 		{
 			name:   "cache hits",
+			plugin: echo,
 			stdin:  "[1,2]\n[1,2]\n[1,2]\n",
-			args:   []string{"--type", "sum_numbers", "--workers", "1"},
-			want:   []want{{result: "3"}, {result: "3", hit: true}, {result: "3", hit: true}},
+			args:   []string{"--workers", "1"},
+			want:   []want{{result: "[1,2]"}, {result: "[1,2]", hit: true}, {result: "[1,2]", hit: true}},
 			stderr: "batch: items 3, failed 0, cache hits 2 (66.7%), host cache hits 2/3 (66.7%), wall ",
 		},
 		{
 			name:   "no cache",
+			plugin: echo,
 			stdin:  "[1,2]\n[1,2]\n",
-			args:   []string{"--type", "sum_numbers", "--workers", "1", "--no-cache"},
-			want:   []want{{result: "3"}, {result: "3"}},
+			args:   []string{"--workers", "1", "--no-cache"},
+			want:   []want{{result: "[1,2]"}, {result: "[1,2]"}},
 			stderr: "cache hits 0 (0.0%), host cache hits 0/0 (0.0%)",
 		},
 		{
 			name:   "empty input",
+			plugin: echo,
 			stdin:  "\n\n",
 			stderr: "batch: items 0, failed 0, cache hits 0 (-)",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := cli(t, tt.stdin, append([]string{"batch", corePath, "--input", "-"}, tt.args...)...)
+			plugin := tt.plugin
+			if plugin == "" {
+				plugin = corePath
+			}
+			code, stdout, stderr := cli(t, tt.stdin, append([]string{"batch", plugin, "--input", "-"}, tt.args...)...)
 			require.Equal(t, tt.code, code, stderr)
 			assert.Contains(t, stderr, tt.stderr)
 			assert.NotContains(t, stderr, "\r", "no progress line when stderr is not a terminal")
@@ -186,6 +201,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestBatch_Errors(t *testing.T) {
+	echo := fixture("wat/echo.wasm") // the input is refused before any computation runs
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.jsonl")
 	require.NoError(t, os.WriteFile(good, []byte("[1]\n"), 0o644))
@@ -197,17 +213,17 @@ func TestBatch_Errors(t *testing.T) {
 		stderr string
 	}{
 		{name: "not JSON", stdin: "[1]\n\n[2\n[3]\n", code: 2, stderr: "--input -: line 3: abi: invalid data: not valid JSON"},
-		{name: "bad envelope", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: `{"data":1,"computation_type":5}`, code: 2, stderr: "--input -: line 1: abi: invalid envelope: compute input"},
-		{name: "envelope without a type", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: "{\"computation_type\":\"default\",\"data\":1}\n{\"data\":1}\n", code: 2, stderr: "line 2: abi: invalid envelope: compute input: computation_type is missing"},
-		{name: "envelope unknown field", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope"}, stdin: `{"type":"sum_numbers","data":[1]}`, code: 2, stderr: `line 1: abi: invalid envelope: compute input: unknown field "type"`},
-		{name: "envelope and type", args: []string{"batch", corePath, "-i", "-", "--lines", "envelope", "-t", "sum_numbers"}, stdin: "", code: 2, stderr: "--type applies to --lines data"},
-		{name: "bad lines", args: []string{"batch", corePath, "-i", "-", "--lines", "json"}, stdin: "", code: 2, stderr: `--lines "json": want data or envelope`},
+		{name: "bad envelope", args: []string{"batch", echo, "-i", "-", "--lines", "envelope"}, stdin: `{"data":1,"computation_type":5}`, code: 2, stderr: "--input -: line 1: abi: invalid envelope: compute input"},
+		{name: "envelope without a type", args: []string{"batch", echo, "-i", "-", "--lines", "envelope"}, stdin: "{\"computation_type\":\"default\",\"data\":1}\n{\"data\":1}\n", code: 2, stderr: "line 2: abi: invalid envelope: compute input: computation_type is missing"},
+		{name: "envelope unknown field", args: []string{"batch", echo, "-i", "-", "--lines", "envelope"}, stdin: `{"type":"sum_numbers","data":[1]}`, code: 2, stderr: `line 1: abi: invalid envelope: compute input: unknown field "type"`},
+		{name: "envelope and type", args: []string{"batch", echo, "-i", "-", "--lines", "envelope", "-t", "sum_numbers"}, stdin: "", code: 2, stderr: "--type applies to --lines data"},
+		{name: "bad lines", args: []string{"batch", echo, "-i", "-", "--lines", "json"}, stdin: "", code: 2, stderr: `--lines "json": want data or envelope`},
 		{name: "invalid UTF-8 data line", stdin: "[1]\n\"a\xffb\"\n", code: 2, stderr: "line 2: abi: invalid data: not valid UTF-8 at byte 2"},
-		{name: "missing input", args: []string{"batch", corePath}, code: 2, stderr: `required flag(s) "input" not set`},
-		{name: "missing file", args: []string{"batch", corePath, "--input", filepath.Join(dir, "none.jsonl")}, code: 2, stderr: "no such file"},
-		{name: "negative workers", args: []string{"batch", corePath, "-i", good, "--workers", "-1"}, code: 2, stderr: "--workers -1"},
-		{name: "bad output", args: []string{"batch", corePath, "-i", good, "-o", filepath.Join(dir, "no", "out.jsonl")}, code: 2, stderr: "--output"},
-		{name: "output is input", args: []string{"batch", corePath, "-i", good, "-o", good}, code: 2, stderr: "is the input file"},
+		{name: "missing input", args: []string{"batch", echo}, code: 2, stderr: `required flag(s) "input" not set`},
+		{name: "missing file", args: []string{"batch", echo, "--input", filepath.Join(dir, "none.jsonl")}, code: 2, stderr: "no such file"},
+		{name: "negative workers", args: []string{"batch", echo, "-i", good, "--workers", "-1"}, code: 2, stderr: "--workers -1"},
+		{name: "bad output", args: []string{"batch", echo, "-i", good, "-o", filepath.Join(dir, "no", "out.jsonl")}, code: 2, stderr: "--output"},
+		{name: "output is input", args: []string{"batch", echo, "-i", good, "-o", good}, code: 2, stderr: "is the input file"},
 		{name: "not wasm", args: []string{"batch", fixture("notwasm.txt"), "-i", good}, code: 1, stderr: "invalid module"},
 	}
 	for _, tt := range tests {
@@ -215,7 +231,7 @@ func TestBatch_Errors(t *testing.T) {
 			args := tt.args
 			if args == nil {
 				// Nothing may run before the whole input is checked: not even --output is created.
-				args = []string{"batch", corePath, "--input", "-", "--output", filepath.Join(dir, tt.name+".jsonl")}
+				args = []string{"batch", echo, "--input", "-", "--output", filepath.Join(dir, tt.name+".jsonl")}
 				defer func() { assert.NoFileExists(t, args[len(args)-1]) }()
 			}
 			code, stdout, stderr := cli(t, tt.stdin, args...)
@@ -232,6 +248,7 @@ func TestBatch_Errors(t *testing.T) {
 // TestBatch_FailFastParallel checks that --fail-fast ends the output with the failed
 // item's line when other items ran alongside it; those may have been canceled.
 func TestBatch_FailFastParallel(t *testing.T) {
+	t.Parallel()
 	var in strings.Builder
 	for i := range 200 {
 		if i == 100 {
@@ -257,10 +274,14 @@ func TestBatch_FailFastParallel(t *testing.T) {
 	assert.Equal(t, "sum_numbers", lines[100].ComputationType)
 }
 
-// TestBatch_Large runs 10,000 items through files, on 2 workers and on 1, and checks the
-// results against values computed here, in order.
+// TestBatch_Large runs 2,000 items (10,000 with -soak) through files, on 2 workers and
+// on 1, and checks the results against values computed here, in order.
 func TestBatch_Large(t *testing.T) {
-	const n = 10_000
+	t.Parallel()
+	n := 2_000
+	if *soak {
+		n = 10_000
+	}
 	dir := t.TempDir()
 	input := filepath.Join(dir, "items.jsonl")
 	var in bytes.Buffer

@@ -10,14 +10,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
-	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/server"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
@@ -27,9 +29,9 @@ import (
 // never answered 200 while the effect is rolled back; once the killed host restarted
 // (journal recovery, then Reconcile), the repeat runs and its answer matches the data.
 func TestCrashCluster_KilledBetweenTheRecordAndTheCommit(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "onex-host")
-	require.NoError(t, plugintest.BuildCLI(bin))
-	effects := plugintest.Built(t, "plugins/testdata/effects")
+	t.Parallel()
+	bin := cliBinary(t)
+	effects := goPlugin(t, "plugins/testdata/effects")
 	natsAddr := freeAddr(t)
 	e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: t.TempDir(), Listen: natsAddr,
 		Logger: slog.New(slog.DiscardHandler)})
@@ -73,8 +75,8 @@ nodes:
 			resp.Body.Close()
 		}
 	}()
-	require.Eventually(t, func() bool { _, err := os.Stat(marker); return err == nil },
-		30*time.Second, 5*time.Millisecond, "a never reached its commit: %s", logsA)
+	eventually(t, func() bool { _, err := os.Stat(marker); return err == nil },
+		"a never reached its commit: %s", logsA)
 	require.FileExists(t, target, "the side effect is applied, not committed")
 	require.NoError(t, a.Process.Kill()) // SIGKILL: between the record and the commit
 	_ = a.Wait()
@@ -82,17 +84,28 @@ nodes:
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: time.Second})
 
 	// Only b serves now: the repeat is not answered 200 from the record of a commit that
-	// did not happen.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	out, err := c.Effect(ctx, "effects", in)
+	// did not happen. b holds a repeat of a committing effect until the request's
+	// deadline (the Onex-Timeout-Ms header) and answers 503 just before it. The request
+	// is sent by hand, so that the test waits for b's answer as long as its patience
+	// allows: a client whose own wait ends at the deadline it sends (cluster.Client's
+	// attempt) races b's answer, and on a loaded machine the answer arrives after the
+	// client gave up ("no reply"), which failed this test now and then.
+	msg := nats.NewMsg(cluster.Subject("effects", server.OperationEffect))
+	msg.Data = body
+	msg.Header.Set(cluster.HeaderTimeout, "500")
+	rctx, cancel := context.WithTimeout(context.Background(), patience(t))
+	reply, err := nc.RequestMsgWithContext(rctx, msg)
 	cancel()
-	var re *cluster.RemoteError
-	require.ErrorAs(t, err, &re, "no 200 while a's journal has not settled the effect: %+v", out)
-	assert.Equal(t, http.StatusServiceUnavailable, re.Status)
-	assert.True(t, re.Retryable)
+	require.NoError(t, err, "b answers before the deadline it was given")
+	assert.Equal(t, strconv.Itoa(http.StatusServiceUnavailable), reply.Header.Get(cluster.HeaderStatus),
+		"no 200 while a's journal has not settled the effect: %s", reply.Data)
+	var refused struct {
+		Error struct{ Retryable bool }
+	}
+	require.NoError(t, json.Unmarshal(reply.Data, &refused), "%s", reply.Data)
+	assert.True(t, refused.Error.Retryable, "%s", reply.Data)
 
 	// a restarts: its journal rolls the effect back, Reconcile deletes the record.
 	_, logsA = serve("a", dataA, addrA)
@@ -100,9 +113,10 @@ nodes:
 	assert.Contains(t, logsA.String(), "effect records reconciled")
 
 	// The repeat now runs (on a or b), and its answer matches the data.
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: patience(t)})
+	ctx, cancel := context.WithTimeout(context.Background(), patience(t))
 	defer cancel()
-	out, err = c.Effect(ctx, "effects", in)
+	out, err := c.Effect(ctx, "effects", in)
 	require.NoError(t, err)
 	assert.Equal(t, abi.TransactionCommitted, out.TransactionState)
 	got, err := os.ReadFile(target)

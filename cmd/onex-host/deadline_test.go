@@ -93,7 +93,7 @@ nodes:
 		})
 	}
 	inUse := fmt.Sprintf(`onex_pool_instances{node="sleepeffect",state="in_use"} %d`, n)
-	require.Eventually(t, func() bool {
+	eventually(t, func() bool {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {
 			return false
@@ -101,7 +101,7 @@ nodes:
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return strings.Contains(string(b), inUse)
-	}, 30*time.Second, 10*time.Millisecond, "all %d effects asleep", n)
+	}, "all %d effects asleep", n)
 
 	start := time.Now()
 	sigterm() // returns once serve exited cleanly

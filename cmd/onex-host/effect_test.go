@@ -10,11 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 func TestRun_Effect(t *testing.T) {
-	fileops := plugintest.Built(t, "plugins/fileops")
+	t.Parallel()
+	fileops := goPlugin(t, "plugins/fileops")
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.txt")
 
@@ -62,7 +62,8 @@ func TestRun_Effect(t *testing.T) {
 }
 
 func TestRun_EffectEventsAndKV(t *testing.T) {
-	effects := plugintest.Built(t, "plugins/testdata/effects")
+	t.Parallel()
+	effects := goPlugin(t, "plugins/testdata/effects")
 	kvFile := filepath.Join(t.TempDir(), "kv.db")
 	script := `{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"events.publish","topic":"onex.evt.test.step.v1","key":"e1"}]}`
 	args := []string{"run", effects, "--type", "script", "--data", script,

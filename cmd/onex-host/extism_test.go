@@ -24,6 +24,7 @@ func extism(t *testing.T, name string) string {
 }
 
 func TestCall_ExtismPluginsInThreeLanguages(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -39,6 +40,7 @@ func TestCall_ExtismPluginsInThreeLanguages(t *testing.T) {
 		{"native computation", []string{corePath, "string_uppercase", "--input", `"abc"`}, `"ABC"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, "from stdin", append([]string{"call"}, tc.args...)...)
 			require.Equal(t, 0, code, stderr)
 			assert.Equal(t, tc.want, stdout, "the output bytes, unchanged")
@@ -47,6 +49,7 @@ func TestCall_ExtismPluginsInThreeLanguages(t *testing.T) {
 }
 
 func TestCall_Errors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -62,6 +65,7 @@ func TestCall_Errors(t *testing.T) {
 		{"missing function", []string{extism(t, "fail.wasm")}, 2, "want <plugin.wasm> <function>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, "", append([]string{"call"}, tc.args...)...)
 			assert.Equal(t, tc.code, code, stderr)
 			assert.Empty(t, stdout)
@@ -71,6 +75,7 @@ func TestCall_Errors(t *testing.T) {
 }
 
 func TestRunBatchInspect_Extism(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "vowels.wasm")
 	require.NoError(t, os.Symlink(extism(t, "count_vowels.wasm"), wasm))
@@ -114,6 +119,7 @@ func TestRunBatchInspect_Extism(t *testing.T) {
 }
 
 func TestRunBatch_ExtismPluginsInThreeLanguages(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, file, computation, data, result string
 	}{
@@ -122,6 +128,7 @@ func TestRunBatch_ExtismPluginsInThreeLanguages(t *testing.T) {
 		{"go command", "std_command.wasm", "start", `"ben"`, `"hello ben"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, "", "run", extism(t, tc.file), "--type", tc.computation, "--data", tc.data)
 			require.Equal(t, 0, code, stderr)
 			var out abi.ComputeOutput

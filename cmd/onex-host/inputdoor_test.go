@@ -11,19 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
-	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // TestRun_InputDoor is the CLI door's table (issue 17): run takes its data from --data,
 // piped stdin or an --input envelope; a wrong input is misuse (exit 2) naming what is
 // wrong, never exit 0 with a wrong result.
 func TestRun_InputDoor(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// big is over the 1 KiB --max-input plus the 1 MiB envelope room: refused, not cut.
 	big := filepath.Join(dir, "big.json")
 	require.NoError(t, os.WriteFile(big, []byte(`{"computation_type":"default","data":"`+strings.Repeat("x", 1<<20+1<<10)+`"}`), 0o644))
 	twoKiB := `"` + strings.Repeat("a", 2<<10) + `"`
-	fileops := plugintest.Built(t, "plugins/fileops")
+	fileops := goPlugin(t, "plugins/fileops")
 	tests := []struct {
 		name       string
 		stdin      string
@@ -59,6 +59,7 @@ func TestRun_InputDoor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, tt.stdin, tt.args...)
 			require.Equal(t, tt.wantCode, code, stderr)
 			if tt.wantCode != 0 {

@@ -14,13 +14,13 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/server"
-	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // `journal list --server` reads the journal of a running host (whose file is locked)
 // through its admin API, and finds an effect by its operation id.
 func TestJournal_ListServer(t *testing.T) {
-	fileops := plugintest.Built(t, "plugins/fileops")
+	t.Parallel()
+	fileops := goPlugin(t, "plugins/fileops")
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(cacheDir).WithDataDir(t.TempDir()).
 		WithLogger(slog.New(slog.DiscardHandler)))

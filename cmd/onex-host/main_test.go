@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,16 +27,21 @@ func TestMain(m *testing.M) {
 	if code, ok := stalledMain(); ok { // this binary runs as onex-host (see signal_test.go)
 		os.Exit(code)
 	}
-	var err error
-	corePath, err = plugintest.Path("plugins/core")
+	flag.Parse()
+	cleanup, err := setupShared() // the CLI and plugins built once (see shared_test.go)
 	if err == nil {
-		err = plugintest.Warm(corePath, fixture("wat/echo.wasm"))
+		corePath, err = buildAndWarm("plugins/core")
+	}
+	if err == nil {
+		err = warm(fixture("wat/echo.wasm"))
 	}
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
 }
 
 // cli runs Main with args plus the shared cache, and returns the exit code, stdout and
@@ -58,6 +64,7 @@ func fixture(name string) string {
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		stdin  string
@@ -77,6 +84,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := cli(t, tt.stdin, append([]string{"run", corePath}, tt.args...)...)
 			require.Equal(t, 0, code, stderr)
 			var out abi.ComputeOutput
@@ -89,18 +97,19 @@ func TestRun(t *testing.T) {
 }
 
 func TestRun_Errors(t *testing.T) {
+	echo := fixture("wat/echo.wasm") // misuse: the plugin is not the point, but for the memory minimum
 	tests := []struct {
 		name   string
 		args   []string
 		code   int
 		stderr string
 	}{
-		{name: "unknown computation", args: []string{"run", corePath, "--type", "nope"}, code: 1, stderr: "unknown computation"},
-		{name: "invalid data", args: []string{"run", corePath, "--data", "{"}, code: 2, stderr: "not valid JSON"},
+		{name: "unknown computation", args: []string{"run", echo, "--type", "nope"}, code: 1, stderr: "unknown computation"},
+		{name: "invalid data", args: []string{"run", echo, "--data", "{"}, code: 2, stderr: "not valid JSON"},
 		{name: "missing plugin argument", args: []string{"run"}, code: 2, stderr: "want <plugin.wasm>"},
-		{name: "data and input together", args: []string{"run", corePath, "--data", "1", "--input", "-"}, code: 2, stderr: "data input"},
-		{name: "unknown flag", args: []string{"run", corePath, "--bogus"}, code: 2, stderr: "unknown flag"},
-		{name: "bad memory limit", args: []string{"run", corePath, "--memory-limit", "lots"}, code: 2, stderr: "invalid size"},
+		{name: "data and input together", args: []string{"run", echo, "--data", "1", "--input", "-"}, code: 2, stderr: "data input"},
+		{name: "unknown flag", args: []string{"run", echo, "--bogus"}, code: 2, stderr: "unknown flag"},
+		{name: "bad memory limit", args: []string{"run", echo, "--memory-limit", "lots"}, code: 2, stderr: "invalid size"},
 		{name: "not wasm", args: []string{"run", fixture("notwasm.txt")}, code: 1, stderr: "invalid module"},
 		{name: "command module", args: []string{"run", fixture("wat/command.wasm")}, code: 1, stderr: "-buildmode=c-shared"},
 		{name: "missing file", args: []string{"inspect", filepath.Join(t.TempDir(), "none.wasm")}, code: 2, stderr: "no such file"},
@@ -108,7 +117,7 @@ func TestRun_Errors(t *testing.T) {
 		{name: "memory minimum over the limit", args: []string{"run", corePath, "--memory-limit", "1MiB"}, code: 1,
 			stderr: "over the memory limit of 1 MiB (16 pages)"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: "unknown command"},
-		{name: "bad log level", args: []string{"run", corePath, "--log-level", "loud"}, code: 2, stderr: "--log-level"},
+		{name: "bad log level", args: []string{"run", echo, "--log-level", "loud"}, code: 2, stderr: "--log-level"},
 		{name: "fuel budget", args: []string{"run", fixture("wat/loop.wasm"), "--fuel", "1000000"}, code: 1, stderr: "fuel exhausted"},
 	}
 	for _, tt := range tests {
@@ -130,6 +139,7 @@ func TestRun_Timeout(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
+	t.Parallel()
 	code, stdout, stderr := cli(t, "", "inspect", corePath, "--json")
 	require.Equal(t, 0, code, stderr)
 	var info inspection

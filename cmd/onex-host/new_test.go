@@ -68,12 +68,13 @@ func scaffold(t *testing.T, name, kind string, tidy bool) string {
 	goIn(t, dir, nil, "test", "./...")
 	wasm := filepath.Join(dir, "x.wasm")
 	start := time.Now()
-	require.NoError(t, plugintest.Warm(wasm))
+	require.NoError(t, warm(wasm)) // with the shared CLI (see shared_test.go)
 	t.Logf("warm the compilation cache: %v", time.Since(start).Round(time.Millisecond))
 	return wasm
 }
 
 func TestNew_Compute(t *testing.T) {
+	t.Parallel()
 	wasm := scaffold(t, "greeter", "compute", true) // after go mod tidy, as a user would
 	code, stdout, stderr := cli(t, "", "run", wasm, "--type", "greet", "--data", `{"name":"world"}`)
 	require.Equal(t, 0, code, stderr)
@@ -90,6 +91,7 @@ func TestNew_Compute(t *testing.T) {
 }
 
 func TestNew_Effect(t *testing.T) {
+	t.Parallel()
 	wasm := scaffold(t, "notes", "effect", false) // exactly as generated: no go.sum, no tidy
 	grant := t.TempDir()
 	data, err := json.Marshal(map[string]string{"dir": grant, "name": "hello.txt", "text": "hello"})

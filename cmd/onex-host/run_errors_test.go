@@ -18,7 +18,8 @@ func TestRun_SlowThreshold(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := cli(t, "", "run", corePath, "--type", "sum_numbers", "--data", "[1,2]", "--no-cache",
+			// The flag is the point: the echo fixture loads in milliseconds.
+			code, _, stderr := cli(t, "", "run", fixture("wat/echo.wasm"), "--data", "[1,2]", "--no-cache",
 				"--slow-threshold", tt.flag)
 			require.Equal(t, 0, code, stderr)
 			if tt.warn {

@@ -49,7 +49,7 @@ func serveInProcess(t *testing.T, doc string) (stop func(), logs *syncBuffer) {
 // nothing left running after the shutdown.
 func TestServe_EmbeddedNATSDefault(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	core := plugintest.Built(t, "plugins/core")
+	core := goPlugin(t, "plugins/core")
 	addr := freeAddr(t)
 	stop, _ := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnodes: [{path: %s}]\n",
 		addr, t.TempDir(), plugintest.CacheDir(), core))
@@ -89,7 +89,8 @@ func TestServe_EmbeddedNATSDefault(t *testing.T) {
 // Two serve processes' worth in one test: B has no nodes and routes to A over the
 // NATS listener A opened; submit's client reaches A too.
 func TestServe_TwoHostsOverNATSListener(t *testing.T) {
-	core := plugintest.Built(t, "plugins/core")
+	t.Parallel()
+	core := goPlugin(t, "plugins/core")
 	natsAddr, a, b := freeAddr(t), freeAddr(t), freeAddr(t)
 	stopA, _ := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnats: {listen: %q, host_id: a}\nnodes: [{path: %s}]\n",
 		a, t.TempDir(), plugintest.CacheDir(), natsAddr, core))

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,17 +31,17 @@ func freeAddr(t *testing.T) string {
 }
 
 // waitReady waits until the server at addr reports ready, failing t with the server's
-// log after 30 s.
+// log when its patience runs out.
 func waitReady(t *testing.T, addr string, log fmt.Stringer) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	eventually(t, func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
-	}, 30*time.Second, 10*time.Millisecond, "%s", log)
+	}, "not ready: %s", log)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's log writer and the test.
@@ -58,8 +57,19 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// inFlight waits until an effect wrote its first file f<i> in dir: the shutdown that
+// follows finds effects started, instead of guessing how long that takes.
+func inFlight(t *testing.T, dir string) {
+	t.Helper()
+	eventually(t, func() bool {
+		written, _ := filepath.Glob(filepath.Join(dir, "f*"))
+		return len(written) > 0
+	}, "no effect started")
+}
+
 func TestServe_ShutdownWithRequestsInFlight(t *testing.T) {
-	effects := plugintest.Built(t, "plugins/testdata/effects")
+	t.Parallel()
+	effects := goPlugin(t, "plugins/testdata/effects")
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	sigterm, logs := serveInProcess(t, fmt.Sprintf(`
@@ -103,7 +113,7 @@ nodes:
 			results[i].err = json.NewDecoder(resp.Body).Decode(&results[i].out)
 		})
 	}
-	time.Sleep(40 * time.Millisecond)
+	inFlight(t, dir)
 	sigterm() // returns once serve exited cleanly
 	wg.Wait()
 
@@ -135,9 +145,9 @@ func TestServe_InvalidConfig(t *testing.T) {
 // TestServe_SIGTERM runs the real binary and sends it SIGTERM with effects in flight: it
 // exits 0, every response is complete or a clean error, and no transaction stays open.
 func TestServe_SIGTERM(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "onex-host")
-	require.NoError(t, plugintest.BuildCLI(bin))
-	effects := plugintest.Built(t, "plugins/testdata/effects")
+	t.Parallel()
+	bin := cliBinary(t)
+	effects := goPlugin(t, "plugins/testdata/effects")
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfgPath := writeConfig(t, fmt.Sprintf(`
@@ -173,7 +183,7 @@ nodes:
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
+	inFlight(t, dir)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	wg.Wait()
 	require.NoError(t, cmd.Wait(), "exit status 0 after SIGTERM; stderr:\n%s", &stderr)
@@ -191,9 +201,10 @@ nodes:
 // TestServe_NodeFailsToLoad: a node that does not load fails serve at the start, exit
 // status 2 with the reason, instead of serving unready forever.
 func TestServe_NodeFailsToLoad(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.wasm")
 	require.NoError(t, os.WriteFile(bad, []byte("not wasm"), 0o644))
-	core := plugintest.Built(t, "plugins/core")
+	core := goPlugin(t, "plugins/core")
 	tests := []struct {
 		name  string
 		nodes string
@@ -205,6 +216,7 @@ func TestServe_NodeFailsToLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := writeConfig(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: %s\n",
 				freeAddr(t), plugintest.CacheDir(), tt.nodes))
 			code, _, stderr := cli(t, "", "serve", "--config", cfg)
@@ -216,7 +228,8 @@ func TestServe_NodeFailsToLoad(t *testing.T) {
 
 // TestServe_NameAlias: nodes[].name serves the node under that name.
 func TestServe_NameAlias(t *testing.T) {
-	core := plugintest.Built(t, "plugins/core")
+	t.Parallel()
+	core := goPlugin(t, "plugins/core")
 	addr := freeAddr(t)
 	stop, logs := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: [{path: %s, name: calc}]\n",
 		addr, plugintest.CacheDir(), core))

@@ -61,15 +61,15 @@ func stalledProcess(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 	return cmd, stderr
 }
 
-// waitFor waits until stderr holds s, failing t after 60 s (a bound for a loaded machine,
-// not a pause).
+// waitFor waits until stderr holds s, failing t when its patience runs out.
 func waitFor(t *testing.T, stderr *syncBuffer, s string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), s) },
-		60*time.Second, 5*time.Millisecond, "waiting for %q; stderr:\n%s", s, stderr)
+	eventually(t, func() bool { return strings.Contains(stderr.String(), s) },
+		"waiting for %q; stderr:\n%s", s, stderr)
 }
 
-// waitExit waits for cmd to exit, failing t after 60 s, and returns its exit code.
+// waitExit waits for cmd to exit, failing t when its patience runs out, and returns its
+// exit code.
 func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) int {
 	t.Helper()
 	done := make(chan error, 1)
@@ -81,8 +81,8 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) int {
 		}
 		require.NoError(t, err)
 		return 0
-	case <-time.After(60 * time.Second):
-		t.Fatalf("still running 60 s after the signals; stderr:\n%s", stderr)
+	case <-time.After(patience(t)):
+		t.Fatalf("still running after the signals; stderr:\n%s", stderr)
 		return -1
 	}
 }
@@ -92,6 +92,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) int {
 // their shutdown timeout passed (run's --shutdown-timeout; serve's
 // limits.shutdown_timeout plus 10 s), or at once at a second signal.
 func TestMain_StuckCallAndSignals(t *testing.T) {
+	t.Parallel()
 	echo := fixture("wat/echo.wasm")
 	runArgs := func(shutdown string) []string {
 		return []string{"run", echo, "--type", "length", "--data", `"abc"`, "--log-level", "info",
@@ -120,6 +121,7 @@ func TestMain_StuckCallAndSignals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var cmd *exec.Cmd
 			var stderr *syncBuffer
 			if tt.serve {
