@@ -26,6 +26,7 @@ func breakerState(h *host.Host, service string) string {
 }
 
 func TestAdvisories_PublishAndQuorum(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	nc, err := e.Connect("self")
 	require.NoError(t, err)
@@ -61,7 +62,7 @@ func TestAdvisories_PublishAndQuorum(t *testing.T) {
 
 	// This host's own change is published.
 	h.ForceOpenBreaker("fs:/data")
-	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 1 }, 5*time.Second, 5*time.Millisecond)
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == 1 })
 	assert.Equal(t, "fs:/data", seen[0].Service)
 	assert.Equal(t, "open", seen[0].To)
 	assert.False(t, seen[0].Adopted)
@@ -74,22 +75,22 @@ func TestAdvisories_PublishAndQuorum(t *testing.T) {
 
 	// A second host's own report: adopted.
 	report("z", "open", false)
-	require.Eventually(t, func() bool { return breakerState(h, svc) == "open" }, 5*time.Second, 5*time.Millisecond)
+	eventually(t, func() bool { return breakerState(h, svc) == "open" })
 	assert.Equal(t, []string{svc}, a.Adopted())
-	require.Eventually(t, func() bool {
+	eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == 2 && seen[1].Service == svc && seen[1].Adopted
-	}, 5*time.Second, 5*time.Millisecond, "the adoption is announced as adopted, so that it does not count elsewhere")
+	}, "the adoption is announced as adopted, so that it does not count elsewhere")
 
 	// z recovers: below the quorum again, released.
 	report("z", "closed", false)
-	require.Eventually(t, func() bool { return breakerState(h, svc) == "closed" }, 5*time.Second, 5*time.Millisecond)
+	eventually(t, func() bool { return breakerState(h, svc) == "closed" })
 	assert.Empty(t, a.Adopted())
 
 	// Reports age out of the window: adopted, then released without another message.
 	report("z", "open", false)
 	report("x", "open", false)
-	require.Eventually(t, func() bool { return breakerState(h, svc) == "open" }, 5*time.Second, 5*time.Millisecond)
-	require.Eventually(t, func() bool { return breakerState(h, svc) == "closed" }, 5*time.Second, 10*time.Millisecond)
+	eventually(t, func() bool { return breakerState(h, svc) == "open" })
+	eventually(t, func() bool { return breakerState(h, svc) == "closed" })
 }

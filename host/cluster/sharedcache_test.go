@@ -42,18 +42,24 @@ func sharedCaches(t *testing.T, n int, cfg cluster.SharedCacheConfig) []*cluster
 }
 
 func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
+	t.Parallel()
 	caches := sharedCaches(t, 3, cluster.SharedCacheConfig{Lease: 5 * time.Second})
 	key := strings.Repeat("c1", 32)
-	var computed atomic.Int64
+	const callers = 30
+	var computed, arrived atomic.Int64
+	everyone := make(chan struct{})
 	compute := func(context.Context) ([]byte, error) {
 		computed.Add(1)
-		time.Sleep(100 * time.Millisecond) // long enough for every other caller to arrive
+		<-everyone // every other caller has come for the key
 		return []byte("42"), nil
 	}
 	var wg sync.WaitGroup
 	var hits atomic.Int64
-	for i := range 30 {
+	for i := range callers {
 		wg.Go(func() {
+			if arrived.Add(1) == callers {
+				close(everyone)
+			}
 			v, hit, err := caches[i%3].Fetch(context.Background(), key, time.Minute, compute)
 			assert.NoError(t, err)
 			assert.Equal(t, "42", string(v))
@@ -73,6 +79,7 @@ func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
 }
 
 func TestSharedCache_FailedComputationReleasesTheLease(t *testing.T) {
+	t.Parallel()
 	caches := sharedCaches(t, 2, cluster.SharedCacheConfig{Lease: 30 * time.Second})
 	key := strings.Repeat("d2", 32)
 	boom := errors.New("boom")
@@ -101,19 +108,16 @@ func TestSharedCache_FailedComputationReleasesTheLease(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	close(release)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the waiting host did not compute after the lease was released")
-	}
+	receive(t, done, "the waiting host computing after the lease was released")
 	assert.Zero(t, caches[0].Stats().Stores, "errors are not stored")
 }
 
 func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	connect := func(id string) func() (*nats.Conn, error) { return func() (*nats.Conn, error) { return e.Connect(id) } }
-	a := newMember(t, "a", connect("a"), memberOptions{shared: true})
-	b := newMember(t, "b", connect("b"), memberOptions{shared: true})
+	a := newMember(t, "a", connect("a"), memberOptions{shared: true, nodes: onlyCore})
+	b := newMember(t, "b", connect("b"), memberOptions{shared: true, nodes: onlyCore})
 	ctx := context.Background()
 	body := []byte(`{"computation_type":"sha256","data":"abc"}`)
 	for _, m := range []*member{a, b} {
@@ -131,7 +135,7 @@ func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
 	require.NoError(t, err)
 	node.Invalidate("sha256", []byte(`"abc"`))
 	assert.Zero(t, a.host.CacheStats().ValidEntries)
-	require.Eventually(t, func() bool { return b.host.CacheStats().ValidEntries == 0 }, 5*time.Second, 10*time.Millisecond)
+	eventually(t, func() bool { return b.host.CacheStats().ValidEntries == 0 })
 
 	// Both compute again: the shared level no longer has it either.
 	r := b.srv.Invoke(ctx, "core", server.OperationCompute, body)
@@ -145,6 +149,7 @@ func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
 // run's value there: a shared hit, counted as one. DELETE /v1/cache clears both levels,
 // so the next request runs the guest again.
 func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
+	t.Parallel()
 	store := t.TempDir()
 	start := func() *cluster.Embedded {
 		e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: store, Logger: quiet})
@@ -164,7 +169,7 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 
 	// The first run computes and shares the value.
 	e := start()
-	first := newMember(t, "first", func() (*nats.Conn, error) { return e.Connect("first") }, memberOptions{shared: true})
+	first := newMember(t, "first", func() (*nats.Conn, error) { return e.Connect("first") }, memberOptions{shared: true, nodes: onlyCore})
 	out := outcome(first)
 	assert.Equal(t, "miss", out.CacheOutcome)
 	first.stop(t)
@@ -174,7 +179,7 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 	// still holds the value.
 	e = start()
 	t.Cleanup(e.Shutdown)
-	m := newMember(t, "second", func() (*nats.Conn, error) { return e.Connect("second") }, memberOptions{shared: true})
+	m := newMember(t, "second", func() (*nats.Conn, error) { return e.Connect("second") }, memberOptions{shared: true, nodes: onlyCore})
 	out = outcome(m)
 	assert.Equal(t, "shared_hit", out.CacheOutcome)
 	assert.True(t, out.CacheHit)
@@ -197,6 +202,7 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 // computation, and was taken by another host, does not remove that host's lease when it
 // finishes.
 func TestSharedCache_ReleaseLeavesAnotherHostsLease(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	nc, err := e.Connect("host")
 	require.NoError(t, err)
