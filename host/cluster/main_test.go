@@ -145,7 +145,10 @@ func (m *member) kill(t *testing.T) {
 	require.NoError(t, m.host.Close(ctx))
 }
 
-// nodeSpecs are the specs of the named nodes (nil: core and effects).
+// nodeSpecs are the specs of the named nodes (nil: core and effects). A call, and an
+// instantiation (the guest's _initialize), may take as long as the test's patience: the
+// 30 s default (host.DefaultTimeout) is a production limit, and a loaded machine under
+// -race passed it instantiating the effects plugin.
 func nodeSpecs(t testing.TB, nodes []string) []server.NodeSpec {
 	if nodes == nil {
 		nodes = []string{"core", "effects"}
@@ -154,10 +157,10 @@ func nodeSpecs(t testing.TB, nodes []string) []server.NodeSpec {
 	for _, n := range nodes {
 		switch n {
 		case "core":
-			specs = append(specs, server.NodeSpec{Path: corePath})
+			specs = append(specs, server.NodeSpec{Path: corePath, Plugin: host.PluginConfig{Timeout: patience(t)}})
 		case "effects":
-			specs = append(specs, server.NodeSpec{Path: effectsPath, Plugin: host.PluginConfig{Grants: host.Grants{KV: true,
-				Events: true, Hosts: []string{"127.0.0.1"}, Paths: []host.PathGrant{{Dir: t.TempDir()}}}}})
+			specs = append(specs, server.NodeSpec{Path: effectsPath, Plugin: host.PluginConfig{Timeout: patience(t),
+				Grants: host.Grants{KV: true, Events: true, Hosts: []string{"127.0.0.1"}, Paths: []host.PathGrant{{Dir: t.TempDir()}}}}})
 		default:
 			t.Fatalf("no node %q", n)
 		}

@@ -27,6 +27,13 @@ import (
 // as n hosts would.
 func sharedCaches(t *testing.T, n int, cfg cluster.SharedCacheConfig) []*cluster.SharedCache {
 	t.Helper()
+	_, caches := sharedCachesOn(t, n, cfg)
+	return caches
+}
+
+// sharedCachesOn is sharedCaches, with the server.
+func sharedCachesOn(t *testing.T, n int, cfg cluster.SharedCacheConfig) (*cluster.Embedded, []*cluster.SharedCache) {
+	t.Helper()
 	e := embedded(t)
 	cfg.Logger = quiet
 	out := make([]*cluster.SharedCache, n)
@@ -38,29 +45,58 @@ func sharedCaches(t *testing.T, n int, cfg cluster.SharedCacheConfig) []*cluster
 		require.NoError(t, err)
 		t.Cleanup(out[i].Close)
 	}
-	return out
+	return e, out
 }
 
 func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
 	t.Parallel()
-	caches := sharedCaches(t, 3, cluster.SharedCacheConfig{Lease: 5 * time.Second})
-	key := strings.Repeat("c1", 32)
+	// One caller per host, so that the test can tell the callers apart on the wire. The
+	// lease outlasts the test's wait for them.
 	const callers = 30
-	var computed, arrived atomic.Int64
+	e, caches := sharedCachesOn(t, callers, cluster.SharedCacheConfig{Lease: patience(t)})
+	key := strings.Repeat("c1", 32)
+
+	// A caller that finds the lease taken waits for the value, reading the lease: the
+	// computation ends once every other caller is waiting (each host's reads of the lease
+	// come from its connection's reply inbox, _INBOX.<connection>.<request>).
+	watch, err := e.Connect("watch")
+	require.NoError(t, err)
+	defer watch.Close()
+	var mu sync.Mutex
+	waiting := map[string]bool{}
 	everyone := make(chan struct{})
+	_, err = watch.Subscribe("$JS.API.DIRECT.GET.KV_onex_cache.$KV.onex_cache.lease."+key, func(m *nats.Msg) {
+		parts := strings.SplitN(m.Reply, ".", 3)
+		if len(parts) < 3 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !waiting[parts[1]] {
+			waiting[parts[1]] = true
+			if len(waiting) == callers-1 {
+				close(everyone)
+			}
+		}
+	})
+	require.NoError(t, err)
+	require.NoError(t, watch.Flush())
+
+	var computed atomic.Int64
 	compute := func(context.Context) ([]byte, error) {
 		computed.Add(1)
-		<-everyone // every other caller has come for the key
-		return []byte("42"), nil
+		select {
+		case <-everyone:
+			return []byte("42"), nil
+		case <-time.After(patience(t)):
+			return nil, errors.New("the other callers never all waited")
+		}
 	}
 	var wg sync.WaitGroup
 	var hits atomic.Int64
 	for i := range callers {
 		wg.Go(func() {
-			if arrived.Add(1) == callers {
-				close(everyone)
-			}
-			v, hit, err := caches[i%3].Fetch(context.Background(), key, time.Minute, compute)
+			v, hit, err := caches[i].Fetch(context.Background(), key, time.Minute, compute)
 			assert.NoError(t, err)
 			assert.Equal(t, "42", string(v))
 			if hit {
@@ -69,13 +105,13 @@ func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, int64(1), computed.Load(), "30 callers on 3 hosts, one computation")
-	assert.Equal(t, int64(29), hits.Load())
+	assert.Equal(t, int64(1), computed.Load(), "30 callers on 30 hosts, one computation")
+	assert.Equal(t, int64(callers-1), hits.Load())
 	var waits uint64
 	for _, c := range caches {
 		waits += c.Stats().Waits
 	}
-	assert.Positive(t, waits, "callers that arrived during the computation waited for it")
+	assert.Equal(t, uint64(callers-1), waits, "every other caller waited for the computation")
 }
 
 func TestSharedCache_FailedComputationReleasesTheLease(t *testing.T) {
