@@ -33,6 +33,7 @@ func (f *flakyKV) Create(ctx context.Context, key string, value []byte, opts ...
 // (a stream-leader election), a request waits for it within its deadline and its Wait
 // instead of answering 503 at once.
 func TestEffectRecords_WaitsForTheBucketWithinTheDeadline(t *testing.T) {
+	t.Parallel()
 	e, err := StartEmbedded(EmbeddedConfig{StoreDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer e.Shutdown()

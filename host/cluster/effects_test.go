@@ -56,12 +56,12 @@ func runOnce(ctx context.Context, r *cluster.EffectRecords, opID string) (resp s
 // answered 200 from an unfinished record, reconciles them against a's journal, and checks
 // that each operation id then answers as its journal says.
 func TestEffectRecords_ReconcileSettlesWhatACrashLeft(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	nc, err := e.Connect("a")
 	require.NoError(t, err)
 	defer nc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := patientContext(t)
 	const lease = time.Second
 	a, err := cluster.NewEffectRecords(ctx, nc, cluster.EffectRecordsConfig{HostID: "a", Lease: lease, Logger: quiet})
 	require.NoError(t, err)
@@ -137,10 +137,11 @@ func TestEffectRecords_ReconcileSettlesWhatACrashLeft(t *testing.T) {
 // repeats its operation id on host b meanwhile: b never runs it, a commits it, and the
 // repeat is then answered with a's output.
 func TestEffectRecords_LeaseOutlivesTheEffect(t *testing.T) {
+	t.Parallel()
 	const lease = time.Second
 	e := embedded(t)
-	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{lease: lease})
-	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{lease: lease})
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{lease: lease, nodes: onlyEffects})
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{lease: lease, nodes: onlyEffects})
 	in := abi.EffectInput{EffectType: "script", OperationID: "long", TimeoutMS: (10 * lease).Milliseconds(),
 		OperationData: fmt.Appendf(nil, `{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"sleep","sleep_ms":%d}]}`,
 			(3 * lease).Milliseconds())}
@@ -156,7 +157,7 @@ func TestEffectRecords_LeaseOutlivesTheEffect(t *testing.T) {
 		resp, _ := run(context.Background(), a)
 		first <- resp
 	}()
-	require.Eventually(t, func() bool { return a.host.TransactionStats().Open == 1 }, 10*time.Second, time.Millisecond)
+	eventually(t, func() bool { return a.host.TransactionStats().Open == 1 })
 
 	var repeats atomic.Int32
 	var resp server.Response
@@ -211,6 +212,7 @@ func flakyNATS(t *testing.T, nc *nats.Conn, node string, fails int32) *atomic.In
 // TestClient_RetriesUntilTheDeadline: answers that say "retry" are retried until the
 // caller's deadline, not a fixed number of times; Attempts caps them when set.
 func TestClient_RetriesUntilTheDeadline(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	server, err := e.Connect("server")
 	require.NoError(t, err)
@@ -231,10 +233,9 @@ func TestClient_RetriesUntilTheDeadline(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			node := fmt.Sprintf("n%d", i)
 			sent := flakyNATS(t, server, node, tt.fails)
-			c := cluster.NewClient(nc, cluster.ClientConfig{Attempts: tt.attempts, AttemptTimeout: 5 * time.Second,
+			c := cluster.NewClient(nc, cluster.ClientConfig{Attempts: tt.attempts, AttemptTimeout: patience(t) / 4,
 				Backoff: time.Millisecond})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
+			ctx := patientContext(t)
 			out, err := c.Effect(ctx, node, abi.EffectInput{OperationID: "op"})
 			if tt.ok {
 				require.NoError(t, err)

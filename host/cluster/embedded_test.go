@@ -16,6 +16,7 @@ import (
 )
 
 func TestEmbedded_DefaultHasNoListener(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	assert.Empty(t, e.ClientURL(), "in-process connections only")
 	assert.Empty(t, e.ClusterURL())
@@ -27,6 +28,7 @@ func TestEmbedded_DefaultHasNoListener(t *testing.T) {
 }
 
 func TestEmbedded_ListenerWithTokenAuth(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Token: "s3cret-token",
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -49,6 +51,7 @@ func TestEmbedded_ListenerWithTokenAuth(t *testing.T) {
 }
 
 func TestConnect_ErrorsRedactCredentials(t *testing.T) {
+	t.Parallel()
 	_, err := cluster.Connect(cluster.ConnectConfig{URL: "nats://user:hunter2@127.0.0.1:1", Logger: quiet})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "hunter2")
@@ -63,6 +66,7 @@ func TestConnect_ErrorsRedactCredentials(t *testing.T) {
 
 // An embedded server as a leaf node of a hub: requests cross between them.
 func TestEmbedded_LeafNode(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	leafPort := ln.Addr().(*net.TCPAddr).Port
@@ -71,14 +75,14 @@ func TestEmbedded_LeafNode(t *testing.T) {
 		LeafNode: natsserver.LeafNodeOpts{Host: "127.0.0.1", Port: leafPort}})
 	require.NoError(t, err)
 	go hub.Start()
-	require.True(t, hub.ReadyForConnections(10*time.Second))
+	require.True(t, hub.ReadyForConnections(patience(t)))
 	defer func() { hub.Shutdown(); hub.WaitForShutdown() }()
 
 	leaf, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: t.TempDir(), Logger: quiet,
 		LeafRemotes: []string{"nats://" + ln.Addr().String()}})
 	require.NoError(t, err)
 	defer leaf.Shutdown()
-	require.Eventually(t, func() bool { return hub.NumLeafNodes() == 1 }, 10*time.Second, 10*time.Millisecond)
+	eventually(t, func() bool { return hub.NumLeafNodes() == 1 })
 
 	hubConn, err := nats.Connect(hub.ClientURL())
 	require.NoError(t, err)
@@ -92,11 +96,12 @@ func TestEmbedded_LeafNode(t *testing.T) {
 	require.Eventually(t, func() bool {
 		reply, err := leafConn.Request("onex.node.core.compute", nil, 200*time.Millisecond)
 		return err == nil && string(reply.Data) == "from the hub"
-	}, 10*time.Second, 10*time.Millisecond)
+	}, patience(t), 10*time.Millisecond)
 }
 
 // A host started before its NATS server waits for it (ConnectConfig.WaitFor).
 func TestConnect_WaitsForTheCluster(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -114,7 +119,7 @@ func TestConnect_WaitsForTheCluster(t *testing.T) {
 			t.Cleanup(e.Shutdown)
 		}
 	}()
-	nc, err := cluster.Connect(cluster.ConnectConfig{URL: "nats://" + addr, Logger: quiet, WaitFor: 20 * time.Second})
+	nc, err := cluster.Connect(cluster.ConnectConfig{URL: "nats://" + addr, Logger: quiet, WaitFor: patience(t)})
 	require.NoError(t, err)
 	defer nc.Close()
 	assert.True(t, nc.IsConnected())

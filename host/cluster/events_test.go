@@ -17,6 +17,7 @@ import (
 )
 
 func TestBridge_DurableTopicConsumerGroup(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	ctx := context.Background()
 	bridges := make([]*cluster.Bridge, 2)
@@ -62,11 +63,11 @@ func TestBridge_DurableTopicConsumerGroup(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(c.Stop)
 	}
-	require.Eventually(t, func() bool {
+	eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) == n
-	}, 10*time.Second, 10*time.Millisecond)
+	})
 	time.Sleep(200 * time.Millisecond) // nothing more arrives
 	mu.Lock()
 	defer mu.Unlock()
@@ -78,6 +79,7 @@ func TestBridge_DurableTopicConsumerGroup(t *testing.T) {
 }
 
 func TestBridge_EventsDoNotLoop(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	ctx := context.Background()
 	var buses []*events.Bus
@@ -101,12 +103,8 @@ func TestBridge_EventsDoNotLoop(t *testing.T) {
 	}
 	require.NoError(t, buses[0].Publish(ctx, abi.Event{EnvelopeID: "once", EventType: "x", Topic: "onex.evt.test.once.v1"}))
 	for i := range 2 {
-		select {
-		case ev := <-got[i]:
-			assert.Equal(t, "once", ev.EnvelopeID)
-		case <-time.After(5 * time.Second):
-			t.Fatalf("bus %d did not get the event", i)
-		}
+		ev := receive(t, got[i], fmt.Sprintf("the event on bus %d", i))
+		assert.Equal(t, "once", ev.EnvelopeID)
 	}
 	time.Sleep(200 * time.Millisecond)
 	assert.Empty(t, got[0], "the event did not come back to its origin")

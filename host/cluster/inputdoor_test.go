@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/onexhost/onex-host/host/cluster"
 	"github.com/onexhost/onex-host/host/server"
 )
 
@@ -19,12 +17,13 @@ import (
 // request exactly as the HTTP API does, so a wrong envelope is a 400 invalid_input
 // naming what is wrong, never a 200 with a wrong result.
 func TestService_InputDoor(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 10 * time.Second, Attempts: 2})
+	c := patientClient(t, nc, 2)
 	tests := []struct {
 		name        string
 		node, op    string

@@ -63,7 +63,17 @@ type memberOptions struct {
 	shared       bool // a shared cache level in JetStream
 	maxInstances int
 	lease        time.Duration
+	// nodes are the nodes to load ("core", "effects"); default both. Each costs the
+	// member a load of its plugin (about a second under -race), so a test names the
+	// ones it uses.
+	nodes []string
 }
+
+// onlyCore and onlyEffects are memberOptions.nodes.
+var (
+	onlyCore    = []string{"core"}
+	onlyEffects = []string{"effects"}
+)
 
 // newMember starts a member connected by connect.
 func newMember(t *testing.T, id string, connect func() (*nats.Conn, error), o memberOptions) *member {
@@ -76,7 +86,7 @@ func newMember(t *testing.T, id string, connect func() (*nats.Conn, error), o me
 // newMemberB starts a member; the caller stops it.
 func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o memberOptions) *member {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience(t))
 	defer cancel()
 	nc, err := connect()
 	require.NoError(t, err)
@@ -98,11 +108,7 @@ func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o m
 	records, err := cluster.NewEffectRecords(ctx, nc, cluster.EffectRecordsConfig{HostID: id, Lease: o.lease, Logger: quiet})
 	require.NoError(t, err)
 	srv := server.New(h, server.Options{Logger: quiet, Effects: records})
-	require.NoError(t, srv.Load(ctx, []server.NodeSpec{
-		{Path: corePath},
-		{Path: effectsPath, Plugin: host.PluginConfig{Grants: host.Grants{KV: true, Events: true, Hosts: []string{"127.0.0.1"},
-			Paths: []host.PathGrant{{Dir: t.TempDir()}}}}},
-	}))
+	require.NoError(t, srv.Load(ctx, nodeSpecs(t, o.nodes)))
 	bridge, err := cluster.BridgeEvents(ctx, nc, h.Events(), cluster.BridgeConfig{HostID: id, Logger: quiet})
 	require.NoError(t, err)
 	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, Effects: records})
@@ -115,7 +121,7 @@ func (m *member) stop(t testing.TB) {
 	if m.nc.IsClosed() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience(t))
 	defer cancel()
 	require.NoError(t, m.svc.Stop(ctx))
 	m.bus.Close()
@@ -128,11 +134,38 @@ func (m *member) stop(t testing.TB) {
 // host stops.
 func (m *member) kill(t *testing.T) {
 	m.nc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = m.svc.Stop(ctx)
+	// A crash does not wait for the requests in flight: they are canceled at once (their
+	// effects roll back) rather than waited for until their deadlines.
+	now, stop := context.WithCancel(context.Background())
+	stop()
+	_ = m.svc.Stop(now)
 	m.bus.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), patience(t))
+	defer cancel()
 	require.NoError(t, m.host.Close(ctx))
+}
+
+// nodeSpecs are the specs of the named nodes (nil: core and effects). A call, and an
+// instantiation (the guest's _initialize), may take as long as the test's patience: the
+// 30 s default (host.DefaultTimeout) is a production limit, and a loaded machine under
+// -race passed it instantiating the effects plugin.
+func nodeSpecs(t testing.TB, nodes []string) []server.NodeSpec {
+	if nodes == nil {
+		nodes = []string{"core", "effects"}
+	}
+	var specs []server.NodeSpec
+	for _, n := range nodes {
+		switch n {
+		case "core":
+			specs = append(specs, server.NodeSpec{Path: corePath, Plugin: host.PluginConfig{Timeout: patience(t)}})
+		case "effects":
+			specs = append(specs, server.NodeSpec{Path: effectsPath, Plugin: host.PluginConfig{Timeout: patience(t),
+				Grants: host.Grants{KV: true, Events: true, Hosts: []string{"127.0.0.1"}, Paths: []host.PathGrant{{Dir: t.TempDir()}}}}})
+		default:
+			t.Fatalf("no node %q", n)
+		}
+	}
+	return specs
 }
 
 // eventsOptions is a subscription that never drops.

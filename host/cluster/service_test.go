@@ -23,12 +23,13 @@ import (
 )
 
 func TestService_ComputeAndErrorsThroughNATS(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
+	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{nodes: onlyCore})
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 5 * time.Second, Attempts: 2})
+	c := patientClient(t, nc, 2)
 	ctx := context.Background()
 
 	out, err := c.Compute(ctx, "core", abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte("[1,2,3]"), OperationID: "op-1"})
@@ -66,12 +67,13 @@ func TestService_ComputeAndErrorsThroughNATS(t *testing.T) {
 }
 
 func TestService_EffectRunsOncePerOperationID(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
+	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{nodes: onlyEffects})
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 5 * time.Second})
+	c := patientClient(t, nc, 0)
 	ctx := context.Background()
 	in := abi.EffectInput{EffectType: "script", OperationID: "pay-42",
 		OperationData: []byte(`{"steps":[{"op":"kv.put","key":"k","value":"v"}]}`)}
@@ -98,13 +100,14 @@ func TestService_EffectRunsOncePerOperationID(t *testing.T) {
 }
 
 func TestService_ConcurrentRepeatsCommitOnce(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
-	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{})
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{nodes: onlyEffects})
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{nodes: onlyEffects})
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 10 * time.Second})
+	c := patientClient(t, nc, 0)
 	in := abi.EffectInput{EffectType: "script", OperationID: "same",
 		OperationData: []byte(`{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"sleep","sleep_ms":100}]}`)}
 	outs := make([]abi.EffectOutput, 8)
@@ -125,24 +128,33 @@ func TestService_ConcurrentRepeatsCommitOnce(t *testing.T) {
 }
 
 func TestService_LeaseOfADeadHostExpires(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{lease: 2 * time.Second})
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{lease: 2 * time.Second, nodes: onlyEffects})
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: 500 * time.Millisecond, Attempts: 20, Backoff: 50 * time.Millisecond})
+	// The first request's reply is lost with A: its caller gives up when A is killed.
+	c := cluster.NewClient(nc, cluster.ClientConfig{AttemptTimeout: patience(t) / 4, Backoff: 50 * time.Millisecond})
 	in := abi.EffectInput{EffectType: "script", OperationID: "orphan",
 		OperationData: []byte(`{"steps":[{"op":"kv.put","key":"k","value":"v"},{"op":"sleep","sleep_ms":300}]}`)}
 	// A starts the effect and dies in the middle: its record cannot be written, the
 	// effect rolls back, its lease stays until it expires.
-	go func() { _, _ = c.Effect(context.Background(), "effects", in) }()
-	require.Eventually(t, func() bool { return a.host.TransactionStats().Open == 1 }, 5*time.Second, time.Millisecond)
+	first, abandon := context.WithCancel(context.Background())
+	abandoned := make(chan struct{})
+	go func() {
+		defer close(abandoned)
+		_, _ = c.Effect(first, "effects", in)
+	}()
+	eventually(t, func() bool { return a.host.TransactionStats().Open == 1 })
 	a.kill(t)
+	abandon()
+	<-abandoned
 	assert.Zero(t, a.host.TransactionStats().Committed)
 
-	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{lease: 2 * time.Second})
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{lease: 2 * time.Second, nodes: onlyEffects})
 	start := time.Now()
-	out, err := c.Effect(context.Background(), "effects", in)
+	out, err := c.Effect(patientContext(t), "effects", in)
 	require.NoError(t, err)
 	assert.Equal(t, abi.TransactionCommitted, out.TransactionState)
 	assert.Equal(t, uint64(1), b.host.TransactionStats().Committed)
@@ -150,15 +162,16 @@ func TestService_LeaseOfADeadHostExpires(t *testing.T) {
 }
 
 func TestCollector_ReportsConnectionServiceAndCache(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{shared: true})
+	m := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{shared: true, nodes: onlyCore})
 	col := cluster.NewCollector(m.nc, e)
 	col.SetService(m.svc)
 	col.SetSharedCache(m.host.Config().SharedCache.(*cluster.SharedCache))
 	nc, err := e.Connect("client")
 	require.NoError(t, err)
 	defer nc.Close()
-	c := cluster.NewClient(nc, cluster.ClientConfig{})
+	c := patientClient(t, nc, 0)
 	for range 3 {
 		_, err := c.Compute(context.Background(), "core", abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte("[2,2]")})
 		require.NoError(t, err)
@@ -170,7 +183,6 @@ onex_nats_connected 1
 # HELP onex_cluster_requests_total Requests this host served for the cluster.
 # TYPE onex_cluster_requests_total counter
 onex_cluster_requests_total{node="core",operation="compute"} 3
-onex_cluster_requests_total{node="effects",operation="effect"} 0
 # HELP onex_shared_cache_total Shared cache level outcomes: hit, wait (a hit after waiting for another host), miss, store, error.
 # TYPE onex_shared_cache_total counter
 onex_shared_cache_total{result="error"} 0
@@ -196,9 +208,10 @@ onex_shared_cache_total{result="wait"} 0
 }
 
 func TestEffectRecords_SharedByHTTPAndNATS(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
-	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{})
+	a := newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{nodes: onlyEffects})
+	b := newMember(t, "b", func() (*nats.Conn, error) { return e.Connect("b") }, memberOptions{nodes: onlyEffects})
 	ts := httptest.NewServer(a.srv.Handler())
 	defer ts.Close()
 	body := `{"effect_type":"script","operation_id":"http-1","operation_data":{"steps":[{"op":"kv.put","key":"k","value":"v"}]}}`
@@ -224,7 +237,7 @@ func TestEffectRecords_SharedByHTTPAndNATS(t *testing.T) {
 	defer nc.Close()
 	var in abi.EffectInput
 	require.NoError(t, json.Unmarshal([]byte(body), &in))
-	out3, err := cluster.NewClient(nc, cluster.ClientConfig{}).Effect(context.Background(), "effects", in)
+	out3, err := patientClient(t, nc, 0).Effect(context.Background(), "effects", in)
 	require.NoError(t, err)
 	assert.Equal(t, out1, out3)
 	assert.Equal(t, uint64(1), a.host.TransactionStats().Committed+b.host.TransactionStats().Committed)
@@ -232,15 +245,16 @@ func TestEffectRecords_SharedByHTTPAndNATS(t *testing.T) {
 
 // A host without the node answers HTTP compute and batch requests through the cluster.
 func TestRouter_HTTPComputeAndBatchForANodeElsewhere(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
-	newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{})
+	newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") }, memberOptions{nodes: onlyCore})
 	nc, err := e.Connect("front")
 	require.NoError(t, err)
 	defer nc.Close()
 	h, err := host.New(context.Background(), host.NewConfig().WithDataDir("").WithCacheDir("").WithLogger(quiet))
 	require.NoError(t, err)
 	defer h.Close(context.Background())
-	front := server.New(h, server.Options{Logger: quiet, Router: cluster.NewClient(nc, cluster.ClientConfig{Attempts: 2})})
+	front := server.New(h, server.Options{Logger: quiet, Router: patientClient(t, nc, 2)})
 	require.NoError(t, front.Load(context.Background(), nil))
 	ts := httptest.NewServer(front.Handler())
 	defer ts.Close()

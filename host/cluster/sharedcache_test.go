@@ -28,6 +28,13 @@ import (
 // as n hosts would.
 func sharedCaches(t *testing.T, n int, cfg cluster.SharedCacheConfig) []*cluster.SharedCache {
 	t.Helper()
+	_, caches := sharedCachesOn(t, n, cfg)
+	return caches
+}
+
+// sharedCachesOn is sharedCaches, with the server.
+func sharedCachesOn(t *testing.T, n int, cfg cluster.SharedCacheConfig) (*cluster.Embedded, []*cluster.SharedCache) {
+	t.Helper()
 	e := embedded(t)
 	cfg.Logger = quiet
 	out := make([]*cluster.SharedCache, n)
@@ -39,23 +46,58 @@ func sharedCaches(t *testing.T, n int, cfg cluster.SharedCacheConfig) []*cluster
 		require.NoError(t, err)
 		t.Cleanup(out[i].Close)
 	}
-	return out
+	return e, out
 }
 
 func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
-	caches := sharedCaches(t, 3, cluster.SharedCacheConfig{Lease: 5 * time.Second})
+	t.Parallel()
+	// One caller per host, so that the test can tell the callers apart on the wire. The
+	// lease outlasts the test's wait for them.
+	const callers = 30
+	e, caches := sharedCachesOn(t, callers, cluster.SharedCacheConfig{Lease: patience(t)})
 	key := strings.Repeat("c1", 32)
+
+	// A caller that finds the lease taken waits for the value, reading the lease: the
+	// computation ends once every other caller is waiting (each host's reads of the lease
+	// come from its connection's reply inbox, _INBOX.<connection>.<request>).
+	watch, err := e.Connect("watch")
+	require.NoError(t, err)
+	defer watch.Close()
+	var mu sync.Mutex
+	waiting := map[string]bool{}
+	everyone := make(chan struct{})
+	_, err = watch.Subscribe("$JS.API.DIRECT.GET.KV_onex_cache.$KV.onex_cache.lease."+key, func(m *nats.Msg) {
+		parts := strings.SplitN(m.Reply, ".", 3)
+		if len(parts) < 3 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !waiting[parts[1]] {
+			waiting[parts[1]] = true
+			if len(waiting) == callers-1 {
+				close(everyone)
+			}
+		}
+	})
+	require.NoError(t, err)
+	require.NoError(t, watch.Flush())
+
 	var computed atomic.Int64
 	compute := func(context.Context) ([]byte, error) {
 		computed.Add(1)
-		time.Sleep(100 * time.Millisecond) // long enough for every other caller to arrive
-		return []byte("42"), nil
+		select {
+		case <-everyone:
+			return []byte("42"), nil
+		case <-time.After(patience(t)):
+			return nil, errors.New("the other callers never all waited")
+		}
 	}
 	var wg sync.WaitGroup
 	var hits atomic.Int64
-	for i := range 30 {
+	for i := range callers {
 		wg.Go(func() {
-			v, hit, err := caches[i%3].Fetch(context.Background(), key, time.Minute, compute)
+			v, hit, err := caches[i].Fetch(context.Background(), key, time.Minute, compute)
 			assert.NoError(t, err)
 			assert.Equal(t, "42", string(v))
 			if hit {
@@ -64,16 +106,17 @@ func TestSharedCache_StampedeAcrossHostsComputesOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, int64(1), computed.Load(), "30 callers on 3 hosts, one computation")
-	assert.Equal(t, int64(29), hits.Load())
+	assert.Equal(t, int64(1), computed.Load(), "30 callers on 30 hosts, one computation")
+	assert.Equal(t, int64(callers-1), hits.Load())
 	var waits uint64
 	for _, c := range caches {
 		waits += c.Stats().Waits
 	}
-	assert.Positive(t, waits, "callers that arrived during the computation waited for it")
+	assert.Equal(t, uint64(callers-1), waits, "every other caller waited for the computation")
 }
 
 func TestSharedCache_FailedComputationReleasesTheLease(t *testing.T) {
+	t.Parallel()
 	caches := sharedCaches(t, 2, cluster.SharedCacheConfig{Lease: 30 * time.Second})
 	key := strings.Repeat("d2", 32)
 	boom := errors.New("boom")
@@ -102,19 +145,16 @@ func TestSharedCache_FailedComputationReleasesTheLease(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	close(release)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the waiting host did not compute after the lease was released")
-	}
+	receive(t, done, "the waiting host computing after the lease was released")
 	assert.Zero(t, caches[0].Stats().Stores, "errors are not stored")
 }
 
 func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	connect := func(id string) func() (*nats.Conn, error) { return func() (*nats.Conn, error) { return e.Connect(id) } }
-	a := newMember(t, "a", connect("a"), memberOptions{shared: true})
-	b := newMember(t, "b", connect("b"), memberOptions{shared: true})
+	a := newMember(t, "a", connect("a"), memberOptions{shared: true, nodes: onlyCore})
+	b := newMember(t, "b", connect("b"), memberOptions{shared: true, nodes: onlyCore})
 	ctx := context.Background()
 	body := []byte(`{"computation_type":"sha256","data":"abc"}`)
 	for _, m := range []*member{a, b} {
@@ -132,7 +172,7 @@ func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
 	require.NoError(t, err)
 	node.Invalidate("sha256", []byte(`"abc"`))
 	assert.Zero(t, a.host.CacheStats().ValidEntries)
-	require.Eventually(t, func() bool { return b.host.CacheStats().ValidEntries == 0 }, 5*time.Second, 10*time.Millisecond)
+	eventually(t, func() bool { return b.host.CacheStats().ValidEntries == 0 })
 
 	// Both compute again: the shared level no longer has it either.
 	r := b.srv.Invoke(ctx, "core", server.OperationCompute, body)
@@ -146,6 +186,7 @@ func TestSharedCache_InvalidationReachesEveryHost(t *testing.T) {
 // run's value there: a shared hit, counted as one. DELETE /v1/cache clears both levels,
 // so the next request runs the guest again.
 func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
+	t.Parallel()
 	store := t.TempDir()
 	start := func() *cluster.Embedded {
 		e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: store, Logger: quiet})
@@ -165,7 +206,7 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 
 	// The first run computes and shares the value.
 	e := start()
-	first := newMember(t, "first", func() (*nats.Conn, error) { return e.Connect("first") }, memberOptions{shared: true})
+	first := newMember(t, "first", func() (*nats.Conn, error) { return e.Connect("first") }, memberOptions{shared: true, nodes: onlyCore})
 	out := outcome(first)
 	assert.Equal(t, "miss", out.CacheOutcome)
 	first.stop(t)
@@ -175,7 +216,7 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 	// still holds the value.
 	e = start()
 	t.Cleanup(e.Shutdown)
-	m := newMember(t, "second", func() (*nats.Conn, error) { return e.Connect("second") }, memberOptions{shared: true})
+	m := newMember(t, "second", func() (*nats.Conn, error) { return e.Connect("second") }, memberOptions{shared: true, nodes: onlyCore})
 	out = outcome(m)
 	assert.Equal(t, "shared_hit", out.CacheOutcome)
 	assert.True(t, out.CacheHit)
@@ -198,6 +239,7 @@ func TestSharedCache_OutlivesARestartUntilCleared(t *testing.T) {
 // computation, and was taken by another host, does not remove that host's lease when it
 // finishes.
 func TestSharedCache_ReleaseLeavesAnotherHostsLease(t *testing.T) {
+	t.Parallel()
 	e := embedded(t)
 	nc, err := e.Connect("host")
 	require.NoError(t, err)
