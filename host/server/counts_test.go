@@ -74,14 +74,13 @@ func serve(t *testing.T, h *host.Host, specs ...server.NodeSpec) (*server.Server
 // failure, or late when the breaker opened while it ran. The split between late and
 // rejected depends on scheduling; the sums do not.
 func TestServer_BreakerCountsEveryCall(t *testing.T) {
+	t.Parallel()
 	var reached atomic.Int64
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	defer upstream.Close()
-	httpcallPath, err := plugintest.Path("plugins/httpcall")
-	require.NoError(t, err)
 	cfg := host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").WithLogger(slog.New(slog.DiscardHandler))
 	cfg.Breakers = host.BreakerPolicy{MinRequests: 5, FailureThreshold: 5}
 	h, err := host.New(context.Background(), cfg)
@@ -224,6 +223,7 @@ func cacheStats(t *testing.T, url string) host.CacheStats {
 // in /v1/cache and in /metrics. The computation is held until all 10 wait for it, so the
 // counts are exact.
 func TestServer_CacheJoinedComputation(t *testing.T) {
+	t.Parallel()
 	const callers = 10
 	level := &passLevel{gate: make(chan struct{})}
 	url := cacheServer(t, level)
@@ -234,7 +234,7 @@ func TestServer_CacheJoinedComputation(t *testing.T) {
 	for i := range callers {
 		wg.Go(func() { outs[i] = compute(t, url, body) })
 	}
-	require.Eventually(t, func() bool { return cacheStats(t, url).Waiting == callers }, time.Minute, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return cacheStats(t, url).Waiting == callers }, untilDeadline(t), 5*time.Millisecond,
 		"all callers wait for the one computation")
 	close(level.gate)
 	wg.Wait()
@@ -265,6 +265,7 @@ func TestServer_CacheJoinedComputation(t *testing.T) {
 // and then, and checks that the outcomes the clients saw, /v1/cache and /metrics agree
 // exactly, and that every miss, and only a miss, ran the guest.
 func TestServer_CacheCountsHammer(t *testing.T) {
+	t.Parallel()
 	const clients, calls, keys = 8, 25, 4
 	level := &passLevel{}
 	url := cacheServer(t, level)
@@ -310,6 +311,7 @@ func TestServer_CacheCountsHammer(t *testing.T) {
 // TestServer_NodePoolStats checks the pool object of /v1/nodes/{name}: snake_case names,
 // destroyed instances included.
 func TestServer_NodePoolStats(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	in := `{"computation_type":"sum_numbers","data":[1,2],"cache_enabled":false}`
 	require.Equal(t, 200, f.call(t, "POST", "/v1/nodes/core/compute", "", "", []byte(in), nil))

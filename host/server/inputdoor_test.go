@@ -19,6 +19,7 @@ import (
 // 400 invalid_input naming what is wrong, never a 200 with a wrong result; the right
 // ones still work.
 func TestServer_InputDoor(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	tests := []struct {
 		name        string
@@ -72,6 +73,7 @@ func TestServer_InputDoor(t *testing.T) {
 // TestServer_BearerScheme checks that the Authorization scheme is case-insensitive (RFC
 // 9110 §11.1) and that anything but a bearer token is refused.
 func TestServer_BearerScheme(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, map[string]server.Role{invokeToken: server.RoleInvoke})
 	body := `{"computation_type":"sum_numbers","data":[1,2]}`
 	tests := []struct {

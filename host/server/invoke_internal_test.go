@@ -19,6 +19,7 @@ import (
 // TestServer_ComputeOnAClosedVersionRunsOnTheNewOne: a compute request that holds a
 // version a reload has just closed runs on the version now serving instead of failing.
 func TestServer_ComputeOnAClosedVersionRunsOnTheNewOne(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
 		WithLogger(slog.New(slog.DiscardHandler)))

@@ -20,6 +20,7 @@ import (
 
 // A running host's journal is readable through the admin API, filtered by operation id.
 func TestServer_Journal(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir(t.TempDir()).
 		WithLogger(slog.New(slog.DiscardHandler)))

@@ -20,6 +20,7 @@ import (
 // (also across a reload), and a node that fails to load is an ErrLoad that leaves the
 // server unready.
 func TestServer_Load(t *testing.T) {
+	t.Parallel()
 	versioned := filepath.Join(plugintest.Root(), "plugins/testdata/wat/versioned1.wasm")
 	tests := []struct {
 		name    string

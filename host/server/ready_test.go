@@ -35,6 +35,7 @@ func post(t *testing.T, url string, body []byte) (int, map[string]any) {
 // Until crash recovery (Options.BeforeReady) has finished, no operation runs: the
 // operation routes answer 503, retryable, and /readyz 503.
 func TestServer_EffectsWaitForRecovery(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir(t.TempDir()).
 		WithLogger(slog.New(slog.DiscardHandler)))

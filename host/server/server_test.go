@@ -29,20 +29,39 @@ import (
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
-var corePath, fileopsPath string
+// corePath, fileopsPath and httpcallPath are the Go plugins these tests load, built and
+// warmed (compiled outside the race detector, see plugintest) by TestMain.
+var corePath, fileopsPath, httpcallPath string
 
 func TestMain(m *testing.M) {
-	var err error
-	if corePath, err = plugintest.Path("plugins/core"); err == nil {
-		if fileopsPath, err = plugintest.Path("plugins/fileops"); err == nil {
-			err = plugintest.Warm(corePath, fileopsPath)
+	err := func() error {
+		for _, p := range []struct {
+			path *string
+			dir  string
+		}{{&corePath, "plugins/core"}, {&fileopsPath, "plugins/fileops"}, {&httpcallPath, "plugins/httpcall"}} {
+			var err error
+			if *p.path, err = plugintest.Path(p.dir); err != nil {
+				return err
+			}
 		}
-	}
+		return plugintest.Warm(corePath, fileopsPath, httpcallPath)
+	}()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
+}
+
+// untilDeadline is how long a wait in t may last: until shortly before the test binary's
+// deadline (-timeout), so that a wait that never ends fails with its own message rather
+// than the binary's panic, and no wait is a guess at how loaded the machine is.
+func untilDeadline(t *testing.T) time.Duration {
+	d, ok := t.Deadline()
+	if !ok {
+		return time.Hour
+	}
+	return time.Until(d) * 9 / 10
 }
 
 const (
@@ -116,6 +135,7 @@ func (f *fixture) call(t *testing.T, method, path, token, contentType string, bo
 }
 
 func TestServer_ConcurrentClients(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	const clients, calls = 16, 10
 	var wg sync.WaitGroup
@@ -191,6 +211,7 @@ func TestServer_ConcurrentClients(t *testing.T) {
 }
 
 func TestServer_Auth(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, map[string]server.Role{invokeToken: server.RoleInvoke, adminToken: server.RoleAdmin})
 	assert.Equal(t, 200, f.call(t, "GET", "/healthz", "", "", nil, nil))
 	assert.Equal(t, 200, f.call(t, "GET", "/readyz", "", "", nil, nil))
@@ -209,6 +230,7 @@ func TestServer_Auth(t *testing.T) {
 }
 
 func TestServer_Errors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	var e struct {
 		Error       struct{ Code, Message string }
@@ -242,6 +264,7 @@ func TestServer_Errors(t *testing.T) {
 }
 
 func TestServer_HotReloadUnderLoad(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	var stop atomic.Bool
 	var failures, ones, twos atomic.Int64
@@ -302,6 +325,7 @@ func TestServer_HotReloadUnderLoad(t *testing.T) {
 }
 
 func TestServer_EventStreamAndBreakers(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	req, _ := http.NewRequest("GET", f.url+"/v1/events?topic=onex.evt.test.>", nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -354,7 +378,9 @@ func (r *countingRouter) Route(_ context.Context, _, _ string, _ []byte) (server
 }
 
 // TestServer_RoutedBatchBoundsGoroutines: a batch for a node of another host is routed
-// item by item by a bounded number of goroutines, however long it is.
+// item by item by a bounded number of goroutines, however long it is. It counts the
+// process's goroutines, so it is not parallel: it runs before the parallel tests start.
+// 20,000 items, 1,250 times the bound, cost ~2 s under -race (100,000 cost ~10 s).
 func TestServer_RoutedBatchBoundsGoroutines(t *testing.T) {
 	h, err := host.New(context.Background(), host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
 		WithLogger(slog.New(slog.DiscardHandler)))
@@ -366,7 +392,7 @@ func TestServer_RoutedBatchBoundsGoroutines(t *testing.T) {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
-	const items = 100_000
+	const items = 20_000
 	before := runtime.NumGoroutine()
 	body := "[" + strings.Repeat(`{"computation_type":"default","data":1},`, items-1) + `{"computation_type":"default","data":1}]`
 	resp, err := http.Post(ts.URL+"/v1/nodes/remote/batch", "application/json", strings.NewReader(body))

@@ -4,17 +4,20 @@
 //
 // Why the warm cache: wazero compiles a 3 MB standard-Go guest in ~0.5-1 s, but the race
 // detector instruments the compiler too, and under -race the same compile takes ~40 s.
-// Warm compiles each guest once with the onex-host CLI (built without -race) into
-// CacheDir; race-enabled tests then load the compiled code from disk (~1 s under -race).
-// The cache is content-addressed by wazero (module hash, wazero version, CPU features),
-// so sharing it between tests and runs never serves stale code.
+// Warm compiles each guest once per machine with the onex-host CLI (built without -race)
+// into CacheDir; race-enabled tests then load the compiled code from disk (~1 s under
+// -race). The cache is content-addressed by wazero (module hash, wazero version, CPU
+// features), so sharing it between tests and runs never serves stale code.
 //
-// A plugin is built with the standard toolchain (GOOS=wasip1 GOARCH=wasm
-// -buildmode=c-shared) into a content-addressed cache under the user's cache directory,
-// keyed by the Go version and every source file the plugin depends on in this repository
-// (abi/, sdk/, the plugin's directory, go.mod, go.sum). A cache hit costs a directory walk
-// and hashing; a miss costs one `go build` (~1-3 s). Safe for concurrent use, also across
-// processes: builds land with an atomic rename.
+// A plugin is built once per machine with the standard toolchain (GOOS=wasip1
+// GOARCH=wasm -buildmode=c-shared) into a content-addressed directory under the user's
+// cache directory, keyed by the go command's version and settings, the build's flags and
+// every source file the plugin depends on in this repository (abi/, sdk/, the plugin's
+// directory, go.mod, go.sum). A hit costs a directory walk and hashing; a miss one
+// `go build` (~1-3 s). Safe for concurrent use, also across processes (`go test` runs
+// packages in parallel): builds and warms run under a file lock, so test binaries
+// started together wait for one build instead of each running their own, and land with
+// an atomic rename.
 package plugintest
 
 import (
@@ -26,7 +29,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 )
@@ -43,68 +45,9 @@ func Root() string {
 // Path builds the plugin in dir (relative to the repository root, e.g. "plugins/core" or
 // "plugins/testdata/loop") if needed and returns the path of its .wasm file. A dir with a
 // go.mod of its own (a plugin depending on modules onex-host does not need, such as
-// Extism's PDK) is built as that module.
-func Path(dir string) (string, error) {
-	root := Root()
-	nested := false
-	if _, err := os.Stat(filepath.Join(root, dir, "go.mod")); err == nil {
-		nested = true
-	}
-	key, err := sourceKey(root, dir, nested)
-	if err != nil {
-		return "", err
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	name := strings.ReplaceAll(filepath.ToSlash(dir), "/", "_") // unique per source directory
-	out := filepath.Join(cache, "onex-host", "testplugins", name+"-"+key+".wasm")
-	if _, err := os.Stat(out); err == nil {
-		now := time.Now()
-		_ = os.Chtimes(out, now, now) // in use: see pruneOtherBuilds
-		return out, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", err
-	}
-	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", tmp, "./"+dir)
-	cmd.Dir = root
-	if nested {
-		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-o", tmp, ".")
-		cmd.Dir = filepath.Join(root, dir)
-	}
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		_ = os.Remove(tmp)
-		return "", fmt.Errorf("plugintest: build %s: %v\n%s", dir, err, b)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return "", err
-	}
-	pruneOtherBuilds(out, name)
-	return out, nil
-}
-
-// otherBuildTTL is how long a build of another source of the same directory is kept
-// after its last use: other checkouts (git worktrees, other branches) may still use it.
-const otherBuildTTL = time.Hour
-
-// pruneOtherBuilds removes builds of other sources of the plugin name that no test has
-// used for otherBuildTTL, keeping the cache from growing without deleting a build that
-// another checkout is using right now.
-func pruneOtherBuilds(out, name string) {
-	old, _ := filepath.Glob(filepath.Join(filepath.Dir(out), name+"-*.wasm"))
-	for _, f := range old {
-		if f == out {
-			continue
-		}
-		if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > otherBuildTTL {
-			_ = os.Remove(f)
-		}
-	}
-}
+// Extism's PDK) is built as that module. Safe for concurrent use, also by test binaries
+// running at the same time: they share one build (see builder).
+func Path(dir string) (string, error) { return shared().path(dir) }
 
 // Bytes builds the plugin in dir if needed and returns its bytes, failing tb on error.
 func Bytes(tb testing.TB, dir string) []byte {
@@ -130,35 +73,101 @@ func CacheDir() string {
 }
 
 // Warm compiles each .wasm file into CacheDir outside the race detector, by running
-// `onex-host inspect` (built without -race) on it. Compiling needs no guest code to run
-// beyond the plugin's initialisation.
-func Warm(wasmPaths ...string) error {
+// `onex-host inspect` (built without -race, once per machine, see BuildCLI) on it.
+// Compiling needs no guest code to run beyond the plugin's initialisation. A file already warmed (by any
+// process, see warmMark) is skipped, so on a warm machine Warm builds nothing.
+func Warm(wasmPaths ...string) error { return warmInto(CacheDir(), wasmPaths...) }
+
+// warmInto is Warm with the compilation cache in dir.
+func warmInto(dir string, wasmPaths ...string) error {
+	var todo, marks []string
+	for _, p := range wasmPaths {
+		mark, err := warmMark(dir, p)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(mark); err != nil {
+			todo, marks = append(todo, p), append(marks, mark)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
 	// Every rebuilt guest adds ~15-150 MB of compiled code that nothing will read again.
-	pruneCache(CacheDir())
-	bin := filepath.Join(os.TempDir(), fmt.Sprintf("onex-host-warm-%d", os.Getpid()))
-	defer os.Remove(bin)
-	if err := BuildCLI(bin); err != nil {
+	pruneCache(dir)
+	if err := os.MkdirAll(filepath.Join(dir, "warmed"), 0o755); err != nil {
 		return err
 	}
-	for _, p := range wasmPaths {
-		cmd := exec.Command(bin, "inspect", "--json", "--cache-dir", CacheDir(), p)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("plugintest: warm %s: %v\n%s", p, err, b)
+	for i, p := range todo {
+		if err := warmOne(dir, p, marks[i]); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// BuildCLI builds the onex-host CLI, without the race detector, into the file bin: for
-// tests that run it as a real process (signals, crashes) and for Warm.
-func BuildCLI(bin string) error {
-	build := exec.Command("go", "build", "-o", bin, "./cmd/onex-host")
-	build.Dir = Root()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	if b, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("plugintest: build the CLI: %v\n%s", err, b)
+// warmOne compiles the module at path into dir unless mark exists, then creates
+// mark. Test binaries warming the same module wait for each other (lockFile) and compile
+// it once.
+func warmOne(dir, path, mark string) error {
+	unlock, err := lockFile(mark + ".lock")
+	if err != nil {
+		return err
 	}
-	return nil
+	defer unlock()
+	if _, err := os.Stat(mark); err == nil {
+		return nil
+	}
+	bin, err := shared().cli()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "inspect", "--json", "--cache-dir", dir, path)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("plugintest: warm %s: %v\n%s", path, err, b)
+	}
+	return os.WriteFile(mark, []byte(path+"\n"), 0o644)
+}
+
+// warmMark returns the file recording that the module at path has been warmed: named by
+// the module's hash, the CLI's build key (the host's sources decide how a module is
+// rewritten and compiled) and what else of wazero's cache key a test binary knows
+// (wazero's version, the platform). It lives in the cache's dir, so pruneCache ages it
+// out with the compiled code. A stale mark (its code pruned first) only costs a compile.
+func warmMark(dir, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("plugintest: warm: %w", err)
+	}
+	cli, err := shared().cliKey()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(b)
+	fmt.Fprintln(h, cli, wazeroCacheVersion(), runtime.GOOS, runtime.GOARCH)
+	return filepath.Join(dir, "warmed", hex.EncodeToString(h.Sum(nil))[:32]), nil
+}
+
+// BuildCLI puts the onex-host CLI, built without the race detector, at the file bin: for
+// tests that run it as a real process (signals, crashes). Its wazero reads and writes
+// the same compilation cache entries as the test binaries' (see wazeroCacheVersion).
+// The build itself happens once per machine and source state (shared by every test
+// binary, like Path's); bin is a hard link to it, or a copy where linking fails.
+func BuildCLI(bin string) error {
+	built, err := shared().cli()
+	if err != nil {
+		return err
+	}
+	_ = os.Remove(bin)
+	if os.Link(built, bin) == nil {
+		return nil
+	}
+	b, err := os.ReadFile(built)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(bin, b, 0o755)
 }
 
 // maxCacheBytes bounds CacheDir between test runs.
@@ -218,47 +227,4 @@ func Fixture(tb testing.TB, name string) []byte {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-// sourceKey hashes the Go version and every file a plugin build depends on: for a plugin
-// of this module, go.mod, go.sum, abi/, sdk/ and its directory; for a nested module, its
-// directory's go.mod, go.sum and sources.
-func sourceKey(root, dir string, nested bool) (string, error) {
-	h := sha256.New()
-	fmt.Fprintln(h, runtime.Version())
-	mods, dirs := []string{"go.mod", "go.sum"}, []string{"abi", "sdk", dir}
-	if nested {
-		mods, dirs = []string{filepath.Join(dir, "go.mod"), filepath.Join(dir, "go.sum")}, []string{dir}
-	}
-	for _, f := range mods {
-		if err := hashFile(h, root, f); err != nil {
-			return "", err
-		}
-	}
-	for _, d := range dirs {
-		err := filepath.WalkDir(filepath.Join(root, d), func(path string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return nil
-			}
-			rel, _ := filepath.Rel(root, path)
-			return hashFile(h, root, rel)
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-func hashFile(h interface{ Write([]byte) (int, error) }, root, rel string) error {
-	b, err := os.ReadFile(filepath.Join(root, rel))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(h, "%s %d\n", rel, len(b))
-	_, err = h.Write(b)
-	return err
 }
