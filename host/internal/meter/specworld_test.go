@@ -13,6 +13,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // errSpecStopped is what a spec world's refill panics with when its tiny budget is
@@ -35,10 +37,17 @@ type specCompiled struct {
 	seen map[[sha256.Size]byte]bool
 }
 
+// newSpecCompiled's cache is also on disk, in the tests' shared compilation cache (plugintest.CacheDir):
+// the suite's modules, plain and instrumented, are the same from run to run until the
+// rewriter changes, and wazero keys each entry by the module's bytes, so a later run
+// (another package's test binary, `make test` again) loads instead of compiling them
+// under the race detector.
 func newSpecCompiled(tb testing.TB) *specCompiled {
 	tb.Helper()
 	ctx := context.Background()
-	c := &specCompiled{cache: wazero.NewCompilationCache(), seen: map[[sha256.Size]byte]bool{}}
+	cache, err := wazero.NewCompilationCacheWithDir(plugintest.CacheDir())
+	require.NoError(tb, err)
+	c := &specCompiled{cache: cache, seen: map[[sha256.Size]byte]bool{}}
 	c.keeper = wazero.NewRuntimeWithConfig(ctx, c.config(api.CoreFeaturesV2))
 	tb.Cleanup(func() {
 		_ = c.keeper.Close(ctx)
