@@ -32,7 +32,8 @@ type ClientConfig struct {
 // Client sends requests to the nodes of a cluster. It retries, with the same operation
 // id, when no host answered in time, when no host serves the node yet, and when the host
 // that answered was unavailable (503: shutting down, the effect records unavailable
-// during a JetStream leader election, or the effect still running elsewhere), until the
+// during a JetStream leader election, the effect still running elsewhere, or in doubt
+// until its record is settled), until the
 // caller's deadline: hosts deduplicate effects by operation id, so a retry never commits
 // an effect twice. It is safe for concurrent use, and implements server.Router.
 type Client struct {
@@ -202,7 +203,8 @@ func (c *Client) once(ctx context.Context, subject string, body []byte) (server.
 	msg := nats.NewMsg(subject)
 	msg.Data = body
 	if deadline, ok := actx.Deadline(); ok {
-		msg.Header.Set(HeaderTimeout, strconv.FormatInt(max(time.Until(deadline).Milliseconds(), 1), 10))
+		left := time.Until(deadline)
+		msg.Header.Set(HeaderTimeout, strconv.FormatInt(max((left-replyMargin(left)).Milliseconds(), 1), 10))
 	}
 	reply, err := c.nc.RequestMsgWithContext(actx, msg)
 	if err != nil {
@@ -213,6 +215,15 @@ func (c *Client) once(ctx context.Context, subject string, body []byte) (server.
 		return server.Response{}, "", fmt.Errorf("cluster: a reply on %s without a status: %q", subject, reply.Data)
 	}
 	return server.Response{Status: status, Body: reply.Data}, reply.Header.Get(HeaderHost), nil
+}
+
+// replyMargin is how much sooner than the client stops waiting the serving host is told
+// to give up (HeaderTimeout): a fifth of the time left, at most 1 s. A host answers when
+// its deadline passes (504, or 503 for an effect still running elsewhere); the margin is
+// the time that answer has to reach the client, so that the caller gets it rather than
+// "no reply" on a busy machine or network.
+func replyMargin(left time.Duration) time.Duration {
+	return min(left/5, time.Second)
 }
 
 // remoteError decodes the error object of a failed reply.

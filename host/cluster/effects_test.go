@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -248,5 +249,49 @@ func TestClient_RetriesUntilTheDeadline(t *testing.T) {
 			assert.True(t, re.Retryable)
 			assert.Equal(t, int32(tt.attempts), sent.Load())
 		})
+	}
+}
+
+// TestClient_TellsTheHostToAnswerFirst: the deadline a Client sends (HeaderTimeout) is
+// shorter than its own wait by the reply margin (a fifth, at most 1 s), so that a host's
+// answer at its deadline reaches the caller instead of the caller giving up first.
+func TestClient_TellsTheHostToAnswerFirst(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	srv, err := e.Connect("server")
+	require.NoError(t, err)
+	defer srv.Close()
+	nc, err := e.Connect("client")
+	require.NoError(t, err)
+	defer nc.Close()
+	for _, tt := range []struct {
+		wait     time.Duration
+		atMostMs int64
+	}{
+		{wait: 2 * time.Second, atMostMs: 1600}, // a fifth
+		{wait: time.Minute, atMostMs: 59_000},   // at most 1 s
+	} {
+		told := make(chan int64, 1)
+		node := fmt.Sprintf("margin%d", tt.wait.Milliseconds())
+		sub, err := srv.Subscribe(cluster.Subject(node, server.OperationEffect), func(m *nats.Msg) {
+			ms, _ := strconv.ParseInt(m.Header.Get(cluster.HeaderTimeout), 10, 64)
+			told <- ms
+			reply := nats.NewMsg(m.Reply)
+			reply.Header.Set(cluster.HeaderStatus, "503")
+			reply.Data = []byte(`{"error":{"code":"unavailable","message":"operation op is still running on host b","retryable":true}}`)
+			_ = m.RespondMsg(reply)
+		})
+		require.NoError(t, err)
+		require.NoError(t, srv.Flush())
+		c := cluster.NewClient(nc, cluster.ClientConfig{Attempts: 1, AttemptTimeout: tt.wait})
+		_, err = c.Effect(context.Background(), node, abi.EffectInput{OperationID: "op"})
+		var re *cluster.RemoteError
+		require.ErrorAs(t, err, &re, "the host's 503 is the answer")
+		assert.Equal(t, http.StatusServiceUnavailable, re.Status)
+		ms := <-told
+		assert.Positive(t, ms)
+		assert.LessOrEqual(t, ms, tt.atMostMs, "wait %v", tt.wait)
+		assert.Greater(t, ms, tt.atMostMs-tt.wait.Milliseconds()/2, "the host still gets most of the time")
+		require.NoError(t, sub.Unsubscribe())
 	}
 }

@@ -16,7 +16,8 @@ const (
 	// HeaderStatus carries the reply's HTTP status ("200", "422", …).
 	HeaderStatus = "Onex-Status"
 	// HeaderTimeout carries the caller's remaining time in milliseconds; the serving host
-	// gives up when it passes.
+	// gives up when it passes. Client sends its own wait less a margin (a fifth, at most
+	// 1 s), so that the host's answer at that deadline still reaches it.
 	HeaderTimeout = "Onex-Timeout-Ms"
 	// HeaderDeduplicated is "true" on the reply to a repeated effect answered from the
 	// record of its first, committed run (the same header as over HTTP).
