@@ -71,7 +71,10 @@ type Config struct {
 	// Timeout bounds every call: the guest is stopped from outside when it passes,
 	// whether it runs, sleeps (WASI) or waits in a host function. Default
 	// DefaultTimeout; negative means no host timeout (the caller's context and the
-	// plugin's manifest still apply).
+	// plugin's manifest still apply). It starts when the call has its instance: making
+	// a new one (the guest's _initialize) is bounded by the caller's context and by the
+	// larger of Timeout and DefaultTimeout, so that a short call budget does not fail
+	// instance creation, and a runaway _initialize is still stopped.
 	Timeout time.Duration
 	// MaxInputBytes and MaxOutputBytes bound the data handed to and returned by a guest;
 	// at most 1 GiB each. Default 16 MiB each.

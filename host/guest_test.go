@@ -110,11 +110,11 @@ func TestPlugin_CallHostileGo(t *testing.T) {
 				data = "null"
 			}
 			for i := range 2 {
-				start := time.Now()
+				// The error proves the guest was stopped (a runaway loop never returns on
+				// its own), so no bound on the elapsed time: that would depend on load.
 				_, err := p.Call(context.Background(), tt.computation, []byte(data))
 				require.ErrorIs(t, err, tt.want)
 				assert.Contains(t, err.Error(), tt.message)
-				assert.Less(t, time.Since(start), 10*time.Second)
 				if tt.discarded {
 					assert.Equal(t, uint64(i+1), p.Stats().Discarded, "the faulted instance is discarded")
 				} else {

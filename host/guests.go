@@ -21,10 +21,9 @@ type guestPlugin Plugin
 // Limits returns the plugin's limits in force.
 func (g *guestPlugin) Limits() guest.Limits {
 	l := &g.limits
-	init := l.timeout
-	if init <= 0 {
-		init = DefaultTimeout
-	}
+	// Making an instance is waiting for one, not the call: a short call budget must not
+	// fail the guest runtime's start on a busy machine (see Config.Timeout).
+	init := max(l.timeout, DefaultTimeout)
 	return guest.Limits{Timeout: l.timeout, InitTimeout: init, Fuel: l.fuel,
 		MaxInput: l.maxInput, MaxOutput: l.maxOutput, MemoryPages: l.memoryPages}
 }

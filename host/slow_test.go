@@ -30,3 +30,18 @@ func TestComputeNode_SlowThreshold(t *testing.T) {
 	assert.GreaterOrEqual(t, out.ProcessingTimeMS, 1500.0, "processing time is the call's wall time")
 	assert.Empty(t, rec.find("slow operation"))
 }
+
+// TestPlugin_TimeoutStartsWithTheInstance: a plugin's Timeout bounds the call, not the
+// making of an instance. The fixture's _initialize sleeps 1.5 s; with a 200 ms Timeout a
+// call that must create its instance still succeeds (before, the instantiation was cut at
+// 200 ms and a short call budget failed every new instance on a busy machine).
+func TestPlugin_TimeoutStartsWithTheInstance(t *testing.T) {
+	h, _ := newHost(t, host.NewConfig().WithIdleTimeout(time.Millisecond))
+	p := loadFixture(t, h, "wat/slowinit.wasm", host.PluginConfig{Prewarm: -1, Timeout: 200 * time.Millisecond})
+	require.Eventually(t, func() bool { return p.Stats().Live == 0 }, time.Minute, time.Millisecond)
+	created := p.Stats().Created
+	out, err := p.Call(context.Background(), "fast", []byte("null"))
+	require.NoError(t, err, "a 1.5 s _initialize is not the 200 ms call")
+	assert.Equal(t, "1", string(out))
+	assert.Greater(t, p.Stats().Created, created, "the call created an instance")
+}
