@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
@@ -88,17 +89,25 @@ nodes:
 	// Only b serves now: the repeat is not answered 200 from the record of a commit that
 	// did not happen. b holds a repeat of a committing effect until the request's
 	// deadline (the Onex-Timeout-Ms header) and answers 503 just before it. The request
-	// is sent by hand, so that the test waits for b's answer as long as its patience
-	// allows: a client whose own wait ends at the deadline it sends (cluster.Client's
-	// attempt) races b's answer, and on a loaded machine the answer arrives after the
-	// client gave up ("no reply"), which failed this test now and then.
+	// is sent by hand, each time with a 500 ms deadline and a wait that doubles: the
+	// NATS server may still route the first one to a's subscription if it has not yet
+	// seen a's connection die (a lost request), and on a loaded machine b's answer can
+	// take longer than any fixed wait. The test's patience bounds it all.
 	msg := nats.NewMsg(cluster.Subject("effects", server.OperationEffect))
 	msg.Data = body
 	msg.Header.Set(cluster.HeaderTimeout, "500")
-	rctx, cancel := context.WithTimeout(context.Background(), patience(t))
-	reply, err := nc.RequestMsgWithContext(rctx, msg)
-	cancel()
-	require.NoError(t, err, "b answers before the deadline it was given")
+	var reply *nats.Msg
+	stop := time.Now().Add(patience(t))
+	for wait := 2 * time.Second; ; wait *= 2 {
+		wait = min(wait, time.Until(stop))
+		rctx, cancel := context.WithTimeout(context.Background(), wait)
+		reply, err = nc.RequestMsgWithContext(rctx, msg)
+		cancel()
+		if err == nil || time.Until(stop) <= 0 {
+			break
+		}
+	}
+	require.NoError(t, err, "b answers the repeat")
 	assert.Equal(t, strconv.Itoa(http.StatusServiceUnavailable), reply.Header.Get(cluster.HeaderStatus),
 		"no 200 while a's journal has not settled the effect: %s", reply.Data)
 	var refused struct {
