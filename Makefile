@@ -30,15 +30,18 @@ plugins:
 
 ## test: build the plugins, then every test under the race detector, then the meter's
 ## exactness test on real Go code, which the race detector's interpreter makes too slow
+## TESTFLAGS adds flags to the first line, e.g. TESTFLAGS=-timeout=30m
 test: plugins
-	$(GO) test -race ./...
+	$(GO) test -race $(TESTFLAGS) ./...
 	$(GO) test -count=1 -run 'FuelIsExact' ./host/internal/meter
 
 ## test-under-load: `make test` three times in a row while 4 CPU-bound busy loops run,
 ## stopping at the first failure (issue 18: no test may depend on machine load). The loops
 ## are started here and always killed when the target ends, however it ends. UNDER_LOAD
 ## replaces the command run three times (e.g. UNDER_LOAD='go test -race ./host/server').
-UNDER_LOAD ?= $(MAKE) --no-print-directory test
+## Each package gets 30 minutes instead of go test's 10: the loops leave a third of the
+## CPU, so a package takes about three times as long; no test's own wait is a guess.
+UNDER_LOAD ?= $(MAKE) --no-print-directory test TESTFLAGS=-timeout=30m
 test-under-load:
 	@pids=; trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null; echo "load stopped"' EXIT; \
 	trap 'exit 130' INT TERM; \
