@@ -39,9 +39,10 @@ test: plugins
 ## stopping at the first failure (issue 18: no test may depend on machine load). The loops
 ## are started here and always killed when the target ends, however it ends. UNDER_LOAD
 ## replaces the command run three times (e.g. UNDER_LOAD='go test -race ./host/server').
-## Each package gets 30 minutes instead of go test's 10: the loops leave a third of the
-## CPU, so a package takes about three times as long; no test's own wait is a guess.
-UNDER_LOAD ?= $(MAKE) --no-print-directory test TESTFLAGS=-timeout=30m
+## Results are never taken from the test cache (-count=1), and each package gets 30
+## minutes instead of go test's 10: the loops leave a third of the CPU, so a package takes
+## about three times as long; no test's own wait is a guess.
+UNDER_LOAD ?= $(MAKE) --no-print-directory test TESTFLAGS='-count=1 -timeout=30m'
 test-under-load:
 	@pids=; trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null; echo "load stopped"' EXIT; \
 	trap 'exit 130' INT TERM; \
