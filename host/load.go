@@ -272,6 +272,14 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 		if _, ok := exports[abi.ExportCompute]; !ok {
 			return fail(ErrInvalidModule, "a compute node must export %s", abi.ExportCompute)
 		}
+	case abi.KindReducer:
+		// abi.Manifest.Validate already refused capabilities: a reducer does no I/O.
+		if p.flavour == FlavourExtism {
+			return fail(ErrInvalidModule, "Extism plugins cannot be reducer nodes yet; build the reducer with the native ABI (%s)", abi.ExportReduce)
+		}
+		if _, ok := exports[abi.ExportReduce]; !ok {
+			return fail(ErrInvalidModule, "a reducer node must export %s", abi.ExportReduce)
+		}
 	case abi.KindEffect:
 		if _, ok := exports[abi.ExportEffect]; !ok {
 			return fail(ErrInvalidModule, "an effect node must export %s", abi.ExportEffect)
