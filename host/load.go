@@ -273,9 +273,10 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 			return fail(ErrInvalidModule, "a compute node must export %s", abi.ExportCompute)
 		}
 	case abi.KindReducer:
-		// abi.Manifest.Validate already refused capabilities: a reducer does no I/O.
+		// abi.Manifest.Validate already refused capabilities: a reducer does no I/O. An
+		// Extism reducer (kind: reducer in its ExtismNode) names an export per reduction.
 		if p.flavour == FlavourExtism {
-			return fail(ErrInvalidModule, "Extism plugins cannot be reducer nodes yet; build the reducer with the native ABI (%s)", abi.ExportReduce)
+			break
 		}
 		if _, ok := exports[abi.ExportReduce]; !ok {
 			return fail(ErrInvalidModule, "a reducer node must export %s", abi.ExportReduce)

@@ -74,3 +74,21 @@ func TestReducer_NativeGuestFolds(t *testing.T) {
 	_, err = p.Call(context.Background(), "nope", []byte(`{}`))
 	require.ErrorIs(t, err, host.ErrUnknownComputation)
 }
+
+// TestReducer_ExtismNodeKind: an Extism node description may declare kind reducer, whose
+// reductions are JSON both ways; other kinds and other encodings are refused.
+func TestReducer_ExtismNodeKind(t *testing.T) {
+	n, err := host.DecodeExtismNode([]byte("kind: reducer\ncomputations:\n  - name: fold\n    export: fold_fn\n"))
+	require.NoError(t, err)
+	assert.Equal(t, abi.KindReducer, n.Kind)
+	for name, in := range map[string]string{
+		"effect kind":   "kind: effect\n",
+		"text encoding": "kind: reducer\ncomputations:\n  - name: fold\n    encoding: text\n",
+		"base64 output": "kind: reducer\ncomputations:\n  - name: fold\n    output: base64\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := host.DecodeExtismNode([]byte(in))
+			assert.ErrorIs(t, err, host.ErrInvalidManifest)
+		})
+	}
+}

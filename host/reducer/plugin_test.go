@@ -19,6 +19,12 @@ import (
 // loadGuest builds (once per machine), warms and loads the Go guest in dir.
 func loadGuest(t *testing.T, dir string) *host.Plugin {
 	t.Helper()
+	return loadGuestWith(t, dir, host.PluginConfig{})
+}
+
+// loadGuestWith is loadGuest with a plugin configuration.
+func loadGuestWith(t *testing.T, dir string, pc host.PluginConfig) *host.Plugin {
+	t.Helper()
 	path, err := plugintest.Path(dir)
 	require.NoError(t, err)
 	require.NoError(t, plugintest.Warm(path))
@@ -29,7 +35,7 @@ func loadGuest(t *testing.T, dir string) *host.Plugin {
 		defer cancel()
 		require.NoError(t, h.Close(ctx))
 	})
-	p, err := h.LoadFile(context.Background(), path, host.PluginConfig{})
+	p, err := h.LoadFile(context.Background(), path, pc)
 	require.NoError(t, err)
 	return p
 }
@@ -67,4 +73,20 @@ func TestFoldOf_RefusesOtherKinds(t *testing.T) {
 	p := loadGuest(t, "plugins/testdata/goecho")
 	_, err := reducer.FoldOf(p)
 	require.ErrorIs(t, err, host.ErrUnsupported)
+}
+
+// TestFoldOf_ExtismReducerOutputIsStrict: an Extism plugin becomes a reducer through its
+// node description, and output that is not a reduce output (here the echoed input) is
+// refused as invalid output, not applied.
+func TestFoldOf_ExtismReducerOutputIsStrict(t *testing.T) {
+	p := loadGuestWith(t, "plugins/testdata/extismecho", host.PluginConfig{Extism: host.ExtismConfig{
+		Node: &host.ExtismNode{Name: "echo-reducer", Kind: abi.KindReducer, Computations: []host.ExtismComputation{{Name: "echo"}}},
+	}})
+	require.Equal(t, abi.KindReducer, p.Manifest().Kind)
+	fold, err := reducer.FoldOf(p)
+	require.NoError(t, err)
+	_, err = fold(context.Background(), abi.ReduceInput{Key: "k", Sequence: 1, Event: abi.ReduceEvent{EventID: "a", Type: "t"}})
+	require.ErrorIs(t, err, host.ErrInvalidOutput)
+	require.ErrorIs(t, err, abi.ErrInvalidEnvelope)
+	assert.ErrorContains(t, err, `unknown field "reduction"`)
 }
