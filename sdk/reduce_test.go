@@ -70,7 +70,9 @@ func TestReducer_Folds(t *testing.T) {
 func TestReducer_Failures(t *testing.T) {
 	registerCounter(t)
 	ctx := context.Background()
-	ev := func(data string) abi.ReduceEvent { return abi.ReduceEvent{EventID: "e", Type: "add", Data: json.RawMessage(data)} }
+	ev := func(data string) abi.ReduceEvent {
+		return abi.ReduceEvent{EventID: "e", Type: "add", Data: json.RawMessage(data)}
+	}
 	tests := []struct {
 		name   string
 		in     abi.ReduceInput
