@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // reduce calls the reducer p's reduction with in, as the host's reducer store does, and
@@ -91,4 +93,17 @@ func TestReducer_ExtismNodeKind(t *testing.T) {
 			assert.ErrorIs(t, err, host.ErrInvalidManifest)
 		})
 	}
+}
+
+// TestReducer_LoadNeedsOnexReduce: a module whose manifest says reducer but that does not
+// export onex_reduce (echo.wat with its kind changed; same length, so the module stays
+// valid) is refused at load.
+func TestReducer_LoadNeedsOnexReduce(t *testing.T) {
+	h, _ := newHost(t, host.Config{})
+	wasm := plugintest.Fixture(t, "wat/echo.wasm")
+	from, to := []byte(`"kind":"compute"`), []byte(`"kind":"reducer"`)
+	require.Equal(t, 1, bytes.Count(wasm, from))
+	_, err := h.Load(context.Background(), bytes.Replace(wasm, from, to, 1), host.PluginConfig{})
+	require.ErrorIs(t, err, host.ErrInvalidModule)
+	assert.ErrorContains(t, err, "a reducer node must export onex_reduce")
 }
