@@ -32,6 +32,7 @@ import (
 //	deterministic: true         # results may be cached (default false)
 //	idempotent: true
 //	timeout_ms: 2000            # default: the host's timeout
+//	kind: compute               # compute (default) or reducer: see below
 //	capabilities: [http]        # fs and http map onto Extism's allowed paths and hosts
 //	config: {greeting: hello}   # Extism config defaults; the operator's values win
 //	computations:               # default: every callable export
@@ -42,6 +43,10 @@ import (
 //	    description: ...
 //
 // encoding: sets input and output at once; input and output override it.
+//
+// With kind: reducer the node is a reducer (abi/SPEC.md section 9) and its computations are
+// its reductions: each export takes a reduce input JSON object and returns a reduce output
+// JSON object, so their encodings must be json (the default then); capabilities are refused.
 type ExtismNode struct {
 	Name          string              `yaml:"name" json:"name,omitempty"`
 	Version       string              `yaml:"version" json:"version,omitempty"`
@@ -49,6 +54,7 @@ type ExtismNode struct {
 	Deterministic bool                `yaml:"deterministic" json:"deterministic,omitempty"`
 	Idempotent    bool                `yaml:"idempotent" json:"idempotent,omitempty"`
 	TimeoutMS     int64               `yaml:"timeout_ms" json:"timeout_ms,omitempty"`
+	Kind          abi.Kind            `yaml:"kind" json:"kind,omitempty"` // compute (empty) or reducer
 	Capabilities  []abi.Capability    `yaml:"capabilities" json:"capabilities,omitempty"`
 	Config        map[string]string   `yaml:"config" json:"config,omitempty"`
 	Computations  []ExtismComputation `yaml:"computations" json:"computations,omitempty"`
@@ -111,10 +117,16 @@ func DecodeExtismNode(b []byte) (ExtismNode, error) {
 	if err := dec.Decode(&n); err != nil && !errors.Is(err, io.EOF) {
 		return ExtismNode{}, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
 	}
+	if n.Kind != "" && n.Kind != abi.KindCompute && n.Kind != abi.KindReducer {
+		return ExtismNode{}, fmt.Errorf("%w: kind %q is not compute or reducer (Extism plugins cannot be effect nodes)", ErrInvalidManifest, n.Kind)
+	}
 	for i, c := range n.Computations {
 		for field, e := range map[string]Encoding{"encoding": c.Encoding, "input": c.Input, "output": c.Output} {
 			if e != "" && !e.valid() {
 				return ExtismNode{}, fmt.Errorf("%w: computations[%d].%s %q is not json, text or base64", ErrInvalidManifest, i, field, e)
+			}
+			if e != "" && e != EncodingJSON && n.Kind == abi.KindReducer {
+				return ExtismNode{}, fmt.Errorf("%w: computations[%d].%s %q: a reducer's reductions take and return JSON", ErrInvalidManifest, i, field, e)
 			}
 		}
 		if c.Export == "" && c.Name == "" {
@@ -154,7 +166,11 @@ func (n ExtismNode) manifest(file, digest string, exports []string) (abi.Manifes
 	if len(n.Computations) == 0 {
 		n.Computations = DefaultExtismNode(file, digest, exports).Computations
 	}
-	m := abi.Manifest{Name: n.Name, Version: n.Version, Kind: abi.KindCompute, Description: n.Description,
+	kind, encoding := abi.KindCompute, EncodingText
+	if n.Kind == abi.KindReducer {
+		kind, encoding = abi.KindReducer, EncodingJSON
+	}
+	m := abi.Manifest{Name: n.Name, Version: n.Version, Kind: kind, Description: n.Description,
 		Deterministic: n.Deterministic, Idempotent: n.Idempotent, TimeoutMS: n.TimeoutMS, Capabilities: n.Capabilities}
 	entries := make(map[string]Entry, len(n.Computations))
 	for i, c := range n.Computations {
@@ -173,7 +189,7 @@ func (n ExtismNode) manifest(file, digest string, exports []string) (abi.Manifes
 			return bad(ErrInvalidManifest, "computations[%d].export %q is not a function Extism can call (callable exports: %v)",
 				i, c.Export, exports)
 		}
-		e := Entry{Export: c.Export, Input: cmp.Or(c.Input, c.Encoding, EncodingText), Output: cmp.Or(c.Output, c.Encoding, EncodingText)}
+		e := Entry{Export: c.Export, Input: cmp.Or(c.Input, c.Encoding, encoding), Output: cmp.Or(c.Output, c.Encoding, encoding)}
 		if _, dup := entries[c.Name]; dup {
 			return bad(ErrInvalidManifest, "computations[%d].name %q is declared twice", i, c.Name)
 		}

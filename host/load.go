@@ -272,6 +272,15 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 		if _, ok := exports[abi.ExportCompute]; !ok {
 			return fail(ErrInvalidModule, "a compute node must export %s", abi.ExportCompute)
 		}
+	case abi.KindReducer:
+		// abi.Manifest.Validate already refused capabilities: a reducer does no I/O. An
+		// Extism reducer (kind: reducer in its ExtismNode) names an export per reduction.
+		if p.flavour == FlavourExtism {
+			break
+		}
+		if _, ok := exports[abi.ExportReduce]; !ok {
+			return fail(ErrInvalidModule, "a reducer node must export %s", abi.ExportReduce)
+		}
 	case abi.KindEffect:
 		if _, ok := exports[abi.ExportEffect]; !ok {
 			return fail(ErrInvalidModule, "an effect node must export %s", abi.ExportEffect)

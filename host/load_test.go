@@ -32,7 +32,7 @@ func TestHost_Load(t *testing.T) {
 		{name: "wrong ABI version", fixture: "wat/abiv2.wasm", want: host.ErrABIVersion, message: "declares ABI version 2"},
 		{name: "unknown import", fixture: "wat/badimport.wasm", want: host.ErrUnknownImport, message: "env.host_secret"},
 		{name: "missing allocator", fixture: "wat/noalloc.wasm", want: host.ErrInvalidModule, message: "onex_alloc"},
-		{name: "invalid manifest", fixture: "wat/manifestbad.wasm", want: host.ErrInvalidManifest, message: "reducer"},
+		{name: "invalid manifest", fixture: "wat/manifestbad.wasm", want: host.ErrInvalidManifest, message: `kind "unknown"`},
 		{name: "truncated module", fixture: "truncated", want: host.ErrInvalidModule},
 	}
 	for _, tt := range tests {

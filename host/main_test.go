@@ -32,6 +32,7 @@ var goPlugins = []string{
 	"plugins/testdata/goecho",
 	"plugins/text", // an Extism Go PDK plugin, a module of its own
 	"plugins/testdata/effects",
+	"plugins/testdata/counter",
 	"plugins/fileops",
 	"plugins/httpcall",
 }

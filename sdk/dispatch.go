@@ -68,17 +68,20 @@ func (r *registry) dispatch(ctx context.Context, export string, name, data []byt
 		}
 		return call(ctx, h, data, e)
 	}
-	want, other, def := abi.KindCompute, abi.ExportEffect, abi.DefaultComputation
-	if export == abi.ExportEffect {
-		want, other, def = abi.KindEffect, abi.ExportCompute, abi.DefaultEffect
+	want, def := abi.KindCompute, abi.DefaultComputation
+	switch export {
+	case abi.ExportEffect:
+		want, def = abi.KindEffect, abi.DefaultEffect
+	case abi.ExportReduce:
+		want, def = abi.KindReducer, ""
 	}
 	if k := r.effectiveKind(); k != want {
 		return e.failure(abi.StatusUnsupported, abi.Error{
 			Code:    abi.StatusUnsupported.String(),
-			Message: fmt.Sprintf("sdk: this plugin is %s: it runs through %s, not %s", kindPhrase(k), other, export),
+			Message: fmt.Sprintf("sdk: this plugin is %s: it runs through %s, not %s", kindPhrase(k), exportOf(k), export),
 		})
 	}
-	if len(name) == 0 {
+	if len(name) == 0 && def != "" {
 		name = []byte(def)
 	}
 	h, ok := r.handlers[string(name)]
@@ -90,6 +93,17 @@ func (r *registry) dispatch(ctx context.Context, export string, name, data []byt
 		})
 	}
 	return call(ctx, h, data, e)
+}
+
+// exportOf names the entry export that runs a node of kind k.
+func exportOf(k abi.Kind) string {
+	switch k {
+	case abi.KindEffect:
+		return abi.ExportEffect
+	case abi.KindReducer:
+		return abi.ExportReduce
+	}
+	return abi.ExportCompute
 }
 
 // list joins names for a message.

@@ -55,7 +55,7 @@
 // An effect node does I/O, and only through the host (abi/SPEC.md section 8). Its
 // manifest lists the capabilities it needs, which the operator must grant, and it
 // registers its effect types with Effect or EffectRaw instead of Compute: a plugin is
-// either a compute node or an effect node, and mixing the two panics at init. Describe
+// one kind of node (compute, effect or reducer), and mixing kinds panics at init. Describe
 // with Kind abi.KindEffect, or leave Kind empty and let the first Effect set it; the
 // manifest then lists the handlers under Effects.
 //
@@ -87,6 +87,23 @@
 // Test effect handlers natively with DispatchEffect and DispatchCompensate. Capability
 // calls then go to a fake Host installed with SetHost (the native default answers
 // abi.StatusUnsupported), which sees each op and its JSON request as the real host would.
+//
+// # Reducer nodes
+//
+// A reducer node folds events into per-key state that the host owns (abi/SPEC.md
+// section 9): register each reduction with Reducer. The handler gets the key's state
+// (the zero S for a new key) and an Event carrying the event's id, type, key, sequence
+// and data decoded into E, and returns the new state and the Intents (effects for the
+// host to carry out through effect nodes). It must be deterministic and does no I/O.
+// Test it natively with Reduce or DispatchReduce.
+//
+//	func init() {
+//		sdk.Reducer(abi.Computation{Name: "count"},
+//			func(_ context.Context, s struct{ N int `json:"n"` }, ev sdk.Event[int]) (struct{ N int `json:"n"` }, []sdk.Intent, error) {
+//				s.N += ev.Data
+//				return s, nil, nil
+//			})
+//	}
 //
 // # Logging and output
 //

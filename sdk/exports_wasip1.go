@@ -14,7 +14,7 @@ import (
 // not in the author's main package: //go:wasmexport works in any package linked into a
 // -buildmode=c-shared module.
 //
-// onex_compute, onex_effect, onex_compensate and onex_manifest end by yielding to the
+// onex_compute, onex_effect, onex_compensate, onex_reduce and onex_manifest end by yielding to the
 // guest's scheduler when yieldPolicy says so, letting the garbage collector finish its
 // cycles; see yield.go for why and when.
 
@@ -59,6 +59,13 @@ func onexEffect(ptr, typeLen, dataLen uint32) int32 {
 //go:wasmexport onex_compensate
 func onexCompensate(ptr, nameLen, dataLen uint32) int32 {
 	return runEntry(abi.ExportCompensate, ptr, nameLen, dataLen)
+}
+
+// onexReduce runs one reduction of a reducer node (see guest.entry and Reducer).
+//
+//go:wasmexport onex_reduce
+func onexReduce(ptr, nameLen, dataLen uint32) int32 {
+	return runEntry(abi.ExportReduce, ptr, nameLen, dataLen)
 }
 
 // runEntry runs one call of an entry export and then yields when yieldPolicy says so,

@@ -67,7 +67,7 @@ func (r *registry) fixKind(k abi.Kind, by string) {
 	case k:
 	default:
 		panic(fmt.Sprintf("sdk: %s: this plugin is already %s (made one by %s); "+
-			"a plugin is either a compute node or an effect node, not both", by, kindPhrase(r.kind), r.kindBy))
+			"a plugin is one kind of node (compute, effect or reducer), never two", by, kindPhrase(r.kind), r.kindBy))
 	}
 }
 
@@ -78,6 +78,8 @@ func kindPhrase(k abi.Kind) string {
 		return "a compute node"
 	case abi.KindEffect:
 		return "an effect node"
+	case abi.KindReducer:
+		return "a reducer node"
 	}
 	return fmt.Sprintf("a %q node", k)
 }
@@ -93,8 +95,11 @@ func (r *registry) effectiveKind() abi.Kind {
 
 // noun names what a node of kind k offers, for messages.
 func noun(k abi.Kind) string {
-	if k == abi.KindEffect {
+	switch k {
+	case abi.KindEffect:
 		return "effect"
+	case abi.KindReducer:
+		return "reduction"
 	}
 	return "computation"
 }

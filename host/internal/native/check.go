@@ -27,6 +27,7 @@ var optionalExports = map[string]signature{
 	abi.ExportCompute:    {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
 	abi.ExportEffect:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
 	abi.ExportCompensate: {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportReduce:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
 	abi.ExportManifest:   {[]api.ValueType{i32}, []api.ValueType{i32}},
 	abi.ExportInitialize: {nil, nil},
 }

@@ -26,7 +26,9 @@ type Instance struct {
 	alloc, compute, manifest api.Function
 	// effect and compensate are the effect-node entries; nil in compute nodes.
 	effect, compensate api.Function
-	stack              [3]uint64
+	// reduce is the reducer-node entry; nil in other nodes.
+	reduce api.Function
+	stack  [3]uint64
 
 	// bufPtr/bufCap describe the guest buffer from the last onex_alloc, reused for every
 	// input that fits.
@@ -61,12 +63,16 @@ type Instance struct {
 	busy atomic.Bool
 }
 
-// Invoke runs the native entry point: onex_compute, or onex_effect in an effect node. See
+// Invoke runs the native entry point: onex_compute, onex_effect in an effect node, or
+// onex_reduce in a reducer node (the load checked that the export exists). See
 // guest.Instance.
 func (inst *Instance) Invoke(ctx context.Context, computation, _ string, data []byte, deadline time.Time, caps guest.Capabilities) ([]byte, error) {
 	fn := inst.compute
-	if inst.plugin.Kind() == abi.KindEffect {
+	switch inst.plugin.Kind() {
+	case abi.KindEffect:
 		fn = inst.effect
+	case abi.KindReducer:
+		fn = inst.reduce
 	}
 	inst.caps = caps
 	defer inst.endCaps()

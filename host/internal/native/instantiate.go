@@ -62,6 +62,7 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	inst.manifest = mod.ExportedFunction(abi.ExportManifest)
 	inst.effect = mod.ExportedFunction(abi.ExportEffect)
 	inst.compensate = mod.ExportedFunction(abi.ExportCompensate)
+	inst.reduce = mod.ExportedFunction(abi.ExportReduce)
 	if c.Metered {
 		g, ok := mod.ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal)
 		if !ok {

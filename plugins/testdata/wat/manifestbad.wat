@@ -1,8 +1,8 @@
 ;; manifestbad.wat: a test fixture whose manifest has an invalid kind.
 ;;
-;; It is echo.wat with one change: the manifest says "kind":"reducer" (SPEC.md section 5
-;; allows only compute and effect), so the host must refuse it at load after calling
-;; onex_manifest. "reducer" has the same length as "compute", so the manifest length is
+;; It is echo.wat with one change: the manifest says "kind":"unknown" (SPEC.md section 5
+;; allows only compute, effect and reducer), so the host must refuse it at load after
+;; calling onex_manifest. "unknown" has the same length as "compute", so the manifest length is
 ;; unchanged. Keep it in step with echo.wat.
 ;;
 ;; Build: wat2wasm manifestbad.wat -o manifestbad.wasm   (see README.md and build.sh)
@@ -17,11 +17,11 @@
   ;; ---- Read-only data -------------------------------------------------------------
 
   ;; The manifest (SPEC.md section 5): 388 bytes of JSON at 0x0400, with the invalid
-  ;; kind "reducer": the one line that differs from echo.wat.
+  ;; kind "unknown": the one line that differs from echo.wat.
   (global $MANIFEST i32 (i32.const 0x0400))
   (global $MANIFEST_LEN i32 (i32.const 388))
   (data (i32.const 0x0400)
-    "{\"name\":\"echo\",\"version\":\"1.0.0\",\"kind\":\"reducer\","
+    "{\"name\":\"echo\",\"version\":\"1.0.0\",\"kind\":\"unknown\","
     "\"description\":\"Echoes its input; the reference plugin written in WAT from abi/SPEC.md alone\","
     "\"computations\":["
       "{\"name\":\"default\",\"description\":\"Return the input data unchanged\"},"
