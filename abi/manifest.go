@@ -38,9 +38,11 @@ const (
 type Manifest struct {
 	Name        string `json:"name"`                  // required; see ValidName
 	Version     string `json:"version"`               // required; free form, e.g. "1.2.0"
-	Kind        Kind   `json:"kind"`                  // required: compute or effect
+	Kind        Kind   `json:"kind"`                  // required: compute, effect or reducer
 	Description string `json:"description,omitempty"` // one line for humans
-	// Computations the node offers; a compute node offers at least one.
+	// Computations the node offers; a compute node offers at least one. A reducer node
+	// lists its reductions here (at least one), each InputSchema documenting the event
+	// data and OutputSchema the state.
 	Computations []Computation `json:"computations,omitempty"`
 	// Effects the node performs (ONEX's effect types); an effect node offers at least one,
 	// and a compute node none.
@@ -149,8 +151,18 @@ func (m *Manifest) Validate() error {
 		if len(m.Computations) > 0 {
 			return bad("an effect node offers effects, not computations")
 		}
+	case KindReducer:
+		if len(m.Computations) == 0 {
+			return bad("a reducer node must offer at least one reduction (in computations)")
+		}
+		if len(m.Effects) > 0 {
+			return bad("a reducer node offers reductions (in computations), not effects")
+		}
+		if len(m.Capabilities) > 0 || len(m.Publishes) > 0 {
+			return bad("a reducer node does no I/O: it asks for effects with intents, so it has no capabilities or publishes")
+		}
 	default:
-		return bad("kind %q is not %q or %q", m.Kind, KindCompute, KindEffect)
+		return bad("kind %q is not %q, %q or %q", m.Kind, KindCompute, KindEffect, KindReducer)
 	}
 	list, offers := "computations", m.Computations
 	if m.Kind == KindEffect {
