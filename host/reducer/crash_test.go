@@ -81,7 +81,7 @@ func crashChild(dir, from, to string) int {
 // applied exactly once: each key's state is the sum of its events, its sequence their
 // count, and the outbox holds exactly one intent per sequence.
 func TestStore_Crash(t *testing.T) {
-	total, kills := 4000, 8
+	total, kills := 3000, 8
 	if *soak {
 		total, kills = 40000, 80
 	}
