@@ -55,7 +55,9 @@ type txReq struct {
 // Errors: the file cannot be opened or locked, or its buckets cannot be created.
 func OpenStore(path string, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	// NoFreelistSync: the freelist is rebuilt on open instead of written at every
+	// commit, which would otherwise be a large share of each group commit's pages.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("reducer: open store %s: %w", path, err)
 	}
