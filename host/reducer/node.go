@@ -102,18 +102,26 @@ func (n *Node) applyLocked(ctx context.Context, key string, ev abi.ReduceEvent) 
 	nk := nodeKey(n.name, key)
 	var cur KeyState
 	var dup uint64
+	var dead bool
+	deadKey := join(nk, []byte(ev.EventID))
 	err := n.store.view(func(tx *bolt.Tx) error {
 		var err error
 		if cur, err = readState(tx, nk); err != nil {
 			return err
 		}
 		dup = seenSeq(tx, nk, ev.EventID)
+		dead = tx.Bucket(bucketDead).Get(deadKey) != nil
 		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("reducer: read node %s key %q: %w", n.name, key, err)
 	}
 	if dup != 0 {
+		if dead { // it failed once, then a redelivery succeeded: the dead letter is stale
+			if err := n.store.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDead).Delete(deadKey) }); err != nil {
+				return Result{}, fmt.Errorf("reducer: drop stale dead letter node %s key %q event %q: %w", n.name, key, ev.EventID, err)
+			}
+		}
 		return Result{Sequence: dup, State: cur.State, Duplicate: true}, nil
 	}
 	in := abi.ReduceInput{Reduction: n.reduction, Key: key, Sequence: cur.Sequence + 1, State: cur.State, Event: ev}

@@ -79,6 +79,19 @@ func TestNode_Apply_FoldFailure(t *testing.T) {
 			assert.Empty(t, dl, "the successful retry removed the dead letter")
 			_, err = n.Retry(ctx, "k", "bad")
 			require.ErrorIs(t, err, ErrNotFound)
+
+			// A dead letter whose event then succeeded by redelivery is dropped by the
+			// next delivery that finds the event applied.
+			failing = true
+			_, err = n.Apply(ctx, "k", counterEvent("bad2", 1))
+			require.NoError(t, err, "only the id \"bad\" fails")
+			require.NoError(t, s.putDeadLetter(DeadLetter{Node: "counter", Key: "k", Event: counterEvent("bad2", 1), Error: "stale", Time: at}))
+			res, err = n.Apply(ctx, "k", counterEvent("bad2", 1))
+			require.NoError(t, err)
+			assert.True(t, res.Duplicate)
+			dl, err = s.DeadLetters("counter")
+			require.NoError(t, err)
+			assert.Empty(t, dl, "the stale dead letter was dropped")
 		})
 	}
 }
