@@ -24,7 +24,7 @@ import (
 // reduction p lacks, host.ErrTimeout, ...), or, for output that is not a valid reduce
 // output, an error wrapping both host.ErrInvalidOutput and abi.ErrInvalidEnvelope. Only a
 // nil error means the output may be applied.
-func FoldOf(p *host.Plugin) (func(ctx context.Context, in abi.ReduceInput) (abi.ReduceOutput, error), error) {
+func FoldOf(p *host.Plugin) (Fold, error) {
 	m := p.Manifest()
 	if m.Kind != abi.KindReducer {
 		return nil, fmt.Errorf("reducer: plugin %q is a %s node, not a reducer: %w", p.Name(), m.Kind, host.ErrUnsupported)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -89,4 +91,43 @@ func TestFoldOf_ExtismReducerOutputIsStrict(t *testing.T) {
 	require.ErrorIs(t, err, host.ErrInvalidOutput)
 	require.ErrorIs(t, err, abi.ErrInvalidEnvelope)
 	assert.ErrorContains(t, err, `unknown field "reduction"`)
+}
+
+// TestNode_WithAPluginFold: the counter guest behind a Node and a store — the plugin
+// folds, the host owns the state: ten events give the sum and one intent (the 10th), a
+// redelivered id changes nothing, a failing event is dead-lettered with the state kept.
+func TestNode_WithAPluginFold(t *testing.T) {
+	p := loadGuest(t, "plugins/testdata/counter")
+	fold, err := reducer.FoldOf(p)
+	require.NoError(t, err)
+	store, err := reducer.OpenStore(t.TempDir()+"/reducers.db", reducer.Config{})
+	require.NoError(t, err)
+	defer store.Close()
+	node, err := reducer.NewNode("counter", "count", fold, store)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	var intents int
+	for i := 1; i <= 10; i++ {
+		r, err := node.Apply(ctx, "cart-1", abi.ReduceEvent{EventID: fmt.Sprintf("e%d", i), Type: "add",
+			Data: json.RawMessage(strconv.Itoa(i))})
+		require.NoError(t, err)
+		assert.Equal(t, uint64(i), r.Sequence)
+		intents += len(r.Intents)
+	}
+	assert.Equal(t, 1, intents, "the counter asks for one intent on its 10th event")
+	r, err := node.Apply(ctx, "cart-1", abi.ReduceEvent{EventID: "e3", Type: "add", Data: json.RawMessage("3")})
+	require.NoError(t, err)
+	assert.True(t, r.Duplicate)
+	assert.JSONEq(t, `{"count":55}`, string(r.State), "1+…+10, the redelivery changed nothing")
+
+	_, err = node.Apply(ctx, "cart-1", abi.ReduceEvent{EventID: "bad", Type: "add", Data: json.RawMessage("-1")})
+	require.ErrorIs(t, err, reducer.ErrFold)
+	dead, err := store.DeadLetters("counter")
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	r, err = node.Apply(ctx, "cart-1", abi.ReduceEvent{EventID: "e11", Type: "add", Data: json.RawMessage("0")})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(11), r.Sequence, "the failed event took no sequence")
+	assert.JSONEq(t, `{"count":55}`, string(r.State))
 }
