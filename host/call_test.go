@@ -45,7 +45,7 @@ func TestPlugin_Call(t *testing.T) {
 			assert.Equal(t, tt.want, string(out))
 		})
 	}
-	logs := rec.find("echo: computing length")
+	logs := rec.Find("echo: computing length")
 	require.Len(t, logs, 2, "the guest's onex.log calls reach the logger")
 	assert.Equal(t, "echo", logs[0].Attrs["plugin"])
 }

@@ -143,7 +143,7 @@ func TestExtismMetered_UnmeterableModuleRunsGuarded(t *testing.T) {
 	p, err := h.Load(ctx, plugintest.Fixture(t, "wat/extismstart.wasm"), host.PluginConfig{})
 	require.NoError(t, err)
 	assert.Equal(t, host.ExecutionGuarded, p.Execution())
-	logs := rec.find("plugin runs guarded: it cannot be metered")
+	logs := rec.Find("plugin runs guarded: it cannot be metered")
 	require.Len(t, logs, 1)
 	assert.Contains(t, logs[0].Attrs["reason"], "start function")
 	_, err = p.Call(ctx, "run", nil)

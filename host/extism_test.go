@@ -343,7 +343,7 @@ func TestExtismLogsReachSlog(t *testing.T) {
 		"this is a warning log": "WARN",
 		"this is an error log":  "ERROR",
 	} {
-		recs := rec.find(msg)
+		recs := rec.Find(msg)
 		if assert.Len(t, recs, 1, msg) {
 			assert.Equal(t, level, recs[0].Level.String())
 			assert.Equal(t, "log", recs[0].Attrs["plugin"])

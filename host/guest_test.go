@@ -143,15 +143,15 @@ func TestPlugin_GuestLogsAndOutput(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `"ok"`, string(out))
 
-	logs := rec.find("hello from chatty plugin=chatty")
+	logs := rec.Find("hello from chatty plugin=chatty")
 	require.Len(t, logs, 2)
 	assert.Equal(t, []any{"chatty", "chatty"}, []any{logs[0].Attrs["plugin"], logs[1].Attrs["plugin"]})
 	assert.ElementsMatch(t, []string{"INFO", "WARN"}, []string{logs[0].Level.String(), logs[1].Level.String()})
 
-	stdout := rec.find("to stdout")
+	stdout := rec.Find("to stdout")
 	require.Len(t, stdout, 1)
 	assert.Equal(t, "stdout", stdout[0].Attrs["stream"])
-	stderr := rec.find("to stderr")
+	stderr := rec.Find("to stderr")
 	require.Len(t, stderr, 1)
 	assert.Equal(t, "stderr", stderr[0].Attrs["stream"])
 	assert.Equal(t, "chatty", stderr[0].Attrs["plugin"])

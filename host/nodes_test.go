@@ -43,16 +43,8 @@ var (
 	loadProxy   = hosttest.LoadProxy
 	effectHost  = hosttest.EffectHost
 	failAfter   = hosttest.FailAfter
+	scriptNode  = hosttest.ScriptNode
 )
-
-// scriptNode loads plugins/testdata/effects with dir granted and everything else too.
-func scriptNode(tb testing.TB, h *host.Host, dir string, cfg effect.Config) *effect.Node {
-	tb.Helper()
-	p := loadGo(tb, h, "plugins/testdata/effects", host.PluginConfig{Grants: proxyGrants(dir)})
-	n, err := effect.New(p, cfg)
-	require.NoError(tb, err)
-	return n
-}
 
 // runScript runs one script effect.
 func runScript(tb testing.TB, n *effect.Node, s script) (abi.EffectOutput, scriptResult, error) {

@@ -28,7 +28,7 @@ func TestComputeNode_SlowThreshold(t *testing.T) {
 	assert.Equal(t, "1", string(out.Result))
 	require.Greater(t, p.Stats().Created, created, "the call created an instance")
 	assert.GreaterOrEqual(t, out.ProcessingTimeMS, 1500.0, "processing time is the call's wall time")
-	assert.Empty(t, rec.find("slow operation"))
+	assert.Empty(t, rec.Find("slow operation"))
 }
 
 // TestPlugin_TimeoutStartsWithTheInstance: a plugin's Timeout bounds the call, not the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -56,20 +55,6 @@ func (s *stall) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (s *stall) WithGroup(string) slog.Handler { return s }
-
-// findPrefix returns the records whose message starts with prefix.
-func (r *recorder) findPrefix(prefix string) []record {
-	root := r.root()
-	root.mu.Lock()
-	defer root.mu.Unlock()
-	var out []record
-	for _, rec := range root.records {
-		if strings.HasPrefix(rec.Message, prefix) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
 
 // TestHost_StuckCalls holds a call inside a host function (the guest's log line, through
 // a stalled logger) past its deadline, in fake time: a call that ends within
@@ -144,7 +129,7 @@ func TestHost_StuckCalls(t *testing.T) {
 					synctest.Wait()
 					assert.False(t, p.Quarantined())
 					assert.Empty(t, h.StuckCalls())
-					assert.Empty(t, rec.findPrefix("call stuck"))
+					assert.Empty(t, rec.FindPrefix("call stuck"))
 					_, err := p.Call(ctx, tt.op, nil)
 					assert.NotErrorIs(t, err, host.ErrQuarantined)
 					return
@@ -154,7 +139,7 @@ func TestHost_StuckCalls(t *testing.T) {
 				require.True(t, p.Quarantined())
 				want := host.StuckCall{Plugin: p.Name(), Digest: p.Digest(), Operation: tt.op, Deadline: deadline}
 				assert.Equal(t, []host.StuckCall{want}, h.StuckCalls())
-				reports := rec.findPrefix("call stuck")
+				reports := rec.FindPrefix("call stuck")
 				require.Len(t, reports, 1)
 				assert.Equal(t, slog.LevelError, reports[0].Level)
 				assert.Equal(t, p.Name(), reports[0].Attrs["plugin"])
@@ -175,14 +160,14 @@ func TestHost_StuckCalls(t *testing.T) {
 				// Still stuck an hour later: nothing more is logged.
 				time.Sleep(time.Hour)
 				synctest.Wait()
-				assert.Len(t, rec.findPrefix("call stuck"), 1)
+				assert.Len(t, rec.FindPrefix("call stuck"), 1)
 
 				// It ends after all: recorded, and the quarantine stays.
 				s.open()
 				<-done
 				want.Ended = time.Now()
 				assert.Equal(t, []host.StuckCall{want}, h.StuckCalls())
-				ended := rec.findPrefix("stuck call ended after all")
+				ended := rec.FindPrefix("stuck call ended after all")
 				require.Len(t, ended, 1)
 				assert.Equal(t, slog.LevelWarn, ended[0].Level)
 				assert.True(t, p.Quarantined())

@@ -48,7 +48,9 @@
 // retry; any other error gets code "error".
 //
 // Test handlers natively with Dispatch, which runs a computation by name exactly as the
-// host would, without Wasm; check the manifest with Manifest().Validate().
+// host would, without Wasm; check the manifest in a unit test with
+// `m := sdk.Manifest(); err := m.Validate()` (Validate has a pointer receiver, so
+// sdk.Manifest().Validate() does not compile).
 //
 // # Effect nodes
 //

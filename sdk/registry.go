@@ -178,7 +178,7 @@ func cloneComputation(c abi.Computation) abi.Computation {
 //
 // Describe does not validate the manifest; the onex_manifest export does (via
 // abi.Manifest.Validate) and reports a broken one to the host, which then refuses to
-// load the plugin. Check it in a unit test with Manifest().Validate().
+// load the plugin. Check it in a unit test: `m := Manifest(); err := m.Validate()`.
 //
 // Describe panics, as programmer errors meant to fail at init, when called twice, with
 // Computations or Effects set, or with a Kind that disagrees with a registration made

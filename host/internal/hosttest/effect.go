@@ -36,6 +36,15 @@ func EffectHost(tb testing.TB) *host.Host {
 	return h
 }
 
+// ScriptNode loads plugins/testdata/effects as an effect node, with dir granted and
+// everything else too.
+func ScriptNode(tb testing.TB, h *host.Host, dir string, cfg effect.Config) *effect.Node {
+	tb.Helper()
+	n, err := effect.New(LoadGo(tb, h, "plugins/testdata/effects", host.PluginConfig{Grants: ProxyGrants(dir)}), cfg)
+	require.NoError(tb, err)
+	return n
+}
+
 // Step and Script mirror plugins/testdata/effects' input.
 type Step struct {
 	Op      string `json:"op"`

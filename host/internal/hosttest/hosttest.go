@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,11 +44,16 @@ func Main(m *testing.M, dirs ...string) {
 	os.Exit(m.Run())
 }
 
-// LoadGo loads one of the guests Main built into h.
+// LoadGo loads the standard-Go guest in dir into h: one Main built, or else one
+// package plugintest builds (or finds built) now.
 func LoadGo(tb testing.TB, h *host.Host, dir string, cfg host.PluginConfig) *host.Plugin {
 	tb.Helper()
 	path, ok := paths[dir]
-	require.True(tb, ok, "%s was not built by hosttest.Main", dir)
+	if !ok {
+		var err error
+		path, err = plugintest.Path(dir)
+		require.NoError(tb, err)
+	}
 	p, err := h.LoadFile(context.Background(), path, cfg)
 	require.NoError(tb, err)
 	return p
@@ -122,12 +128,21 @@ func (r *Recorder) WithGroup(string) slog.Handler { return r }
 
 // Find returns the records whose message equals msg.
 func (r *Recorder) Find(msg string) []Record {
+	return r.match(func(m string) bool { return m == msg })
+}
+
+// FindPrefix returns the records whose message starts with prefix.
+func (r *Recorder) FindPrefix(prefix string) []Record {
+	return r.match(func(m string) bool { return strings.HasPrefix(m, prefix) })
+}
+
+func (r *Recorder) match(ok func(msg string) bool) []Record {
 	root := r.root()
 	root.mu.Lock()
 	defer root.mu.Unlock()
 	var out []Record
 	for _, rec := range root.records {
-		if rec.Message == msg {
+		if ok(rec.Message) {
 			out = append(out, rec)
 		}
 	}
