@@ -6,14 +6,23 @@ PLUGINS  := core fileops httpcall
 # its <name>.onex.yaml node description, copied next to the module.
 EXTISM_PLUGINS := text
 WASM_ENV := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0
+# VERSION names this build in `onex-host version`: the nearest tag and commit from git
+# (git describe), or empty outside a checkout (then the binary reports Go's build info).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS  := -X main.buildVersion=$(VERSION)
 
-.PHONY: all build plugins test test-under-load bench demo lint fixtures clean
+.PHONY: all build install plugins test test-under-load bench demo lint fixtures clean
 
 all: build plugins
 
 ## build: the CLI, into bin/onex-host
 build:
-	$(GO) build -o $(BIN)/onex-host ./cmd/onex-host
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/onex-host ./cmd/onex-host
+
+## install: the CLI, into $(go env GOBIN) or $(go env GOPATH)/bin — put that on your PATH
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/onex-host
+	@echo "installed $$($(GO) env GOBIN || true)$$( [ -n "$$($(GO) env GOBIN)" ] || echo "$$($(GO) env GOPATH)/bin")/onex-host"
 
 ## plugins: first-party plugins, into bin/plugins/<name>.wasm (plain Go, -buildmode=c-shared)
 plugins:

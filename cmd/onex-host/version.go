@@ -10,7 +10,13 @@ import (
 	"github.com/onexhost/onex-host/abi"
 )
 
-// versionString describes this build: module version (or VCS revision), ABI, Go, wazero.
+// buildVersion is set by the Makefile (-ldflags "-X main.buildVersion=…") to git
+// describe's answer, e.g. "v0.3.0-12-g1a2b3c4d" or "1a2b3c4d-dirty". Empty otherwise.
+var buildVersion string
+
+// versionString describes this build: version, ABI, Go, wazero. The version is
+// buildVersion when the Makefile set it, else the module version Go recorded, else the
+// VCS revision Go recorded, else "(devel)".
 func versionString() string {
 	version, wazero := "(devel)", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -27,6 +33,9 @@ func versionString() string {
 				wazero = d.Version
 			}
 		}
+	}
+	if buildVersion != "" {
+		version = buildVersion
 	}
 	return fmt.Sprintf("onex-host %s (abi v%d, %s, wazero %s)", version, abi.Version, runtime.Version(), wazero)
 }
