@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/onexhost/onex-host/host"
@@ -156,7 +155,7 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		opts.Router = cl.client // nodes other hosts serve
 		opts.Status = cl.status
 		opts.Effects = cl.recorder // one operation id, one commit, over HTTP and NATS alike
-		opts.Registry = prometheus.NewRegistry()
+		opts.Registry = server.NewRegistry()
 		opts.Registry.MustRegister(cl.metrics)
 	}
 	srv = server.New(h, opts)

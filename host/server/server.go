@@ -40,8 +40,8 @@ type Options struct {
 	// Logger receives one record per request (never with its token). Default
 	// slog.Default().
 	Logger *slog.Logger
-	// Registry receives the server's metrics. Default: a registry of its own, served at
-	// /metrics.
+	// Registry receives the server's metrics and is served at /metrics. Default:
+	// NewRegistry() (with the Go runtime and process collectors).
 	Registry *prometheus.Registry
 	// BeforeReady, when set, runs once Load has loaded every node and before the server
 	// reports ready: crash recovery (host.Host.Recover) goes here, so no effect runs
@@ -85,7 +85,7 @@ func New(h *host.Host, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
+		opts.Registry = NewRegistry()
 	}
 	s := &Server{host: h, opts: opts, log: opts.Logger}
 	s.nodes.Store(&map[string]*node{})

@@ -4,9 +4,24 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/onexhost/onex-host/host/internal/breaker"
 )
+
+// NewRegistry returns a Prometheus registry with the Go runtime collector (goroutines,
+// heap, GC, scheduler latencies: go_*) and the process collector (open and maximum file
+// descriptors, resident memory, CPU seconds: process_*; on Linux) registered, so that a
+// goroutine or file-descriptor leak shows on /metrics. The server's own metrics are
+// added by New.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
 
 // telemetry holds the server's Prometheus metrics. Call-level metrics are observed by the
 // handlers; host-level ones (cache, breakers, pools, transactions, events) are read from
