@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
+
+	"github.com/onexhost/onex-host/host/internal/compcache"
 )
 
 // Defaults used by NewConfig, and for zero fields of Config and PluginConfig.
@@ -34,9 +37,23 @@ const (
 // instance costs about 3 MiB.
 func DefaultMaxInstances() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
-// DefaultCacheDir is the default on-disk compilation cache: onex-host/wazero under the
-// user's cache directory, or "" (no disk cache) when the system has none.
+// DefaultCacheDirMaxBytes is the default Config.CacheDirMaxBytes: $ONEX_HOST_CACHE_MAX
+// (bytes; negative: no limit) when set to an integer, else 512 MiB — room for about 25
+// compiled standard-Go plugins (≈ 18 MB each) and thousands of small ones.
+func DefaultCacheDirMaxBytes() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("ONEX_HOST_CACHE_MAX"), 10, 64); err == nil && v != 0 {
+		return v
+	}
+	return compcache.DefaultMaxBytes
+}
+
+// DefaultCacheDir is the default on-disk compilation cache: $ONEX_HOST_CACHE_DIR when
+// set, else onex-host/wazero under the user's cache directory, or "" (no disk cache)
+// when the system has none.
 func DefaultCacheDir() string {
+	if dir := os.Getenv("ONEX_HOST_CACHE_DIR"); dir != "" {
+		return dir
+	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return ""
@@ -65,6 +82,11 @@ type Config struct {
 	// takes ~0.5 s; a cache hit ~20 ms. "" disables the disk cache (compiled code then
 	// lives only in memory, once per digest per process). NewConfig sets DefaultCacheDir.
 	CacheDir string
+	// CacheDirMaxBytes bounds CacheDir: after a compilation adds to it, the compiled
+	// modules used least recently are deleted until it fits (see package
+	// host/internal/compcache; `onex-host cache` lists and prunes it). Default
+	// DefaultCacheDirMaxBytes() (512 MiB); negative: no limit.
+	CacheDirMaxBytes int64
 	// MemoryLimit bounds each instance's linear memory in bytes, rounded up to 64 KiB
 	// pages; at most 4 GiB. Default DefaultMemoryLimit.
 	MemoryLimit uint64
@@ -140,26 +162,30 @@ type Config struct {
 // NewConfig returns the default configuration.
 func NewConfig() Config {
 	return Config{
-		CacheDir:       DefaultCacheDir(),
-		MemoryLimit:    DefaultMemoryLimit,
-		Timeout:        DefaultTimeout,
-		MaxInputBytes:  DefaultMaxInputBytes,
-		MaxOutputBytes: DefaultMaxOutputBytes,
-		MaxInstances:   DefaultMaxInstances(),
-		Prewarm:        DefaultPrewarm,
-		IdleTimeout:    DefaultIdleTimeout,
-		CacheEntries:   DefaultCacheEntries,
-		CacheBytes:     DefaultCacheBytes,
-		CacheTTL:       DefaultCacheTTL,
-		SlowThreshold:  DefaultSlowThreshold,
-		StuckGrace:     DefaultStuckGrace,
-		DataDir:        DefaultDataDir(),
-		Execution:      ExecutionMetered,
+		CacheDir:         DefaultCacheDir(),
+		CacheDirMaxBytes: DefaultCacheDirMaxBytes(),
+		MemoryLimit:      DefaultMemoryLimit,
+		Timeout:          DefaultTimeout,
+		MaxInputBytes:    DefaultMaxInputBytes,
+		MaxOutputBytes:   DefaultMaxOutputBytes,
+		MaxInstances:     DefaultMaxInstances(),
+		Prewarm:          DefaultPrewarm,
+		IdleTimeout:      DefaultIdleTimeout,
+		CacheEntries:     DefaultCacheEntries,
+		CacheBytes:       DefaultCacheBytes,
+		CacheTTL:         DefaultCacheTTL,
+		SlowThreshold:    DefaultSlowThreshold,
+		StuckGrace:       DefaultStuckGrace,
+		DataDir:          DefaultDataDir(),
+		Execution:        ExecutionMetered,
 	}
 }
 
 // WithCacheDir returns a copy with CacheDir set ("" disables the disk cache).
 func (c Config) WithCacheDir(dir string) Config { c.CacheDir = dir; return c }
+
+// WithCacheDirMaxBytes returns a copy with CacheDirMaxBytes set (negative: no limit).
+func (c Config) WithCacheDirMaxBytes(n int64) Config { c.CacheDirMaxBytes = n; return c }
 
 // WithMemoryLimit returns a copy with MemoryLimit set, in bytes.
 func (c Config) WithMemoryLimit(bytes uint64) Config { c.MemoryLimit = bytes; return c }
@@ -274,6 +300,7 @@ const pageSize = 64 << 10
 // validation.
 func (c Config) normalize() (Config, error) {
 	d := NewConfig()
+	orDefault(&c.CacheDirMaxBytes, d.CacheDirMaxBytes)
 	orDefault(&c.MemoryLimit, d.MemoryLimit)
 	orDefault(&c.Timeout, d.Timeout)
 	orDefault(&c.MaxInputBytes, d.MaxInputBytes)

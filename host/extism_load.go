@@ -22,9 +22,13 @@ import (
 // each instance. The host's compilation cache outlives the compiled plugins: Host.Close
 // closes the plugins first.
 func (h *Host) compileExtism(ctx context.Context, key compiledKey, wasm []byte) (*extism.CompiledPlugin, error) {
-	return h.extisms.acquire(key, func() (*extism.CompiledPlugin, error) {
-		return xflavour.Compile(ctx, h.compCache, wasm, key.pages, key.metered,
-			DefaultExtismMaxVarBytes, DefaultExtismMaxHTTPResponseBytes)
+	return h.extisms.acquire(key, func() (c *extism.CompiledPlugin, err error) {
+		err = h.tracked(key, "extism", func() error {
+			c, err = xflavour.Compile(ctx, h.compCache, wasm, key.pages, key.metered,
+				DefaultExtismMaxVarBytes, DefaultExtismMaxHTTPResponseBytes)
+			return err
+		})
+		return c, err
 	})
 }
 

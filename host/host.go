@@ -15,6 +15,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/cache"
+	"github.com/onexhost/onex-host/host/internal/compcache"
 	xflavour "github.com/onexhost/onex-host/host/internal/extism"
 	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/watch"
@@ -26,7 +27,8 @@ import (
 type Host struct {
 	cfg       Config
 	compCache wazero.CompilationCache
-	cache     *cache.Cache // compute results
+	disk      *compcache.Dir // CacheDir's size limit; nil without a disk cache
+	cache     *cache.Cache   // compute results
 	watch     *watch.Watchdog
 	modConfig wazero.ModuleConfig
 	// extismModConfig is the base module configuration of Extism guests.
@@ -76,15 +78,21 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("host: compute cache: %w", err)
 	}
 	compCache := wazero.NewCompilationCache()
+	var disk *compcache.Dir
 	if cfg.CacheDir != "" {
 		if compCache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
 			results.Close()
 			return nil, fmt.Errorf("host: compilation cache %s: %w", cfg.CacheDir, err)
 		}
+		if disk, err = compcache.Open(cfg.CacheDir, cfg.CacheDirMaxBytes); err != nil {
+			results.Close()
+			return nil, fmt.Errorf("host: %w", err)
+		}
 	}
 	h := &Host{
 		cfg:       cfg,
 		compCache: compCache,
+		disk:      disk,
 		cache:     results,
 		watch:     watch.New(cfg.StuckGrace), // negative: no overdue stage
 		// No preopened directories, environment or arguments; real clocks and randomness,
@@ -192,7 +200,10 @@ func (h *Host) engineFor(ctx context.Context, pages uint32, metered bool) (*engi
 // compile returns the compiled module for wasm, compiling it at most once per digest and
 // memory limit while any Plugin uses it; release each with release.
 func (h *Host) compile(ctx context.Context, e *engine, key compiledKey, wasm []byte) (wazero.CompiledModule, error) {
-	return h.compiled.acquire(key, func() (wazero.CompiledModule, error) { return e.rt.CompileModule(ctx, wasm) })
+	return h.compiled.acquire(key, func() (m wazero.CompiledModule, err error) {
+		err = h.tracked(key, "native", func() error { m, err = e.rt.CompileModule(ctx, wasm); return err })
+		return m, err
+	})
 }
 
 // release drops one reference to a compiled module and closes it with the last.

@@ -32,11 +32,12 @@ const FuelQuantum = guest.FuelQuantum
 // compileMetered instruments wasm and compiles the result in the metered runtime, at most
 // once per key while any Plugin uses it. The compilation cache keys on the rewritten bytes.
 func (h *Host) compileMetered(ctx context.Context, e *engine, key compiledKey, wasm []byte) (wazero.CompiledModule, error) {
-	return h.compiled.acquire(key, func() (wazero.CompiledModule, error) {
+	return h.compiled.acquire(key, func() (m wazero.CompiledModule, err error) {
 		code, _, err := meter.Instrument(wasm, meter.Options{})
 		if err != nil {
 			return nil, err
 		}
-		return e.rt.CompileModule(ctx, code)
+		err = h.tracked(key, "native", func() error { m, err = e.rt.CompileModule(ctx, code); return err })
+		return m, err
 	})
 }

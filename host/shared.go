@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -78,3 +79,26 @@ func (s *shared[V]) release(key compiledKey) {
 
 // closeCtx adapts a Close(ctx) error method to shared's close.
 func closeCtx[V interface{ Close(context.Context) error }](v V) { _ = v.Close(context.Background()) }
+
+// tracked runs compile (a compilation through the on-disk cache) as a use of key's
+// compiled code in the disk cache's LRU order, and prunes the cache to its limit when the
+// compilation added to it. Without a disk cache it only runs compile. A failed prune is
+// logged: the plugin loads all the same.
+func (h *Host) tracked(key compiledKey, flavour string, compile func() error) error {
+	if h.disk == nil {
+		return compile()
+	}
+	added, err := h.disk.Track(fmt.Sprintf("%s %s pages=%d metered=%t", flavour, key.digest, key.pages, key.metered), compile)
+	if err != nil || !added {
+		return err
+	}
+	p, perr := h.disk.Prune(-1)
+	switch {
+	case perr != nil:
+		h.cfg.Logger.Warn("compilation cache: prune failed", "dir", h.disk.Root(), "err", perr)
+	case p.Files > 0:
+		h.cfg.Logger.Info("compilation cache: pruned least recently used modules", "dir", h.disk.Root(),
+			"files", p.Files, "bytes", p.Bytes, "left_bytes", p.Left, "max_bytes", h.disk.MaxBytes())
+	}
+	return nil
+}

@@ -43,9 +43,9 @@ type builder struct {
 	cliKeyErr  error
 }
 
-// shared is the builder of Path: the repository's plugins into the user's cache.
+// shared is the builder of Path: the repository's plugins, under baseDir.
 var shared = sync.OnceValue(func() *builder {
-	return &builder{root: Root(), dir: filepath.Join(userCacheDir(), "onex-host", "testplugins"),
+	return &builder{root: Root(), dir: filepath.Join(baseDir(), "plugins"),
 		deps: []string{"abi", "sdk"}, mods: []string{"go.mod", "go.sum"}, toolc: toolchain}
 })
 
@@ -58,14 +58,6 @@ var toolchain = sync.OnceValues(func() (string, error) {
 	}
 	return string(out), nil
 })
-
-func userCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return os.TempDir()
-	}
-	return dir
-}
 
 // path builds the plugin in dir (relative to b.root) unless a build of its current
 // sources exists, and returns the build's path.

@@ -10,8 +10,8 @@
 // features), so sharing it between tests and runs never serves stale code.
 //
 // A plugin is built once per machine with the standard toolchain (GOOS=wasip1
-// GOARCH=wasm -buildmode=c-shared) into a content-addressed directory under the user's
-// cache directory, keyed by the go command's version and settings, the build's flags and
+// GOARCH=wasm -buildmode=c-shared) into a content-addressed directory under the
+// temporary directory (see baseDir), keyed by the go command's version and settings, the build's flags and
 // every source file the plugin depends on in this repository (abi/, sdk/, the plugin's
 // directory, go.mod, go.sum). A hit costs a directory walk and hashing; a miss one
 // `go build` (~1-3 s). Safe for concurrent use, also across processes (`go test` runs
@@ -64,12 +64,22 @@ func Bytes(tb testing.TB, dir string) []byte {
 }
 
 // CacheDir returns the compilation cache directory shared by the tests.
-func CacheDir() string {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	return filepath.Join(cache, "onex-host", "test-compilation-cache")
+func CacheDir() string { return filepath.Join(baseDir(), "compilation-cache") }
+
+// baseDir holds what the tests keep between runs (built plugins, the CLI, the warm
+// compilation cache): onex-host-tests-<uid> under the temporary directory, so that a test
+// run leaves the user's cache directory as it found it.
+func baseDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("onex-host-tests-%d", os.Getuid()))
+}
+
+// init points every host and onex-host process a test binary starts (they inherit the
+// environment) at the shared warm cache by default, without a size limit: it holds every
+// guest of every package, and pruning it to the default would make the suite recompile
+// under the race detector.
+func init() {
+	os.Setenv("ONEX_HOST_CACHE_DIR", CacheDir())
+	os.Setenv("ONEX_HOST_CACHE_MAX", "-1")
 }
 
 // Warm compiles each .wasm file into CacheDir outside the race detector, by running
