@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -83,7 +84,7 @@ func decodeContract(b []byte) (*contract, *yaml.Node, error) {
 	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidContract, decodeMessage(te.Errors[0]))
+		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidContract, decodeMessage(&root, te.Errors[0]))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
@@ -95,24 +96,89 @@ func decodeContract(b []byte) (*contract, *yaml.Node, error) {
 	return &c, &root, nil
 }
 
-// decodeMessage rewords one of the decoder's messages: "line 3: unknown field "x"".
-func decodeMessage(msg string) string {
+// decodeMessage rewords one of the decoder's messages as a validation error: the
+// field's path when the node at that line can be found, the message, the line.
+func decodeMessage(root *yaml.Node, msg string) string {
 	m := lineMsg.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
-	line, text := m[1], m[2]
+	line, _ := strconv.Atoi(m[1])
+	text := m[2]
+	var match func(n *yaml.Node, isKey bool) bool
 	if u := unknownMsg.FindStringSubmatch(text); u != nil {
-		return fmt.Sprintf("line %s: unknown field %q", line, u[1])
-	}
-	if t := typeErrMsg.FindStringSubmatch(text); t != nil {
+		text = "unknown field"
+		match = func(n *yaml.Node, isKey bool) bool { return isKey && n.Value == u[1] }
+	} else if t := typeErrMsg.FindStringSubmatch(text); t != nil {
 		got := t[1]
 		if t[2] != "" {
 			got = fmt.Sprintf("%q", t[2])
 		}
-		return fmt.Sprintf("line %s: want %s, got %s", line, want(t[3]), got)
+		switch got {
+		case "!!seq":
+			got = "a list"
+		case "!!map":
+			got = "a mapping"
+		}
+		text = fmt.Sprintf("want %s, got %s", want(t[3]), got)
+		match = func(n *yaml.Node, isKey bool) bool {
+			switch {
+			case isKey:
+				return false
+			case t[1] == "!!seq":
+				return n.Kind == yaml.SequenceNode
+			case t[1] == "!!map":
+				return n.Kind == yaml.MappingNode
+			}
+			return n.Kind == yaml.ScalarNode && n.Value == t[2]
+		}
 	}
-	return fmt.Sprintf("line %s: %s", line, text)
+	if match != nil {
+		if path, ok := find(root, nil, line, match); ok {
+			return fmt.Sprintf("%s: %s (line %d)", pathString(path), text, line)
+		}
+	}
+	return fmt.Sprintf("line %d: %s", line, text)
+}
+
+// find returns the path of the first node under n on line that match accepts.
+func find(n *yaml.Node, path []any, line int, match func(*yaml.Node, bool) bool) ([]any, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p, ok := find(c, path, line, match); ok {
+				return p, true
+			}
+		}
+	case yaml.MappingNode:
+		if n.Line == line && match(n, false) {
+			return path, true
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := append(append([]any{}, path...), k.Value)
+			if k.Line == line && match(k, true) {
+				return p, true
+			}
+			if q, ok := find(v, p, line, match); ok {
+				return q, true
+			}
+		}
+	case yaml.SequenceNode:
+		if n.Line == line && match(n, false) {
+			return path, true
+		}
+		for i, c := range n.Content {
+			if q, ok := find(c, append(append([]any{}, path...), i), line, match); ok {
+				return q, true
+			}
+		}
+	default:
+		if n.Line == line && match(n, false) {
+			return path, true
+		}
+	}
+	return nil, false
 }
 
 func want(goType string) string {

@@ -59,9 +59,13 @@ func TestLoad_Invalid(t *testing.T) {
 		err      string
 	}{
 		{"unknown field", "  - state_name: open\n", "  - state_name: open\n    colour: red\n",
-			`line 6: unknown field "colour"`},
+			`states[1].colour: unknown field (line 6)`},
 		{"wrong type", "    is_terminal: true", "    is_terminal: maybe",
-			`line 7: want true or false, got "maybe"`},
+			`states[2].is_terminal: want true or false, got "maybe" (line 7)`},
+		{"a list for a string", "initial_state: closed", "initial_state: [closed]",
+			`initial_state: want a string, got a list (line 2)`},
+		{"a mapping for a list", "actions: [beep]", "actions: {beep: 1}",
+			`transitions[0].actions: want a list, got a mapping (line 17)`},
 		{"two documents", "", "---\nstate_machine_name: x\n",
 			`a contract is one YAML document`},
 		{"no name", "state_machine_name: door\n", "",
