@@ -51,6 +51,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "orders:", err)
 		os.Exit(1)
 	}
+	fmt.Println("state and files in", dir)
 }
 
 // events are what the example sends: order id (the key), event id, trigger, data.
