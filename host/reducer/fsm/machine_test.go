@@ -3,7 +3,9 @@ package fsm_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -226,4 +228,52 @@ func TestMachine_Node(t *testing.T) {
 		`reduce:orders:o%3A1:3:0 payments/refund {"amount":5,"order":"o:1"}`,
 	}, got)
 	assert.Equal(t, abi.IntentOperationID("orders", "o:1", 2, 1), pending[1].OperationID)
+}
+
+// Many goroutines drive many keys through one Machine on one Node: each key ends where
+// its own events lead, with its own count of transitions, whatever the interleaving.
+func TestMachine_NodeConcurrent(t *testing.T) {
+	store, err := reducer.OpenStore(filepath.Join(t.TempDir(), "r.db"), reducer.NewConfig())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, store.Close()) })
+	m, err := fsm.Load([]byte(`
+state_machine_name: toggle
+initial_state: "off"
+states: [{state_name: "off"}, {state_name: "on"}]
+transitions:
+  - {transition_name: up, from_state: "off", to_state: "on", trigger: flip}
+  - {transition_name: down, from_state: "on", to_state: "off", trigger: flip}
+`))
+	require.NoError(t, err)
+	node, err := reducer.NewNode("toggles", m.Name(), m.Fold(), store)
+	require.NoError(t, err)
+	const keys, workers, flips = 8, 32, 25 // each key gets workers/keys*flips flips
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			key := fmt.Sprint("k", w%keys)
+			for i := range flips {
+				if _, err := node.Apply(context.Background(), key, abi.ReduceEvent{EventID: fmt.Sprint(w, "-", i), Type: "flip"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	perKey := uint64(workers / keys * flips)
+	for k := range keys {
+		res, err := node.Apply(context.Background(), fmt.Sprint("k", k), abi.ReduceEvent{EventID: "last", Type: "peek"})
+		require.NoError(t, err)
+		assert.Equal(t, perKey+1, res.Sequence)
+		var st fsm.State
+		require.NoError(t, json.Unmarshal(res.State, &st))
+		assert.Equal(t, perKey, st.Transitions)
+		assert.Equal(t, map[bool]string{true: "off", false: "on"}[perKey%2 == 0], st.CurrentState)
+	}
 }
