@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/onexhost/onex-host/abi"
 	"go.yaml.in/yaml/v3"
@@ -208,7 +209,7 @@ func compileCondition(cd condDef) (*condition, string, string) {
 	}
 	c.field = ptr
 	if !slices.Contains(operators, cd.Operator) {
-		return c, "operator", "\"" + cd.Operator + "\" is not one of " + joinQuoted(operators)
+		return c, "operator", "\"" + cd.Operator + "\" is not one of " + strings.Join(operators, ", ")
 	}
 	hasValue := cd.Value.Kind != 0
 	switch cd.Operator {
@@ -249,15 +250,4 @@ func compileCondition(cd condDef) (*condition, string, string) {
 		c.re = re
 	}
 	return c, "", ""
-}
-
-func joinQuoted(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
