@@ -23,6 +23,9 @@ type Result struct {
 	State     json.RawMessage // the state after the event; for a Duplicate, the key's current state
 	Intents   []OutboxEntry   // the intents it produced, with their operation ids; nil for a Duplicate
 	Duplicate bool            // the event id was applied before; nothing changed
+	// Projection is the fold's abi.ReduceOutput.Projection (nil when it gave none). It
+	// is not stored: a Duplicate's is nil.
+	Projection json.RawMessage
 }
 
 // Node applies events to the keys of one reducer node. Create one with NewNode; the
@@ -143,7 +146,7 @@ func (n *Node) applyLocked(ctx context.Context, key string, ev abi.ReduceEvent) 
 	if err := n.store.commitApplied(a); err != nil {
 		return Result{}, err
 	}
-	res := Result{Sequence: in.Sequence, State: out.State}
+	res := Result{Sequence: in.Sequence, State: out.State, Projection: out.Projection}
 	for i, it := range out.Intents {
 		res.Intents = append(res.Intents, OutboxEntry{
 			OperationID: abi.IntentOperationID(n.name, key, in.Sequence, i),
