@@ -1,14 +1,14 @@
 /* greet: an onex-host compute node in C. Its "greet" computation turns
  * {"name": "world"} into {"greeting": "Hello, world!"}.
  *
- * Build: clang --target=wasm32 -O2 -ffreestanding -nostdlib -Wl,--no-entry -I.. -o greet.wasm greet.c
+ * Build: clang --target=wasm32 -O2 -ffreestanding -nostdlib -Wl,--no-entry -o greet.wasm greet.c
  */
 #define ONEX_COMPUTE
 #define ONEX_MANIFEST                                                                       \
 	"{\"name\":\"greet\",\"version\":\"0.1.0\",\"kind\":\"compute\","                   \
 	"\"description\":\"Greets people by name\",\"deterministic\":true,"                  \
 	"\"computations\":[{\"name\":\"greet\",\"description\":\"Greet someone by name\"}]}"
-#include "onex.h"
+#include "../onex.h"
 
 int32_t onex_on_compute(const char *name, const char *data, uint32_t data_len, onex_buf *out) {
 	const char *want = "greet";
