@@ -29,28 +29,39 @@ const onexVersion = "v0.0.0"
 func newNewCmd(e *env) *cobra.Command {
 	var kind, dir, module, checkout, lang string
 	cmd := &cobra.Command{
-		Use:   "new <name> [--kind {compute | effect}] [--dir <dir>] [--module <path>] [--onex-host <checkout>]",
+		Use:   "new <name> [--lang {go | c | rust}] [--kind {compute | effect}] [--dir <dir>] [--module <path>] [--onex-host <checkout>]",
 		Short: "Create a plugin project that builds, tests and runs as generated",
-		Long: `new writes a Go project for one plugin into <dir> (default ./<name>; it must not exist,
-or be empty): go.mod, main.go with one handler, main_test.go testing it natively,
-a Makefile (build, test, run) and a README.md with the exact commands. <name> is the
-node's manifest name and the .wasm file's: 1-64 of a-z, 0-9, '_', '.', '-', starting
-with a letter or digit.
+		Long: `new writes a project for one plugin into <dir> (default ./<name>; it must not exist,
+or be empty) that builds, tests and runs as generated, in any directory: a Makefile
+(build, test, run) and a README.md with the exact commands. <name> is the node's
+manifest name and the .wasm file's: 1-64 of a-z, 0-9, '_', '.', '-', starting with a
+letter or digit. The Makefile calls this onex-host by its absolute path (ONEX_HOST=...
+to use another).
 
-  compute  (the default) a "greet" computation: {"name":"world"} -> {"greeting":"Hello, world!"}
-  effect   a "save" effect writing a file through the host's fs capability into a
-           directory granted with --allow-path, returning its path
+  --lang go    (the default) go.mod, main.go with one handler, main_test.go testing it
+               natively; make test build run
+  --lang c     main.c and onex.h (the C kit, sdk/c/onex.h; no libc): builds with clang
+               and lld; make test builds it and runs it through onex-host
+  --lang rust  Cargo.toml, src/lib.rs and onex/ (the dependency-free Rust crate,
+               sdk/rust/onex): built by onex-host build with rustc for
+               wasm32-unknown-unknown (no cargo or crates registry); make test as for C
 
-The go.mod dependency: onex-host is not on the Go module proxy, so go.mod requires
-github.com/onexhost/onex-host ` + onexVersion + ` (a placeholder) and replaces it with a local
-checkout: --onex-host, by default the nearest directory from the working directory upward
-whose go.mod declares that module. When there is none (or with --onex-host ""), go.mod
-gets a comment saying how to add the replace instead. The go directive is ` + goVersion + `, or the
-checkout's if that is later. No go.sum is written: the plugin
-imports only onex-host's abi and sdk packages, which need only the standard library,
-and a module replaced by a directory needs no checksum, so the project builds as
-generated. Run go mod tidy once you add dependencies of your own.`,
+  --kind compute  (the default) a "greet" computation: {"name":"world"} -> {"greeting":"Hello, world!"}
+  --kind effect   (Go only) a "save" effect writing a file through the host's fs
+                  capability into a directory granted with --allow-path, returning its path
+
+A Go project's onex-host dependency: onex-host is not on the Go module proxy, so go.mod
+requires github.com/onexhost/onex-host ` + onexVersion + ` (a placeholder) and replaces it with a
+local directory: --onex-host <checkout>, by default the nearest directory from the
+working directory upward whose go.mod declares that module; when there is none (or with
+--onex-host ""), ./onex-host, a copy of the abi and sdk packages this binary was built
+with. The go directive is ` + goVersion + `, or the checkout's if that is later. No go.sum is
+written: the plugin imports only onex-host's abi and sdk packages, which need only the
+standard library, and a module replaced by a directory needs no checksum, so the project
+builds as generated, offline. Run go mod tidy once you add dependencies of your own.`,
 		Example: `  onex-host new greeter
+  onex-host new cgreet --lang c
+  onex-host new rgreet --lang rust
   onex-host new notes --kind effect --dir ~/src/notes --module example.org/notes`,
 		Args:                  exactArgs("<name>", 1),
 		DisableFlagsInUseLine: true,

@@ -170,6 +170,8 @@ func TestNew_Errors(t *testing.T) {
 		{name: "path as name", args: []string{"../p"}, stderr: `invalid name "../p"`},
 		{name: "empty name", args: []string{""}, stderr: `invalid name ""`},
 		{name: "no name", args: nil, stderr: "want <name>"},
+		{name: "bad language", args: []string{"p", "--lang", "zig"}, stderr: `--lang "zig": want go, c or rust`},
+		{name: "effect in C", args: []string{"p", "--lang", "c", "--kind", "effect"}, stderr: "only --kind compute"},
 		{name: "bad module", args: []string{"p", "--module", "a b"}, stderr: "not a module path"},
 		{name: "not a checkout", args: []string{"p", "--onex-host", full}, stderr: "no go.mod of module github.com/onexhost/onex-host"},
 	}
