@@ -196,3 +196,33 @@ func copyFile(t *testing.T, from, to string) {
 	require.NoError(t, err)
 	require.NoError(t, dst.Close())
 }
+
+func TestBuild_DetectLang(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		files map[string]string
+		lang  string
+		wasm  string
+	}{
+		{name: "go", files: map[string]string{"go.mod": "module x\n", "main.c": ""}, lang: langGo, wasm: "p.wasm"},
+		{name: "rust with a package name", files: map[string]string{"Cargo.toml": "[package]\nname = \"my-plugin\"\n"}, lang: langRust, wasm: "my-plugin.wasm"},
+		{name: "rust without Cargo.toml", files: map[string]string{"src/lib.rs": ""}, lang: langRust, wasm: "p.wasm"},
+		{name: "c", files: map[string]string{"a.c": "", "b.c": ""}, lang: langC, wasm: "p.wasm"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "p")
+			for name, text := range tt.files {
+				require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+			}
+			lang, err := detectLang(dir)
+			require.NoError(t, err)
+			assert.Equal(t, tt.lang, lang)
+			assert.Equal(t, tt.wasm, defaultWasmName(dir, lang))
+		})
+	}
+	assert.Equal(t, "my_plugin_1", rustIdent("my-plugin.1"))
+	assert.Equal(t, "p9lives", rustIdent("9lives"))
+}
