@@ -82,7 +82,20 @@ func newRoot(e *env) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "plugin and host log level on stderr: {debug | info | warn | error}")
-	root.AddCommand(newRunCmd(e), newBatchCmd(e), newCallCmd(e), newInspectCmd(e), newServeCmd(e), newSubmitCmd(e), newJournalCmd(e), newNewCmd(e), newVersionCmd(e), newCacheCmd(e))
+	// One command per line: branches that add one merge without conflicts.
+	root.AddCommand(
+		newRunCmd(e),
+		newBatchCmd(e),
+		newCallCmd(e),
+		newInspectCmd(e),
+		newServeCmd(e),
+		newSubmitCmd(e),
+		newJournalCmd(e),
+		newNewCmd(e),
+		newBuildCmd(e),
+		newCacheCmd(e),
+		newVersionCmd(e),
+	)
 	return root
 }
 

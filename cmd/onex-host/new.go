@@ -27,40 +27,58 @@ const goVersion = "1.26"
 const onexVersion = "v0.0.0"
 
 func newNewCmd(e *env) *cobra.Command {
-	var kind, dir, module, checkout string
+	var kind, dir, module, checkout, lang string
 	cmd := &cobra.Command{
-		Use:   "new <name> [--kind {compute | effect}] [--dir <dir>] [--module <path>] [--onex-host <checkout>]",
+		Use:   "new <name> [--lang {go | c | rust}] [--kind {compute | effect}] [--dir <dir>] [--module <path>] [--onex-host <checkout>]",
 		Short: "Create a plugin project that builds, tests and runs as generated",
-		Long: `new writes a Go project for one plugin into <dir> (default ./<name>; it must not exist,
-or be empty): go.mod, main.go with one handler, main_test.go testing it natively,
-a Makefile (build, test, run) and a README.md with the exact commands. <name> is the
-node's manifest name and the .wasm file's: 1-64 of a-z, 0-9, '_', '.', '-', starting
-with a letter or digit.
+		Long: `new writes a project for one plugin into <dir> (default ./<name>; it must not exist,
+or be empty) that builds, tests and runs as generated, in any directory: a Makefile
+(build, test, run) and a README.md with the exact commands. <name> is the node's
+manifest name and the .wasm file's: 1-64 of a-z, 0-9, '_', '.', '-', starting with a
+letter or digit. The Makefile calls this onex-host by its absolute path (ONEX_HOST=...
+to use another).
 
-  compute  (the default) a "greet" computation: {"name":"world"} -> {"greeting":"Hello, world!"}
-  effect   a "save" effect writing a file through the host's fs capability into a
-           directory granted with --allow-path, returning its path
+  --lang go    (the default) go.mod, main.go with one handler, main_test.go testing it
+               natively; make test build run
+  --lang c     main.c and onex.h (the C kit, sdk/c/onex.h; no libc): builds with clang
+               and lld; make test builds it and runs it through onex-host
+  --lang rust  Cargo.toml, src/lib.rs and onex/ (the dependency-free Rust crate,
+               sdk/rust/onex): built by onex-host build with rustc for
+               wasm32-unknown-unknown (no cargo or crates registry); make test as for C
 
-The go.mod dependency: onex-host is not on the Go module proxy, so go.mod requires
-github.com/onexhost/onex-host ` + onexVersion + ` (a placeholder) and replaces it with a local
-checkout: --onex-host, by default the nearest directory from the working directory upward
-whose go.mod declares that module. When there is none (or with --onex-host ""), go.mod
-gets a comment saying how to add the replace instead. The go directive is ` + goVersion + `, or the
-checkout's if that is later. No go.sum is written: the plugin
-imports only onex-host's abi and sdk packages, which need only the standard library,
-and a module replaced by a directory needs no checksum, so the project builds as
-generated. Run go mod tidy once you add dependencies of your own.`,
+  --kind compute  (the default) a "greet" computation: {"name":"world"} -> {"greeting":"Hello, world!"}
+  --kind effect   (Go only) a "save" effect writing a file through the host's fs
+                  capability into a directory granted with --allow-path, returning its path
+
+A Go project's onex-host dependency: onex-host is not on the Go module proxy, so go.mod
+requires github.com/onexhost/onex-host ` + onexVersion + ` (a placeholder) and replaces it with a
+local directory: --onex-host <checkout>, by default the nearest directory from the
+working directory upward whose go.mod declares that module; when there is none (or with
+--onex-host ""), ./onex-host, a copy of the abi and sdk packages this binary was built
+with. The go directive is ` + goVersion + `, or the checkout's if that is later. No go.sum is
+written: the plugin imports only onex-host's abi and sdk packages, which need only the
+standard library, and a module replaced by a directory needs no checksum, so the project
+builds as generated, offline. Run go mod tidy once you add dependencies of your own.`,
 		Example: `  onex-host new greeter
+  onex-host new cgreet --lang c
+  onex-host new rgreet --lang rust
   onex-host new notes --kind effect --dir ~/src/notes --module example.org/notes`,
 		Args:                  exactArgs("<name>", 1),
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p := project{Name: args[0], Kind: kind, Module: module, GoVersion: goVersion, Version: onexVersion}
+			p := project{Name: args[0], Kind: kind, Module: module, GoVersion: goVersion, Version: onexVersion,
+				Lang: lang, Exe: selfPath(), Crate: rustIdent(args[0])}
 			if !abi.ValidName(p.Name) {
 				return fmt.Errorf("new: invalid name %q: want 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit (it names the node in its manifest)", p.Name)
 			}
 			if p.Kind != string(abi.KindCompute) && p.Kind != string(abi.KindEffect) {
 				return fmt.Errorf("new: --kind %q: want compute or effect", p.Kind)
+			}
+			if p.Lang != langGo && p.Lang != langC && p.Lang != langRust {
+				return fmt.Errorf("new: --lang %q: want go, c or rust", p.Lang)
+			}
+			if p.Lang != langGo && p.Kind != string(abi.KindCompute) {
+				return fmt.Errorf("new: --lang %s: only --kind compute has a template (an effect node calls its capabilities with onex_call / onex::call: see abi/SPEC.md section 8)", p.Lang)
 			}
 			if p.Module == "" {
 				p.Module = "example.com/" + p.Name
@@ -76,7 +94,7 @@ generated. Run go mod tidy once you add dependencies of your own.`,
 					}
 					p.Checkout = abs
 				}
-			} else if wd, err := os.Getwd(); err == nil {
+			} else if wd, err := os.Getwd(); err == nil && p.Lang == langGo {
 				p.Checkout = findCheckout(wd)
 			}
 			if v := checkoutGo(p.Checkout); v != "" && version.Compare("go"+v, "go"+p.GoVersion) > 0 {
@@ -95,17 +113,41 @@ generated. Run go mod tidy once you add dependencies of your own.`,
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return failure{fmt.Errorf("new: %w", err)}
 			}
-			for _, name := range names {
-				if err := os.WriteFile(filepath.Join(dir, name), files[name], 0o644); err != nil {
+			kit, kitSummary := kitFiles(p)
+			for name, b := range kit {
+				files[name] = b
+			}
+			for name, b := range files {
+				file := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+					return failure{fmt.Errorf("new: %w", err)}
+				}
+				if err := os.WriteFile(file, b, 0o644); err != nil {
 					return failure{fmt.Errorf("new: %w", err)}
 				}
 			}
-			replace := "go.mod replaces onex-host with " + p.Checkout
-			if p.Checkout == "" {
-				replace = "no onex-host checkout found: add a replace to go.mod (see its comment)"
+			if kitSummary != "" {
+				names = append(names, kitSummary)
 			}
-			_, err = fmt.Fprintf(e.stdout, "created %s: %s node %q, module %s\n  %s\n  %s\nnext: cd %s && make test build run\n",
-				dir, p.Kind, p.Name, p.Module, strings.Join(names, " "), replace, shQuote(dir))
+			var what, next string
+			switch p.Lang {
+			case langGo:
+				what = fmt.Sprintf("Go %s node %q, module %s", p.Kind, p.Name, p.Module)
+				next = "make test build run"
+				if p.Checkout != "" {
+					names = append(names, "(go.mod replaces onex-host with "+p.Checkout+")")
+				}
+			case langC:
+				what, next = fmt.Sprintf("C %s node %q", p.Kind, p.Name), "make test run"
+			case langRust:
+				what, next = fmt.Sprintf("Rust %s node %q", p.Kind, p.Name), "make test run"
+			}
+			hint := ""
+			if p.Exe == "onex-host" {
+				hint = "\n  (the Makefile runs onex-host from PATH: `make install` in a checkout of onex-host puts it there)"
+			}
+			_, err = fmt.Fprintf(e.stdout, "created %s: %s\n  %s\nnext: cd %s && %s%s\n",
+				dir, what, strings.Join(names, " "), shQuote(dir), next, hint)
 			return err
 		},
 	}
@@ -113,8 +155,22 @@ generated. Run go mod tidy once you add dependencies of your own.`,
 	flags.StringVar(&kind, "kind", string(abi.KindCompute), "the node's kind: {compute | effect}")
 	flags.StringVar(&dir, "dir", "", "the project's directory, created if missing (default ./<name>)")
 	flags.StringVar(&module, "module", "", "the project's module path (default example.com/<name>)")
-	flags.StringVar(&checkout, "onex-host", "", "the onex-host checkout go.mod replaces the module with (default: found from the working directory upward; \"\" for none)")
+	flags.StringVar(&checkout, "onex-host", "", "the onex-host checkout go.mod replaces the module with (default: found from the working directory upward, else a copy from this binary; \"\" for the copy)")
+	flags.StringVar(&lang, "lang", langGo, "the plugin's language: {go | c | rust}")
 	return cmd
+}
+
+// selfPath returns the absolute path of the running onex-host, for generated Makefiles,
+// or "onex-host" (found on PATH) when it has none or is a test binary.
+func selfPath() string {
+	exe, err := os.Executable()
+	if err != nil || strings.HasSuffix(exe, ".test") || strings.ContainsAny(exe, " \t'\"$\\") {
+		return "onex-host"
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return exe
 }
 
 // checkEmpty returns a misuse error unless dir is missing or an empty directory.

@@ -133,9 +133,9 @@ func TestNew_GoMod(t *testing.T) {
 				"replace github.com/onexhost/onex-host => " + root + "\n"}},
 		{name: "checkout given as a relative path", args: []string{"--onex-host", "../.."},
 			want: []string{"replace github.com/onexhost/onex-host => " + root + "\n"}},
-		{name: "no checkout", args: []string{"--onex-host", "", "--module", "example.org/x/p"},
-			want:    []string{"module example.org/x/p\n", "require github.com/onexhost/onex-host v0.0.0\n", "go mod edit -replace"},
-			notWant: []string{"\nreplace "}},
+		{name: "no checkout: the embedded copy", args: []string{"--onex-host", "", "--module", "example.org/x/p"},
+			want: []string{"module example.org/x/p\n", "require github.com/onexhost/onex-host v0.0.0\n",
+				"\nreplace github.com/onexhost/onex-host => ./onex-host\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +170,8 @@ func TestNew_Errors(t *testing.T) {
 		{name: "path as name", args: []string{"../p"}, stderr: `invalid name "../p"`},
 		{name: "empty name", args: []string{""}, stderr: `invalid name ""`},
 		{name: "no name", args: nil, stderr: "want <name>"},
+		{name: "bad language", args: []string{"p", "--lang", "zig"}, stderr: `--lang "zig": want go, c or rust`},
+		{name: "effect in C", args: []string{"p", "--lang", "c", "--kind", "effect"}, stderr: "only --kind compute"},
 		{name: "bad module", args: []string{"p", "--module", "a b"}, stderr: "not a module path"},
 		{name: "not a checkout", args: []string{"p", "--onex-host", full}, stderr: "no go.mod of module github.com/onexhost/onex-host"},
 	}

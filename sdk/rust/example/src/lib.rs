@@ -1,0 +1,30 @@
+//! greet: an onex-host compute node in Rust. Its "greet" computation turns
+//! {"name": "world"} into {"greeting": "Hello, world!"}.
+
+use onex::{json_quote, json_string, status, Error};
+
+const MANIFEST: &str = r#"{"name":"greet","version":"0.1.0","kind":"compute",
+"description":"Greets people by name","deterministic":true,
+"computations":[{"name":"greet","description":"Greet someone by name"}]}"#;
+
+onex::plugin!(compute, MANIFEST, handle);
+
+fn handle(name: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
+    if name != "greet" {
+        return Err(Error::new(status::UNKNOWN_COMPUTATION, format!("no computation {}", name)));
+    }
+    let who = json_string(data, "name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::new(status::INVALID_INPUT, "want {\"name\": a non-empty string}"))?;
+    onex::log(onex::level::INFO, "greeting someone");
+    Ok(format!("{{\"greeting\":{}}}", json_quote(&format!("Hello, {}!", who))).into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn greets() {
+        assert_eq!(super::handle("greet", br#"{"name":"world"}"#).unwrap(), br#"{"greeting":"Hello, world!"}"#.to_vec());
+        assert_eq!(super::handle("greet", b"{}").unwrap_err().status, onex::status::INVALID_INPUT);
+    }
+}
