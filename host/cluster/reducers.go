@@ -266,6 +266,9 @@ func (r *Reducers) Apply(ctx context.Context, node, key string, ev abi.ReduceEve
 		if ctx.Err() != nil {
 			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %w (last error: %v)", node, key, ctx.Err(), err)
 		}
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %w", node, key, err)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
