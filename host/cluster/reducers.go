@@ -88,6 +88,10 @@ type Reducers struct {
 	owned  map[int]*partitionLease // partitions this host holds
 	owners map[int]string          // last known owner of other partitions
 	keys   map[string]*keyLock
+	// cache holds the records this host last wrote or read, with their revisions, so
+	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
+	// the write's revision check fails and the record is read again.
+	cache map[string]cachedRecord
 
 	slots   chan struct{}
 	stopc   chan struct{}
@@ -95,6 +99,14 @@ type Reducers struct {
 	work    sync.WaitGroup
 	closing sync.Once
 }
+
+type cachedRecord struct {
+	rec keyRecord
+	rev uint64
+}
+
+// maxCachedRecords bounds Reducers.cache.
+const maxCachedRecords = 4096
 
 type partitionLease struct {
 	rev   uint64
@@ -147,6 +159,7 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	r := &Reducers{
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
 		owned: map[int]*partitionLease{}, owners: map[int]string{}, keys: map[string]*keyLock{},
+		cache: map[string]cachedRecord{},
 		slots: make(chan struct{}, reducer.DefaultMaxParallel()),
 		stopc: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -409,7 +422,7 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 		if l == nil || !time.Now().Before(l.until) {
 			return reducer.Result{}, ErrNotOwner
 		}
-		rec, rev, err := loadRecord(ctx, r.state, node, key)
+		rec, rev, err := r.record(ctx, node, key)
 		if err != nil {
 			return reducer.Result{}, err
 		}
@@ -428,7 +441,9 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 			return reducer.Result{}, &reducer.FoldError{Node: node, Key: key, EventID: ev.EventID, Err: err}
 		}
 		next, entries := rec.next(node, key, ev, out, r.cfg.DedupeWindow)
-		if _, err := storeRecord(ctx, r.state, node, key, rev, next); err != nil {
+		nrev, err := storeRecord(ctx, r.state, node, key, rev, next)
+		r.remember(node, key, next, nrev, err == nil)
+		if err != nil {
 			if errors.Is(err, errStale) {
 				continue // another host wrote the key (it owned the partition meanwhile): read again
 			}
@@ -436,6 +451,40 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 		}
 		return reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries}, nil
 	}
+}
+
+// record returns (node, key)'s record from the cache or JetStream.
+func (r *Reducers) record(ctx context.Context, node, key string) (keyRecord, uint64, error) {
+	k := stateKey(node, key)
+	r.mu.Lock()
+	c, ok := r.cache[k]
+	r.mu.Unlock()
+	if ok {
+		return c.rec, c.rev, nil
+	}
+	rec, rev, err := loadRecord(ctx, r.state, node, key)
+	if err == nil {
+		r.remember(node, key, rec, rev, true)
+	}
+	return rec, rev, err
+}
+
+// remember caches rec at rev (ok) or drops the key's entry (!ok).
+func (r *Reducers) remember(node, key string, rec keyRecord, rev uint64, ok bool) {
+	k := stateKey(node, key)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !ok {
+		delete(r.cache, k)
+		return
+	}
+	if _, there := r.cache[k]; !there && len(r.cache) >= maxCachedRecords {
+		for old := range r.cache { // evict one at random
+			delete(r.cache, old)
+			break
+		}
+	}
+	r.cache[k] = cachedRecord{rec: rec, rev: rev}
 }
 
 // runFold runs fold in a slot and validates its output as host/reducer does.

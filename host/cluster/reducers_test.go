@@ -141,6 +141,15 @@ func TestReducerClusterExact(t *testing.T) {
 	after, err := hosts[1].r.Pending(ctx, "counter", "k0")
 	require.NoError(t, err)
 	assert.Len(t, after, len(pending)-1)
+	// Done wrote the record behind its owner's back: the owner's next write finds its
+	// revision stale, reads the record again and folds onto it.
+	res2, err := client.Reduce(ctx, "counter", "k0", counterEvent("fresh2", 3))
+	require.NoError(t, err)
+	assert.Equal(t, res.Sequence+1, res2.Sequence)
+	assert.JSONEq(t, strconv.FormatInt(want["k0"]+1003, 10), string(res2.State))
+	after2, err := hosts[1].r.Pending(ctx, "counter", "k0")
+	require.NoError(t, err)
+	assert.Len(t, after2, len(after))
 }
 
 // TestReducerClusterTakeover kills the owner of a busy key while events stream in to
