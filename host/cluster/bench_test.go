@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,4 +125,72 @@ func BenchmarkClusterThroughput(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkReducerCluster applies counter events through a 3-host cluster (one embedded
+// NATS server, in-process connections): from the keys' owner and from another host
+// (forwarded to the owner), 64 keys, 16 senders; then the takeover time: the owner of a
+// busy key is killed (no lease release) and another host's next Apply of the key is
+// timed until it is answered (target ≤ 2 s with the default 1.5 s lease).
+func BenchmarkReducerCluster(b *testing.B) {
+	e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: b.TempDir(), Logger: quiet})
+	require.NoError(b, err)
+	defer e.Shutdown()
+	ctx := context.Background()
+	hosts := []*reducerHost{newReducerHost(b, e, "a", 0), newReducerHost(b, e, "b", 0), newReducerHost(b, e, "c", 0)}
+	// Host a owns every key's partition.
+	for k := range 64 {
+		_, err := hosts[0].r.Apply(ctx, "counter", fmt.Sprintf("k%d", k), counterEvent("init", 1))
+		require.NoError(b, err)
+	}
+	var seq atomic.Uint64
+	for _, path := range []struct {
+		name string
+		h    *reducerHost
+	}{{"owner", hosts[0]}, {"forwarded", hosts[1]}} {
+		b.Run(path.name, func(b *testing.B) {
+			b.SetParallelism(8) // 16 senders on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := seq.Add(1)
+					key := fmt.Sprintf("k%d", n%64)
+					if _, err := path.h.r.Apply(ctx, "counter", key, counterEvent(fmt.Sprintf("e%d", n), 1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+	b.Run("takeover", func(b *testing.B) {
+		var total, worst time.Duration
+		for i := range b.N {
+			// A cluster of its own, so that the owner's partition is free.
+			e, err := cluster.StartEmbedded(cluster.EmbeddedConfig{StoreDir: b.TempDir(), Logger: quiet})
+			require.NoError(b, err)
+			owner := newReducerHost(b, e, "owner", 0)
+			other := newReducerHost(b, e, "other", 0)
+			key := fmt.Sprintf("busy%d", i)
+			for j := range 20 {
+				_, err := owner.r.Apply(ctx, "counter", key, counterEvent(fmt.Sprintf("%s-%d", key, j), 1))
+				require.NoError(b, err)
+			}
+			o, err := other.r.Owner(ctx, "counter", key)
+			require.NoError(b, err)
+			require.Equal(b, "owner", o)
+			owner.kill()
+			start := time.Now()
+			res, err := other.r.Apply(ctx, "counter", key, counterEvent(key+"-after", 1))
+			took := time.Since(start)
+			require.NoError(b, err)
+			require.Equal(b, uint64(21), res.Sequence)
+			total += took
+			worst = max(worst, took)
+			other.r.Close()
+			e.Shutdown()
+		}
+		b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/takeover")
+		b.ReportMetric(float64(worst.Milliseconds()), "max-ms/takeover")
+	})
 }

@@ -28,3 +28,16 @@ func TestEmbedded_StopsWithoutLeaks(t *testing.T) {
 	require.NoError(t, err)
 	_ = m
 }
+
+// Reducers started, used from two hosts and closed: no goroutine outlives them.
+func TestReducerStopsWithoutLeaks(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	e := embedded(t)
+	a, b := newReducerHost(t, e, "a", 0), newReducerHost(t, e, "b", 0)
+	ctx := patientContext(t)
+	_, err := a.r.Apply(ctx, "counter", "k", counterEvent("1", 1))
+	require.NoError(t, err)
+	res, err := b.r.Apply(ctx, "counter", "k", counterEvent("2", 2))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), res.Sequence)
+}

@@ -1,0 +1,707 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/reducer"
+)
+
+// Subjects of the reducer protocol.
+const (
+	// SubjectReduce is where any host takes an event for any key (queue group
+	// QueueReduce): the host that receives it routes it to the key's owner. Client.Reduce
+	// sends here.
+	SubjectReduce = "onex.reducer.submit"
+	// QueueReduce is the queue group of SubjectReduce.
+	QueueReduce = "onex-reducers"
+	// subjectReduceHost + host id is where the owner of a partition takes its events.
+	subjectReduceHost = "onex.reducer.host."
+)
+
+// ErrNotOwner is answered by a host asked to apply an event of a partition it does not
+// own (any more); Apply routes the event again.
+var ErrNotOwner = errors.New("cluster: this host does not own the key's partition")
+
+// ErrNoReducer is returned for an event to a reducer node this host does not run.
+var ErrNoReducer = errors.New("cluster: no such reducer node")
+
+// ReducersConfig configures Reducers. The zero value takes every default.
+type ReducersConfig struct {
+	// Partitions is the number of key partitions, each owned by one host at a time; it
+	// must be the same on every host. Default 64.
+	Partitions int
+	// Lease is how long a partition's owner stays its owner after its last renewal (it
+	// renews every Lease/3): a dead host's partitions are taken over after at most Lease.
+	// Default 1.5 s.
+	Lease time.Duration
+	// DedupeWindow is how many of each key's most recent event ids are remembered;
+	// default reducer.DefaultDedupeWindow.
+	DedupeWindow int
+	// Replicas of the buckets in a JetStream cluster; default 1.
+	Replicas int
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Reducers applies events to reducer keys across a cluster (RATIONALE.md, "Reducers
+// across a cluster"). Each (node, key) has one record in the JetStream key-value bucket
+// "onex_reducers" holding its state, sequence, the dedupe window of event ids and the
+// pending intents; every write is a compare-and-set on the record's revision, so a
+// record is never overwritten by a host that read an older one. Keys are hashed into
+// Partitions partitions; each partition is owned by one host at a time through a lease
+// in "onex_reducer_owners", and every event for a key is routed to the owner of its
+// partition, which applies the events of one key one at a time in arrival order. When
+// the owner dies its lease expires and the next event for one of its keys makes another
+// host the owner; it continues from the record.
+//
+// An event is answered only once its record is written (JetStream acknowledged it):
+// an acknowledged event is durable. An Apply that fails for a reason other than the
+// fold may or may not have been applied: deliver it again with the same event id.
+//
+// Safe for concurrent use. Close releases this host's partitions.
+type Reducers struct {
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	state jetstream.KeyValue
+	owner jetstream.KeyValue
+	host  string
+	nodes map[string]reducer.Fold
+	cfg   ReducersConfig
+	log   *slog.Logger
+	subs  []*nats.Subscription
+
+	// mu guards owned, owners and keys.
+	mu     sync.Mutex
+	owned  map[int]*partitionLease // partitions this host holds
+	owners map[int]string          // last known owner of other partitions
+	keys   map[string]*keyLock
+	// cache holds the records this host last wrote or read, with their revisions, so
+	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
+	// the write's revision check fails and the record is read again.
+	cache map[string]cachedRecord
+
+	slots   chan struct{}
+	stopc   chan struct{}
+	done    chan struct{}
+	work    sync.WaitGroup
+	closing sync.Once
+}
+
+type cachedRecord struct {
+	rec keyRecord
+	rev uint64
+}
+
+// maxCachedRecords bounds Reducers.cache.
+const maxCachedRecords = 4096
+
+type partitionLease struct {
+	rev   uint64
+	until time.Time // when the lease expires if not renewed (local clock, conservative)
+}
+
+type keyLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// NewReducers opens the buckets on nc's JetStream, serves the reducer subjects for this
+// host (hostID, default a unique id) and starts renewing its leases. nodes are the
+// reducer nodes this host runs, by name; every host should run the same ones.
+func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[string]reducer.Fold, cfg ReducersConfig) (*Reducers, error) {
+	if hostID == "" {
+		hostID = nuid.Next()
+	}
+	if cfg.Partitions <= 0 {
+		cfg.Partitions = 64
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 1500 * time.Millisecond
+	}
+	if cfg.DedupeWindow <= 0 {
+		cfg.DedupeWindow = reducer.DefaultDedupeWindow
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	for name, f := range nodes {
+		if !abi.ValidName(name) || f == nil {
+			return nil, fmt.Errorf("cluster: reducer node %q: a valid name and a fold are required", name)
+		}
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: JetStream: %w", err)
+	}
+	state, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerStateBucket,
+		Description: "onex-host: reducer state per (node, key)", Replicas: cfg.Replicas})
+	if err != nil {
+		return nil, err
+	}
+	owner, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerOwnersBucket,
+		Description: "onex-host: reducer partition leases", Replicas: cfg.Replicas})
+	if err != nil {
+		return nil, err
+	}
+	r := &Reducers{
+		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
+		owned: map[int]*partitionLease{}, owners: map[int]string{}, keys: map[string]*keyLock{},
+		cache: map[string]cachedRecord{},
+		slots: make(chan struct{}, reducer.DefaultMaxParallel()),
+		stopc: make(chan struct{}), done: make(chan struct{}),
+	}
+	for _, s := range []struct{ subject, queue string }{{subjectReduceHost + hostID, ""}, {SubjectReduce, QueueReduce}} {
+		var sub *nats.Subscription
+		if s.queue == "" {
+			sub, err = nc.Subscribe(s.subject, r.serve)
+		} else {
+			sub, err = nc.QueueSubscribe(s.subject, s.queue, r.serve)
+		}
+		if err != nil {
+			r.unsubscribe()
+			return nil, fmt.Errorf("cluster: reducers: subscribe %s: %w", s.subject, err)
+		}
+		r.subs = append(r.subs, sub)
+	}
+	if err := nc.FlushWithContext(ctx); err != nil {
+		r.unsubscribe()
+		return nil, fmt.Errorf("cluster: reducers: %w", err)
+	}
+	go r.renew()
+	return r, nil
+}
+
+// HostID returns this host's id.
+func (r *Reducers) HostID() string { return r.host }
+
+// Partition returns the partition of (node, key).
+func (r *Reducers) Partition(node, key string) int {
+	h := fnv.New64a()
+	h.Write([]byte(node))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(r.cfg.Partitions))
+}
+
+// Owner returns the host owning (node, key)'s partition, or "" when none does.
+func (r *Reducers) Owner(ctx context.Context, node, key string) (string, error) {
+	e, err := r.owner.Get(ctx, leaseKey(r.Partition(node, key)))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	}
+	return string(e.Value()), nil
+}
+
+// State returns (node, key)'s sequence and state as last written (sequence 0 and a nil
+// state for a key without events).
+func (r *Reducers) State(ctx context.Context, node, key string) (uint64, json.RawMessage, error) {
+	rec, _, err := loadRecord(ctx, r.state, node, key)
+	return rec.Sequence, rec.State, err
+}
+
+// Pending returns (node, key)'s intents not yet reported done, in order.
+func (r *Reducers) Pending(ctx context.Context, node, key string) ([]reducer.OutboxEntry, error) {
+	rec, _, err := loadRecord(ctx, r.state, node, key)
+	return rec.Pending, err
+}
+
+// Done removes the pending intent opID of (node, key): it has been carried out. An
+// unknown id is not an error.
+func (r *Reducers) Done(ctx context.Context, node, key, opID string) error {
+	for {
+		rec, rev, err := loadRecord(ctx, r.state, node, key)
+		if err != nil || rev == 0 {
+			return err
+		}
+		kept := rec.Pending[:0:0]
+		for _, e := range rec.Pending {
+			if e.OperationID != opID {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == len(rec.Pending) {
+			return nil
+		}
+		rec.Pending = kept
+		if _, err := storeRecord(ctx, r.state, node, key, rev, rec); !errors.Is(err, errStale) {
+			return err
+		}
+	}
+}
+
+// Apply applies ev to key of reducer node, from any host: the event goes to the owner
+// of the key's partition (this host if it owns it or takes it over), which folds it
+// and writes the new record before answering. An event id within the key's dedupe
+// window is not applied again: the answer carries its recorded sequence, the key's
+// current state and Duplicate. Apply retries, with the same event id, while no host
+// answers for the partition (an owner died: its lease must expire first), until ctx
+// ends.
+//
+// Errors: reducer.ErrInvalidEvent, ErrNoReducer, a *reducer.FoldError (state
+// unchanged), ctx's error, or a storage error (the event may or may not have been
+// applied: deliver it again with the same id).
+func (r *Reducers) Apply(ctx context.Context, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
+	if key == "" || ev.EventID == "" || ev.Type == "" {
+		return reducer.Result{}, fmt.Errorf("%w: key, event_id and type are required", reducer.ErrInvalidEvent)
+	}
+	p := r.Partition(node, key)
+	backoff := 10 * time.Millisecond
+	for {
+		owner, err := r.ownerOf(ctx, p)
+		if err == nil {
+			var res reducer.Result
+			if owner == r.host {
+				res, err = r.applyHere(ctx, p, node, key, ev)
+			} else {
+				res, err = r.forward(ctx, owner, node, key, ev)
+			}
+			if !retryable(err) {
+				return res, err
+			}
+			r.forget(p, owner)
+		}
+		if ctx.Err() != nil {
+			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %w (last error: %v)", node, key, ctx.Err(), err)
+		}
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %w", node, key, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, r.cfg.Lease/10)
+	}
+}
+
+// retryable reports whether an Apply attempt should be routed again.
+func retryable(err error) bool {
+	return errors.Is(err, ErrNotOwner) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, errLeaseBusy)
+}
+
+// errLeaseBusy: the partition's lease is held by a host that did not answer yet.
+var errLeaseBusy = errors.New("cluster: partition lease held elsewhere")
+
+// ownerOf returns the owner of partition p, taking it over when nobody holds it.
+func (r *Reducers) ownerOf(ctx context.Context, p int) (string, error) {
+	r.mu.Lock()
+	if l := r.owned[p]; l != nil && time.Now().Before(l.until) {
+		r.mu.Unlock()
+		return r.host, nil
+	}
+	if o, ok := r.owners[p]; ok {
+		r.mu.Unlock()
+		return o, nil
+	}
+	r.mu.Unlock()
+	e, err := r.owner.Get(ctx, leaseKey(p))
+	switch {
+	case err == nil && string(e.Value()) != r.host:
+		r.mu.Lock()
+		r.owners[p] = string(e.Value())
+		r.mu.Unlock()
+		return string(e.Value()), nil
+	case err == nil: // our own lease, which we no longer count on: take it again below
+		rev, err := r.writeLease(ctx, p, e.Revision())
+		if err != nil {
+			return "", errLeaseBusy
+		}
+		r.hold(p, rev)
+		return r.host, nil
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return "", err
+	}
+	rev, err := r.owner.Create(ctx, leaseKey(p), []byte(r.host), jetstream.KeyTTL(r.cfg.Lease))
+	if err != nil {
+		if isStale(err) {
+			return "", errLeaseBusy
+		}
+		return "", err
+	}
+	r.log.Debug("reducer partition taken", "partition", p, "host", r.host)
+	r.hold(p, rev)
+	return r.host, nil
+}
+
+// hold records partition p as ours at lease revision rev.
+func (r *Reducers) hold(p int, rev uint64) {
+	r.mu.Lock()
+	r.owned[p] = &partitionLease{rev: rev, until: time.Now().Add(r.cfg.Lease * 2 / 3)}
+	delete(r.owners, p)
+	r.mu.Unlock()
+}
+
+// forget drops what is known of partition p's owner after an attempt through it failed.
+func (r *Reducers) forget(p int, owner string) {
+	r.mu.Lock()
+	if owner == r.host {
+		delete(r.owned, p)
+	} else if r.owners[p] == owner {
+		delete(r.owners, p)
+	}
+	r.mu.Unlock()
+}
+
+// writeLease renews partition p's lease at revision rev (with its TTL).
+func (r *Reducers) writeLease(ctx context.Context, p int, rev uint64) (uint64, error) {
+	msg := &nats.Msg{Subject: "$KV." + reducerOwnersBucket + "." + leaseKey(p), Data: []byte(r.host)}
+	ack, err := r.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(r.cfg.Lease))
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// renew renews this host's leases every Lease/3 until Close.
+func (r *Reducers) renew() {
+	defer close(r.done)
+	every := r.cfg.Lease / 3
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stopc:
+			return
+		case <-tick.C:
+		}
+		r.mu.Lock()
+		held := make(map[int]uint64, len(r.owned))
+		for p, l := range r.owned {
+			held[p] = l.rev
+		}
+		r.mu.Unlock()
+		for p, rev := range held {
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			next, err := r.writeLease(ctx, p, rev)
+			cancel()
+			switch {
+			case err == nil:
+				r.hold(p, next)
+			case isStale(err):
+				r.log.Warn("reducer partition lost", "partition", p, "host", r.host)
+				r.forget(p, r.host)
+			default:
+				r.log.Warn("reducer partition lease not renewed; trying again", "partition", p, "error", err)
+			}
+		}
+	}
+}
+
+// applyHere applies ev on this host, which owns partition p.
+func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
+	fold := r.nodes[node]
+	if fold == nil {
+		return reducer.Result{}, fmt.Errorf("%w: %q", ErrNoReducer, node)
+	}
+	unlock, err := r.lock(ctx, node, key)
+	if err != nil {
+		return reducer.Result{}, err
+	}
+	defer unlock()
+	for {
+		r.mu.Lock()
+		l := r.owned[p]
+		r.mu.Unlock()
+		if l == nil || !time.Now().Before(l.until) {
+			return reducer.Result{}, ErrNotOwner
+		}
+		rec, rev, err := r.record(ctx, node, key)
+		if err != nil {
+			return reducer.Result{}, err
+		}
+		if seq := rec.seen(ev.EventID); seq != 0 {
+			return reducer.Result{Sequence: seq, State: rec.State, Duplicate: true}, nil
+		}
+		in := abi.ReduceInput{Key: key, Sequence: rec.Sequence + 1, State: rec.State, Event: ev}
+		if in.State == nil {
+			in.State = json.RawMessage("null")
+		}
+		out, err := r.runFold(ctx, fold, in)
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return reducer.Result{}, err
+			}
+			return reducer.Result{}, &reducer.FoldError{Node: node, Key: key, EventID: ev.EventID, Err: err}
+		}
+		next, entries := rec.next(node, key, ev, out, r.cfg.DedupeWindow)
+		nrev, err := storeRecord(ctx, r.state, node, key, rev, next)
+		r.remember(node, key, next, nrev, err == nil)
+		if err != nil {
+			if errors.Is(err, errStale) {
+				continue // another host wrote the key (it owned the partition meanwhile): read again
+			}
+			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: write: %w", node, key, err)
+		}
+		return reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries}, nil
+	}
+}
+
+// record returns (node, key)'s record from the cache or JetStream.
+func (r *Reducers) record(ctx context.Context, node, key string) (keyRecord, uint64, error) {
+	k := stateKey(node, key)
+	r.mu.Lock()
+	c, ok := r.cache[k]
+	r.mu.Unlock()
+	if ok {
+		return c.rec, c.rev, nil
+	}
+	rec, rev, err := loadRecord(ctx, r.state, node, key)
+	if err == nil {
+		r.remember(node, key, rec, rev, true)
+	}
+	return rec, rev, err
+}
+
+// remember caches rec at rev (ok) or drops the key's entry (!ok).
+func (r *Reducers) remember(node, key string, rec keyRecord, rev uint64, ok bool) {
+	k := stateKey(node, key)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !ok {
+		delete(r.cache, k)
+		return
+	}
+	if _, there := r.cache[k]; !there && len(r.cache) >= maxCachedRecords {
+		for old := range r.cache { // evict one at random
+			delete(r.cache, old)
+			break
+		}
+	}
+	r.cache[k] = cachedRecord{rec: rec, rev: rev}
+}
+
+// runFold runs fold in a slot and validates its output as host/reducer does.
+func (r *Reducers) runFold(ctx context.Context, fold reducer.Fold, in abi.ReduceInput) (abi.ReduceOutput, error) {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return abi.ReduceOutput{}, ctx.Err()
+	}
+	out, err := fold(ctx, in)
+	<-r.slots
+	if err != nil {
+		return abi.ReduceOutput{}, err
+	}
+	if out.State == nil {
+		out.State = json.RawMessage("null")
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return abi.ReduceOutput{}, fmt.Errorf("reducer: fold output: %w", err)
+	}
+	return abi.DecodeReduceOutput(b)
+}
+
+// lock serialises (node, key) on this host, first come first served.
+func (r *Reducers) lock(ctx context.Context, node, key string) (func(), error) {
+	k := stateKey(node, key)
+	r.mu.Lock()
+	kl := r.keys[k]
+	if kl == nil {
+		kl = &keyLock{ch: make(chan struct{}, 1)}
+		r.keys[k] = kl
+	}
+	kl.refs++
+	r.mu.Unlock()
+	release := func() {
+		r.mu.Lock()
+		if kl.refs--; kl.refs == 0 {
+			delete(r.keys, k)
+		}
+		r.mu.Unlock()
+	}
+	select {
+	case kl.ch <- struct{}{}:
+		return func() { <-kl.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// reduceRequest is the body of a reducer request; reduceReply its answer.
+type reduceRequest struct {
+	Node  string          `json:"node"`
+	Key   string          `json:"key"`
+	Event abi.ReduceEvent `json:"event"`
+	// Owner is set on a request to a partition's owner (not on one to SubjectReduce).
+	Owner bool `json:"owner,omitempty"`
+}
+
+// ReduceReply is the answer to an event sent through the cluster: the event's sequence
+// and the key's state, or an error.
+type ReduceReply struct {
+	Sequence  uint64                `json:"sequence,omitempty"`
+	State     json.RawMessage       `json:"state,omitempty"`
+	Intents   []reducer.OutboxEntry `json:"intents,omitempty"`
+	Duplicate bool                  `json:"duplicate,omitempty"`
+	Error     *ReduceError          `json:"error,omitempty"`
+}
+
+// ReduceError is a failed reducer request: Code is "invalid_event", "no_reducer",
+// "fold_failed", "not_owner" or "unavailable".
+type ReduceError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// forward sends ev to owner and waits for its answer.
+func (r *Reducers) forward(ctx context.Context, owner, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
+	body, err := json.Marshal(reduceRequest{Node: node, Key: key, Event: ev, Owner: true})
+	if err != nil {
+		return reducer.Result{}, err
+	}
+	// The owner may die with the request: wait for it at most a lease, then route again.
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.Lease)
+	defer cancel()
+	msg, err := r.nc.RequestWithContext(wctx, subjectReduceHost+owner, body)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return reducer.Result{}, nats.ErrTimeout
+		}
+		return reducer.Result{}, err
+	}
+	return decodeReply(msg.Data, node, key, ev.EventID)
+}
+
+// decodeReply turns a ReduceReply into Apply's answer.
+func decodeReply(data []byte, node, key, eventID string) (reducer.Result, error) {
+	var rep ReduceReply
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return reducer.Result{}, fmt.Errorf("cluster: reducer reply: %w", err)
+	}
+	if e := rep.Error; e != nil {
+		switch e.Code {
+		case "not_owner":
+			return reducer.Result{}, ErrNotOwner
+		case "invalid_event":
+			return reducer.Result{}, fmt.Errorf("%w: %s", reducer.ErrInvalidEvent, e.Message)
+		case "no_reducer":
+			return reducer.Result{}, fmt.Errorf("%w: %s", ErrNoReducer, e.Message)
+		case "fold_failed":
+			return reducer.Result{}, &reducer.FoldError{Node: node, Key: key, EventID: eventID, Err: errors.New(e.Message)}
+		}
+		return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %s: %s", node, key, e.Code, e.Message)
+	}
+	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate}, nil
+}
+
+// serve answers a request on SubjectReduce (route it) or this host's subject (apply it).
+func (r *Reducers) serve(msg *nats.Msg) {
+	select {
+	case <-r.stopc:
+		return // closing: the caller routes again
+	default:
+	}
+	r.work.Add(1)
+	go func() {
+		defer r.work.Done()
+		var q reduceRequest
+		var res reducer.Result
+		err := json.Unmarshal(msg.Data, &q)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.Lease)
+			if !q.Owner {
+				ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+			}
+			switch {
+			case q.Owner && (q.Key == "" || q.Event.EventID == "" || q.Event.Type == ""):
+				err = reducer.ErrInvalidEvent
+			case q.Owner:
+				p := r.Partition(q.Node, q.Key)
+				r.mu.Lock()
+				l := r.owned[p]
+				r.mu.Unlock()
+				if l == nil {
+					err = ErrNotOwner
+				} else {
+					res, err = r.applyHere(ctx, p, q.Node, q.Key, q.Event)
+				}
+			default:
+				res, err = r.Apply(ctx, q.Node, q.Key, q.Event)
+			}
+			cancel()
+		}
+		_ = msg.Respond(encodeReply(res, err))
+	}()
+}
+
+// encodeReply is the ReduceReply of an Apply's answer.
+func encodeReply(res reducer.Result, err error) []byte {
+	rep := ReduceReply{Sequence: res.Sequence, State: res.State, Intents: res.Intents, Duplicate: res.Duplicate}
+	if err != nil {
+		rep = ReduceReply{Error: &ReduceError{Code: "unavailable", Message: err.Error()}}
+		switch {
+		case errors.Is(err, ErrNotOwner):
+			rep.Error.Code = "not_owner"
+		case errors.Is(err, reducer.ErrInvalidEvent):
+			rep.Error.Code = "invalid_event"
+		case errors.Is(err, ErrNoReducer):
+			rep.Error.Code = "no_reducer"
+		case errors.Is(err, reducer.ErrFold):
+			rep.Error.Code = "fold_failed"
+			var fe *reducer.FoldError
+			if errors.As(err, &fe) {
+				rep.Error.Message = fe.Err.Error()
+			}
+		}
+	}
+	b, _ := json.Marshal(rep)
+	return b
+}
+
+// Close stops serving, waits for the requests in progress and releases this host's
+// partitions, so that other hosts take them over at once.
+func (r *Reducers) Close() {
+	r.closing.Do(func() {
+		r.unsubscribe()
+		close(r.stopc)
+		<-r.done
+		r.work.Wait()
+		r.mu.Lock()
+		held := r.owned
+		r.owned = map[int]*partitionLease{}
+		r.mu.Unlock()
+		for p, l := range held {
+			ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Lease)
+			_ = r.owner.Delete(ctx, leaseKey(p), jetstream.LastRevision(l.rev))
+			cancel()
+		}
+	})
+}
+
+// halt stops this host as a crash would: no more answers, no renewals, no release.
+func (r *Reducers) halt() {
+	r.closing.Do(func() {
+		r.unsubscribe()
+		close(r.stopc)
+		<-r.done
+		r.work.Wait()
+	})
+}
+
+func (r *Reducers) unsubscribe() {
+	for _, s := range r.subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+// leaseKey is the key-value key of partition p's lease.
+func leaseKey(p int) string { return "p." + strconv.Itoa(p) }
