@@ -367,3 +367,33 @@ func eventually(t *testing.T, cond func() bool, msg string) {
 	t.Helper()
 	require.Eventually(t, cond, untilDeadline(t), 10*time.Millisecond, msg)
 }
+
+// TestReducers_ReloadUnderLoad: reloading the reducer while events stream in loses and
+// repeats none of them.
+func TestReducers_ReloadUnderLoad(t *testing.T) {
+	t.Parallel()
+	f := newReducerFixture(t, false)
+	const clients, events = 4, 40
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := range events {
+				body := fmt.Sprintf(`{"event_id":"c%d-%d","type":"add","data":1}`, c, i)
+				assert.Equal(t, 200, f.send(t, "/v1/reducers/counter/keys/k/events?reduction=sum", body, nil))
+			}
+		})
+	}
+	for range 2 {
+		_, err := f.srv.Reload(context.Background(), "counter")
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	var got struct {
+		Sequence uint64          `json:"sequence"`
+		State    json.RawMessage `json:"state"`
+	}
+	require.Equal(t, 200, f.get(t, "/v1/reducers/counter/keys/k", &got))
+	assert.Equal(t, uint64(clients*events), got.Sequence)
+	assert.JSONEq(t, fmt.Sprintf(`{"count":%d}`, clients*events), string(got.State))
+	assert.Equal(t, 2.0, scrape(t, f.url, "onex_reloads_total")["node=counter"])
+}
