@@ -397,3 +397,39 @@ func TestReducers_ReloadUnderLoad(t *testing.T) {
 	assert.JSONEq(t, fmt.Sprintf(`{"count":%d}`, clients*events), string(got.State))
 	assert.Equal(t, 2.0, scrape(t, f.url, "onex_reloads_total")["node=counter"])
 }
+
+// TestReducers_Async: ?async=true and Prefer: respond-async answer 202 before the event is
+// applied; the event is then applied exactly once.
+func TestReducers_Async(t *testing.T) {
+	t.Parallel()
+	f := newReducerFixture(t, false)
+	var acc struct {
+		EventID string `json:"event_id"`
+		Durable bool   `json:"durable"`
+	}
+	require.Equal(t, 202, f.send(t, "/v1/reducers/counter/keys/a/events?async=true", `{"event_id":"1","type":"add","data":4}`, &acc))
+	assert.Equal(t, "1", acc.EventID)
+	assert.False(t, acc.Durable)
+	req, _ := http.NewRequest("POST", f.url+"/v1/reducers/counter/keys/a/events", strings.NewReader(`{"event_id":"2","type":"add","data":6}`))
+	req.Header.Set("Prefer", "respond-async")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 202, resp.StatusCode)
+	assert.Equal(t, "respond-async", resp.Header.Get("Preference-Applied"))
+	// A strict decode still happens before the 202.
+	assert.Equal(t, 400, f.send(t, "/v1/reducers/counter/keys/a/events?async=true", `{"event_id":"3"}`, nil))
+	var got struct {
+		Sequence uint64          `json:"sequence"`
+		State    json.RawMessage `json:"state"`
+	}
+	eventually(t, func() bool {
+		resp, err := http.Get(f.url + "/v1/reducers/counter/keys/a")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&got) == nil && got.Sequence == 2
+	}, "both events applied")
+	assert.JSONEq(t, `{"count":10}`, string(got.State))
+}
