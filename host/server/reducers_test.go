@@ -79,7 +79,7 @@ type reducerFixture struct {
 	rec   *recorder
 }
 
-func newReducerFixture(t *testing.T, withFileops bool) *reducerFixture {
+func newReducerFixture(t *testing.T, withFileops bool, tokens ...map[string]server.Role) *reducerFixture {
 	t.Helper()
 	cp, err := counterPath()
 	require.NoError(t, err)
@@ -90,7 +90,11 @@ func newReducerFixture(t *testing.T, withFileops bool) *reducerFixture {
 	st, err := reducer.OpenStore(filepath.Join(t.TempDir(), "reducers.db"), reducer.NewConfig())
 	require.NoError(t, err)
 	f := &reducerFixture{store: st, rec: &recorder{}}
-	f.srv = server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st, Effects: f.rec})
+	opts := server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st, Effects: f.rec}
+	if len(tokens) > 0 {
+		opts.Tokens = tokens[0]
+	}
+	f.srv = server.New(h, opts)
 	specs := []server.NodeSpec{{Path: cp}, {Path: corePath}}
 	if withFileops {
 		specs = append(specs, server.NodeSpec{Path: fileopsPath, Plugin: host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: t.TempDir()}}}}})
@@ -432,4 +436,26 @@ func TestReducers_Async(t *testing.T) {
 		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&got) == nil && got.Sequence == 2
 	}, "both events applied")
 	assert.JSONEq(t, `{"count":10}`, string(got.State))
+}
+
+// TestReducers_Auth: the reducer routes take the invoke role, as compute calls do.
+func TestReducers_Auth(t *testing.T) {
+	t.Parallel()
+	f := newReducerFixture(t, false, map[string]server.Role{invokeToken: server.RoleInvoke})
+	do := func(method, path, token, body string) int {
+		req, _ := http.NewRequest(method, f.url+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const ev = `{"event_id":"1","type":"add","data":1}`
+	assert.Equal(t, 401, do("POST", "/v1/reducers/counter/keys/a/events", "", ev))
+	assert.Equal(t, 401, do("GET", "/v1/reducers/counter/keys", "wrong", ""))
+	assert.Equal(t, 200, do("POST", "/v1/reducers/counter/keys/a/events", invokeToken, ev))
+	assert.Equal(t, 200, do("GET", "/v1/reducers/counter/keys/a", invokeToken, ""))
+	assert.Equal(t, 200, do("GET", "/v1/reducers/counter/dead-letters", invokeToken, ""))
 }
