@@ -90,6 +90,7 @@ func newRoot(e *env) *cobra.Command {
 		newInspectCmd(e),
 		newServeCmd(e),
 		newSubmitCmd(e),
+		newReduceCmd(e),
 		newJournalCmd(e),
 		newNewCmd(e),
 		newBuildCmd(e),

@@ -138,6 +138,12 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	if err != nil {
 		return failure{err}
 	}
+	rs, err := openReducers(hcfg.DataDir, logger)
+	if err != nil {
+		_ = h.Close(context.Background())
+		return failure{err}
+	}
+	defer rs.close() // after the host: requests and intents in flight are done
 	var srv *server.Server
 	opts := server.Options{Tokens: roles, MaxRequestBytes: int64(f.Limits.MaxRequestBytes), Logger: logger,
 		BeforeReady: func(ctx context.Context) error {
@@ -151,6 +157,7 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 			}
 			return nil
 		}}
+	opts.Reducers = rs.store
 	if cl != nil {
 		opts.Router = cl.client // nodes other hosts serve
 		opts.Status = cl.status
@@ -212,6 +219,7 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		return failure{err}
 	}
 	logger.Info("ready", "nodes", srv.Names())
+	rs.startIntents(srv, logger)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

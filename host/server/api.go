@@ -65,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/breakers", s.authorize(RoleInvoke, s.listBreakers))
 	mux.HandleFunc("POST /v1/breakers/{action}", s.authorize(RoleAdmin, s.operateBreaker))
 	mux.HandleFunc("GET /v1/events", s.authorize(RoleInvoke, s.streamEvents))
+	s.registerReducers(mux)
 	mux.HandleFunc("GET /v1/journal", s.authorize(RoleAdmin, s.listJournal))
 	mux.HandleFunc("GET /v1/journal/{id}", s.authorize(RoleAdmin, s.getJournal))
 	return s.logged(mux)
@@ -148,7 +149,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		defer n.release()
 	}
 	if n != nil && n.compute == nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: batches are for compute nodes", n.name))
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is not a compute node: batches are for compute nodes", n.name))
 		return
 	}
 	b, ok := s.body(w, r)

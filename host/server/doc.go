@@ -31,6 +31,22 @@
 //	                                         admin: the effect journal's records, newest first
 //	                                         (state repeatable; limit default 100, 0 all)
 //	GET    /v1/journal/{id}                  admin: one transaction's record
+//	POST   /v1/reducers/{node}/keys/{key}/events
+//	                                         ReduceEvent → {sequence, state, intents, duplicate};
+//	                                         ?async=true or Prefer: respond-async → 202, NOT yet
+//	                                         durable; ?reduction=R (default the manifest's first)
+//	GET    /v1/reducers/{node}/keys/{key}    {sequence, state}; 404 for a key never applied
+//	GET    /v1/reducers/{node}/keys?cursor=C&limit=L
+//	                                         {keys, next_cursor}; limit default 100, at most 1000
+//	GET    /v1/reducers/{node}/dead-letters  events whose fold failed
+//	POST   /v1/reducers/{node}/dead-letters/retry?key=K&event_id=E
+//	GET    /v1/reducers/{node}/events?key=K  server-sent state changes (bus topic
+//	                                         TopicReducerStateChanged)
+//
+// Reducer nodes (package host/reducer) keep their keys' state in Options.Reducers; a fold
+// that fails is 422 {"error": {"code": "fold_failed"}, "cause": the plugin's error,
+// "dead_letter": true} with the state unchanged. RunIntents carries their intents out on
+// the effect nodes loaded here, with each intent's operation id.
 //
 // Until the server is ready, compute, batch and effect requests get 503 with code
 // "unavailable" and retryable true, and nothing runs: an effect must not run on state a

@@ -20,14 +20,20 @@ const sseBuffer = 256
 // <envelope_id>", "data: <envelope JSON>" record per event whose topic matches the topic
 // query parameter (a NATS-style pattern; default every ONEX topic), until the client goes.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
+	pattern := r.URL.Query().Get("topic")
+	if pattern == "" {
+		pattern = "onex.evt.>"
+	}
+	s.streamBus(w, r, pattern, nil)
+}
+
+// streamBus streams the bus's events on topics matching pattern, and for which keep (when
+// not nil) returns true, as server-sent events until the client goes.
+func (s *Server) streamBus(w http.ResponseWriter, r *http.Request, pattern string, keep func(abi.Event) bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		writeError(w, http.StatusInternalServerError, "internal", "streaming is not supported by this connection")
 		return
-	}
-	pattern := r.URL.Query().Get("topic")
-	if pattern == "" {
-		pattern = "onex.evt.>"
 	}
 	ch := make(chan abi.Event, 1)
 	bus, err := container.Get[*events.Bus](s.host.Services(), host.ServiceEvents)
@@ -36,6 +42,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub, err := bus.Subscribe(pattern, func(ctx context.Context, e abi.Event) error {
+		if keep != nil && !keep(e) {
+			return nil
+		}
 		select {
 		case ch <- e:
 			return nil

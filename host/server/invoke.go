@@ -62,6 +62,9 @@ func (s *Server) Endpoints() []Endpoint {
 	out := make([]Endpoint, 0, len(nodes))
 	for _, name := range slices.Sorted(maps.Keys(nodes)) {
 		op := OperationCompute
+		if nodes[name].reducer != nil {
+			continue // reducers have their own routes (/v1/reducers), not an operation
+		}
 		if nodes[name].effect != nil {
 			op = OperationEffect
 		}
@@ -90,6 +93,8 @@ func (s *Server) Invoke(ctx context.Context, name, operation string, body []byte
 // invoke runs operation on n.
 func (s *Server) invoke(ctx context.Context, n *node, operation string, body []byte, correlationID string) Response {
 	switch {
+	case n.reducer != nil:
+		return errorResponse(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is a reducer node: POST /v1/reducers/%s/keys/{key}/events", n.name, n.name))
 	case operation == OperationCompute && n.compute == nil:
 		return errorResponse(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: POST .../effect", n.name))
 	case operation == OperationEffect && n.effect == nil:

@@ -16,6 +16,7 @@ import (
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/host/effect"
+	"github.com/onexhost/onex-host/host/reducer"
 )
 
 // NodeSpec says how to load one node: its file and its configuration. Reload loads the
@@ -57,6 +58,11 @@ type Options struct {
 	// Status, when set, adds fields to /readyz's body (the cluster adds "nats": the
 	// connection's state). It must be safe for concurrent use.
 	Status func() map[string]any
+	// Reducers is where reducer nodes keep their state (package host/reducer): one Store
+	// per server, typically <data dir>/reducers.db (serve opens it there). The caller
+	// owns it and closes it after the server is done. Default nil: a reducer node fails
+	// to load (ErrLoad).
+	Reducers *reducer.Store
 }
 
 // DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
@@ -68,6 +74,12 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *telemetry
+
+	reducerMetrics *reducerTelemetry
+	// intentLogMu guards intentLogged: the operation id of the last pending intent logged,
+	// so a blocked intent is logged once, not at every retry.
+	intentLogMu  sync.Mutex
+	intentLogged string
 
 	// nodes is the current name → node table; copy-on-write under mu, so a request reads
 	// it without a lock.
@@ -90,6 +102,7 @@ func New(h *host.Host, opts Options) *Server {
 	s := &Server{host: h, opts: opts, log: opts.Logger}
 	s.nodes.Store(&map[string]*node{})
 	s.metrics = newTelemetry(s, opts.Registry)
+	s.reducerMetrics = newReducerTelemetry(s, opts.Registry)
 	return s
 }
 
@@ -101,6 +114,11 @@ type node struct {
 	plugin  *host.Plugin
 	compute *compute.Node // compute nodes
 	effect  *effect.Node  // effect nodes
+	// reducer is the key-state owner of a reducer node; one per node name, handed from
+	// version to version on reload (its per-key locks must outlive a version). fold is
+	// this version's fold, which reducer calls through the version serving at the time.
+	reducer *reducer.Node
+	fold    reducer.Fold
 
 	refs    atomic.Int64
 	retired atomic.Bool
@@ -159,6 +177,8 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node
 		} else {
 			n.effect, err = effect.New(p, spec.Effect)
 		}
+	case abi.KindReducer:
+		err = s.loadReducer(n, prev)
 	default:
 		n.compute, err = compute.New(p)
 	}
