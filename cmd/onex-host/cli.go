@@ -83,6 +83,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "plugin and host log level on stderr: {debug | info | warn | error}")
 	root.AddCommand(newRunCmd(e), newBatchCmd(e), newCallCmd(e), newInspectCmd(e), newServeCmd(e), newSubmitCmd(e), newJournalCmd(e), newNewCmd(e), newVersionCmd(e))
+	root.AddCommand(ociCommands(e)...)
 	return root
 }
 
