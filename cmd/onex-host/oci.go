@@ -333,3 +333,13 @@ func newVerifyCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data-dir", host.DefaultDataDir(), "the data directory (its store/ holds pulled artifacts)")
 	return cmd
 }
+
+// localPath is src itself for a file, else the file an oci:// reference pulls into the
+// store (checked as load checks it), for commands that read the sidecar before loading.
+func (f *hostFlags) localPath(ctx context.Context, src string) (string, error) {
+	if !artifact.IsRef(src) {
+		return src, nil
+	}
+	path, _, err := f.oci.resolve(ctx, f.dataDir, src)
+	return path, err
+}

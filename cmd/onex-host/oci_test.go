@@ -66,6 +66,9 @@ func TestOCI(t *testing.T) {
 		require.Equal(t, 0, code, stderr)
 	}
 
+	out = ok("call", "oci://"+reg+"/acme/echo:1", "default", "--input", `"raw"`, "--data-dir", data, "--trusted-key", key+".pub")
+	assert.Equal(t, `"raw"`, out)
+
 	// A pin on another build.
 	code, stderr := runEcho("oci://"+reg+"/acme/echo:1", "--digest", signature.Digest([]byte("other")))
 	assert.Equal(t, exitFailure, code)
