@@ -122,7 +122,10 @@ func ociCommands(e *env) []*cobra.Command {
 }
 
 func newPushCmd(e *env) *cobra.Command {
-	var o ociFlags
+	var (
+		o        ociFlags
+		cacheDir string
+	)
 	cmd := &cobra.Command{
 		Use:   "push <plugin.wasm> <registry>/<repository>:<tag>",
 		Short: "Publish a plugin to an OCI registry",
@@ -144,7 +147,7 @@ func newPushCmd(e *env) *cobra.Command {
 			if ref.Tag == "" {
 				return fmt.Errorf("push: %s: the reference needs a tag", args[1])
 			}
-			hf := hostFlags{inspect: true, memoryLimit: "4GiB", cacheDir: host.DefaultCacheDir()}
+			hf := hostFlags{inspect: true, memoryLimit: "4GiB", cacheDir: cacheDir}
 			h, p, err := hf.load(ctx, e, args[0], 1)
 			if err != nil {
 				return err
@@ -167,6 +170,7 @@ func newPushCmd(e *env) *cobra.Command {
 		},
 	}
 	o.registerInsecure(cmd.Flags())
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
 	return cmd
 }
 

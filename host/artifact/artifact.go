@@ -72,6 +72,9 @@ const (
 	AnnotationModuleDigest = "dev.onex.plugin.module-digest"
 )
 
+// MaxLayerBytes bounds each layer read from the store (a module, a sidecar, a signature).
+const MaxLayerBytes = 1 << 30
+
 // Scheme prefixes a reference where a file path is also accepted.
 const Scheme = "oci://"
 
@@ -331,6 +334,9 @@ func (c *Client) open(ctx context.Context, st *oci.Store, desc ocispec.Descripto
 		}
 		if *dst != nil {
 			return nil, fmt.Errorf("manifest %s: two %s layers", desc.Digest, l.MediaType)
+		}
+		if l.Size < 0 || l.Size > MaxLayerBytes {
+			return nil, fmt.Errorf("layer %s: %d bytes; at most %d", l.Digest, l.Size, MaxLayerBytes)
 		}
 		b, err := content.FetchAll(ctx, st, l) // checks size and digest
 		if err != nil {
