@@ -3,10 +3,15 @@ package artifact_test
 import (
 	"context"
 	"crypto/ed25519"
+	"io"
+	"log"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -22,14 +27,30 @@ import (
 // file with a sidecar, signed.
 type fixture struct {
 	srv    *httptest.Server
+	tamper atomic.Pointer[string] // a blob digest whose bytes the registry alters
 	client *artifact.Client
 	wasm   string
 	pub    ed25519.PublicKey
 }
 
 func newFixture(t *testing.T) *fixture {
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
+	f := &fixture{}
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		d := f.tamper.Load()
+		if d == nil || req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/blobs/"+*d) {
+			inner.ServeHTTP(w, req)
+			return
+		}
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, req)
+		b := rec.Body.Bytes()
+		b[len(b)-1] ^= 1
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(f.srv.Close)
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "echo.wasm")
 	require.NoError(t, os.WriteFile(wasm, []byte("\x00asm\x01\x00\x00\x00 one"), 0o644))
@@ -41,7 +62,8 @@ func newFixture(t *testing.T) *fixture {
 	pub, err := signature.ParsePublicKey(pubPEM)
 	require.NoError(t, err)
 	sign(t, priv, wasm)
-	return &fixture{srv: srv, client: &artifact.Client{Store: filepath.Join(t.TempDir(), "store")}, wasm: wasm, pub: pub}
+	f.client, f.wasm, f.pub = &artifact.Client{Store: filepath.Join(t.TempDir(), "store")}, wasm, pub
+	return f
 }
 
 func sign(t *testing.T, priv ed25519.PrivateKey, wasm string) {
@@ -177,4 +199,22 @@ func TestResolve_Policy(t *testing.T) {
 	require.ErrorIs(t, err, signature.ErrDigestMismatch)
 	_, _, err = f.client.Resolve(ctx, f.wasm, pinned)
 	require.ErrorIs(t, err, signature.ErrDigestMismatch)
+}
+
+// TestPull_TamperedByRegistryRefused: a registry that serves other bytes under the
+// module's digest is refused, and nothing is stored under the reference.
+func TestPull_TamperedByRegistryRefused(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.ref(t, "acme/echo:1")
+	_, err := f.client.Push(ctx, f.wasm, r, nil)
+	require.NoError(t, err)
+	module, _ := os.ReadFile(f.wasm)
+	d := signature.Digest(module)
+	f.tamper.Store(&d)
+	_, err = f.client.Pull(ctx, r)
+	require.ErrorContains(t, err, "mismatch")
+	f.srv.Close()
+	_, err = f.client.Pull(ctx, r)
+	require.Error(t, err, "not in the store either")
 }
