@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -20,7 +22,7 @@ import (
 // there by tag and by digest, with a pin and trusted keys; then refuses a pin mismatch,
 // an unsigned and a wrongly signed plugin; then runs offline from the store.
 func TestOCI(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	reg := strings.TrimPrefix(srv.URL, "http://")
 	dir := t.TempDir()

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -34,7 +36,7 @@ type ociFixture struct {
 }
 
 func newOCIFixture(t *testing.T) *ociFixture {
-	ts := httptest.NewServer(registry.New())
+	ts := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(ts.Close)
 	f := &ociFixture{reg: strings.TrimPrefix(ts.URL, "http://"), dir: t.TempDir()}
 	f.client = &artifact.Client{Store: filepath.Join(t.TempDir(), "pushstore")}
