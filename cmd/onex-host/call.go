@@ -42,6 +42,10 @@ func newCallCmd(e *env) *cobra.Command {
 					return err
 				}
 			}
+			path, err := hf.localPath(cmd.Context(), path) // an oci:// plugin's sidecar is in the store
+			if err != nil {
+				return err
+			}
 			// An Extism plugin offers exactly the function asked for, whatever its sidecar
 			// says; the sidecar still gives the node its name, timeout and config.
 			node, err := host.ReadExtismNode(host.SidecarPath(path))

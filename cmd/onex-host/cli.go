@@ -97,6 +97,7 @@ func newRoot(e *env) *cobra.Command {
 		newCacheCmd(e),
 		newVersionCmd(e),
 	)
+	root.AddCommand(ociCommands(e)...)
 	return root
 }
 

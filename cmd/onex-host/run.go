@@ -42,6 +42,7 @@ type hostFlags struct {
 	cmd  *cobra.Command // set by register
 	// inspect loads effect nodes without their capabilities (see host.PluginConfig.Inspect).
 	inspect bool
+	oci     ociFlags // --digest, --trusted-key, --insecure-registry (oci.go)
 }
 
 func (f *hostFlags) register(cmd *cobra.Command) {
@@ -62,6 +63,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
 	fs.StringVar(&f.nodePath, "node", "", "Extism plugins: node description (YAML) instead of the <name>"+host.SidecarSuffix+" sidecar")
 	fs.StringArrayVar(&f.exports, "export", nil, "Extism plugins: an exported function to offer as a computation (repeatable; default: all)")
+	f.oci.register(fs)
 }
 
 // pluginConfig builds the plugin's configuration from the flags; every error is misuse.
@@ -155,6 +157,10 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 		WithMaxInstances(maxInstances).
 		WithSlowThreshold(slowThreshold(f.slow)).
 		WithLogger(logger)
+	path, digest, err := f.oci.resolve(ctx, f.dataDir, path)
+	if err != nil {
+		return nil, nil, err
+	}
 	h, err := host.New(ctx, cfg)
 	if err != nil {
 		return nil, nil, failure{err}
@@ -171,6 +177,10 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 			return nil, nil, err // the file argument is wrong: misuse
 		}
 		return nil, nil, failure{err}
+	}
+	if err := checkLoaded(p, digest); err != nil {
+		_ = h.Close(ctx)
+		return nil, nil, err
 	}
 	if p.Flavour() == host.FlavourNative && f.cmd != nil {
 		if err := f.extismOnly(f.cmd); err != nil {

@@ -193,7 +193,7 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 
 	var specs []server.NodeSpec
 	for _, n := range nodes {
-		spec := server.NodeSpec{Path: n.Path, Plugin: n.PluginConfig, Effect: n.Effect, Name: n.Name}
+		spec := server.NodeSpec{Path: n.Path, Plugin: n.PluginConfig, Effect: n.Effect, Name: n.Name, Resolve: n.Resolve}
 		if skipUngranted {
 			// A trial load (the compiled code stays cached for the real one) tells whether
 			// the node needs something the default configuration does not grant.

@@ -29,6 +29,11 @@ type NodeSpec struct {
 	// (an alias: two files of one plugin under two names, or a rename without a
 	// rebuild). Default "": the manifest's name.
 	Name string
+	// Resolve, when set, runs before every load and reload and returns the file to load
+	// instead of Path, and the digest the loaded plugin must have ("" for any): an
+	// oci:// node is pulled here and its pin and signature checked (config.Node.Resolve),
+	// so a reload loads what the tag names now, under the same pin.
+	Resolve func(ctx context.Context) (path, digest string, err error)
 }
 
 // Options configure a Server. The zero value serves without auth, with a 16 MiB request
@@ -161,7 +166,7 @@ func (s *Server) acquire(name string) *node {
 // loadNode loads one spec into a node. prev, when not nil, is the version it replaces:
 // an effect node shares its concurrency bound (effect.Node.WithPlugin).
 func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node, error) {
-	p, err := s.host.LoadFile(ctx, spec.Path, spec.Plugin)
+	p, err := s.loadPlugin(ctx, spec)
 	if err != nil {
 		return nil, err
 	}

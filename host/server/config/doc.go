@@ -16,6 +16,11 @@
 //	  - dir: plugins/effects      # ... or every *.wasm in a directory
 //	    timeout: 5s
 //	    grants: {paths: [/srv/data, /srv/ref:ro], hosts: [api.example.com]}
+//	  - path: oci://ghcr.io/acme/echo:1.0   # an artifact (onex-host push), pulled into data_dir/store
+//	    digest: sha256:…          # refuse any other module (files too); reload keeps it
+//	    trusted_keys: [acme.pub]  # require a signature by one of these (replaces the host-wide list)
+//	trusted_keys: [ops.pub]       # every node must be signed by one of these
+//	registry: {insecure: false}   # plain HTTP to non-loopback registries
 //
 // Sizes are bytes or a whole number with a unit (64MiB; see Size); durations use Go's
 // syntax (30s; see Duration). Fields the File does not have are errors, so a typo is

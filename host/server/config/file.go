@@ -62,6 +62,11 @@ type File struct {
 	// them. Default's is one entry, dir: DefaultNodesDir; a file without nodes serves
 	// none.
 	NodeEntries []NodeEntry `yaml:"nodes"`
+	// TrustedKeys are ed25519 public key files (PEM): when set, every node must be
+	// signed by one of them, unless its own trusted_keys says otherwise (oci.go).
+	TrustedKeys []string `yaml:"trusted_keys"`
+	// Registry says how to reach the registries of oci:// nodes (oci.go).
+	Registry RegistrySettings `yaml:"registry"`
 
 	dir string // what relative paths are relative to; "": the current directory
 }
@@ -209,6 +214,10 @@ type NodeEntry struct {
 	Retry         RetrySettings  `yaml:"retry"`
 	Grants        GrantSettings  `yaml:"grants"`
 	Extism        ExtismSettings `yaml:"extism"`
+	// Digest pins the module: sha256:<hex>, as inspect shows it (oci.go).
+	Digest string `yaml:"digest"`
+	// TrustedKeys replace the file's trusted_keys for this node (oci.go).
+	TrustedKeys []string `yaml:"trusted_keys"`
 }
 
 // RetrySettings are an effect node's effect.RetryPolicy. A zero field means its default.

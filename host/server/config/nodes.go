@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/artifact"
 	"github.com/onexhost/onex-host/host/effect"
 )
 
@@ -25,6 +26,8 @@ type Node struct {
 	Effect effect.Config
 	// Name is the name to serve the node under; "" means its manifest's name.
 	Name string
+	// Source is where Path comes from and what it must satisfy (oci.go).
+	Source Source
 }
 
 // Nodes validates the node entries and returns one Node per path entry and per *.wasm
@@ -77,6 +80,10 @@ func (f *File) nodes() ([]Node, error) {
 			}
 		}
 		for _, name := range names {
+			if artifact.IsRef(name) {
+				out = append(out, Node{Path: name, PluginConfig: f.pluginConfig(e, sidecar), Effect: effectConfig(e), Name: e.Name, Source: f.source(e)})
+				continue
+			}
 			p := f.path(name)
 			abs, err := filepath.Abs(p)
 			if err != nil {
@@ -86,7 +93,7 @@ func (f *File) nodes() ([]Node, error) {
 				return nil, fieldErr(field, "%q is also listed by %s", name, other)
 			}
 			listed[abs] = field
-			out = append(out, Node{Path: p, PluginConfig: f.pluginConfig(e, sidecar), Effect: effectConfig(e), Name: e.Name})
+			out = append(out, Node{Path: p, PluginConfig: f.pluginConfig(e, sidecar), Effect: effectConfig(e), Name: e.Name, Source: f.source(e)})
 		}
 	}
 	return out, nil

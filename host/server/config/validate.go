@@ -12,6 +12,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/artifact"
 	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
 )
 
@@ -57,7 +58,7 @@ func (f *File) Validate() error {
 
 // validate is Validate without the "config: " prefix.
 func (f *File) validate() error {
-	for _, check := range []func() error{f.checkServer, f.checkAuth, f.checkHost, f.checkNATS} {
+	for _, check := range []func() error{f.checkServer, f.checkAuth, f.checkHost, f.checkNATS, f.checkTrustedKeys} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -240,7 +241,10 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	case !(e.Retry.Jitter <= 1): // also NaN
 		return fieldErr(field+".retry.jitter", "%v exceeds 1", e.Retry.Jitter)
 	}
-	if e.Path != "" {
+	if err := f.checkSource(field, e); err != nil {
+		return err
+	}
+	if e.Path != "" && !artifact.IsRef(e.Path) {
 		if err := f.checkStat(field+".path", e.Path, false); err != nil {
 			return err
 		}
