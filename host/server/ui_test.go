@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,6 +53,8 @@ type console struct {
 	mu   sync.Mutex // guards errs and all
 	errs []string
 	all  []string
+	// seen has a value after each message (dropped when one is waiting already).
+	seen chan struct{}
 }
 
 func (c *console) errors() []string {
@@ -72,7 +75,7 @@ func browser(t *testing.T) (context.Context, *console) {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	c := &console{}
+	c := &console{seen: make(chan struct{}, 1)}
 	// The first Run starts the browser; it must not have a deadline (the deadline would
 	// end the browser), so the waits below derive theirs from ctx afterwards.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
@@ -89,6 +92,10 @@ func browser(t *testing.T) (context.Context, *console) {
 				c.errs = append(c.errs, m.String())
 			}
 			c.mu.Unlock()
+			select {
+			case c.seen <- struct{}{}:
+			default:
+			}
 		}
 	})
 	t.Cleanup(func() {
@@ -101,6 +108,22 @@ func browser(t *testing.T) (context.Context, *console) {
 			t.Logf("browser console:\n%s", strings.Join(c.all, "\n"))
 		}
 	})
+	// The listener sees an error the page writes: else "no console errors" would pass
+	// without looking.
+	const probe = "onex-ui console check"
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`console.error("`+probe+`")`))
+	require.NoError(t, err)
+	deadline := time.After(untilDeadline(t))
+	for !slices.ContainsFunc(c.errors(), func(e string) bool { return strings.Contains(e, probe) }) {
+		select {
+		case <-c.seen:
+		case <-deadline:
+			t.Fatal("the console listener never saw a console.error")
+		}
+	}
+	c.mu.Lock()
+	c.errs, c.all = nil, nil
+	c.mu.Unlock()
 	return ctx, c
 }
 

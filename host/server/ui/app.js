@@ -213,15 +213,15 @@ function render(s) {
 
   rows($('nodes').tBodies[0], s.nodes, (n) => n.name, (n) => [
     { field: 'name', text: n.name + ' (' + n.kind + ')' + (n.quarantined ? ' quarantined' : ''), cls: n.quarantined ? 'bad' : '' },
-    { field: 'version', text: n.version },
-    { field: 'flavour', text: n.flavour },
-    { field: 'execution', text: n.execution },
-    { field: 'digest', text: n.digest.replace(/^sha256:/, '').slice(0, 12), title: n.digest },
-    { field: 'pool', text: n.pool.in_use + ' / ' + n.pool.idle + ' / ' + n.pool.max + (n.pool.waiting ? ' (' + n.pool.waiting + ' waiting)' : ''), cls: n.pool.waiting ? 'warn' : '' },
     { field: 'calls', text: num(n.calls), cls: 'num' },
     { field: 'errors', text: num(n.errors), cls: 'num' + (n.errors ? ' bad' : '') },
     { field: 'p50', text: ms(n.p50_ms), cls: 'num' },
     { field: 'p99', text: ms(n.p99_ms), cls: 'num' },
+    { field: 'pool', text: n.pool.in_use + ' / ' + n.pool.idle + ' / ' + n.pool.max + (n.pool.waiting ? ' (' + n.pool.waiting + ' waiting)' : ''), cls: n.pool.waiting ? 'warn' : '' },
+    { field: 'version', text: n.version },
+    { field: 'flavour', text: n.flavour },
+    { field: 'execution', text: n.execution },
+    { field: 'digest', text: n.digest.replace(/^sha256:/, '').slice(0, 12), title: n.digest },
   ]);
 
   renderBreakers(s.breakers);
@@ -261,13 +261,13 @@ function renderBreakers(list) {
   rows($('breakers').tBodies[0], list, (b) => b.service, (b) => [
     { field: 'service', text: b.service },
     { field: 'state', text: b.state + (b.disabled ? ' (disabled)' : ''), cls: b.state === 'open' ? 'bad' : b.state === 'half-open' ? 'warn' : 'ok' },
-    { field: 'successes', text: num(b.successes), cls: 'num' },
+    { field: 'actions', make: () => ['force-open', 'force-close', 'reset'].map(actionButton) },
     { field: 'failures', text: num(b.failures), cls: 'num' },
     { field: 'rejected', text: num(b.rejected), cls: 'num' },
+    { field: 'successes', text: num(b.successes), cls: 'num' },
     { field: 'late', text: num(b.late), cls: 'num' },
     { field: 'canceled', text: num(b.canceled), cls: 'num' },
     { field: 'retry', text: b.retry_after_seconds ? b.retry_after_seconds.toFixed(1) + ' s' : '', cls: 'num' },
-    { field: 'actions', make: () => ['force-open', 'force-close', 'reset'].map(actionButton) },
   ]);
   for (const td of $('breakers').querySelectorAll('td[data-field="actions"]')) td.classList.add('admin');
 }
