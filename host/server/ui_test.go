@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +22,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // screenshotDirEnv names a directory for the status page's screenshots; default a
@@ -308,4 +312,47 @@ func TestUI_Status(t *testing.T) {
 	b, err := json.Marshal(st)
 	require.NoError(t, err)
 	t.Logf("status: %s", b)
+}
+
+// TestUI_AuthOffJournalCluster drives the page of a server without tokens (no token is
+// asked; the admin parts show), with a journal, and with a cluster status.
+func TestUI_AuthOffJournalCluster(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir(t.TempDir()).
+		WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler),
+		Status: func() map[string]any {
+			return map[string]any{"nats": map[string]any{"status": "CONNECTED", "host_id": "ui-host-1"}}
+		}})
+	require.NoError(t, srv.Load(ctx, []server.NodeSpec{
+		{Path: fileopsPath, Plugin: host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: dir}}}}}}))
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		require.NoError(t, h.Close(ctx))
+	})
+	f := &fixture{url: ts.URL}
+	data, _ := json.Marshal(map[string]string{"path": filepath.Join(dir, "a.txt"), "content": "x"})
+	in, _ := json.Marshal(abi.EffectInput{EffectType: "write", OperationID: "ui-op-1", OperationData: data})
+	require.Equal(t, http.StatusOK, f.call(t, "POST", "/v1/nodes/fileops/effect", "", "", in, nil))
+
+	bctx, cons := browser(t)
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(ts.URL+"/ui/")))
+	waitFor(t, bctx, "the node row", cell("nodes", "fileops", "calls")+` === "1"`)
+	assert.True(t, eval[bool](t, bctx, `document.getElementById('token-form').hidden`), "no token asked when auth is off")
+	assert.Equal(t, "auth off", eval[string](t, bctx, `document.getElementById('role').textContent`))
+	waitFor(t, bctx, "the committed effect", `document.getElementById('effects-committed').textContent === "1"`)
+	// The journal is read (admin, as everything without auth): the one transaction
+	// committed, so none is open or failed.
+	waitFor(t, bctx, "the journal's answer", `document.getElementById('journal-note').textContent.startsWith('None')`)
+	assert.False(t, eval[bool](t, bctx, `document.getElementById('journal').hidden`))
+	waitFor(t, bctx, "the cluster section", `!document.getElementById('cluster-section').hidden`)
+	assert.Equal(t, "nats.host_id ui-host-1 nats.status CONNECTED",
+		eval[string](t, bctx, `[...document.querySelectorAll('#cluster dt, #cluster dd')].map(e => e.textContent).join(' ')`))
+	assert.True(t, eval[bool](t, bctx, `document.getElementById('reducers-section').hidden`), "no /v1/reducers: no section")
+	screenshot(t, bctx, "status-page-auth-off.png")
+	assert.Empty(t, cons.errors(), "console errors")
 }
