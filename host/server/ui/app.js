@@ -249,7 +249,7 @@ function render(s) {
   setText($('recovery-republished'), num(e.recovery.republished));
   if (!features.journal) setText($('journal-note'), 'No journal: the host has no data directory.');
   else if (role !== 'admin') setText($('journal-note'), 'The journal needs an admin token (its records hold before-images).');
-  $('journal').hidden = !features.journal || role !== 'admin';
+  if (!features.journal || role !== 'admin') $('journal').hidden = true;
 
   $('cluster-section').hidden = !s.cluster;
   if (s.cluster) renderKV($('cluster'), flatten(s.cluster));
@@ -304,6 +304,7 @@ function renderJournal(recs) {
   setText($('journal-note'), recs.length
     ? 'pending/active: running now, or left by a crash and not yet rolled back; failed: a compensation failed (onex-host journal retry).'
     : 'None: every transaction in the journal committed or rolled back.');
+  $('journal').hidden = recs.length === 0;
   rows($('journal').tBodies[0], recs, (r) => r.snapshot.id, (r) => [
     { field: 'id', text: r.snapshot.id },
     { field: 'node', text: r.snapshot.node },
@@ -394,6 +395,7 @@ function dispatch(record) {
     Object.assign(document.createElement('span'), { className: 'type', textContent: e.event_type }),
     Object.assign(document.createElement('code'), { textContent: e.topic + (e.correlation_id ? ' · ' + e.correlation_id : '') }));
   const list = $('events');
+  $('events-empty').hidden = true;
   list.prepend(li);
   while (list.children.length > EVENTS_KEPT) list.lastChild.remove();
 }
