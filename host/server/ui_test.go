@@ -23,6 +23,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/internal/hosttest"
 	"github.com/onexhost/onex-host/host/server"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
@@ -327,8 +328,12 @@ func TestUI_AuthOffJournalCluster(t *testing.T) {
 		Status: func() map[string]any {
 			return map[string]any{"nats": map[string]any{"status": "CONNECTED", "host_id": "ui-host-1"}}
 		}})
+	effectsPath, err := plugintest.Path("plugins/testdata/effects")
+	require.NoError(t, err)
 	require.NoError(t, srv.Load(ctx, []server.NodeSpec{
-		{Path: fileopsPath, Plugin: host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: dir}}}}}}))
+		{Path: fileopsPath, Plugin: host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: dir}}}}},
+		// No timeout: its effect below sleeps until the test cancels its request.
+		{Path: effectsPath, Plugin: host.PluginConfig{Grants: hosttest.ProxyGrants(dir), Timeout: -1}}}))
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.Close()
@@ -349,6 +354,30 @@ func TestUI_AuthOffJournalCluster(t *testing.T) {
 	// committed, so none is open or failed.
 	waitFor(t, bctx, "the journal's answer", `document.getElementById('journal-note').textContent.startsWith('None')`)
 	assert.True(t, eval[bool](t, bctx, `document.getElementById('journal').hidden`), "no rows: no table")
+
+	// An effect in flight shows as open, and its journal record as active (or pending)
+	// until its request is canceled and it rolls back.
+	script, _ := json.Marshal(hosttest.Script{Steps: []hosttest.Step{{Op: abi.OpKVPut, Key: "ui", Value: "x"}, {Op: "sleep", SleepMS: 600_000}}})
+	body, _ := json.Marshal(abi.EffectInput{EffectType: "script", OperationID: "ui-op-2", OperationData: script})
+	reqCtx, cancelReq := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(reqCtx, "POST", ts.URL+"/v1/nodes/effects/effect", strings.NewReader(string(body)))
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	t.Cleanup(func() { cancelReq(); <-done })
+	waitFor(t, bctx, "the effect in flight", `document.getElementById('effects-open').textContent === "1"`)
+	waitFor(t, bctx, "its journal record", `[...document.querySelectorAll('#journal tr[data-key] td[data-field="operation"]')].some(td => td.textContent === "ui-op-2")`)
+	assert.Contains(t, []string{"active", "pending"}, eval[string](t, bctx,
+		`[...document.querySelectorAll('#journal tr[data-key]')].find(r => r.cells[2].textContent === "ui-op-2").cells[3].textContent`))
+	screenshot(t, bctx, "status-page-effect-in-flight.png")
+	cancelReq()
+	<-done
+	waitFor(t, bctx, "the rolled back effect", `document.getElementById('effects-rolled-back').textContent === "1" && document.getElementById('effects-open').textContent === "0"`)
+	waitFor(t, bctx, "no open record", `document.getElementById('journal').hidden`)
 	waitFor(t, bctx, "the cluster section", `!document.getElementById('cluster-section').hidden`)
 	assert.Equal(t, "nats.host_id ui-host-1 nats.status CONNECTED",
 		eval[string](t, bctx, `[...document.querySelectorAll('#cluster dt, #cluster dd')].map(e => e.textContent).join(' ')`))
