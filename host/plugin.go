@@ -133,6 +133,7 @@ type PoolStats struct {
 	Idle      int    `json:"idle"`      // instances waiting in the pool
 	InUse     int    `json:"in_use"`    // instances serving a call
 	Waiting   int    `json:"waiting"`   // callers waiting for an instance
+	Max       int    `json:"max"`       // the bound on live instances (PluginConfig.MaxInstances)
 	Created   uint64 `json:"created"`   // instances ever created
 	Destroyed uint64 `json:"destroyed"` // instances destroyed, whatever the reason (discarded, trimmed, closed)
 	Discarded uint64 `json:"discarded"` // instances destroyed because they faulted (trap, timeout, bad pointer)
@@ -143,7 +144,7 @@ type PoolStats struct {
 // Stats returns the pool's statistics.
 func (p *Plugin) Stats() PoolStats {
 	s := p.pool.Stats()
-	return PoolStats{Live: s.Live, Idle: s.Idle, InUse: s.InUse, Waiting: s.Waiting,
+	return PoolStats{Live: s.Live, Idle: s.Idle, InUse: s.InUse, Waiting: s.Waiting, Max: p.limits.maxInstances,
 		Created: s.Created, Destroyed: s.Destroyed, Discarded: s.Discarded, Trimmed: s.Trimmed, Acquired: s.Acquired}
 }
 

@@ -68,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerReducers(mux)
 	mux.HandleFunc("GET /v1/journal", s.authorize(RoleAdmin, s.listJournal))
 	mux.HandleFunc("GET /v1/journal/{id}", s.authorize(RoleAdmin, s.getJournal))
+	s.handleUI(mux)
 	return s.logged(mux)
 }
 
@@ -341,13 +342,7 @@ type breakerInfo struct {
 }
 
 func (s *Server) listBreakers(w http.ResponseWriter, r *http.Request) {
-	out := []breakerInfo{}
-	for _, b := range s.host.Breakers() {
-		out = append(out, breakerInfo{Service: b.Service, State: b.State.String(), Disabled: b.Disabled, OpenedAt: b.OpenedAt,
-			RetryAfter: b.RetryAfter.Seconds(), Successes: b.Successes, Failures: b.Failures, Rejected: b.Rejected,
-			Late: b.Late, Canceled: b.Canceled})
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.breakerInfos())
 }
 
 func (s *Server) operateBreaker(w http.ResponseWriter, r *http.Request) {

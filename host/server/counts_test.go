@@ -319,7 +319,7 @@ func TestServer_NodePoolStats(t *testing.T) {
 		Pool map[string]any `json:"pool"`
 	}
 	require.Equal(t, 200, f.call(t, "GET", "/v1/nodes/core", "", "", nil, &node))
-	assert.ElementsMatch(t, []string{"live", "idle", "in_use", "waiting", "created", "destroyed", "discarded", "trimmed", "acquired"},
+	assert.ElementsMatch(t, []string{"live", "idle", "in_use", "waiting", "max", "created", "destroyed", "discarded", "trimmed", "acquired"},
 		slices.Collect(maps.Keys(node.Pool)))
 	assert.Positive(t, node.Pool["acquired"])
 }

@@ -31,6 +31,10 @@
 //	                                         admin: the effect journal's records, newest first
 //	                                         (state repeatable; limit default 100, 0 all)
 //	GET    /v1/journal/{id}                  admin: one transaction's record
+//	GET    /v1/status                        one snapshot for the status page: nodes (pool, calls,
+//	                                         errors, p50/p99), breakers, both cache levels,
+//	                                         transactions, quarantine, cluster, optional features
+//	GET    /ui                               the status page (HTML, CSS and JavaScript embedded)
 //	POST   /v1/reducers/{node}/keys/{key}/events
 //	                                         ReduceEvent → {sequence, state, intents, duplicate};
 //	                                         ?async=true or Prefer: respond-async → 202, NOT yet
@@ -66,5 +70,7 @@
 //
 // Roles: a token with role invoke may call everything but the admin endpoints; admin may
 // call everything. Without tokens, auth is off (serve allows that on loopback only).
-// /healthz, /readyz and /metrics need no token.
+// /healthz, /readyz and /metrics need no token, nor do the status page's files (they hold
+// no data: the page asks for a token and sends it as a bearer header, kept in the
+// browser tab's sessionStorage).
 package server
