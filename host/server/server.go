@@ -11,11 +11,13 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/host/effect"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // NodeSpec says how to load one node: its file and its configuration. Reload loads the
@@ -57,6 +59,10 @@ type Options struct {
 	// Status, when set, adds fields to /readyz's body (the cluster adds "nats": the
 	// connection's state). It must be safe for concurrent use.
 	Status func() map[string]any
+	// TracerProvider, when set, traces requests (package host/tracing; NewProvider
+	// builds one from the config file and OTEL_* variables). Default nil: no spans, but
+	// every request still gets trace and span ids for its log records.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
@@ -68,6 +74,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *telemetry
+	tracer  trace.Tracer // nil: tracing off
 
 	// nodes is the current name → node table; copy-on-write under mu, so a request reads
 	// it without a lock.
@@ -88,6 +95,9 @@ func New(h *host.Host, opts Options) *Server {
 		opts.Registry = NewRegistry()
 	}
 	s := &Server{host: h, opts: opts, log: opts.Logger}
+	if opts.TracerProvider != nil {
+		s.tracer = opts.TracerProvider.Tracer(tracing.Scope)
+	}
 	s.nodes.Store(&map[string]*node{})
 	s.metrics = newTelemetry(s, opts.Registry)
 	return s
