@@ -17,8 +17,8 @@ import (
 
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/server"
-	"github.com/onexhost/onex-host/host/tracing"
 	"github.com/onexhost/onex-host/host/server/config"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 func newServeCmd(e *env) *cobra.Command {
