@@ -25,9 +25,11 @@ func (s *Server) traced(h http.Handler) http.Handler {
 		ctx := tracing.Extract(r.Context(), r.Header)
 		var sp trace.Span
 		if s.tracer != nil {
-			// The SDK gives every span ids, sampled or not.
 			ctx, sp = s.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
-		} else {
+		}
+		// The SDK gives every span ids, sampled or not; a provider that gives none (the
+		// API's no-op) and no provider at all get ids of the request's own.
+		if sc := trace.SpanContextFromContext(ctx); !sc.IsValid() || sc.IsRemote() {
 			ctx = tracing.WithIDs(ctx)
 		}
 		w.Header().Set(HeaderTraceresponse, tracing.Traceparent(trace.SpanContextFromContext(ctx)))
@@ -66,6 +68,9 @@ func (s *Server) startInvoke(ctx context.Context, name, operation string) (conte
 	}
 	ctx, sp := s.tracer.Start(ctx, "invoke "+operation, trace.WithSpanKind(trace.SpanKindServer))
 	if !sp.IsRecording() {
+		if sc := trace.SpanContextFromContext(ctx); !sc.IsValid() || sc.IsRemote() {
+			ctx = tracing.WithIDs(ctx) // a provider that gives no ids
+		}
 		return ctx, func(Response) {}
 	}
 	sp.SetAttributes(attribute.String("onex.node", name), attribute.String("onex.operation", operation))
