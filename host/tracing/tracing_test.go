@@ -142,3 +142,11 @@ func TestNewProvider_Env(t *testing.T) {
 		})
 	}
 }
+
+func TestTraceparent(t *testing.T) {
+	h := http.Header{}
+	h.Set("traceparent", traceparent)
+	sc := trace.SpanContextFromContext(tracing.Extract(context.Background(), h))
+	assert.Equal(t, traceparent, tracing.Traceparent(sc))
+	assert.Empty(t, tracing.Traceparent(trace.SpanContext{}))
+}
