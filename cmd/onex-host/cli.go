@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/spf13/cobra"
+
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Exit codes.
@@ -107,7 +109,7 @@ func (e *env) logger() (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(e.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", e.logLevel)
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(tracing.Handler(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))), nil
 }
 
 // exactArgs is cobra.ExactArgs with a message naming the placeholders.

@@ -18,6 +18,7 @@ import (
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/server"
 	"github.com/onexhost/onex-host/host/server/config"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 func newServeCmd(e *env) *cobra.Command {
@@ -164,6 +165,24 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		opts.Effects = cl.recorder // one operation id, one commit, over HTTP and NATS alike
 		opts.Registry = server.NewRegistry()
 		opts.Registry.MustRegister(cl.metrics)
+	}
+	// Tracing is off unless the config's tracing block or OTEL_TRACES_EXPORTER says otlp;
+	// its spans are flushed when serve returns.
+	tp, err := tracing.NewProvider(ctx, f.Tracing)
+	if err != nil {
+		_ = h.Close(context.Background())
+		return err // misuse: exit 2
+	}
+	if tp != nil {
+		opts.TracerProvider = tp
+		defer func() {
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(fctx); err != nil {
+				logger.Warn("tracing: spans not flushed", "error", err)
+			}
+		}()
+		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
 	srv = server.New(h, opts)
 	ln, err := net.Listen("tcp", f.Listen)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // DefaultNATSURL is where submit looks for a cluster unless told otherwise.
@@ -39,6 +42,9 @@ func newSubmitCmd(e *env) *cobra.Command {
 			node := args[0]
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
+			// One trace across the hosts: TRACEPARENT (the OpenTelemetry convention for
+			// carrying a trace context in the environment), or a new trace id.
+			ctx = tracing.WithIDs(tracing.Extract(ctx, http.Header{"Traceparent": {os.Getenv("TRACEPARENT")}}))
 			var in abi.ComputeInput
 			var effectIn abi.EffectInput
 			var err error

@@ -11,9 +11,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // ClientConfig configures a Client. The zero value takes every default.
@@ -198,10 +201,17 @@ func (c *Client) request(ctx context.Context, node, operation string, body []byt
 
 // once sends one attempt.
 func (c *Client) once(ctx context.Context, subject string, body []byte) (server.Response, string, error) {
+	ctx, sp := tracing.Start(ctx, "onex.cluster.request", trace.SpanKindClient)
+	defer sp.End()
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.String("messaging.destination.name", subject))
+	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
 	defer cancel()
 	msg := nats.NewMsg(subject)
 	msg.Data = body
+	// The serving host's spans and logs join the caller's trace.
+	tracing.Inject(ctx, http.Header(msg.Header))
 	if deadline, ok := actx.Deadline(); ok {
 		left := time.Until(deadline)
 		msg.Header.Set(HeaderTimeout, strconv.FormatInt(max((left-replyMargin(left)).Milliseconds(), 1), 10))

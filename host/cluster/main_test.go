@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/cluster"
@@ -67,6 +68,8 @@ type memberOptions struct {
 	// member a load of its plugin (about a second under -race), so a test names the
 	// ones it uses.
 	nodes []string
+	// tracer, when set, is the member's server's TracerProvider.
+	tracer trace.TracerProvider
 }
 
 // onlyCore and onlyEffects are memberOptions.nodes.
@@ -107,7 +110,7 @@ func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o m
 	}
 	records, err := cluster.NewEffectRecords(ctx, nc, cluster.EffectRecordsConfig{HostID: id, Lease: o.lease, Logger: quiet})
 	require.NoError(t, err)
-	srv := server.New(h, server.Options{Logger: quiet, Effects: records})
+	srv := server.New(h, server.Options{Logger: quiet, Effects: records, TracerProvider: o.tracer})
 	require.NoError(t, srv.Load(ctx, nodeSpecs(t, o.nodes)))
 	bridge, err := cluster.BridgeEvents(ctx, nc, h.Events(), cluster.BridgeConfig{HostID: id, Logger: quiet})
 	require.NoError(t, err)

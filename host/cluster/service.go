@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // ServiceName is the NATS micro service every host registers (see `nats micro ls`).
@@ -166,6 +168,8 @@ func (s *Service) worker() {
 func (s *Service) serve(e server.Endpoint, req micro.Request) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
+	// The caller's trace context (traceparent): server.Invoke continues its trace.
+	ctx = tracing.Extract(ctx, http.Header(req.Headers()))
 	if ms, err := strconv.ParseInt(req.Headers().Get(HeaderTimeout), 10, 64); err == nil && ms > 0 {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 		defer cancel()

@@ -8,12 +8,16 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/internal/cache"
 	"github.com/onexhost/onex-host/host/internal/metrics"
 	"github.com/onexhost/onex-host/host/internal/node"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Node runs a compute plugin with ONEX's envelope: it assigns operation ids, checks that
@@ -80,6 +84,8 @@ func (n *Node) process(ctx context.Context, in abi.ComputeInput, parallel bool) 
 	if opID == "" {
 		opID = uuid.NewString()
 	}
+	ctx, sp := tracing.Start(ctx, "onex.compute", trace.SpanKindInternal)
+	defer sp.End()
 	data := []byte(in.Data)
 	if len(data) == 0 {
 		data = []byte("null")
@@ -126,10 +132,27 @@ func (n *Node) process(ctx context.Context, in abi.ComputeInput, parallel bool) 
 		elapsed = 0
 	}
 	n.metrics.Observe(name, 1, elapsed, err != nil)
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.String("onex.node", p.Name()), attribute.String("onex.computation", name),
+			attribute.String("onex.operation_id", opID), attribute.Bool("onex.cache_hit", hit),
+			attribute.Int64("onex.fuel", int64(fuel.Load())),
+			attribute.Float64("onex.instance_wait_ms", float64(acquire.Load())/1e6))
+		if !hit {
+			// The call's wall time less getting an instance: the guest's run, or the wait
+			// for the shared computation that answered it.
+			sp.SetAttributes(attribute.Float64("onex.guest_time_ms", float64((elapsed-time.Duration(acquire.Load())).Nanoseconds())/1e6))
+		}
+		if cached {
+			sp.SetAttributes(attribute.String("onex.cache", outcome.String()))
+		}
+		if err != nil {
+			sp.SetStatus(codes.Error, err.Error())
+		}
+	}
 	// Getting an instance is not the operation: a cold instance (a standard-Go guest's
 	// runtime starting) or a full pool would otherwise make every first call "slow".
 	if threshold := rt.SlowThreshold(); threshold > 0 && elapsed-time.Duration(acquire.Load()) >= threshold {
-		rt.Logger().Warn("slow operation", "computation", name, "operation_id", opID,
+		rt.Logger().WarnContext(ctx, "slow operation", "computation", name, "operation_id", opID,
 			"processing_time_ms", float64(elapsed.Nanoseconds())/1e6,
 			"instance_wait_ms", float64(acquire.Load())/1e6, "threshold", threshold)
 	}

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
@@ -15,6 +18,7 @@ import (
 	"github.com/onexhost/onex-host/host/internal/metrics"
 	"github.com/onexhost/onex-host/host/internal/node"
 	"github.com/onexhost/onex-host/host/internal/tx"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // DefaultTimeout bounds a whole effect, retries included: ONEX's timeout_ms default,
@@ -122,6 +126,8 @@ func (n *Node) Process(ctx context.Context, in abi.EffectInput) (abi.EffectOutpu
 	if out.OperationID == "" {
 		out.OperationID = uuid.NewString()
 	}
+	ctx, sp := tracing.Start(ctx, "onex.effect", trace.SpanKindInternal)
+	defer sp.End()
 	start := time.Now()
 	err := n.process(ctx, &in, name, &out)
 	// A guest that passes the host's circuit_open error on (as the SDK does) returns the
@@ -133,8 +139,17 @@ func (n *Node) Process(ctx context.Context, in abi.EffectInput) (abi.EffectOutpu
 	elapsed := time.Since(start)
 	out.ProcessingTimeMS = float64(elapsed.Nanoseconds()) / 1e6
 	n.metrics.Observe(name, 1, elapsed, err != nil)
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.String("onex.node", n.plugin.Name()), attribute.String("onex.effect", name),
+			attribute.String("onex.operation_id", out.OperationID), attribute.Int("onex.retry_count", out.RetryCount),
+			attribute.String("onex.transaction_state", string(out.TransactionState)),
+			attribute.Int64("onex.fuel", int64(out.FuelUsed)))
+		if err != nil {
+			sp.SetStatus(codes.Error, err.Error())
+		}
+	}
 	if err != nil {
-		n.rt.Logger().Debug("effect failed", "effect", name, "operation_id", out.OperationID, "retries", out.RetryCount,
+		n.rt.Logger().DebugContext(ctx, "effect failed", "effect", name, "operation_id", out.OperationID, "retries", out.RetryCount,
 			"transaction_state", out.TransactionState, "error", err)
 	}
 	return out, err
@@ -187,7 +202,12 @@ func (n *Node) process(ctx context.Context, in *abi.EffectInput, name string, ou
 			return err
 		}
 		out.RetryCount++
-		wait := time.NewTimer(retry.delay(number + 1))
+		delay := retry.delay(number + 1)
+		if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
+			sp.AddEvent("retry", trace.WithAttributes(attribute.Int("onex.attempt", number+1),
+				attribute.Float64("onex.delay_ms", float64(delay.Nanoseconds())/1e6), attribute.String("error", err.Error())))
+		}
+		wait := time.NewTimer(delay)
 		select {
 		case <-wait.C:
 		case <-ctx.Done():
@@ -198,8 +218,20 @@ func (n *Node) process(ctx context.Context, in *abi.EffectInput, name string, ou
 }
 
 // attempt runs the effect once, in a transaction of its own, and commits or rolls back.
-func (n *Node) attempt(ctx context.Context, in *abi.EffectInput, name string, data []byte, number int, out *abi.EffectOutput) error {
+func (n *Node) attempt(ctx context.Context, in *abi.EffectInput, name string, data []byte, number int, out *abi.EffectOutput) (err error) {
 	p, rt := n.plugin, n.rt
+	ctx, sp := tracing.Start(ctx, "onex.effect.attempt", trace.SpanKindInternal)
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.Int("onex.attempt", number))
+		defer func() {
+			sp.SetAttributes(attribute.String("onex.transaction_state", string(out.TransactionState)),
+				attribute.Int("onex.side_effects_applied", out.SideEffectsApplied))
+			if err != nil {
+				sp.SetStatus(codes.Error, err.Error())
+			}
+			sp.End()
+		}()
+	}
 	a := &capcall.Attempt{Plugin: rt.Capabilities(), Breakers: !in.NoCircuitBreaker}
 	out.TransactionState, out.TransactionID, out.SideEffectsApplied, out.RollbackOperations = abi.TransactionNone, "", 0, nil
 	if !in.NoTransaction {
@@ -244,7 +276,7 @@ func (n *Node) attempt(ctx context.Context, in *abi.EffectInput, name string, da
 		case errors.As(cerr, &pubErr):
 			// Committed: the side effects stand. The events that could not be published
 			// are reported, never silently lost.
-			rt.Logger().Error("effect committed, but events could not be published", "effect", name,
+			rt.Logger().ErrorContext(ctx, "effect committed, but events could not be published", "effect", name,
 				"operation_id", out.OperationID, "transaction_id", res.ID, "unpublished", len(pubErr.Events), "error", pubErr.Err)
 			out.Result = result
 			return nil
@@ -253,10 +285,18 @@ func (n *Node) attempt(ctx context.Context, in *abi.EffectInput, name string, da
 			err = errorf(p, name, host.ErrClosed, "the transaction was rolled back before it could commit: %v", cerr)
 		}
 	}
-	res, rerr := a.Tx.Rollback(ctx)
+	rctx, rsp := tracing.Start(ctx, "onex.effect.rollback", trace.SpanKindInternal)
+	res, rerr := a.Tx.Rollback(rctx)
+	if rsp.IsRecording() {
+		rsp.SetAttributes(attribute.String("onex.transaction_id", res.ID), attribute.Int("onex.rollback_operations", len(res.RollbackOperations)))
+		if rerr != nil {
+			rsp.SetStatus(codes.Error, rerr.Error())
+		}
+	}
+	rsp.End()
 	report(out, res)
 	if rerr != nil && !errors.Is(rerr, tx.ErrCommitted) {
-		rt.Logger().Error("effect rollback failed", "effect", name, "operation_id", out.OperationID,
+		rt.Logger().ErrorContext(ctx, "effect rollback failed", "effect", name, "operation_id", out.OperationID,
 			"transaction_id", res.ID, "error", rerr)
 	}
 	return err

@@ -69,7 +69,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/journal", s.authorize(RoleAdmin, s.listJournal))
 	mux.HandleFunc("GET /v1/journal/{id}", s.authorize(RoleAdmin, s.getJournal))
 	s.handleUI(mux)
-	return s.logged(mux)
+	return s.traced(s.logged(mux))
 }
 
 // nodeInfo is what /v1/nodes says of a node.
@@ -362,7 +362,7 @@ func (s *Server) operateBreaker(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("unknown action %q (want force-open, force-close or reset)", action))
 		return
 	}
-	s.log.Info("breaker operated", "service", service, "action", r.PathValue("action"))
+	s.log.InfoContext(r.Context(), "breaker operated", "service", service, "action", r.PathValue("action"))
 	s.listBreakers(w, r)
 }
 
@@ -372,7 +372,7 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		s.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }

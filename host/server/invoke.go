@@ -87,7 +87,10 @@ func (s *Server) Invoke(ctx context.Context, name, operation string, body []byte
 		return errorResponse(http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %q", name))
 	}
 	defer n.release()
-	return s.invoke(ctx, n, operation, body, "")
+	ctx, end := s.startInvoke(ctx, name, operation)
+	resp := s.invoke(ctx, n, operation, body, "")
+	end(resp)
+	return resp
 }
 
 // invoke runs operation on n.
@@ -118,7 +121,7 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 			}
 		}
 		s.metrics.observe(n.name, in.Computation(), OperationCompute, time.Since(start), out.FuelUsed, err)
-		s.log.Debug("compute", "node", n.name, "computation", in.Computation(), "operation_id", out.OperationID,
+		s.log.DebugContext(ctx, "compute", "node", n.name, "computation", in.Computation(), "operation_id", out.OperationID,
 			"correlation_id", correlationID, "cache_hit", out.CacheHit, "error", err)
 		if err != nil {
 			status, body := classify(err)
@@ -133,7 +136,7 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 		start := time.Now()
 		out, err := n.effect.Process(ctx, in)
 		s.metrics.observe(n.name, in.Effect(), OperationEffect, time.Since(start), out.FuelUsed, err)
-		s.log.Info("effect", "node", n.name, "effect", in.Effect(), "operation_id", out.OperationID,
+		s.log.InfoContext(ctx, "effect", "node", n.name, "effect", in.Effect(), "operation_id", out.OperationID,
 			"correlation_id", correlationID, "transaction_state", out.TransactionState,
 			"retry_count", out.RetryCount, "error", err)
 		if err != nil {
@@ -185,7 +188,7 @@ func (s *Server) serveOperation(operation string) http.HandlerFunc {
 		}
 		resp, err := s.opts.Router.Route(r.Context(), name, operation, b)
 		if err != nil {
-			s.log.Info("route", "node", name, "operation", operation, "error", err)
+			s.log.InfoContext(r.Context(), "route", "node", name, "operation", operation, "error", err)
 			writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("no node named %q here or in the cluster: %v", name, err))
 			return
 		}

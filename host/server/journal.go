@@ -38,7 +38,7 @@ func (s *Server) listJournal(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		// Every intact record is answered; the damaged ones are named in the log.
-		s.log.Warn("journal: damaged records left out of the listing", "error", err)
+		s.log.WarnContext(r.Context(), "journal: damaged records left out of the listing", "error", err)
 	}
 	writeJSON(w, http.StatusOK, recs)
 }

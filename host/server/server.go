@@ -11,12 +11,14 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/compute"
 	"github.com/onexhost/onex-host/host/effect"
 	"github.com/onexhost/onex-host/host/reducer"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // NodeSpec says how to load one node: its file and its configuration. Reload loads the
@@ -68,6 +70,10 @@ type Options struct {
 	// owns it and closes it after the server is done. Default nil: a reducer node fails
 	// to load (ErrLoad).
 	Reducers *reducer.Store
+	// TracerProvider, when set, traces requests (package host/tracing; NewProvider
+	// builds one from the config file and OTEL_* variables). Default nil: no spans, but
+	// every request still gets trace and span ids for its log records.
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultMaxRequestBytes bounds request bodies unless Options says otherwise.
@@ -79,6 +85,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *telemetry
+	tracer  trace.Tracer // nil: tracing off
 
 	reducerMetrics *reducerTelemetry
 	// intentLogMu guards intentLogged: the operation id of the last pending intent logged,
@@ -105,6 +112,9 @@ func New(h *host.Host, opts Options) *Server {
 		opts.Registry = NewRegistry()
 	}
 	s := &Server{host: h, opts: opts, log: opts.Logger}
+	if opts.TracerProvider != nil {
+		s.tracer = opts.TracerProvider.Tracer(tracing.Scope)
+	}
 	s.nodes.Store(&map[string]*node{})
 	s.metrics = newTelemetry(s, opts.Registry)
 	s.reducerMetrics = newReducerTelemetry(s, opts.Registry)

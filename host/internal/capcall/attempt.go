@@ -8,6 +8,9 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/breaker"
@@ -15,6 +18,7 @@ import (
 	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
 	"github.com/onexhost/onex-host/host/internal/capability/kv"
 	"github.com/onexhost/onex-host/host/internal/tx"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Plugin is what the capability calls of one loaded effect plugin reach and act for:
@@ -74,6 +78,21 @@ type Attempt struct {
 // Call runs one capability op with its JSON request (a view of guest memory, valid
 // only during the call) and returns the status and the JSON response or error payload.
 func (a *Attempt) Call(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
+	ctx, sp := tracing.Start(ctx, "onex.capability", trace.SpanKindInternal)
+	if !sp.IsRecording() {
+		return a.call(ctx, op, req)
+	}
+	sp.SetAttributes(attribute.String("onex.op", op))
+	status, resp := a.call(ctx, op, req)
+	sp.SetAttributes(attribute.Int("onex.status", int(status)))
+	if status != abi.StatusOK {
+		sp.SetStatus(codes.Error, string(resp))
+	}
+	sp.End()
+	return status, resp
+}
+
+func (a *Attempt) call(ctx context.Context, op string, req []byte) (abi.Status, []byte) {
 	p := a.Plugin
 	if c, ok := abi.CapabilityOf(op); ok && !slices.Contains(p.Capabilities, c) {
 		return failure(abi.StatusDenied, "%s: the manifest does not list the %q capability", op, c)

@@ -5,6 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Rollback ends the transaction by undoing its operations: it runs the
@@ -120,10 +126,19 @@ func (t *Tx) compensate(ctx context.Context, ents []entry) ([]RollbackOp, error)
 // callCompensator runs c, turning a panic into a *PanicError so that the
 // remaining compensations still run.
 func callCompensator(ctx context.Context, c Compensator, op Operation) (err error) {
+	ctx, sp := tracing.Start(ctx, "onex.compensate", oteltrace.SpanKindInternal)
+	if sp.IsRecording() {
+		sp.SetAttributes(attribute.Int64("onex.seq", int64(op.Seq)), attribute.String("onex.kind", op.Kind),
+			attribute.String("onex.service", op.Service), attribute.String("onex.target", op.Target))
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v}
 		}
+		if err != nil && sp.IsRecording() {
+			sp.SetStatus(codes.Error, err.Error())
+		}
+		sp.End()
 	}()
 	return c.Compensate(ctx, op)
 }

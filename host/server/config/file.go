@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onexhost/onex-host/host"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Defaults of the server's own settings. The host-wide and per-node settings default to
@@ -58,6 +59,9 @@ type File struct {
 	Limits   Limits       `yaml:"limits"`
 	Host     HostSettings `yaml:"host"`
 	NATS     NATS         `yaml:"nats"`
+	// Tracing is the OpenTelemetry trace export; the zero value (the default) is off.
+	// The standard OTEL_* environment variables override it (tracing.NewProvider).
+	Tracing tracing.Config `yaml:"tracing"`
 	// NodeEntries (nodes in the file) are the plugins to serve; the Nodes method expands
 	// them. Default's is one entry, dir: DefaultNodesDir; a file without nodes serves
 	// none.

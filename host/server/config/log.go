@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Logger returns a logger writing to w at Level, as text or JSON by Format. The error is
@@ -17,11 +19,12 @@ func (l Log) Logger(w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("config: %w", fieldErr("log.level", "%q is not debug, info, warn or error", l.Level))
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	// Every record made with a request's context carries its trace_id and span_id.
 	switch l.Format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(tracing.Handler(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(tracing.Handler(slog.NewJSONHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("config: %w", fieldErr("log.format", "%q is not text or json", l.Format))
 }

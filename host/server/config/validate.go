@@ -95,6 +95,9 @@ func (f *File) checkServer() error {
 	if f.Log.Format != "text" && f.Log.Format != "json" {
 		return fieldErr("log.format", "%q is not text or json", f.Log.Format)
 	}
+	if err := f.Tracing.Validate(); err != nil {
+		return fieldErr("tracing", "%v", err)
+	}
 	if f.Limits.MaxRequestBytes > maxRequestBytes {
 		return fieldErr("limits.max_request_bytes", "%s exceeds 1GiB", f.Limits.MaxRequestBytes)
 	}
