@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,12 +129,14 @@ func TestRun_Errors(t *testing.T) {
 	}
 }
 
+// TestRun_Timeout: a guest that loops forever is stopped at its deadline. The loop never
+// ends, so returning at all proves it was stopped; the message says it was the timeout
+// that stopped it. No wall-clock bound: under load, starting the CLI and compiling the
+// module take what they take.
 func TestRun_Timeout(t *testing.T) {
-	start := time.Now()
 	code, _, stderr := cli(t, "", "run", fixture("wat/loop.wasm"), "--timeout", "300ms")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "timeout")
-	assert.Less(t, time.Since(start), time.Second+500*time.Millisecond, "the runaway guest is stopped within a second of its deadline")
+	assert.Contains(t, stderr, "timeout: guest stopped after the 300ms timeout")
 }
 
 func TestInspect(t *testing.T) {
