@@ -23,12 +23,14 @@ import (
 // code is shared; every call checks out its own instance, so a Plugin is safe for
 // concurrent use by multiple goroutines.
 type Plugin struct {
-	host     *Host
-	name     string
-	digest   string
-	size     int
-	manifest abi.Manifest
-	flavour  Flavour
+	host *Host
+	// refilling is set while a goroutine re-creates a fresh plugin's ready instances.
+	refilling atomic.Bool
+	name      string
+	digest    string
+	size      int
+	manifest  abi.Manifest
+	flavour   Flavour
 	// offers maps each computation of the manifest to its name inside the guest: itself
 	// for native plugins, the exported function for Extism ones.
 	offers map[string]string
@@ -230,8 +232,11 @@ func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, 
 
 // put returns an instance to the pool, or discards it when it faulted.
 func (p *Plugin) put(inst guest.Instance) {
-	if inst.Faulted() {
+	if inst.Faulted() || p.limits.fresh {
 		p.pool.Discard(inst)
+		if p.limits.fresh {
+			p.refill()
+		}
 		return
 	}
 	p.pool.Release(inst)
