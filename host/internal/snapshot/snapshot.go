@@ -313,14 +313,15 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 		count++
 		at = end
 	}
-	// Code may name segments by index (data.drop): keep at least as many, the extra ones
-	// empty, as active segments are dropped at instantiation anyway.
-	for ; count < l.dataSegments; count++ {
-		data = append(data, 0, 0x41, 0, 0x0b, 0)
-	}
-	secs = put(secs, section{secData, append(appendU32(nil, count), data...)})
 	if find(secs, secDataCount) != nil {
+		// Only then may code name segments by index (memory.init, data.drop): keep at
+		// least as many, the extra ones empty, as active segments are dropped at
+		// instantiation anyway. Without it, each would cost every instantiation.
+		for ; count < l.dataSegments; count++ {
+			data = append(data, 0, 0x41, 0, 0x0b, 0)
+		}
 		secs = put(secs, section{secDataCount, appendU32(nil, count)})
 	}
+	secs = put(secs, section{secData, append(appendU32(nil, count), data...)})
 	return join(secs), nil
 }
