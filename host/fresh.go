@@ -10,7 +10,9 @@ func (p *Plugin) refill() {
 	if p.limits.prewarm == 0 || !p.refilling.CompareAndSwap(false, true) {
 		return
 	}
+	p.refills.Add(1)
 	go func() {
+		defer p.refills.Done()
 		defer p.refilling.Store(false)
 		_ = p.pool.Prewarm(context.Background(), p.limits.prewarm)
 	}()

@@ -24,8 +24,10 @@ import (
 // concurrent use by multiple goroutines.
 type Plugin struct {
 	host *Host
-	// refilling is set while a goroutine re-creates a fresh plugin's ready instances.
+	// refilling is set while a goroutine re-creates a fresh plugin's ready instances;
+	// teardown waits for it in refills before closing the compiled modules.
 	refilling atomic.Bool
+	refills   sync.WaitGroup
 	name      string
 	digest    string
 	size      int
@@ -281,6 +283,7 @@ func (p *Plugin) exit() {
 // teardown runs once, when the last reference is dropped.
 func (p *Plugin) teardown() {
 	p.pool.Close()
+	p.refills.Wait() // a refill ends with its instance once the pool is closed
 	p.closeCapabilities()
 	p.release()
 	p.host.mu.Lock()
