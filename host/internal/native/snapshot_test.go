@@ -214,3 +214,19 @@ func BenchmarkInstantiate(b *testing.B) {
 		})
 	}
 }
+
+// TestSnapshot_MonotonicClock: an instance of a snapshot never reads the monotonic clock
+// earlier than the initialization the snapshot captured did.
+func TestSnapshot_MonotonicClock(t *testing.T) {
+	rt := newRuntime(t)
+	wasm, err := os.ReadFile(filepath.Join(plugintest.Root(), "plugins", "testdata", "wat", "clockinit.wasm"))
+	require.NoError(t, err)
+	snap, err := snapshot.Take(context.Background(), rt, wasm, hostModConfig())
+	require.NoError(t, err)
+	inst, err := newCode(t, rt, snap).NewInstance(context.Background())
+	require.NoError(t, err)
+	defer inst.Close()
+	out, err := inst.Invoke(context.Background(), "default", "default", nil, time.Time{}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "1", string(out))
+}
