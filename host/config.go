@@ -255,7 +255,36 @@ type PluginConfig struct {
 	// Inspect loads an effect node only to describe it: its capabilities are neither
 	// checked against Grants nor opened, so every capability call it makes is denied.
 	Inspect bool
+	// Isolation is how calls share instances: IsolationPooled (the default, "") reuses
+	// an instance for call after call; IsolationFresh runs every call on a new instance,
+	// dropped afterwards, so nothing a call leaves in guest memory reaches the next one.
+	Isolation Isolation
+	// Snapshot says whether a native plugin's instances start from a pre-initialized
+	// snapshot of the module (host/internal/snapshot): SnapshotAuto (the default, "")
+	// takes one for IsolationFresh only, where every call creates an instance.
+	Snapshot Snapshot
 }
+
+// Isolation is PluginConfig.Isolation.
+type Isolation string
+
+// The isolation modes.
+const (
+	IsolationPooled Isolation = "pooled"
+	IsolationFresh  Isolation = "fresh"
+)
+
+// Snapshot is PluginConfig.Snapshot.
+type Snapshot string
+
+// The snapshot modes. A snapshot costs two more compilations of the module at load
+// (BENCHMARKS.md, "Snapshots and fresh isolation") and saves about half of every
+// instance creation.
+const (
+	SnapshotAuto Snapshot = ""
+	SnapshotOn   Snapshot = "on"
+	SnapshotOff  Snapshot = "off"
+)
 
 // ExtismConfig configures an Extism plugin. The zero value is usable: the node comes from
 // the sidecar (LoadFile) or DefaultExtismNode, and the size limits are Extism's defaults.
@@ -292,6 +321,8 @@ type limits struct {
 	cacheTTL     time.Duration // 0: the cache's default; negative: not cached
 	execution    Execution
 	fuel         uint64 // 0: no budget
+	fresh        bool   // IsolationFresh
+	snapshot     bool   // a native plugin's instances start from a snapshot
 }
 
 const pageSize = 64 << 10
@@ -374,6 +405,22 @@ func (c Config) resolve(p PluginConfig, manifestTimeout time.Duration) (limits, 
 		l.prewarm = p.Prewarm
 	}
 	l.prewarm = min(max(l.prewarm, 0), l.maxInstances)
+	switch p.Isolation {
+	case "", IsolationPooled:
+	case IsolationFresh:
+		l.fresh = true
+	default:
+		return l, fmt.Errorf("host: plugin config: isolation %q is not %q or %q", p.Isolation, IsolationPooled, IsolationFresh)
+	}
+	switch p.Snapshot {
+	case SnapshotAuto:
+		l.snapshot = l.fresh
+	case SnapshotOn:
+		l.snapshot = true
+	case SnapshotOff:
+	default:
+		return l, fmt.Errorf("host: plugin config: snapshot %q is not %q or %q", p.Snapshot, SnapshotOn, SnapshotOff)
+	}
 	return l, nil
 }
 

@@ -195,6 +195,11 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 	}
 	code := &native.Code{Plugin: (*guestPlugin)(p), Runtime: p.eng.rt, Compiled: p.compiled,
 		ModConfig: p.host.modConfig, Metered: p.metered}
+	if p.limits.snapshot {
+		if err := p.snapshot(ctx, code, wasm); err != nil {
+			return err
+		}
+	}
 	return p.startPool(ctx, func(ctx context.Context) (guest.Instance, error) {
 		inst, err := code.NewInstance(ctx)
 		if err != nil {

@@ -23,12 +23,16 @@ import (
 // code is shared; every call checks out its own instance, so a Plugin is safe for
 // concurrent use by multiple goroutines.
 type Plugin struct {
-	host     *Host
-	name     string
-	digest   string
-	size     int
-	manifest abi.Manifest
-	flavour  Flavour
+	host *Host
+	// refilling is set while a goroutine re-creates a fresh plugin's ready instances;
+	// teardown waits for it in refills before closing the compiled modules.
+	refilling atomic.Bool
+	refills   sync.WaitGroup
+	name      string
+	digest    string
+	size      int
+	manifest  abi.Manifest
+	flavour   Flavour
 	// offers maps each computation of the manifest to its name inside the guest: itself
 	// for native plugins, the exported function for Extism ones.
 	offers map[string]string
@@ -231,8 +235,11 @@ func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, 
 
 // put returns an instance to the pool, or discards it when it faulted.
 func (p *Plugin) put(inst guest.Instance) {
-	if inst.Faulted() {
+	if inst.Faulted() || p.limits.fresh {
 		p.pool.Discard(inst)
+		if p.limits.fresh {
+			p.refill()
+		}
 		return
 	}
 	p.pool.Release(inst)
@@ -277,6 +284,7 @@ func (p *Plugin) exit() {
 // teardown runs once, when the last reference is dropped.
 func (p *Plugin) teardown() {
 	p.pool.Close()
+	p.refills.Wait() // a refill ends with its instance once the pool is closed
 	p.closeCapabilities()
 	p.release()
 	p.host.mu.Lock()

@@ -35,6 +35,7 @@ type hostFlags struct {
 	events      bool
 	fuel        uint64
 	guarded     bool
+	fresh       bool // --fresh: host.IsolationFresh
 	dataDir     string
 	slow        time.Duration
 	// node, when set by a command, replaces the Extism node the flags describe.
@@ -58,6 +59,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
 	fs.DurationVar(&f.slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this (getting an instance not counted); 0: never")
 	fs.BoolVar(&f.guarded, "guarded", false, "run the plugin guarded (close-on-context-done) instead of metered")
+	fs.BoolVar(&f.fresh, "fresh", false, "run every call on a new instance from a snapshot, dropped afterwards (isolation: fresh)")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
 	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
@@ -71,6 +73,9 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 	pc := host.PluginConfig{Timeout: f.timeout, Inspect: f.inspect, Fuel: f.fuel}
 	if f.guarded {
 		pc.Execution = host.ExecutionGuarded
+	}
+	if f.fresh {
+		pc.Isolation = host.IsolationFresh
 	}
 	for _, s := range f.allowPaths {
 		g, err := host.ParsePathGrant(s)

@@ -65,6 +65,8 @@ func TestLoad_InvalidField(t *testing.T) {
 		{name: "name on a dir", doc: "nodes: [{dir: plugins, name: core}]\n", field: "nodes[0].name"},
 		{name: "bad name", doc: "nodes: [{path: plugins/a.wasm, name: Core Node}]\n", field: "nodes[0].name"},
 		{name: "jitter", doc: "nodes: [{path: plugins/a.wasm, retry: {jitter: 2}}]\n", field: "nodes[0].retry.jitter"},
+		{name: "isolation", doc: "nodes: [{path: plugins/a.wasm, isolation: shared}]\n", field: "nodes[0].isolation"},
+		{name: "snapshot", doc: "nodes: [{path: plugins/a.wasm, snapshot: always}]\n", field: "nodes[0].snapshot"},
 		{name: "concurrency", doc: "nodes: [{path: plugins/a.wasm, concurrency: -1}]\n", field: "nodes[0].concurrency"},
 		{name: "node size, same line", doc: "nodes: [{path: plugins/a.wasm, timeout: 1s, memory_limit: 64 MB!}]\n", field: "nodes[0].memory_limit"},
 		{name: "node instances type", doc: "nodes:\n  - path: plugins/a.wasm\n    max_instances: many\n", field: "nodes[0].max_instances"},

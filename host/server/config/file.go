@@ -209,6 +209,11 @@ type NodeEntry struct {
 	Execution string `yaml:"execution"`
 	// Fuel is PluginConfig.Fuel: each call's budget of metered work; 0 (default): none.
 	Fuel uint64 `yaml:"fuel"`
+	// Isolation is PluginConfig.Isolation: pooled (the default) or fresh, a new instance
+	// for every call.
+	Isolation string `yaml:"isolation"`
+	// Snapshot is PluginConfig.Snapshot: on, off, or empty (the default: on with fresh).
+	Snapshot string `yaml:"snapshot"`
 	// Concurrency is effect.Config.Concurrency (effect nodes): 1 runs effects one at a
 	// time; 0 (the default) bounds them only by the instance pool. Not negative.
 	Concurrency int `yaml:"concurrency"`

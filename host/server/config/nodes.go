@@ -130,6 +130,8 @@ func (f *File) pluginConfig(e NodeEntry, sidecar *host.ExtismNode) host.PluginCo
 		Prewarm:      e.Prewarm,
 		CacheTTL:     time.Duration(e.CacheTTL),
 		Execution:    host.Execution(e.Execution),
+		Isolation:    host.Isolation(e.Isolation),
+		Snapshot:     host.Snapshot(e.Snapshot),
 		Fuel:         e.Fuel,
 		Grants: host.Grants{
 			Hosts:  slices.Clone(e.Grants.Hosts),

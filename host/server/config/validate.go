@@ -220,6 +220,12 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	if x := host.Execution(e.Execution); x != "" && x != host.ExecutionMetered && x != host.ExecutionGuarded {
 		return fieldErr(field+".execution", "%q is not metered or guarded", e.Execution)
 	}
+	if x := host.Isolation(e.Isolation); x != "" && x != host.IsolationPooled && x != host.IsolationFresh {
+		return fieldErr(field+".isolation", "%q is not pooled or fresh", e.Isolation)
+	}
+	if x := host.Snapshot(e.Snapshot); x != host.SnapshotAuto && x != host.SnapshotOn && x != host.SnapshotOff {
+		return fieldErr(field+".snapshot", "%q is not on or off", e.Snapshot)
+	}
 	switch {
 	case e.Path == "" && e.Dir == "":
 		return fieldErr(field, "set path (a plugin file) or dir (a directory of *.wasm files)")

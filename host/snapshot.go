@@ -1,0 +1,41 @@
+package host
+
+import (
+	"context"
+	"errors"
+
+	"github.com/onexhost/onex-host/host/internal/meter"
+	"github.com/onexhost/onex-host/host/internal/native"
+	"github.com/onexhost/onex-host/host/internal/snapshot"
+)
+
+// snapshot makes code's instances start from a pre-initialized snapshot of wasm (see
+// PluginConfig.Snapshot), closed with the plugin. A module the snapshot cannot capture
+// faithfully (snapshot.ErrUnsupported) runs from its own image, as without snapshots; a
+// module whose initialization fails is left for the first instance to report.
+func (p *Plugin) snapshot(ctx context.Context, code *native.Code, wasm []byte) error {
+	if p.metered {
+		// The snapshot is of the module the runtime runs: the instrumented one, rewritten
+		// again (Instrument is deterministic; the compiled module is shared and cached).
+		var err error
+		if wasm, _, err = meter.Instrument(wasm, meter.Options{}); err != nil {
+			return p.pluginError(err)
+		}
+	}
+	compiled, err := code.Snapshot(ctx, wasm)
+	switch {
+	case errors.Is(err, snapshot.ErrUnsupported):
+		p.logger.Info("plugin runs without a snapshot", "reason", err)
+		return nil
+	case err != nil:
+		p.logger.Debug("snapshot failed; the first instance reports why", "err", err)
+		return nil
+	}
+	code.Compiled = compiled
+	release := p.release
+	p.release = func() {
+		_ = compiled.Close(context.Background())
+		release()
+	}
+	return nil
+}
