@@ -26,6 +26,8 @@ import (
 //	GET  /v1/reducers/{node}/keys?cursor=&limit=     the node's keys, paged
 //	GET  /v1/reducers/{node}/dead-letters            events whose fold failed
 //	POST /v1/reducers/{node}/dead-letters/retry?key=&event_id=
+//	GET  /v1/reducers/{node}/failed-intents          intents whose effect refused them for good
+//	POST /v1/reducers/{node}/failed-intents/retry?operation_id=
 //	GET  /v1/reducers/{node}/events[?key=]           state changes, as server-sent events
 
 // TopicReducerStateChanged is the bus topic of a reducer's state changes: one event per
@@ -366,6 +368,51 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": ds})
 }
 
+func (s *Server) listFailedIntents(w http.ResponseWriter, r *http.Request) {
+	n := s.reducerNode(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	fs, err := s.opts.Reducers.FailedIntents(n.name)
+	if err != nil {
+		s.writeApplied(w, n, "", "", reducer.Result{}, err)
+		return
+	}
+	if fs == nil {
+		fs = []reducer.FailedIntent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"failed_intents": fs})
+}
+
+// retryFailedIntent is POST /v1/reducers/{node}/failed-intents/retry?operation_id=O: the
+// intent goes back to the outbox (answered 202; the dispatcher carries it out), 404 when
+// the node has no such failed intent.
+func (s *Server) retryFailedIntent(w http.ResponseWriter, r *http.Request) {
+	n := s.reducerNode(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	id := r.URL.Query().Get("operation_id")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "the operation_id query parameter is required")
+		return
+	}
+	fs, err := s.opts.Reducers.FailedIntents(n.name)
+	if err == nil && !slices.ContainsFunc(fs, func(f reducer.FailedIntent) bool { return f.Entry.OperationID == id }) {
+		err = fmt.Errorf("%w: node %s has no failed intent %q", reducer.ErrNotFound, n.name, id)
+	}
+	if err == nil {
+		err = s.opts.Reducers.RetryFailed(id)
+	}
+	if err != nil {
+		s.writeApplied(w, n, "", "", reducer.Result{}, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"operation_id": id, "requeued": true})
+}
+
 // retryDeadLetter is POST /v1/reducers/{node}/dead-letters/retry?key=K&event_id=E: the
 // event is applied again (Node.Retry) and answered as postEvent answers.
 func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
@@ -418,5 +465,7 @@ func (s *Server) registerReducers(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/reducers/{node}/keys", s.authorize(RoleInvoke, s.listKeys))
 	mux.HandleFunc("GET /v1/reducers/{node}/dead-letters", s.authorize(RoleInvoke, s.listDeadLetters))
 	mux.HandleFunc("POST /v1/reducers/{node}/dead-letters/retry", s.authorize(RoleInvoke, s.retryDeadLetter))
+	mux.HandleFunc("GET /v1/reducers/{node}/failed-intents", s.authorize(RoleInvoke, s.listFailedIntents))
+	mux.HandleFunc("POST /v1/reducers/{node}/failed-intents/retry", s.authorize(RoleInvoke, s.retryFailedIntent))
 	mux.HandleFunc("GET /v1/reducers/{node}/events", s.authorize(RoleInvoke, s.streamStateChanges))
 }

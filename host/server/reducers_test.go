@@ -45,8 +45,11 @@ type effectCall struct {
 // recorder is an EffectRecorder that runs each effect on the real node, records it, and
 // reports success to the caller, so that the intent is done whatever the effect said.
 type recorder struct {
-	mu    sync.Mutex // guards calls
+	mu    sync.Mutex // guards calls and answer
 	calls []effectCall
+	// answer, when set, picks what the dispatcher is told instead of 200: given the
+	// effect node's real answer.
+	answer func(server.Response) server.Response
 }
 
 func (r *recorder) Run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (server.Response, bool) {
@@ -60,7 +63,11 @@ func (r *recorder) Run(ctx context.Context, node string, body []byte, exec func(
 	r.mu.Lock()
 	r.calls = append(r.calls, effectCall{node: node, body: abi.EffectInput{EffectType: in.EffectType, OperationData: in.OperationData, OperationID: in.OperationID},
 		status: resp.Status, answer: resp.Body})
+	answer := r.answer
 	r.mu.Unlock()
+	if answer != nil {
+		return answer(resp), false
+	}
 	return server.Response{Status: http.StatusOK, Body: []byte("{}")}, false
 }
 
@@ -364,6 +371,82 @@ func TestReducers_IntentForANodeNotServed(t *testing.T) {
 	assert.Len(t, p, 1, "kept, not dropped")
 	assert.Equal(t, 1.0, scrape(t, f.url, "onex_reducer_intents_pending")["node=counter"])
 	assert.Empty(t, f.rec.seen())
+}
+
+// TestReducers_IntentRefused: an effect answer that cannot change (fileops refuses the
+// counter's relative path with a non-retryable 4xx) moves the intent to the failed
+// intents — listed, counted, retryable by operation id — and later intents still run; a
+// retryable answer keeps the intent pending.
+func TestReducers_IntentRefused(t *testing.T) {
+	t.Parallel()
+	f := newReducerFixture(t, true)
+	f.rec.mu.Lock()
+	f.rec.answer = func(real server.Response) server.Response { return real }
+	f.rec.mu.Unlock()
+	post10 := func(key string) {
+		for i := 1; i <= 10; i++ {
+			require.Equal(t, 200, f.send(t, "/v1/reducers/counter/keys/"+key+"/events", fmt.Sprintf(`{"event_id":"%d","type":"add","data":1}`, i), nil))
+		}
+	}
+	type listing struct {
+		FailedIntents []reducer.FailedIntent `json:"failed_intents"`
+	}
+	failed := func() []reducer.FailedIntent {
+		var l listing
+		require.Equal(t, 200, f.get(t, "/v1/reducers/counter/failed-intents", &l))
+		return l.FailedIntents
+	}
+	post10("a")
+	post10("b")
+	eventually(t, func() bool { return len(failed()) == 2 }, "both intents refused")
+	fs := failed()
+	assert.Equal(t, abi.IntentOperationID("counter", "a", 10, 0), fs[0].Entry.OperationID)
+	assert.Equal(t, abi.IntentOperationID("counter", "b", 10, 0), fs[1].Entry.OperationID)
+	assert.Contains(t, fs[0].Error, "fileops/write answered 4")
+	p, err := f.store.Pending(0)
+	require.NoError(t, err)
+	assert.Empty(t, p, "refused intents hold nothing back")
+	m := scrape(t, f.url, "onex_reducer_intents_total")
+	assert.Equal(t, 2.0, m["node=counter outcome=rejected"])
+	assert.Zero(t, m["node=counter outcome=failed"])
+	assert.Equal(t, 2.0, scrape(t, f.url, "onex_reducer_failed_intents")["node=counter"])
+	assert.Len(t, f.rec.seen(), 2, "each tried once")
+
+	// Retry by operation id: an unknown one is 404; a known one is carried out again.
+	resp, err := http.Post(f.url+"/v1/reducers/counter/failed-intents/retry?operation_id=nope", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	f.rec.mu.Lock()
+	f.rec.answer = nil // now the recorder answers 200
+	f.rec.mu.Unlock()
+	resp, err = http.Post(f.url+"/v1/reducers/counter/failed-intents/retry?operation_id="+fs[0].Entry.OperationID, "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	eventually(t, func() bool {
+		return scrape(t, f.url, "onex_reducer_intents_total")["node=counter outcome=carried"] == 1
+	}, "the retried intent is carried out")
+	left := failed()
+	require.Len(t, left, 1)
+	assert.Equal(t, fs[1].Entry.OperationID, left[0].Entry.OperationID)
+	assert.Len(t, f.rec.seen(), 3)
+
+	// A retryable answer keeps the intent pending.
+	f.rec.mu.Lock()
+	f.rec.answer = func(server.Response) server.Response {
+		return server.Response{Status: http.StatusServiceUnavailable, Body: []byte(`{"error":{"code":"unavailable","message":"busy","retryable":true}}`)}
+	}
+	f.rec.mu.Unlock()
+	post10("c")
+	eventually(t, func() bool {
+		return scrape(t, f.url, "onex_reducer_intents_total")["node=counter outcome=failed"] >= 1
+	}, "the dispatcher tried the intent")
+	p, err = f.store.Pending(0)
+	require.NoError(t, err)
+	require.Len(t, p, 1, "kept pending")
+	assert.Equal(t, abi.IntentOperationID("counter", "c", 10, 0), p[0].OperationID)
+	assert.Len(t, failed(), 1)
 }
 
 // eventually polls cond until it holds or the test's deadline nears.
