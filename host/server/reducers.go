@@ -16,6 +16,7 @@ import (
 	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/reducer"
+	"github.com/onexhost/onex-host/host/reducer/fsm"
 )
 
 // Reducer nodes (package host/reducer) are served under /v1/reducers/{node}: the server
@@ -55,8 +56,31 @@ const (
 // Today the plugin's onex_reduce export (reducer.FoldOf); another source (an FSM
 // contract named by the node's spec) is one more case here.
 func foldSource(spec NodeSpec, p *host.Plugin) (reducer.Fold, error) {
-	_ = spec
+	if spec.FSM != "" {
+		m, err := fsm.LoadFile(spec.FSM)
+		if err != nil {
+			return nil, err
+		}
+		return m.Fold(), nil
+	}
 	return reducer.FoldOf(p)
+}
+
+// loadFSM loads an FSM contract spec (NodeSpec.FSM) as a reducer node without a plugin.
+func (s *Server) loadFSM(spec NodeSpec, prev *node) (*node, error) {
+	m, err := fsm.LoadFile(spec.FSM)
+	if err != nil {
+		return nil, err
+	}
+	name := m.Name()
+	if spec.Name != "" {
+		name = spec.Name
+	}
+	n := &node{name: name, spec: spec, idle: make(chan struct{}), fsmDigest: "fsm:" + m.Name() + "@" + m.Version()}
+	if err := s.loadReducer(n, prev); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // reductionKey carries the reduction a request names (?reduction=) to the fold.
@@ -111,7 +135,7 @@ func (s *Server) currentFold(name string) reducer.Fold {
 
 // defaultReduction is the reduction run when a request names none: the manifest's first.
 func defaultReduction(n *node) string {
-	if cs := n.plugin.Manifest().Computations; len(cs) > 0 {
+	if cs := n.computations(); len(cs) > 0 {
 		return cs[0].Name
 	}
 	return ""
@@ -127,7 +151,7 @@ func (s *Server) reducerNode(w http.ResponseWriter, r *http.Request) *node {
 	}
 	if n.reducer == nil {
 		n.release()
-		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("%s is a %s node, not a reducer", name, n.plugin.Manifest().Kind))
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("%s is a %s node, not a reducer", name, n.kind()))
 		return nil
 	}
 	return n
@@ -140,7 +164,7 @@ func reduceContext(w http.ResponseWriter, r *http.Request, n *node) (context.Con
 	if red == "" {
 		return r.Context(), true
 	}
-	if !slices.ContainsFunc(n.plugin.Manifest().Computations, func(c abi.Computation) bool { return c.Name == red }) {
+	if !slices.ContainsFunc(n.computations(), func(c abi.Computation) bool { return c.Name == red }) {
 		writeError(w, http.StatusNotFound, "unknown_computation", fmt.Sprintf("reducer %s has no reduction %q", n.name, red))
 		return nil, false
 	}
@@ -155,6 +179,9 @@ type reduceResponse struct {
 	State     json.RawMessage       `json:"state"`
 	Intents   []reducer.OutboxEntry `json:"intents"`
 	Duplicate bool                  `json:"duplicate"`
+	// Projection is the fold's projection of this event (an FSM node's fsm_state, …);
+	// absent when it gave none, and for a duplicate.
+	Projection json.RawMessage `json:"projection,omitempty"`
 }
 
 // foldFailure is the 422 answer to an event whose fold failed: the state is unchanged
@@ -262,7 +289,7 @@ func (s *Server) writeApplied(w http.ResponseWriter, n *node, key, eventID strin
 			intents = []reducer.OutboxEntry{}
 		}
 		writeJSON(w, http.StatusOK, reduceResponse{Node: n.name, Key: key, Sequence: res.Sequence, State: res.State,
-			Intents: intents, Duplicate: res.Duplicate})
+			Intents: intents, Duplicate: res.Duplicate, Projection: res.Projection})
 		return
 	}
 	if fe, ok := errors.AsType[*reducer.FoldError](err); ok {

@@ -542,3 +542,43 @@ func TestReducers_Auth(t *testing.T) {
 	assert.Equal(t, 200, do("GET", "/v1/reducers/counter/keys/a", invokeToken, ""))
 	assert.Equal(t, 200, do("GET", "/v1/reducers/counter/dead-letters", invokeToken, ""))
 }
+
+// TestReducers_FSMNode: an FSM contract is served as a reducer node without a plugin;
+// the answer carries the FSM metadata as its projection.
+func TestReducers_FSMNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
+		WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	st, err := reducer.OpenStore(filepath.Join(t.TempDir(), "reducers.db"), reducer.NewConfig())
+	require.NoError(t, err)
+	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st})
+	contract := filepath.Join("..", "reducer", "fsm", "testdata", "order.yaml")
+	require.NoError(t, srv.Load(ctx, []server.NodeSpec{{FSM: contract, Name: "orders"}}))
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		require.NoError(t, h.Close(ctx))
+		require.NoError(t, st.Close())
+	})
+	f := &reducerFixture{url: ts.URL}
+	var out struct {
+		Sequence   uint64         `json:"sequence"`
+		Projection map[string]any `json:"projection"`
+	}
+	require.Equal(t, 200, f.send(t, "/v1/reducers/orders/keys/o1/events", `{"event_id":"1","type":"pay","data":{"amount":5,"currency":"EUR"}}`, &out))
+	assert.Equal(t, uint64(1), out.Sequence)
+	assert.Equal(t, "paid", out.Projection["fsm_state"])
+	assert.Equal(t, "created", out.Projection["fsm_previous_state"])
+	assert.Equal(t, "pay", out.Projection["fsm_transition_name"])
+	assert.Equal(t, true, out.Projection["fsm_transition_success"])
+	var key struct {
+		Sequence uint64          `json:"sequence"`
+		State    json.RawMessage `json:"state"`
+	}
+	require.Equal(t, 200, f.get(t, "/v1/reducers/orders/keys/o1", &key))
+	assert.Equal(t, uint64(1), key.Sequence)
+	assert.Contains(t, string(key.State), `"paid"`)
+	assert.Contains(t, srv.Names(), "orders")
+}
