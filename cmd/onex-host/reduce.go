@@ -16,6 +16,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/reducer"
+	"github.com/onexhost/onex-host/host/reducer/fsm"
 )
 
 // reduceResult is what reduce prints: the key's final state and the intents this run's
@@ -27,16 +28,19 @@ type reduceResult struct {
 	Applied    int                   `json:"applied"`
 	Duplicates int                   `json:"duplicates"`
 	Intents    []reducer.OutboxEntry `json:"intents"`
+	// Projection is the last applied event's projection (an FSM's fsm_state, …), when
+	// the fold gave one.
+	Projection json.RawMessage `json:"projection,omitempty"`
 }
 
 func newReduceCmd(e *env) *cobra.Command {
 	var (
-		key, eventsPath, reduction, dataDir, nodePath string
-		hf                                            hostFlags
+		key, eventsPath, reduction, dataDir, nodePath, fsmPath string
+		hf                                                     hostFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "reduce <plugin.wasm> --key <key> --events {<file.jsonl> | -} [--reduction <name>] [--data-dir <dir>]",
-		Short: "Fold events into one key's state with a reducer plugin and print the final state",
+		Use:   "reduce {<plugin.wasm> | --fsm <contract.yaml>} --key <key> --events {<file.jsonl> | -} [--reduction <name>] [--data-dir <dir>]",
+		Short: "Fold events into one key's state with a reducer plugin or an FSM contract and print the final state",
 		Long: "Apply each line of --events (one event envelope per line: {\"event_id\", \"type\",\n" +
 			"\"data\"}, decoded strictly; blank lines skipped) to --key, in order, with the reducer\n" +
 			"plugin, and print {key, sequence, state, applied, duplicates, intents} as JSON. Every\n" +
@@ -46,10 +50,22 @@ func newReduceCmd(e *env) *cobra.Command {
 			"second run continues the key and an event id already applied is a duplicate. Intents\n" +
 			"are listed, not carried out: reduce runs no effect nodes (serve does).\n" +
 			"--reduction names the reduction (default: the manifest's first).\n" +
+			"--fsm runs an ONEX FSM contract (YAML) instead of a plugin, under its\n" +
+			"state_machine_name; the output's projection then carries fsm_state and the other\n" +
+			"FSM metadata of the last applied event.\n" +
 			"Exit status: 0 ok, 1 a fold failed (the state stays as the last good event left it), 2 misuse.",
 		Example: "  onex-host reduce bin/plugins/counter.wasm --key cart-1 --events events.jsonl\n" +
-			"  printf '{\"event_id\":\"1\",\"type\":\"add\",\"data\":5}\\n' | onex-host reduce counter.wasm --key k --events -",
-		Args: exactArgs("<plugin.wasm>", 1),
+			"  printf '{\"event_id\":\"1\",\"type\":\"add\",\"data\":5}\\n' | onex-host reduce counter.wasm --key k --events -\n" +
+			"  onex-host reduce --fsm order.yaml --key order-1 --events order-events.jsonl",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if fsmPath != "" {
+				if len(args) != 0 {
+					return fmt.Errorf("reduce: --fsm and a plugin are exclusive: give one")
+				}
+				return nil
+			}
+			return exactArgs("<plugin.wasm> (or --fsm <contract.yaml>)", 1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if key == "" {
 				return fmt.Errorf("--key is required")
@@ -62,13 +78,27 @@ func newReduceCmd(e *env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if fsmPath != "" {
+				if reduction != "" || nodePath != "" {
+					return fmt.Errorf("--fsm: --reduction and --node apply to plugins only")
+				}
+				m, err := fsm.LoadFile(fsmPath)
+				if err != nil {
+					return fmt.Errorf("--fsm: %w", err)
+				}
+				return reduce(ctx, e, m.Name(), "", m.Fold(), key, dataDir, evs)
+			}
 			hf.dataDir, hf.nodePath = "", nodePath // the host's own data: reduce runs no effects
 			h, p, err := hf.load(ctx, e, args[0], 1)
 			if err != nil {
 				return err
 			}
 			defer h.Close(context.Background())
-			return reduce(ctx, e, p, key, reduction, dataDir, evs)
+			name, fold, err := pluginFold(p, &reduction)
+			if err != nil {
+				return err
+			}
+			return reduce(ctx, e, name, reduction, fold, key, dataDir, evs)
 		},
 	}
 	fs := cmd.Flags()
@@ -76,6 +106,7 @@ func newReduceCmd(e *env) *cobra.Command {
 	fs.StringVar(&eventsPath, "events", "", "a JSONL file of event envelopes, or - for stdin (required)")
 	fs.StringVar(&reduction, "reduction", "", "the reduction to run (default: the manifest's first)")
 	fs.StringVar(&dataDir, "data-dir", "", "keep the state in <dir>/reducers.db across runs (default: a temporary store)")
+	fs.StringVar(&fsmPath, "fsm", "", "an ONEX FSM contract (YAML) to fold with instead of a plugin")
 	fs.StringVar(&nodePath, "node", "", "Extism plugins: node description (YAML, kind: reducer) instead of the sidecar")
 	fs.DurationVar(&hf.timeout, "timeout", 0, "per-fold timeout, e.g. 300ms (default: the manifest's timeout_ms, else 30s)")
 	fs.StringVar(&hf.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
@@ -115,22 +146,29 @@ func readEvents(e *env, path string) ([]abi.ReduceEvent, error) {
 	return evs, nil
 }
 
-// reduce applies evs to key with the reducer plugin p and prints the result.
-func reduce(ctx context.Context, e *env, p *host.Plugin, key, reduction, dataDir string, evs []abi.ReduceEvent) error {
+// pluginFold checks that p is a reducer with the reduction *reduction (default, filled
+// in: the manifest's first) and returns its name and fold.
+func pluginFold(p *host.Plugin, reduction *string) (string, reducer.Fold, error) {
 	m := p.Manifest()
 	if m.Kind != abi.KindReducer {
-		return fmt.Errorf("%s is a %s node, not a reducer", p.Name(), m.Kind)
+		return "", nil, fmt.Errorf("%s is a %s node, not a reducer", p.Name(), m.Kind)
 	}
-	if reduction == "" && len(m.Computations) > 0 {
-		reduction = m.Computations[0].Name
+	if *reduction == "" && len(m.Computations) > 0 {
+		*reduction = m.Computations[0].Name
 	}
-	if !slices.ContainsFunc(m.Computations, func(c abi.Computation) bool { return c.Name == reduction }) {
-		return fmt.Errorf("--reduction %q: %s has no such reduction", reduction, p.Name())
+	if !slices.ContainsFunc(m.Computations, func(c abi.Computation) bool { return c.Name == *reduction }) {
+		return "", nil, fmt.Errorf("--reduction %q: %s has no such reduction", *reduction, p.Name())
 	}
 	fold, err := reducer.FoldOf(p)
 	if err != nil {
-		return failure{err}
+		return "", nil, failure{err}
 	}
+	return p.Name(), fold, nil
+}
+
+// reduce applies evs to key with the fold of reducer node name and prints the result.
+func reduce(ctx context.Context, e *env, name, reduction string, fold reducer.Fold, key, dataDir string, evs []abi.ReduceEvent) error {
+	var err error
 	dir := dataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "onex-reduce-"); err != nil {
@@ -145,7 +183,7 @@ func reduce(ctx context.Context, e *env, p *host.Plugin, key, reduction, dataDir
 		return failure{err}
 	}
 	defer st.Close()
-	node, err := reducer.NewNode(p.Name(), reduction, fold, st)
+	node, err := reducer.NewNode(name, reduction, fold, st)
 	if err != nil {
 		return failure{err}
 	}
@@ -161,8 +199,9 @@ func reduce(ctx context.Context, e *env, p *host.Plugin, key, reduction, dataDir
 		}
 		out.Applied++
 		out.Intents = append(out.Intents, res.Intents...)
+		out.Projection = res.Projection
 	}
-	ks, err := st.State(p.Name(), key)
+	ks, err := st.State(name, key)
 	if err != nil {
 		return failure{err}
 	}

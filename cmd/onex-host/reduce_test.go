@@ -82,3 +82,40 @@ func TestReduce(t *testing.T) {
 		})
 	}
 }
+
+// TestReduce_FSM folds events with an FSM contract instead of a plugin: the state is the
+// machine's, the projection carries the FSM metadata of the last event, and --fsm with a
+// plugin too is misuse.
+func TestReduce_FSM(t *testing.T) {
+	t.Parallel()
+	contract := filepath.Join("..", "..", "host", "reducer", "fsm", "testdata", "order.yaml")
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	require.NoError(t, os.WriteFile(events, []byte(
+		`{"event_id":"1","type":"pay","data":{"amount":5,"currency":"EUR"}}`+"\n"+
+			`{"event_id":"2","type":"ship","data":{"tracking":"TR-7"}}`+"\n"), 0o644))
+	code, out, errOut := cli(t, "", "reduce", "--fsm", contract, "--key", "o1", "--events", events)
+	require.Equal(t, 0, code, errOut)
+	var res struct {
+		Key        string          `json:"key"`
+		Sequence   uint64          `json:"sequence"`
+		Applied    int             `json:"applied"`
+		State      json.RawMessage `json:"state"`
+		Projection map[string]any  `json:"projection"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	assert.Equal(t, "o1", res.Key)
+	assert.Equal(t, uint64(2), res.Sequence)
+	assert.Equal(t, 2, res.Applied)
+	assert.Contains(t, string(res.State), `"shipped"`)
+	assert.Equal(t, "shipped", res.Projection["fsm_state"])
+	assert.Equal(t, "paid", res.Projection["fsm_previous_state"])
+	assert.Equal(t, true, res.Projection["fsm_transition_success"])
+	assert.Equal(t, "ship", res.Projection["fsm_transition_name"])
+
+	code, _, errOut = cli(t, "", "reduce", "plugin.wasm", "--fsm", contract, "--key", "o1", "--events", events)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "exclusive")
+	code, _, errOut = cli(t, "", "reduce", "--fsm", "nope.yaml", "--key", "o1", "--events", events)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--fsm")
+}

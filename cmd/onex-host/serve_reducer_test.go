@@ -49,3 +49,29 @@ func TestServe_ReducerStateOutlivesARestart(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dataDir, reducersFile))
 	assert.NoError(t, err, "the store is in the data directory")
 }
+
+// TestServe_FSMNode: a config's fsm entry is served as a reducer node; the answer
+// carries the FSM metadata.
+func TestServe_FSMNode(t *testing.T) {
+	t.Parallel()
+	contract, err := filepath.Abs(filepath.Join("..", "..", "host", "reducer", "fsm", "testdata", "order.yaml"))
+	require.NoError(t, err)
+	addr := freeAddr(t)
+	stop, logs := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: %s\ncache_dir: %s\nnodes: [{fsm: %s, name: orders}]\n",
+		addr, t.TempDir(), plugintest.CacheDir(), contract))
+	defer stop()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Post("http://"+addr+"/v1/reducers/orders/keys/o1/events", "application/json",
+		strings.NewReader(`{"event_id":"1","type":"pay","data":{"amount":5,"currency":"USD"}}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		Sequence   uint64         `json:"sequence"`
+		Projection map[string]any `json:"projection"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	require.Equal(t, 200, resp.StatusCode, "%s", logs)
+	assert.Equal(t, uint64(1), out.Sequence)
+	assert.Equal(t, "paid", out.Projection["fsm_state"])
+	assert.Equal(t, "pay", out.Projection["fsm_transition_name"])
+}

@@ -21,7 +21,26 @@ var (
 	ErrConflict = errors.New("reducer: key changed under the apply")
 	// ErrNotFound is returned by Retry for an event that is not in the dead-letter list.
 	ErrNotFound = errors.New("reducer: no such dead letter")
+	// ErrPermanent is matched by an error a Carry wrapped with Permanent: trying the
+	// intent again cannot succeed, so the Dispatcher moves it to the failed intents.
+	ErrPermanent = errors.New("reducer: permanent intent failure")
 )
+
+// Permanent marks err, returned by a Carry, as not retryable (errors.Is(_, ErrPermanent));
+// the Dispatcher then moves the entry from the outbox to the failed intents instead of
+// retrying it. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string        { return e.err.Error() }
+func (e *permanentError) Unwrap() error        { return e.err }
+func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
 
 // FoldError reports a fold that failed for one event. The event was recorded as a
 // dead letter; the key's state and sequence are unchanged.

@@ -65,8 +65,10 @@ type DispatchConfig struct {
 }
 
 // Dispatcher carries the outbox's intents out at least once, in commit order, one at a
-// time, through a Carry; an entry is removed (Done) only after Carry succeeded. After a
-// failure it waits (doubling from MinBackoff to MaxBackoff) and retries from the
+// time, through a Carry; an entry is removed (Done) only after Carry succeeded. A Carry
+// error matching ErrPermanent (see Permanent) moves the entry to the failed intents
+// (Store.FailedIntents, Store.RetryFailed) and the dispatcher goes on with the next
+// entry. After any other failure it waits (doubling from MinBackoff to MaxBackoff) and retries from the
 // oldest pending entry. Create one with NewDispatcher and run it with Run. Safe for
 // concurrent use, but run one Dispatcher per Store.
 type Dispatcher struct {
@@ -132,7 +134,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// pass carries out up to Batch pending entries; it stops at the first failure.
+// pass carries out up to Batch pending entries; it stops at the first failure that is
+// not permanent. A permanently failed entry counts as handled.
 func (d *Dispatcher) pass(ctx context.Context) (int, error) {
 	es, err := d.store.Pending(d.cfg.Batch)
 	if err != nil {
@@ -140,7 +143,13 @@ func (d *Dispatcher) pass(ctx context.Context) (int, error) {
 	}
 	for _, e := range es {
 		if err := d.carry(ctx, e); err != nil {
-			return 0, err
+			if !errors.Is(err, ErrPermanent) || ctx.Err() != nil {
+				return 0, err
+			}
+			if err := d.store.fail(e, err); err != nil {
+				return 0, err
+			}
+			continue
 		}
 		if err := d.store.Done(e.OperationID); err != nil {
 			return 0, err

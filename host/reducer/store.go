@@ -19,6 +19,7 @@ import (
 //	outbox:    outbox number (8)   → outboxEntry JSON, in commit order
 //	outboxid:  operation id        → outbox number
 //	dead:      nk ‖ event id       → deadLetter JSON
+//	failed:    operation id        → FailedIntent JSON (intents whose Carry failed permanently)
 var (
 	bucketState    = []byte("state")
 	bucketSeen     = []byte("seen")
@@ -26,7 +27,8 @@ var (
 	bucketOutbox   = []byte("outbox")
 	bucketOutboxID = []byte("outboxid")
 	bucketDead     = []byte("dead")
-	allBuckets     = [][]byte{bucketState, bucketSeen, bucketSeenSeq, bucketOutbox, bucketOutboxID, bucketDead}
+	bucketFailed   = []byte("failed")
+	allBuckets     = [][]byte{bucketState, bucketSeen, bucketSeenSeq, bucketOutbox, bucketOutboxID, bucketDead, bucketFailed}
 )
 
 // Store is the durable home of reducer state: a bbolt file holding each key's state

@@ -83,6 +83,10 @@ type nodeInfo struct {
 }
 
 func info(n *node) nodeInfo {
+	if n.plugin == nil {
+		return nodeInfo{Name: n.name, Path: n.spec.source(), Digest: n.digest(), Flavour: "fsm",
+			Manifest: abi.Manifest{Name: n.name, Kind: abi.KindReducer}}
+	}
 	return nodeInfo{Name: n.name, Path: n.spec.Path, Digest: n.plugin.Digest(), Flavour: n.plugin.Flavour(),
 		Manifest: n.plugin.Manifest(), Pool: n.plugin.Stats()}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,9 +22,13 @@ var errIntentNotServed = errors.New("server: the intent's effect node is not ser
 // Each intent runs its effect on the effect node it names, loaded here, with the
 // intent's operation id (abi.IntentOperationID) as the effect's operation_id, through
 // Options.Effects when set — so a repeated intent is answered, not run again. An intent
-// is done when the effect answered 200; any other answer, or a node not served here,
-// leaves it pending (logged once per intent, counted in onex_reducer_intents_total) and
-// it is tried again with backoff. Intents are carried out one at a time in commit order,
+// is done when the effect answered 200. An answer that asking again cannot change (a
+// 4xx error other than 408/429 not marked retryable, e.g. invalid_input) moves it to the
+// store's failed intents (GET /v1/reducers/{node}/failed-intents; POST
+// .../failed-intents/retry?operation_id= puts it back), counted as outcome "rejected".
+// Any other answer, or a node not served here, leaves it pending (logged once per
+// intent, counted in onex_reducer_intents_total as "failed") and it is tried again with
+// backoff. Intents are carried out one at a time in commit order,
 // so a pending intent holds back those behind it.
 func (s *Server) RunIntents(ctx context.Context) error {
 	if s.opts.Reducers == nil {
@@ -43,7 +48,11 @@ type effectRequest struct {
 func (s *Server) carry(ctx context.Context, e reducer.OutboxEntry) error {
 	err := s.carryOnce(ctx, e)
 	outcome := "carried"
-	if err != nil {
+	if errors.Is(err, reducer.ErrPermanent) {
+		outcome = "rejected"
+		s.log.Warn("intent failed permanently", "reducer", e.Reducer, "key", e.Key, "operation_id", e.OperationID,
+			"node", e.Intent.Node, "effect", e.Intent.EffectType, "reason", err)
+	} else if err != nil {
 		outcome = "failed"
 		s.intentLogMu.Lock()
 		repeat := s.intentLogged == e.OperationID
@@ -87,7 +96,25 @@ func (s *Server) carryOnce(ctx context.Context, e reducer.OutboxEntry) error {
 		resp = exec(ctx)
 	}
 	if resp.Status != http.StatusOK {
-		return fmt.Errorf("server: effect %s/%s answered %d: %s", name, e.Intent.EffectType, resp.Status, resp.Body)
+		err := fmt.Errorf("server: effect %s/%s answered %d: %s", name, e.Intent.EffectType, resp.Status, bytes.TrimSpace(resp.Body))
+		if permanentAnswer(resp) {
+			return reducer.Permanent(err)
+		}
+		return err
 	}
 	return nil
+}
+
+// permanentAnswer reports whether an effect's error answer cannot change by asking again:
+// a 4xx other than 408 and 429 whose error body does not say retryable (invalid_input,
+// capability_denied, unknown_computation, a plugin's own non-retryable error, …).
+func permanentAnswer(resp Response) bool {
+	if resp.Status < 400 || resp.Status >= 500 || resp.Status == http.StatusRequestTimeout || resp.Status == http.StatusTooManyRequests {
+		return false
+	}
+	var e apiError
+	if err := json.Unmarshal(resp.Body, &e); err != nil || e.Error.Code == "" {
+		return false
+	}
+	return !e.Error.Retryable
 }

@@ -32,7 +32,7 @@ type stuckCall struct {
 func (s *Server) quarantine() *quarantined {
 	names := map[string]bool{}
 	for name, n := range *s.nodes.Load() {
-		if n.plugin.Quarantined() {
+		if n.plugin != nil && n.plugin.Quarantined() {
 			names[name] = true
 		}
 	}

@@ -23,6 +23,8 @@ var (
 		"Intents in the reducer outbox not yet carried out, by reducer node.", []string{"node"}, nil)
 	descDeadLetters = prometheus.NewDesc("onex_reducer_dead_letters",
 		"Events whose fold failed and that were not retried successfully, by reducer node.", []string{"node"}, nil)
+	descFailedIntents = prometheus.NewDesc("onex_reducer_failed_intents",
+		"Intents their effect refused for good (moved out of the outbox), by reducer node.", []string{"node"}, nil)
 )
 
 func newReducerTelemetry(s *Server, reg *prometheus.Registry) *reducerTelemetry {
@@ -66,6 +68,7 @@ type reducerCollector struct{ s *Server }
 func (c *reducerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descIntentsPending
 	ch <- descDeadLetters
+	ch <- descFailedIntents
 }
 
 func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -73,14 +76,22 @@ func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
 	if st == nil {
 		return
 	}
-	pending := map[string]int{}
+	pending, failed := map[string]int{}, map[string]int{}
 	for _, n := range *c.s.nodes.Load() {
 		if n.reducer == nil {
 			continue
 		}
-		pending[n.name] = 0
+		pending[n.name], failed[n.name] = 0, 0
 		if ds, err := st.DeadLetters(n.name); err == nil {
 			ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.GaugeValue, float64(len(ds)), n.name)
+		}
+	}
+	if fs, err := st.FailedIntents(""); err == nil {
+		for _, f := range fs {
+			failed[f.Entry.Reducer]++
+		}
+		for node, v := range failed {
+			ch <- prometheus.MustNewConstMetric(descFailedIntents, prometheus.GaugeValue, float64(v), node)
 		}
 	}
 	es, err := st.Pending(0)

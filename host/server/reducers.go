@@ -16,6 +16,7 @@ import (
 	"github.com/onexhost/onex-host/host/container"
 	"github.com/onexhost/onex-host/host/events"
 	"github.com/onexhost/onex-host/host/reducer"
+	"github.com/onexhost/onex-host/host/reducer/fsm"
 )
 
 // Reducer nodes (package host/reducer) are served under /v1/reducers/{node}: the server
@@ -26,6 +27,8 @@ import (
 //	GET  /v1/reducers/{node}/keys?cursor=&limit=     the node's keys, paged
 //	GET  /v1/reducers/{node}/dead-letters            events whose fold failed
 //	POST /v1/reducers/{node}/dead-letters/retry?key=&event_id=
+//	GET  /v1/reducers/{node}/failed-intents          intents whose effect refused them for good
+//	POST /v1/reducers/{node}/failed-intents/retry?operation_id=
 //	GET  /v1/reducers/{node}/events[?key=]           state changes, as server-sent events
 
 // TopicReducerStateChanged is the bus topic of a reducer's state changes: one event per
@@ -53,8 +56,31 @@ const (
 // Today the plugin's onex_reduce export (reducer.FoldOf); another source (an FSM
 // contract named by the node's spec) is one more case here.
 func foldSource(spec NodeSpec, p *host.Plugin) (reducer.Fold, error) {
-	_ = spec
+	if spec.FSM != "" {
+		m, err := fsm.LoadFile(spec.FSM)
+		if err != nil {
+			return nil, err
+		}
+		return m.Fold(), nil
+	}
 	return reducer.FoldOf(p)
+}
+
+// loadFSM loads an FSM contract spec (NodeSpec.FSM) as a reducer node without a plugin.
+func (s *Server) loadFSM(spec NodeSpec, prev *node) (*node, error) {
+	m, err := fsm.LoadFile(spec.FSM)
+	if err != nil {
+		return nil, err
+	}
+	name := m.Name()
+	if spec.Name != "" {
+		name = spec.Name
+	}
+	n := &node{name: name, spec: spec, idle: make(chan struct{}), fsmDigest: "fsm:" + m.Name() + "@" + m.Version()}
+	if err := s.loadReducer(n, prev); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // reductionKey carries the reduction a request names (?reduction=) to the fold.
@@ -109,7 +135,7 @@ func (s *Server) currentFold(name string) reducer.Fold {
 
 // defaultReduction is the reduction run when a request names none: the manifest's first.
 func defaultReduction(n *node) string {
-	if cs := n.plugin.Manifest().Computations; len(cs) > 0 {
+	if cs := n.computations(); len(cs) > 0 {
 		return cs[0].Name
 	}
 	return ""
@@ -125,7 +151,7 @@ func (s *Server) reducerNode(w http.ResponseWriter, r *http.Request) *node {
 	}
 	if n.reducer == nil {
 		n.release()
-		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("%s is a %s node, not a reducer", name, n.plugin.Manifest().Kind))
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("%s is a %s node, not a reducer", name, n.kind()))
 		return nil
 	}
 	return n
@@ -138,7 +164,7 @@ func reduceContext(w http.ResponseWriter, r *http.Request, n *node) (context.Con
 	if red == "" {
 		return r.Context(), true
 	}
-	if !slices.ContainsFunc(n.plugin.Manifest().Computations, func(c abi.Computation) bool { return c.Name == red }) {
+	if !slices.ContainsFunc(n.computations(), func(c abi.Computation) bool { return c.Name == red }) {
 		writeError(w, http.StatusNotFound, "unknown_computation", fmt.Sprintf("reducer %s has no reduction %q", n.name, red))
 		return nil, false
 	}
@@ -153,6 +179,9 @@ type reduceResponse struct {
 	State     json.RawMessage       `json:"state"`
 	Intents   []reducer.OutboxEntry `json:"intents"`
 	Duplicate bool                  `json:"duplicate"`
+	// Projection is the fold's projection of this event (an FSM node's fsm_state, …);
+	// absent when it gave none, and for a duplicate.
+	Projection json.RawMessage `json:"projection,omitempty"`
 }
 
 // foldFailure is the 422 answer to an event whose fold failed: the state is unchanged
@@ -260,7 +289,7 @@ func (s *Server) writeApplied(w http.ResponseWriter, n *node, key, eventID strin
 			intents = []reducer.OutboxEntry{}
 		}
 		writeJSON(w, http.StatusOK, reduceResponse{Node: n.name, Key: key, Sequence: res.Sequence, State: res.State,
-			Intents: intents, Duplicate: res.Duplicate})
+			Intents: intents, Duplicate: res.Duplicate, Projection: res.Projection})
 		return
 	}
 	if fe, ok := errors.AsType[*reducer.FoldError](err); ok {
@@ -366,6 +395,51 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": ds})
 }
 
+func (s *Server) listFailedIntents(w http.ResponseWriter, r *http.Request) {
+	n := s.reducerNode(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	fs, err := s.opts.Reducers.FailedIntents(n.name)
+	if err != nil {
+		s.writeApplied(w, n, "", "", reducer.Result{}, err)
+		return
+	}
+	if fs == nil {
+		fs = []reducer.FailedIntent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"failed_intents": fs})
+}
+
+// retryFailedIntent is POST /v1/reducers/{node}/failed-intents/retry?operation_id=O: the
+// intent goes back to the outbox (answered 202; the dispatcher carries it out), 404 when
+// the node has no such failed intent.
+func (s *Server) retryFailedIntent(w http.ResponseWriter, r *http.Request) {
+	n := s.reducerNode(w, r)
+	if n == nil {
+		return
+	}
+	defer n.release()
+	id := r.URL.Query().Get("operation_id")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "the operation_id query parameter is required")
+		return
+	}
+	fs, err := s.opts.Reducers.FailedIntents(n.name)
+	if err == nil && !slices.ContainsFunc(fs, func(f reducer.FailedIntent) bool { return f.Entry.OperationID == id }) {
+		err = fmt.Errorf("%w: node %s has no failed intent %q", reducer.ErrNotFound, n.name, id)
+	}
+	if err == nil {
+		err = s.opts.Reducers.RetryFailed(id)
+	}
+	if err != nil {
+		s.writeApplied(w, n, "", "", reducer.Result{}, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"operation_id": id, "requeued": true})
+}
+
 // retryDeadLetter is POST /v1/reducers/{node}/dead-letters/retry?key=K&event_id=E: the
 // event is applied again (Node.Retry) and answered as postEvent answers.
 func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
@@ -418,5 +492,7 @@ func (s *Server) registerReducers(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/reducers/{node}/keys", s.authorize(RoleInvoke, s.listKeys))
 	mux.HandleFunc("GET /v1/reducers/{node}/dead-letters", s.authorize(RoleInvoke, s.listDeadLetters))
 	mux.HandleFunc("POST /v1/reducers/{node}/dead-letters/retry", s.authorize(RoleInvoke, s.retryDeadLetter))
+	mux.HandleFunc("GET /v1/reducers/{node}/failed-intents", s.authorize(RoleInvoke, s.listFailedIntents))
+	mux.HandleFunc("POST /v1/reducers/{node}/failed-intents/retry", s.authorize(RoleInvoke, s.retryFailedIntent))
 	mux.HandleFunc("GET /v1/reducers/{node}/events", s.authorize(RoleInvoke, s.streamStateChanges))
 }

@@ -45,8 +45,11 @@ type effectCall struct {
 // recorder is an EffectRecorder that runs each effect on the real node, records it, and
 // reports success to the caller, so that the intent is done whatever the effect said.
 type recorder struct {
-	mu    sync.Mutex // guards calls
+	mu    sync.Mutex // guards calls and answer
 	calls []effectCall
+	// answer, when set, picks what the dispatcher is told instead of 200: given the
+	// effect node's real answer.
+	answer func(server.Response) server.Response
 }
 
 func (r *recorder) Run(ctx context.Context, node string, body []byte, exec func(context.Context) server.Response) (server.Response, bool) {
@@ -60,7 +63,11 @@ func (r *recorder) Run(ctx context.Context, node string, body []byte, exec func(
 	r.mu.Lock()
 	r.calls = append(r.calls, effectCall{node: node, body: abi.EffectInput{EffectType: in.EffectType, OperationData: in.OperationData, OperationID: in.OperationID},
 		status: resp.Status, answer: resp.Body})
+	answer := r.answer
 	r.mu.Unlock()
+	if answer != nil {
+		return answer(resp), false
+	}
 	return server.Response{Status: http.StatusOK, Body: []byte("{}")}, false
 }
 
@@ -366,6 +373,82 @@ func TestReducers_IntentForANodeNotServed(t *testing.T) {
 	assert.Empty(t, f.rec.seen())
 }
 
+// TestReducers_IntentRefused: an effect answer that cannot change (fileops refuses the
+// counter's relative path with a non-retryable 4xx) moves the intent to the failed
+// intents — listed, counted, retryable by operation id — and later intents still run; a
+// retryable answer keeps the intent pending.
+func TestReducers_IntentRefused(t *testing.T) {
+	t.Parallel()
+	f := newReducerFixture(t, true)
+	f.rec.mu.Lock()
+	f.rec.answer = func(real server.Response) server.Response { return real }
+	f.rec.mu.Unlock()
+	post10 := func(key string) {
+		for i := 1; i <= 10; i++ {
+			require.Equal(t, 200, f.send(t, "/v1/reducers/counter/keys/"+key+"/events", fmt.Sprintf(`{"event_id":"%d","type":"add","data":1}`, i), nil))
+		}
+	}
+	type listing struct {
+		FailedIntents []reducer.FailedIntent `json:"failed_intents"`
+	}
+	failed := func() []reducer.FailedIntent {
+		var l listing
+		require.Equal(t, 200, f.get(t, "/v1/reducers/counter/failed-intents", &l))
+		return l.FailedIntents
+	}
+	post10("a")
+	post10("b")
+	eventually(t, func() bool { return len(failed()) == 2 }, "both intents refused")
+	fs := failed()
+	assert.Equal(t, abi.IntentOperationID("counter", "a", 10, 0), fs[0].Entry.OperationID)
+	assert.Equal(t, abi.IntentOperationID("counter", "b", 10, 0), fs[1].Entry.OperationID)
+	assert.Contains(t, fs[0].Error, "fileops/write answered 4")
+	p, err := f.store.Pending(0)
+	require.NoError(t, err)
+	assert.Empty(t, p, "refused intents hold nothing back")
+	m := scrape(t, f.url, "onex_reducer_intents_total")
+	assert.Equal(t, 2.0, m["node=counter outcome=rejected"])
+	assert.Zero(t, m["node=counter outcome=failed"])
+	assert.Equal(t, 2.0, scrape(t, f.url, "onex_reducer_failed_intents")["node=counter"])
+	assert.Len(t, f.rec.seen(), 2, "each tried once")
+
+	// Retry by operation id: an unknown one is 404; a known one is carried out again.
+	resp, err := http.Post(f.url+"/v1/reducers/counter/failed-intents/retry?operation_id=nope", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	f.rec.mu.Lock()
+	f.rec.answer = nil // now the recorder answers 200
+	f.rec.mu.Unlock()
+	resp, err = http.Post(f.url+"/v1/reducers/counter/failed-intents/retry?operation_id="+fs[0].Entry.OperationID, "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+	eventually(t, func() bool {
+		return scrape(t, f.url, "onex_reducer_intents_total")["node=counter outcome=carried"] == 1
+	}, "the retried intent is carried out")
+	left := failed()
+	require.Len(t, left, 1)
+	assert.Equal(t, fs[1].Entry.OperationID, left[0].Entry.OperationID)
+	assert.Len(t, f.rec.seen(), 3)
+
+	// A retryable answer keeps the intent pending.
+	f.rec.mu.Lock()
+	f.rec.answer = func(server.Response) server.Response {
+		return server.Response{Status: http.StatusServiceUnavailable, Body: []byte(`{"error":{"code":"unavailable","message":"busy","retryable":true}}`)}
+	}
+	f.rec.mu.Unlock()
+	post10("c")
+	eventually(t, func() bool {
+		return scrape(t, f.url, "onex_reducer_intents_total")["node=counter outcome=failed"] >= 1
+	}, "the dispatcher tried the intent")
+	p, err = f.store.Pending(0)
+	require.NoError(t, err)
+	require.Len(t, p, 1, "kept pending")
+	assert.Equal(t, abi.IntentOperationID("counter", "c", 10, 0), p[0].OperationID)
+	assert.Len(t, failed(), 1)
+}
+
 // eventually polls cond until it holds or the test's deadline nears.
 func eventually(t *testing.T, cond func() bool, msg string) {
 	t.Helper()
@@ -458,4 +541,44 @@ func TestReducers_Auth(t *testing.T) {
 	assert.Equal(t, 200, do("POST", "/v1/reducers/counter/keys/a/events", invokeToken, ev))
 	assert.Equal(t, 200, do("GET", "/v1/reducers/counter/keys/a", invokeToken, ""))
 	assert.Equal(t, 200, do("GET", "/v1/reducers/counter/dead-letters", invokeToken, ""))
+}
+
+// TestReducers_FSMNode: an FSM contract is served as a reducer node without a plugin;
+// the answer carries the FSM metadata as its projection.
+func TestReducers_FSMNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
+		WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	st, err := reducer.OpenStore(filepath.Join(t.TempDir(), "reducers.db"), reducer.NewConfig())
+	require.NoError(t, err)
+	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st})
+	contract := filepath.Join("..", "reducer", "fsm", "testdata", "order.yaml")
+	require.NoError(t, srv.Load(ctx, []server.NodeSpec{{FSM: contract, Name: "orders"}}))
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		require.NoError(t, h.Close(ctx))
+		require.NoError(t, st.Close())
+	})
+	f := &reducerFixture{url: ts.URL}
+	var out struct {
+		Sequence   uint64         `json:"sequence"`
+		Projection map[string]any `json:"projection"`
+	}
+	require.Equal(t, 200, f.send(t, "/v1/reducers/orders/keys/o1/events", `{"event_id":"1","type":"pay","data":{"amount":5,"currency":"EUR"}}`, &out))
+	assert.Equal(t, uint64(1), out.Sequence)
+	assert.Equal(t, "paid", out.Projection["fsm_state"])
+	assert.Equal(t, "created", out.Projection["fsm_previous_state"])
+	assert.Equal(t, "pay", out.Projection["fsm_transition_name"])
+	assert.Equal(t, true, out.Projection["fsm_transition_success"])
+	var key struct {
+		Sequence uint64          `json:"sequence"`
+		State    json.RawMessage `json:"state"`
+	}
+	require.Equal(t, 200, f.get(t, "/v1/reducers/orders/keys/o1", &key))
+	assert.Equal(t, uint64(1), key.Sequence)
+	assert.Contains(t, string(key.State), `"paid"`)
+	assert.Contains(t, srv.Names(), "orders")
 }

@@ -36,6 +36,18 @@ type NodeSpec struct {
 	// oci:// node is pulled here and its pin and signature checked (config.Node.Resolve),
 	// so a reload loads what the tag names now, under the same pin.
 	Resolve func(ctx context.Context) (path, digest string, err error)
+	// FSM, when set instead of Path, is an ONEX FSM contract (YAML, package
+	// host/reducer/fsm) served as a reducer node without a plugin, under Name or else
+	// the contract's state_machine_name. A spec has Path or FSM, not both.
+	FSM string
+}
+
+// source is the spec's file, for logs and errors.
+func (spec NodeSpec) source() string {
+	if spec.FSM != "" {
+		return spec.FSM
+	}
+	return spec.Path
 }
 
 // Options configure a Server. The zero value serves without auth, with a 16 MiB request
@@ -135,10 +147,45 @@ type node struct {
 	reducer *reducer.Node
 	fold    reducer.Fold
 
+	// fsmDigest identifies an FSM node's contract (plugin is nil for one).
+	fsmDigest string
+
 	refs    atomic.Int64
 	retired atomic.Bool
 	idle    chan struct{} // closed when retired and refs reaches 0
 	once    sync.Once
+}
+
+// digest is the plugin's digest, or an FSM node's contract name and version.
+func (n *node) digest() string {
+	if n.plugin == nil {
+		return n.fsmDigest
+	}
+	return n.plugin.Digest()
+}
+
+// kind is the node's kind (an FSM node is a reducer).
+func (n *node) kind() abi.Kind {
+	if n.plugin == nil {
+		return abi.KindReducer
+	}
+	return n.plugin.Manifest().Kind
+}
+
+// computations are the manifest's computations (none for an FSM node).
+func (n *node) computations() []abi.Computation {
+	if n.plugin == nil {
+		return nil
+	}
+	return n.plugin.Manifest().Computations
+}
+
+// close closes the node's plugin (nothing for an FSM node).
+func (n *node) close(ctx context.Context) error {
+	if n.plugin == nil {
+		return nil
+	}
+	return n.plugin.Close(ctx)
 }
 
 // release drops a request's reference.
@@ -176,6 +223,9 @@ func (s *Server) acquire(name string) *node {
 // loadNode loads one spec into a node. prev, when not nil, is the version it replaces:
 // an effect node shares its concurrency bound (effect.Node.WithPlugin).
 func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node, error) {
+	if spec.FSM != "" {
+		return s.loadFSM(spec, prev)
+	}
 	p, err := s.loadPlugin(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -215,16 +265,16 @@ func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 	for _, spec := range specs {
 		n, err := s.loadNode(ctx, spec, nil)
 		if err != nil {
-			return fmt.Errorf("%w %s: %w", ErrLoad, spec.Path, err)
+			return fmt.Errorf("%w %s: %w", ErrLoad, spec.source(), err)
 		}
 		if old := next[n.name]; old != nil {
-			_ = n.plugin.Close(ctx)
-			return fmt.Errorf("%w %s: a node named %q is already loaded from %s", ErrLoad, spec.Path, n.name, old.spec.Path)
+			_ = n.close(ctx)
+			return fmt.Errorf("%w %s: a node named %q is already loaded from %s", ErrLoad, spec.source(), n.name, old.spec.source())
 		}
 		next[n.name] = n
 		s.nodes.Store(&next)
 		next = maps.Clone(next)
-		s.log.Info("node loaded", "node", n.name, "path", spec.Path, "digest", n.plugin.Digest(), "kind", n.plugin.Manifest().Kind)
+		s.log.Info("node loaded", "node", n.name, "path", spec.source(), "digest", n.digest(), "kind", n.kind())
 	}
 	if s.opts.BeforeReady != nil {
 		if err := s.opts.BeforeReady(ctx); err != nil {
@@ -257,7 +307,7 @@ func (s *Server) Reload(ctx context.Context, name string) (digest string, err er
 	}
 	n, err := s.loadNode(ctx, old.spec, old)
 	if err == nil && n.name != name {
-		_ = n.plugin.Close(ctx)
+		_ = n.close(ctx)
 		err = fmt.Errorf("the file now holds node %q", n.name)
 	}
 	if err != nil {
@@ -269,16 +319,16 @@ func (s *Server) Reload(ctx context.Context, name string) (digest string, err er
 	next[name] = n
 	s.nodes.Store(&next)
 	s.mu.Unlock()
-	s.log.Info("node reloaded", "node", name, "old_digest", old.plugin.Digest(), "digest", n.plugin.Digest())
+	s.log.Info("node reloaded", "node", name, "old_digest", old.digest(), "digest", n.digest())
 	s.metrics.reloads.WithLabelValues(name).Inc()
 	select {
 	case <-old.retire():
 	case <-ctx.Done():
 		// The old version closes when its last request ends.
-		go func() { <-old.idle; _ = old.plugin.Close(context.Background()) }()
-		return n.plugin.Digest(), nil
+		go func() { <-old.idle; _ = old.close(context.Background()) }()
+		return n.digest(), nil
 	}
-	return n.plugin.Digest(), old.plugin.Close(ctx)
+	return n.digest(), old.close(ctx)
 }
 
 // ReloadAll reloads every node, one after the other; it returns the errors joined.

@@ -141,6 +141,9 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for name, n := range *c.s.nodes.Load() {
+		if n.plugin == nil {
+			continue // an FSM node: no pool
+		}
 		ps := n.plugin.Stats()
 		ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(ps.Idle), name, "idle")
 		ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(ps.InUse), name, "in_use")

@@ -192,6 +192,9 @@ type BreakerSettings struct {
 type NodeEntry struct {
 	Path string `yaml:"path"` // a plugin file
 	Dir  string `yaml:"dir"`  // a directory scanned for *.wasm, not recursively
+	// FSM is an ONEX FSM contract (YAML) served as a reducer node without a plugin
+	// (server.NodeSpec.FSM); instead of path and dir.
+	FSM string `yaml:"fsm"`
 	// Name is the name the node is served under instead of its manifest's (Node.Name).
 	// Path entries only; lowercase letters, digits, '.', '_', '-'.
 	Name string `yaml:"name"`

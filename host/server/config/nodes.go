@@ -28,6 +28,8 @@ type Node struct {
 	Name string
 	// Source is where Path comes from and what it must satisfy (oci.go).
 	Source Source
+	// FSM is an FSM contract file (resolved), for an fsm entry; Path is "" then.
+	FSM string
 }
 
 // Nodes validates the node entries and returns one Node per path entry and per *.wasm
@@ -53,6 +55,18 @@ func (f *File) nodes() ([]Node, error) {
 			return nil, err
 		}
 		field := fmt.Sprintf("nodes[%d]", i)
+		if e.FSM != "" {
+			abs, err := filepath.Abs(f.path(e.FSM))
+			if err != nil {
+				return nil, fieldErr(field+".fsm", "%q: %v", e.FSM, err)
+			}
+			if other, dup := listed[abs]; dup {
+				return nil, fieldErr(field+".fsm", "%q is also listed by %s", e.FSM, other)
+			}
+			listed[abs] = field + ".fsm"
+			out = append(out, Node{FSM: f.path(e.FSM), Name: e.Name})
+			continue
+		}
 		var sidecar *host.ExtismNode
 		if e.Extism.Node != "" {
 			n, err := host.ReadExtismNode(f.path(e.Extism.Node))

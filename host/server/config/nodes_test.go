@@ -118,3 +118,31 @@ func TestFile_Nodes_Changed(t *testing.T) {
 	require.ErrorAs(t, f.Validate(), &fe)
 	assert.Equal(t, "nodes[1].path", fe.Field)
 }
+
+// TestFile_Nodes_FSM: an fsm entry is a node without a plugin; path or dir beside it,
+// or a missing contract, is an error naming nodes[i].fsm.
+func TestFile_Nodes_FSM(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "order.yaml", "state_machine_name: orders\n")
+	write(t, dir, "p.wasm", "")
+	f, err := loadDoc(t, dir, "nodes:\n  - fsm: order.yaml\n    name: orders\n")
+	require.NoError(t, err)
+	nodes, err := f.Nodes()
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	assert.Equal(t, config.Node{FSM: filepath.Join(dir, "order.yaml"), Name: "orders"}, nodes[0])
+
+	for doc, field := range map[string]string{
+		"nodes:\n  - fsm: order.yaml\n    path: p.wasm\n": "nodes[0].fsm",
+		"nodes:\n  - fsm: order.yaml\n    dir: .\n":       "nodes[0].fsm",
+		"nodes:\n  - fsm: missing.yaml\n":                 "nodes[0].fsm",
+	} {
+		f, err := loadDoc(t, dir, doc)
+		if err == nil {
+			_, err = f.Nodes()
+		}
+		var fe *config.FieldError
+		require.ErrorAs(t, err, &fe, doc)
+		assert.Equal(t, field, fe.Field, doc)
+	}
+}

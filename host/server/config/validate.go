@@ -226,11 +226,21 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	if x := host.Snapshot(e.Snapshot); x != host.SnapshotAuto && x != host.SnapshotOn && x != host.SnapshotOff {
 		return fieldErr(field+".snapshot", "%q is not on or off", e.Snapshot)
 	}
+	set := 0
+	for _, v := range []string{e.Path, e.Dir, e.FSM} {
+		if v != "" {
+			set++
+		}
+	}
 	switch {
-	case e.Path == "" && e.Dir == "":
-		return fieldErr(field, "set path (a plugin file) or dir (a directory of *.wasm files)")
+	case set == 0:
+		return fieldErr(field, "set path (a plugin file), dir (a directory of *.wasm files) or fsm (an FSM contract)")
+	case e.FSM != "" && set > 1:
+		return fieldErr(field+".fsm", "an fsm entry has no plugin: set only one of path, dir and fsm")
 	case e.Path != "" && e.Dir != "":
 		return fieldErr(field, "set only one of path and dir")
+	case e.FSM != "" && e.Extism.Node != "":
+		return fieldErr(field+".extism.node", "an fsm entry has no plugin")
 	case e.Dir != "" && e.Name != "":
 		return fieldErr(field+".name", "a dir entry may hold several nodes; set name on path entries only")
 	case e.Dir != "" && e.Extism.Node != "":
@@ -260,6 +270,11 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	}
 	if e.Dir != "" {
 		if err := f.checkStat(field+".dir", e.Dir, true); err != nil {
+			return err
+		}
+	}
+	if e.FSM != "" {
+		if err := f.checkStat(field+".fsm", e.FSM, false); err != nil {
 			return err
 		}
 	}
