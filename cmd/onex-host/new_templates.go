@@ -118,7 +118,9 @@ func kitFiles(p project) (files map[string][]byte, summary string) {
 	}
 	for _, pkg := range []string{"abi", "sdk"} {
 		for name, b := range kitsrc.Under(pkg) {
-			if !strings.Contains(name, "/") { // sdk/c and sdk/rust are not Go
+			// sdk/c and sdk/rust are not Go; source.go embeds the sources for this
+			// binary only (its patterns name files the project does not get).
+			if !strings.Contains(name, "/") && name != "source.go" {
 				files["onex-host/"+pkg+"/"+name] = b
 			}
 		}

@@ -1,30 +1,34 @@
 package kitsrc
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/onexhost/onex-host/cmd/onex-host/internal/kitsrc/collect"
 )
 
-// TestEmbeddedCopyIsCurrent fails when _src differs from the repository's abi, sdk,
-// sdk/c and sdk/rust: run `go generate ./cmd/onex-host/internal/kitsrc`.
-func TestEmbeddedCopyIsCurrent(t *testing.T) {
-	want, err := collect.Files(filepath.Join("..", "..", "..", ".."))
-	require.NoError(t, err)
-	require.Contains(t, want, "abi/manifest.go")
-	require.Contains(t, want, "sdk/compute.go")
-	require.Contains(t, want, "sdk/c/onex.h")
-	require.Contains(t, want, "sdk/rust/onex/src/lib.rs")
+// TestFiles: what a generated project gets is the repository's abi and sdk Go files
+// (no tests), onex.h and the Rust crate, byte for byte.
+func TestFiles(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "..")
 	got := Files()
-	for name := range want {
-		assert.Equal(t, string(want[name]), string(got[name]), "%s: stale copy; run go generate ./cmd/onex-host/internal/kitsrc", name)
+	for _, name := range []string{"abi/manifest.go", "abi/reduce.go", "sdk/compute.go", "sdk/c/onex.h", "sdk/rust/onex/src/lib.rs", "sdk/rust/onex/Cargo.toml"} {
+		require.Contains(t, got, name)
+		want, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got[name]), name)
 	}
 	for name := range got {
-		assert.Contains(t, want, name, "%s: embedded but gone from the repository; run go generate ./cmd/onex-host/internal/kitsrc", name)
+		assert.NotRegexp(t, `_test\.go$|/example/`, name)
 	}
-	assert.NotContains(t, got, "sdk/compute_test.go")
+	abiFiles, err := filepath.Glob(filepath.Join(root, "abi", "*.go"))
+	require.NoError(t, err)
+	for _, f := range abiFiles {
+		if !strings.HasSuffix(f, "_test.go") {
+			assert.Contains(t, got, "abi/"+filepath.Base(f), "every abi source is carried")
+		}
+	}
 }
