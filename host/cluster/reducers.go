@@ -487,26 +487,15 @@ func (r *Reducers) remember(node, key string, rec keyRecord, rev uint64, ok bool
 	r.cache[k] = cachedRecord{rec: rec, rev: rev}
 }
 
-// runFold runs fold in a slot and validates its output as host/reducer does.
+// runFold runs fold in a slot, checked as host/reducer checks it (reducer.Fold.Checked).
 func (r *Reducers) runFold(ctx context.Context, fold reducer.Fold, in abi.ReduceInput) (abi.ReduceOutput, error) {
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
 		return abi.ReduceOutput{}, ctx.Err()
 	}
-	out, err := fold(ctx, in)
-	<-r.slots
-	if err != nil {
-		return abi.ReduceOutput{}, err
-	}
-	if out.State == nil {
-		out.State = json.RawMessage("null")
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return abi.ReduceOutput{}, fmt.Errorf("reducer: fold output: %w", err)
-	}
-	return abi.DecodeReduceOutput(b)
+	defer func() { <-r.slots }()
+	return fold.Checked(ctx, in)
 }
 
 // lock serialises (node, key) on this host, first come first served.

@@ -156,16 +156,23 @@ func (n *Node) applyLocked(ctx context.Context, key string, ev abi.ReduceEvent) 
 	return res, nil
 }
 
-// runFold runs the fold in a parallelism slot and validates its output the way
-// abi.DecodeReduceOutput validates a guest's.
+// runFold runs the fold in a parallelism slot (see Fold.Checked).
 func (n *Node) runFold(ctx context.Context, in abi.ReduceInput) (abi.ReduceOutput, error) {
 	select {
 	case n.slots <- struct{}{}:
 	case <-ctx.Done():
 		return abi.ReduceOutput{}, ctx.Err()
 	}
-	out, err := n.fold(ctx, in)
-	<-n.slots
+	defer func() { <-n.slots }()
+	return n.fold.Checked(ctx, in)
+}
+
+// Checked runs f and holds its output to the rules abi.DecodeReduceOutput holds a
+// guest's output to (a nil State becomes JSON null), so that a Go fold and a plugin's
+// are checked alike. Every host of a reducer — a Node here, host/cluster's — runs folds
+// through it.
+func (f Fold) Checked(ctx context.Context, in abi.ReduceInput) (abi.ReduceOutput, error) {
+	out, err := f(ctx, in)
 	if err != nil {
 		return abi.ReduceOutput{}, err
 	}

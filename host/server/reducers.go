@@ -379,37 +379,30 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
-	n := s.reducerNode(w, r)
-	if n == nil {
-		return
-	}
-	defer n.release()
-	ds, err := s.opts.Reducers.DeadLetters(n.name)
-	if err != nil {
-		s.writeApplied(w, n, "", "", reducer.Result{}, err)
-		return
-	}
-	if ds == nil {
-		ds = []reducer.DeadLetter{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": ds})
+	listOf(s, w, r, "dead_letters", s.opts.Reducers.DeadLetters)
 }
 
 func (s *Server) listFailedIntents(w http.ResponseWriter, r *http.Request) {
+	listOf(s, w, r, "failed_intents", s.opts.Reducers.FailedIntents)
+}
+
+// listOf answers {field: list(node)} for the request's reducer node (an empty list, not
+// null, when there is nothing).
+func listOf[T any](s *Server, w http.ResponseWriter, r *http.Request, field string, list func(node string) ([]T, error)) {
 	n := s.reducerNode(w, r)
 	if n == nil {
 		return
 	}
 	defer n.release()
-	fs, err := s.opts.Reducers.FailedIntents(n.name)
+	items, err := list(n.name)
 	if err != nil {
 		s.writeApplied(w, n, "", "", reducer.Result{}, err)
 		return
 	}
-	if fs == nil {
-		fs = []reducer.FailedIntent{}
+	if items == nil {
+		items = []T{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"failed_intents": fs})
+	writeJSON(w, http.StatusOK, map[string]any{field: items})
 }
 
 // retryFailedIntent is POST /v1/reducers/{node}/failed-intents/retry?operation_id=O: the
