@@ -1,5 +1,7 @@
 package meter
 
+import "github.com/onexhost/onex-host/host/internal/leb128"
+
 // A tiny assembler for test modules: each helper returns encoded bytes, so that a test
 // reads like the binary format it builds. See the Wasm core specification, chapter 5.
 
@@ -55,8 +57,8 @@ func cat(parts ...any) []byte {
 	return b
 }
 
-func uleb(v uint32) []byte { return appendU32(nil, v) }
-func sleb(v int64) []byte  { return appendS64(nil, v) }
+func uleb(v uint32) []byte { return leb128.AppendU32(nil, v) }
+func sleb(v int64) []byte  { return leb128.AppendS64(nil, v) }
 func str(s string) []byte  { return cat(uleb(uint32(len(s))), s) }
 
 // vec is a vector: its length, then its elements.

@@ -1,5 +1,7 @@
 package meter
 
+import "github.com/onexhost/onex-host/host/internal/leb128"
+
 // An edit replaces src[at:at+skip] of a section payload with new bytes. Edits of one
 // payload are kept in ascending order of at and never overlap; a zero skip inserts, and
 // inserts at the same offset are written in the order they were recorded.
@@ -43,7 +45,7 @@ type gen struct {
 func (g *gen) size(e *edit) int {
 	switch e.kind {
 	case editU32:
-		return lenU32(uint32(e.val))
+		return leb128.LenU32(uint32(e.val))
 	case editBytes:
 		return len(e.data)
 	}
@@ -52,22 +54,22 @@ func (g *gen) size(e *edit) int {
 }
 
 func (g *gen) append(dst []byte, e *edit) []byte {
-	local := func(op byte) { dst = appendU32(append(dst, op), e.local) }
-	global := func(op byte) { dst = appendU32(append(dst, op), g.global) }
-	sub := func() { dst = append(appendS64(append(dst, opI64Const), e.val), opI64Sub) }
+	local := func(op byte) { dst = leb128.AppendU32(append(dst, op), e.local) }
+	global := func(op byte) { dst = leb128.AppendU32(append(dst, op), g.global) }
+	sub := func() { dst = append(leb128.AppendS64(append(dst, opI64Const), e.val), opI64Sub) }
 	check := func() {
 		local(opLocalTee)
 		dst = append(dst, opI64Const, 0, opI64LtS, opIf, blockEmpty)
 		local(opLocalGet)
 		global(opGlobalSet)
-		dst = appendU32(append(dst, opCall), g.refill)
+		dst = leb128.AppendU32(append(dst, opCall), g.refill)
 		global(opGlobalGet)
 		local(opLocalSet)
 		dst = append(dst, opEnd)
 	}
 	switch e.kind {
 	case editU32:
-		return appendU32(dst, uint32(e.val))
+		return leb128.AppendU32(dst, uint32(e.val))
 	case editBytes:
 		return append(dst, e.data...)
 	case editCharge:

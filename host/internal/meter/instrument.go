@@ -3,6 +3,7 @@ package meter
 import (
 	"errors"
 	"fmt"
+	"github.com/onexhost/onex-host/host/internal/leb128"
 	"math"
 	"unicode/utf8"
 )
@@ -270,7 +271,7 @@ func (o *output) size(g *gen) int {
 		return len(o.raw)
 	}
 	n := len(o.payload) + delta(o.edits, g) + len(o.tail)
-	return 1 + lenU32(uint32(n)) + n
+	return 1 + leb128.LenU32(uint32(n)) + n
 }
 
 // plan walks the sections in order and decides what each becomes, then places the
@@ -364,17 +365,17 @@ func (m *module) refillImport() []byte {
 	b := appendName(nil, m.opts.ImportModule)
 	b = appendName(b, m.opts.ImportName)
 	b = append(b, 0x00) // a function
-	return appendU32(b, m.refillType())
+	return leb128.AppendU32(b, m.refillType())
 }
 
 func (m *module) fuelExport() []byte {
 	b := appendName(nil, m.opts.Global)
 	b = append(b, 0x03) // a global
-	return appendU32(b, m.nImportGlobals+m.nDefGlobals)
+	return leb128.AppendU32(b, m.nImportGlobals+m.nDefGlobals)
 }
 
 func appendName(dst []byte, s string) []byte {
-	dst = appendU32(dst, uint32(len(s)))
+	dst = leb128.AppendU32(dst, uint32(len(s)))
 	return append(dst, s...)
 }
 
@@ -398,7 +399,7 @@ func (m *module) emit(outs []output) ([]byte, error) {
 		}
 		n := len(o.payload) + delta(o.edits, &m.gen) + len(o.tail)
 		out = append(out, o.id)
-		out = appendU32(out, uint32(n))
+		out = leb128.AppendU32(out, uint32(n))
 		out = apply(out, o.payload, o.edits, &m.gen)
 		out = append(out, o.tail...)
 	}

@@ -108,34 +108,6 @@ func (r *reader) name() ([]byte, error) {
 	return s, nil
 }
 
-func appendU32(dst []byte, v uint32) []byte {
-	for v >= 0x80 {
-		dst = append(dst, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(dst, byte(v))
-}
-
-func appendS64(dst []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(dst, c)
-		}
-		dst = append(dst, c|0x80)
-	}
-}
-
-func lenU32(v uint32) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
-
 // malformedAt, invalidAt and unsupportedAt report an error at the offset at within r.b.
 func malformedAt(r *reader, at int, format string, args ...any) error {
 	return fmt.Errorf("%w: %s at offset %d", ErrMalformed, fmt.Sprintf(format, args...), r.abs+at)

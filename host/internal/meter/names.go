@@ -1,5 +1,8 @@
 package meter
 
+import (
+	"github.com/onexhost/onex-host/host/internal/leb128"
+)
 import "math"
 
 // Subsections of the "name" custom section keyed by function index.
@@ -51,7 +54,7 @@ func (m *module) names(r *reader) ([]byte, bool) {
 		}
 		content := apply(nil, sub.b, edits, &m.gen)
 		out = append(out, id)
-		out = appendU32(out, uint32(len(content)))
+		out = leb128.AppendU32(out, uint32(len(content)))
 		out = append(out, content...)
 	}
 	return out, true

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/onexhost/onex-host/host/internal/leb128"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -237,11 +238,11 @@ func (l *layout) probe() ([]byte, error) {
 		if g.mutable {
 			entries = appendName(entries, fmt.Sprint(exportPrefix, i))
 			entries = append(entries, 3)
-			entries = appendU32(entries, l.importGlobals+uint32(i))
+			entries = leb128.AppendU32(entries, l.importGlobals+uint32(i))
 			n++
 		}
 	}
-	secs := put(append([]section(nil), l.secs...), section{secExport, append(appendU32(nil, n), entries...)})
+	secs := put(append([]section(nil), l.secs...), section{secExport, append(leb128.AppendU32(nil, n), entries...)})
 	return join(secs), nil
 }
 
@@ -254,10 +255,10 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 		return nil, err
 	}
 	if find(secs, secExport) != nil {
-		secs = put(secs, section{secExport, append(appendU32(nil, n), entries...)})
+		secs = put(secs, section{secExport, append(leb128.AppendU32(nil, n), entries...)})
 	}
 	if len(l.globals) > 0 {
-		p := appendU32(nil, uint32(len(l.globals)))
+		p := leb128.AppendU32(nil, uint32(len(l.globals)))
 		for i, g := range l.globals {
 			p = append(p, g.valType, 0)
 			if !g.mutable {
@@ -268,9 +269,9 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 			v := values[i]
 			switch g.valType {
 			case 0x7f:
-				p = appendS64(append(p, 0x41), int64(int32(uint32(v))))
+				p = leb128.AppendS64(append(p, 0x41), int64(int32(uint32(v))))
 			case 0x7e:
-				p = appendS64(append(p, 0x42), int64(v))
+				p = leb128.AppendS64(append(p, 0x42), int64(v))
 			case 0x7d:
 				p = binary.LittleEndian.AppendUint32(append(p, 0x43), uint32(v))
 			case 0x7c:
@@ -284,9 +285,9 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 		return join(secs), nil
 	}
 	pages := uint64(len(image)) / 65536
-	mem := appendU32(nil, 1)
+	mem := leb128.AppendU32(nil, 1)
 	mem = append(mem, l.memFlags)
-	mem = appendU32(mem, uint32(max(pages, l.memMin)))
+	mem = leb128.AppendU32(mem, uint32(max(pages, l.memMin)))
 	mem = append(mem, l.memMax...)
 	secs = put(secs, section{secMemory, mem})
 
@@ -306,9 +307,9 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 		lead := len(seg) - len(bytes.TrimLeft(seg, "\x00"))
 		seg = bytes.TrimRight(seg[lead:], "\x00")
 		data = append(data, 0, 0x41)
-		data = appendS64(data, int64(int32(uint32(at+lead))))
+		data = leb128.AppendS64(data, int64(int32(uint32(at+lead))))
 		data = append(data, 0x0b)
-		data = appendU32(data, uint32(len(seg)))
+		data = leb128.AppendU32(data, uint32(len(seg)))
 		data = append(data, seg...)
 		count++
 		at = end
@@ -320,8 +321,8 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 		for ; count < l.dataSegments; count++ {
 			data = append(data, 0, 0x41, 0, 0x0b, 0)
 		}
-		secs = put(secs, section{secDataCount, appendU32(nil, count)})
+		secs = put(secs, section{secDataCount, leb128.AppendU32(nil, count)})
 	}
-	secs = put(secs, section{secData, append(appendU32(nil, count), data...)})
+	secs = put(secs, section{secData, append(leb128.AppendU32(nil, count), data...)})
 	return join(secs), nil
 }

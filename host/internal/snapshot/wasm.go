@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
+	"github.com/onexhost/onex-host/host/internal/leb128"
 )
 
 // Section ids (WebAssembly core spec 5.5.2).
@@ -165,7 +166,7 @@ func join(secs []section) []byte {
 	out := []byte("\x00asm\x01\x00\x00\x00")
 	for _, s := range secs {
 		out = append(out, s.id)
-		out = appendU32(out, uint32(len(s.payload)))
+		out = leb128.AppendU32(out, uint32(len(s.payload)))
 		out = append(out, s.payload...)
 	}
 	return out
@@ -207,25 +208,6 @@ func find(secs []section, id byte) []byte {
 	return nil
 }
 
-func appendU32(dst []byte, v uint32) []byte {
-	for v >= 0x80 {
-		dst = append(dst, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(dst, byte(v))
-}
-
-func appendS64(dst []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(dst, c)
-		}
-		dst = append(dst, c|0x80)
-	}
-}
-
 func appendName(dst []byte, s string) []byte {
-	return append(appendU32(dst, uint32(len(s))), s...)
+	return append(leb128.AppendU32(dst, uint32(len(s))), s...)
 }
