@@ -83,11 +83,12 @@ type Reducers struct {
 	log   *slog.Logger
 	subs  []*nats.Subscription
 
-	// mu guards owned, owners and keys.
+	keys reducer.KeyLocks // one event at a time per (node, key) on this host
+
+	// mu guards owned and owners.
 	mu     sync.Mutex
 	owned  map[int]*partitionLease // partitions this host holds
 	owners map[int]string          // last known owner of other partitions
-	keys   map[string]*keyLock
 	// cache holds the records this host last wrote or read, with their revisions, so
 	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
 	// the write's revision check fails and the record is read again.
@@ -111,11 +112,6 @@ const maxCachedRecords = 4096
 type partitionLease struct {
 	rev   uint64
 	until time.Time // when the lease expires if not renewed (local clock, conservative)
-}
-
-type keyLock struct {
-	ch   chan struct{}
-	refs int
 }
 
 // NewReducers opens the buckets on nc's JetStream, serves the reducer subjects for this
@@ -158,7 +154,7 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	}
 	r := &Reducers{
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
-		owned: map[int]*partitionLease{}, owners: map[int]string{}, keys: map[string]*keyLock{},
+		owned: map[int]*partitionLease{}, owners: map[int]string{},
 		cache: map[string]cachedRecord{},
 		slots: make(chan struct{}, reducer.DefaultMaxParallel()),
 		stopc: make(chan struct{}), done: make(chan struct{}),
@@ -410,7 +406,7 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 	if fold == nil {
 		return reducer.Result{}, fmt.Errorf("%w: %q", ErrNoReducer, node)
 	}
-	unlock, err := r.lock(ctx, node, key)
+	unlock, err := r.keys.Lock(ctx, stateKey(node, key))
 	if err != nil {
 		return reducer.Result{}, err
 	}
@@ -496,33 +492,6 @@ func (r *Reducers) runFold(ctx context.Context, fold reducer.Fold, in abi.Reduce
 	}
 	defer func() { <-r.slots }()
 	return fold.Checked(ctx, in)
-}
-
-// lock serialises (node, key) on this host, first come first served.
-func (r *Reducers) lock(ctx context.Context, node, key string) (func(), error) {
-	k := stateKey(node, key)
-	r.mu.Lock()
-	kl := r.keys[k]
-	if kl == nil {
-		kl = &keyLock{ch: make(chan struct{}, 1)}
-		r.keys[k] = kl
-	}
-	kl.refs++
-	r.mu.Unlock()
-	release := func() {
-		r.mu.Lock()
-		if kl.refs--; kl.refs == 0 {
-			delete(r.keys, k)
-		}
-		r.mu.Unlock()
-	}
-	select {
-	case kl.ch <- struct{}{}:
-		return func() { <-kl.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
 }
 
 // reduceRequest is the body of a reducer request; reduceReply its answer.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/onexhost/onex-host/abi"
 	bolt "go.etcd.io/bbolt"
@@ -37,16 +36,7 @@ type Node struct {
 	fold            Fold
 	store           *Store
 	slots           chan struct{} // bounds folds running at once
-
-	// mu guards keys.
-	mu   sync.Mutex
-	keys map[string]*keyLock
-}
-
-// keyLock serialises one key. Its entry is in Node.keys while refs > 0.
-type keyLock struct {
-	ch   chan struct{} // holds one token while the key is locked
-	refs int           // holders and waiters; guarded by Node.mu
+	keys            KeyLocks      // one Apply at a time per key
 }
 
 // NewNode returns a node named name (abi.ValidName) running reduction with fold over
@@ -61,7 +51,6 @@ func NewNode(name, reduction string, fold Fold, store *Store) (*Node, error) {
 	return &Node{
 		name: name, reduction: reduction, fold: fold, store: store,
 		slots: make(chan struct{}, store.cfg.MaxParallel),
-		keys:  make(map[string]*keyLock),
 	}, nil
 }
 
@@ -82,7 +71,7 @@ func (n *Node) Apply(ctx context.Context, key string, ev abi.ReduceEvent) (Resul
 	if key == "" || ev.EventID == "" || ev.Type == "" {
 		return Result{}, fmt.Errorf("%w: key, event_id and type are required", ErrInvalidEvent)
 	}
-	unlock, err := n.lock(ctx, key)
+	unlock, err := n.keys.Lock(ctx, key)
 	if err != nil {
 		return Result{}, err
 	}
@@ -184,39 +173,4 @@ func (f Fold) Checked(ctx context.Context, in abi.ReduceInput) (abi.ReduceOutput
 		return abi.ReduceOutput{}, fmt.Errorf("reducer: fold output: %w", err)
 	}
 	return abi.DecodeReduceOutput(b)
-}
-
-// lock takes key's lock, waiting behind earlier callers (FIFO) or until ctx is done.
-// The returned func releases it; the last user removes the key's entry.
-func (n *Node) lock(ctx context.Context, key string) (func(), error) {
-	n.mu.Lock()
-	kl := n.keys[key]
-	if kl == nil {
-		kl = &keyLock{ch: make(chan struct{}, 1)}
-		n.keys[key] = kl
-	}
-	kl.refs++
-	n.mu.Unlock()
-	release := func() {
-		n.mu.Lock()
-		kl.refs--
-		if kl.refs == 0 {
-			delete(n.keys, key)
-		}
-		n.mu.Unlock()
-	}
-	select {
-	case kl.ch <- struct{}{}:
-		return func() { <-kl.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
-}
-
-// lockedKeys returns how many keys have a lock entry (for the no-leak test).
-func (n *Node) lockedKeys() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.keys)
 }

@@ -110,7 +110,7 @@ func TestNode_Apply_Exactness(t *testing.T) {
 	pend, err := s.Pending(0)
 	require.NoError(t, err)
 	assert.Len(t, pend, goroutines*perG, "one outbox entry per applied event, none for a duplicate")
-	assert.Zero(t, n.lockedKeys(), "idle keys keep no lock entry")
+	assert.Zero(t, n.keys.Len(), "idle keys keep no lock entry")
 }
 
 // TestNode_Apply_PerKeyOrder: with one sender per key, the fold sees each key's events
@@ -202,10 +202,7 @@ func TestNode_Apply_OneKeySerialised(t *testing.T) {
 	require.Equal(t, "first", <-entered)
 	go func() { _, err := n.Apply(ctx, "a", counterEvent("second", 1)); errs <- err }()
 	for { // wait until the second Apply holds a reference to the key's lock
-		n.mu.Lock()
-		refs := n.keys["a"].refs
-		n.mu.Unlock()
-		if refs == 2 {
+		if n.keys.refs("a") == 2 {
 			break
 		}
 		require.NoError(t, ctx.Err())
