@@ -38,7 +38,7 @@ const (
 type Manifest struct {
 	Name        string `json:"name"`                  // required; see ValidName
 	Version     string `json:"version"`               // required; free form, e.g. "1.2.0"
-	Kind        Kind   `json:"kind"`                  // required: compute, effect or reducer
+	Kind        Kind   `json:"kind"`                  // required: compute, effect, reducer or orchestrator
 	Description string `json:"description,omitempty"` // one line for humans
 	// Computations the node offers; a compute node offers at least one. A reducer node
 	// lists its reductions here (at least one), each InputSchema documenting the event
@@ -161,8 +161,18 @@ func (m *Manifest) Validate() error {
 		if len(m.Capabilities) > 0 || len(m.Publishes) > 0 {
 			return bad("a reducer node does no I/O: it asks for effects with intents, so it has no capabilities or publishes")
 		}
+	case KindOrchestrator:
+		if len(m.Computations) == 0 {
+			return bad("an orchestrator node must offer at least one workflow (in computations)")
+		}
+		if len(m.Effects) > 0 {
+			return bad("an orchestrator node offers workflows (in computations), not effects")
+		}
+		if len(m.Capabilities) > 0 || len(m.Publishes) > 0 {
+			return bad("an orchestrator node does no I/O: it decides which steps run, so it has no capabilities or publishes")
+		}
 	default:
-		return bad("kind %q is not %q, %q or %q", m.Kind, KindCompute, KindEffect, KindReducer)
+		return bad("kind %q is not %q, %q, %q or %q", m.Kind, KindCompute, KindEffect, KindReducer, KindOrchestrator)
 	}
 	list, offers := "computations", m.Computations
 	if m.Kind == KindEffect {

@@ -186,8 +186,19 @@ func IntentOperationID(node, key string, seq uint64, index int) string {
 	b.WriteString("reduce:")
 	b.WriteString(node)
 	b.WriteByte(':')
-	for i := 0; i < len(key); i++ {
-		switch c := key[i]; c {
+	writeEscaped(&b, key)
+	b.WriteByte(':')
+	b.WriteString(strconv.FormatUint(seq, 10))
+	b.WriteByte(':')
+	b.WriteString(strconv.Itoa(index))
+	return b.String()
+}
+
+// writeEscaped writes s to b with each '%' as "%25" and each ':' as "%3A", so that a
+// key or id with colons cannot run into the next field of an operation id.
+func writeEscaped(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
 		case '%':
 			b.WriteString("%25")
 		case ':':
@@ -196,9 +207,4 @@ func IntentOperationID(node, key string, seq uint64, index int) string {
 			b.WriteByte(c)
 		}
 	}
-	b.WriteByte(':')
-	b.WriteString(strconv.FormatUint(seq, 10))
-	b.WriteByte(':')
-	b.WriteString(strconv.Itoa(index))
-	return b.String()
 }
