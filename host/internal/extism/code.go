@@ -121,7 +121,11 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	inst.MaxVarBytes = c.MaxVarBytes
 	inst.MaxHttpResponseBytes = c.MaxHTTPResponseBytes
 	inst.SetLogger(func(level sdk.LogLevel, msg string) {
-		p.Logger().Log(context.Background(), slogLevel(level), msg, "source", "extism")
+		ctx := xi.logCtx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		p.Logger().Log(ctx, slogLevel(level), msg, "source", "extism")
 	})
 	xi.x = inst
 	if c.Metered {

@@ -35,6 +35,9 @@ type Instance struct {
 	guest.Fuel
 	// sleep is the instance's WASI nanosleep, which ends with the call (see guest.Sleeper).
 	sleep guest.Sleeper
+	// logCtx is the running call's context (nil between calls), for the Extism log
+	// records' trace and span ids.
+	logCtx context.Context
 }
 
 // Invoke calls the exported function target (see guest.Instance); Extism guests make no
@@ -52,6 +55,8 @@ func (xi *Instance) Invoke(ctx context.Context, computation, target string, data
 	}
 	defer xi.busy.Store(false)
 	lim := xi.plugin.Limits()
+	xi.logTo(ctx)
+	defer xi.logTo(nil)
 	callCtx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -90,6 +95,14 @@ func (xi *Instance) Invoke(ctx context.Context, computation, target string, data
 		return nil, guest.Failf(computation, guest.KindOutputTooLarge, "%d bytes exceeds the %d-byte limit", len(out), lim.MaxOutput)
 	}
 	return out, nil
+}
+
+// logTo makes what the guest prints or logs through Extism records of the call with
+// context ctx (nil: none), so that they carry its trace and span ids.
+func (xi *Instance) logTo(ctx context.Context) {
+	xi.stdout.SetContext(ctx)
+	xi.stderr.SetContext(ctx)
+	xi.logCtx = ctx
 }
 
 // classify turns a failed Extism call into a *guest.Failure and decides whether the

@@ -18,7 +18,8 @@ const tailSize = 2 << 10
 // "fatal error: out of memory"). Not safe for concurrent use: wazero writes to it from the
 // goroutine running the instance, which owns it.
 type LineWriter struct {
-	plugin logged // its logger is read at each line: the first instance exists before the manifest names the plugin
+	plugin logged          // its logger is read at each line: the first instance exists before the manifest names the plugin
+	ctx    context.Context // the running call's, for its trace and span ids; nil between calls
 	stream string
 	level  slog.Level
 	line   []byte
@@ -45,6 +46,19 @@ type logged interface{ Logger() *slog.Logger }
 // logging its lines at level.
 func NewLineWriter(p logged, stream string, level slog.Level) *LineWriter {
 	return &LineWriter{plugin: p, stream: stream, level: level}
+}
+
+// SetContext makes the lines written from now on records of the call whose context ctx
+// is, so that they carry its trace and span ids (the tracing log handler reads them from
+// the record's context). The instance sets it when a call starts and clears it (nil)
+// when the call returns.
+func (w *LineWriter) SetContext(ctx context.Context) { w.ctx = ctx }
+
+func (w *LineWriter) logContext() context.Context {
+	if w.ctx == nil {
+		return context.Background()
+	}
+	return w.ctx
 }
 
 // Write logs each complete line of p; it never fails.
@@ -91,7 +105,7 @@ func (w *LineWriter) emit() {
 		w.line = w.line[:0]
 		return
 	}
-	w.plugin.Logger().Log(context.Background(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))), "stream", w.stream)
+	w.plugin.Logger().Log(w.logContext(), w.level, string(bytes.ToValidUTF8(w.line, []byte("\uFFFD"))), "stream", w.stream)
 	w.line = w.line[:0]
 }
 
@@ -105,7 +119,7 @@ func (w *LineWriter) Flush() {
 		return
 	}
 	first, _, _ := bytes.Cut(w.dump, []byte("\n"))
-	w.plugin.Logger().Log(context.Background(), w.level, string(bytes.ToValidUTF8(first, []byte("\uFFFD"))), "stream", w.stream,
+	w.plugin.Logger().Log(w.logContext(), w.level, string(bytes.ToValidUTF8(first, []byte("\uFFFD"))), "stream", w.stream,
 		"dump_lines", w.dumpLines, "dump", string(bytes.ToValidUTF8(w.dump, []byte("\uFFFD"))))
 	w.dump, w.dumpLines = nil, 0
 }

@@ -106,6 +106,8 @@ func (inst *Instance) call(ctx context.Context, fn api.Function, op string, name
 	}
 	defer inst.busy.Store(false)
 	lim := inst.plugin.Limits()
+	inst.logTo(ctx)
+	defer inst.logTo(nil)
 
 	inst.cc.parent = ctx
 	var stopAfter func() bool
@@ -177,6 +179,12 @@ func (inst *Instance) call(ctx context.Context, fn api.Function, op string, name
 		return nil, guest.StatusFailure(op, status, out)
 	}
 	return append([]byte(nil), out...), nil
+}
+
+// logTo makes what the guest prints records of the call with context ctx (nil: none).
+func (inst *Instance) logTo(ctx context.Context) {
+	inst.stdout.SetContext(ctx)
+	inst.stderr.SetContext(ctx)
 }
 
 // run writes the input into guest memory, calls fn and returns the status and the output
