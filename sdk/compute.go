@@ -47,25 +47,8 @@ func Compute[In, Out any](c abi.Computation, fn func(ctx context.Context, in In)
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: Compute %q: nil function", c.Name))
 	}
-	std.register(abi.KindCompute, "Compute", withSchemas(c, reflect.TypeFor[In](), reflect.TypeFor[Out](), opts), wrapTyped(abi.KindCompute, c.Name, fn, opts))
-}
-
-// withSchemas fills c's empty InputSchema and OutputSchema with the schemas derived from
-// in and out (see SchemaOf); a schema the author wrote is kept as it is.
-func withSchemas(c abi.Computation, in, out reflect.Type, opts []Option) abi.Computation {
-	closed := true
-	for _, o := range opts {
-		if o.allowUnknownFields {
-			closed = false
-		}
-	}
-	if len(c.InputSchema) == 0 {
-		c.InputSchema = deriveSchema(in, closed, true)
-	}
-	if len(c.OutputSchema) == 0 {
-		c.OutputSchema = deriveSchema(out, false, false)
-	}
-	return c
+	std.register(abi.KindCompute, "Compute", c, wrapTyped(abi.KindCompute, c.Name, fn, opts))
+	std.deriveLater(c.Name, reflect.TypeFor[In](), reflect.TypeFor[Out](), opts)
 }
 
 // Option changes how Compute or Effect treats one registration.

@@ -37,7 +37,8 @@ func Effect[In, Out any](e abi.Computation, fn func(ctx context.Context, in In) 
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: Effect %q: nil function", e.Name))
 	}
-	std.register(abi.KindEffect, "Effect", withSchemas(e, reflect.TypeFor[In](), reflect.TypeFor[Out](), opts), wrapTyped(abi.KindEffect, e.Name, fn, opts))
+	std.register(abi.KindEffect, "Effect", e, wrapTyped(abi.KindEffect, e.Name, fn, opts))
+	std.deriveLater(e.Name, reflect.TypeFor[In](), reflect.TypeFor[Out](), opts)
 }
 
 // EffectRaw registers an effect whose handler works on the JSON bytes directly, as

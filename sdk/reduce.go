@@ -68,7 +68,8 @@ func Reducer[S, E any](r abi.Computation, fn func(ctx context.Context, state S, 
 	if fn == nil {
 		panic(fmt.Sprintf("sdk: Reducer %q: nil function", r.Name))
 	}
-	std.register(abi.KindReducer, "Reducer", withSchemas(r, reflect.TypeFor[E](), reflect.TypeFor[S](), opts), wrapReducer(r.Name, fn, opts))
+	std.register(abi.KindReducer, "Reducer", r, wrapReducer(r.Name, fn, opts))
+	std.deriveLater(r.Name, reflect.TypeFor[E](), reflect.TypeFor[S](), opts)
 }
 
 // wrapReducer turns a typed reduction into a handler of ReduceInput bytes.
