@@ -176,8 +176,7 @@ func (p *Plugin) checkInput(computation string, data []byte) error {
 	}
 	leaf := firstLeaf(ve)
 	pe := p.errorf(computation, ErrInvalidInput, "%s does not match the input schema: %s", what, describe(leaf))
-	pe.Code = CodeInvalidInput
-	pe.Status = abi.StatusInvalidInput
+	pe.Code = CodeInvalidInput // Status stays 0: the guest never ran
 	return pe
 }
 
