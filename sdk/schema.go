@@ -78,17 +78,23 @@ var (
 	timeType          = reflect.TypeFor[time.Time]()
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-	byteSliceElem     = reflect.TypeFor[byte]()
-	integerRange      = map[reflect.Kind][2]int64{reflect.Int8: {-1 << 7, 1<<7 - 1}, reflect.Int16: {-1 << 15, 1<<15 - 1}, reflect.Int32: {-1 << 31, 1<<31 - 1}, reflect.Uint8: {0, 1<<8 - 1}, reflect.Uint16: {0, 1<<16 - 1}, reflect.Uint32: {0, 1<<32 - 1}}
-	implementsAny     = func(t reflect.Type, ifaces ...reflect.Type) bool {
-		for _, i := range ifaces {
-			if t.Implements(i) || reflect.PointerTo(t).Implements(i) {
-				return true
-			}
-		}
-		return false
+	byteType          = reflect.TypeFor[byte]()
+	// integerRange holds the bounds of the sized integer kinds.
+	integerRange = map[reflect.Kind][2]int64{
+		reflect.Int8: {-1 << 7, 1<<7 - 1}, reflect.Int16: {-1 << 15, 1<<15 - 1}, reflect.Int32: {-1 << 31, 1<<31 - 1},
+		reflect.Uint8: {0, 1<<8 - 1}, reflect.Uint16: {0, 1<<16 - 1}, reflect.Uint32: {0, 1<<32 - 1},
 	}
 )
+
+// implementsAny reports whether t or *t implements one of ifaces.
+func implementsAny(t reflect.Type, ifaces ...reflect.Type) bool {
+	for _, i := range ifaces {
+		if t.Implements(i) || reflect.PointerTo(t).Implements(i) {
+			return true
+		}
+	}
+	return false
+}
 
 // of returns t's schema (a fresh map the caller may change).
 func (d *deriver) of(t reflect.Type) schema {
@@ -119,7 +125,7 @@ func (d *deriver) of(t reflect.Type) schema {
 	case reflect.String:
 		return schema{"type": "string"}
 	case reflect.Slice:
-		if t.Elem() == byteSliceElem && !implementsAny(t.Elem(), marshalerType, textMarshalerType) {
+		if t.Elem() == byteType && !implementsAny(t.Elem(), marshalerType, textMarshalerType) {
 			return schema{"type": []string{"string", "null"}, "contentEncoding": "base64"}
 		}
 		return schema{"type": []string{"array", "null"}, "items": d.of(t.Elem())}
