@@ -67,8 +67,10 @@ type Manifest struct {
 type Computation struct {
 	Name        string `json:"name"` // required, unique within the manifest; see ValidName
 	Description string `json:"description,omitempty"`
-	// InputSchema and OutputSchema are optional JSON Schemas documenting the data; hosts
-	// check only that they are JSON objects.
+	// InputSchema and OutputSchema are optional JSON Schemas (draft 2020-12 by default)
+	// of the data; this package checks only that they are JSON objects. onex-host also
+	// compiles InputSchema at load and checks every input against it (abi/SPEC.md
+	// section 5).
 	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
 	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
 }

@@ -263,6 +263,12 @@ type PluginConfig struct {
 	// snapshot of the module (host/internal/snapshot): SnapshotAuto (the default, "")
 	// takes one for IsolationFresh only, where every call creates an instance.
 	Snapshot Snapshot
+	// SkipInputValidation turns off the check of each call's input against its
+	// computation's input schema (the manifest's input_schema; for a reducer, of the
+	// event data). Default false: an input the schema refuses fails with ErrInvalidInput
+	// (Code CodeInvalidInput) before the guest runs. The schemas are compiled and
+	// checked at load either way.
+	SkipInputValidation bool
 }
 
 // Isolation is PluginConfig.Isolation.

@@ -33,8 +33,9 @@ var (
 	ErrUnsupported = errors.New("host: unsupported operation")
 	// ErrUnknownComputation is returned for a computation the manifest does not offer.
 	ErrUnknownComputation = errors.New("host: unknown computation")
-	// ErrInvalidInput is returned for input that is not valid JSON, or that the guest
-	// could not decode.
+	// ErrInvalidInput is returned for input that is not valid JSON, that its
+	// computation's input schema refuses (Code CodeInvalidInput, before the guest runs),
+	// or that the guest could not decode.
 	ErrInvalidInput = errors.New("host: invalid input")
 	// ErrInputTooLarge is returned before the call for input larger than the limit.
 	ErrInputTooLarge = errors.New("host: input too large")

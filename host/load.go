@@ -268,6 +268,13 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 		return fail(ErrInvalidModule, "%v", err)
 	}
 	p.limits = lim
+	inputs, err := compileInputSchemas(m)
+	if err != nil {
+		return &PluginError{Plugin: p.name, Op: "load", Kind: ErrInvalidManifest, Message: err.Error(), Cause: err}
+	}
+	if !pc.SkipInputValidation {
+		p.inputs = inputs
+	}
 	exports := p.compiled.ExportedFunctions()
 	switch m.Kind {
 	case abi.KindCompute:

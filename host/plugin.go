@@ -37,7 +37,10 @@ type Plugin struct {
 	// for native plugins, the exported function for Extism ones.
 	offers map[string]string
 	// entries holds each Extism computation's Entry; see Plugin.Entry for native ones.
-	entries  map[string]Entry
+	entries map[string]Entry
+	// inputs holds the compiled input schemas the calls check their input against
+	// (inputschema.go); empty when PluginConfig.SkipInputValidation is set.
+	inputs   inputSchemas
 	exports  []string // sorted
 	imports  []string // "module.name", in import order
 	limits   limits
@@ -195,6 +198,11 @@ func (p *Plugin) callHeld(ctx context.Context, computation string, data []byte, 
 	}
 	if len(data) > p.limits.maxInput {
 		return nil, p.errorf(computation, ErrInputTooLarge, "%d bytes exceeds the %d-byte limit", len(data), p.limits.maxInput)
+	}
+	// Every door (Call, a compute node's operations, each effect attempt, a reducer's
+	// fold) comes through here, so this is where the input meets its schema.
+	if err := p.checkInput(computation, data); err != nil {
+		return nil, err
 	}
 	acquireStart := time.Now()
 	inst, err := p.pool.Acquire(ctx)

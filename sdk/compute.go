@@ -22,7 +22,10 @@ var null = []byte("null")
 // must not silently become a zero value); pass AllowUnknownFields to ignore such fields
 // instead. fn's Out is encoded with encoding/json (HTML characters are not escaped) as
 // the result. c names the computation and documents it: its Name, Description and
-// schemas become an entry of the manifest's Computations.
+// schemas become an entry of the manifest's Computations. An empty InputSchema or
+// OutputSchema is derived from In or Out (see SchemaOf), and the host checks each input
+// against the InputSchema before the guest sees it; set InputSchema to {} to accept
+// any JSON value.
 //
 // Outcomes the host sees:
 //   - input that does not decode into In, or has an unknown field: abi.StatusInvalidInput,
@@ -45,6 +48,7 @@ func Compute[In, Out any](c abi.Computation, fn func(ctx context.Context, in In)
 		panic(fmt.Sprintf("sdk: Compute %q: nil function", c.Name))
 	}
 	std.register(abi.KindCompute, "Compute", c, wrapTyped(abi.KindCompute, c.Name, fn, opts))
+	std.deriveLater(c.Name, reflect.TypeFor[In](), reflect.TypeFor[Out](), opts)
 }
 
 // Option changes how Compute or Effect treats one registration.

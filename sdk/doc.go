@@ -52,6 +52,17 @@
 // `m := sdk.Manifest(); err := m.Validate()` (Validate has a pointer receiver, so
 // sdk.Manifest().Validate() does not compile).
 //
+// # Typed contracts
+//
+// Compute, Effect and Reducer put a JSON Schema of their input (for a reducer, of the
+// event data) and of their output into the manifest, derived from the Go types (see
+// SchemaOf), unless the abi.Computation already has one. The host compiles each input
+// schema once at load and checks every input against it before the guest runs: an input
+// that does not match fails with code invalid_input and the JSON path of the value, e.g.
+// "/items/3/qty: want integer, got string". Write the schema by hand to say more than
+// the type does (a minimum, a pattern), set it to {} to accept any JSON value, or let
+// the operator turn the check off (validate_input: false, --no-validate-input).
+//
 // # Effect nodes
 //
 // An effect node does I/O, and only through the host (abi/SPEC.md section 8). Its

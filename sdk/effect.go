@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/onexhost/onex-host/abi"
 )
@@ -11,7 +12,8 @@ import (
 // (abi/SPEC.md section 8). It works exactly like Compute — the same decoding of the
 // effect's operation data into In (unknown fields refused unless AllowUnknownFields is
 // passed), the same encoding of Out as the result, the same
-// outcomes for bad input, errors, panics and unencodable results — but the host calls it
+// outcomes for bad input, errors, panics and unencodable results, the same schemas
+// derived from In and Out — but the host calls it
 // through onex_effect, inside a transaction, and e becomes an entry of the manifest's
 // Effects.
 //
@@ -36,6 +38,7 @@ func Effect[In, Out any](e abi.Computation, fn func(ctx context.Context, in In) 
 		panic(fmt.Sprintf("sdk: Effect %q: nil function", e.Name))
 	}
 	std.register(abi.KindEffect, "Effect", e, wrapTyped(abi.KindEffect, e.Name, fn, opts))
+	std.deriveLater(e.Name, reflect.TypeFor[In](), reflect.TypeFor[Out](), opts)
 }
 
 // EffectRaw registers an effect whose handler works on the JSON bytes directly, as

@@ -261,7 +261,12 @@ func TestGuest_EffectManifest(t *testing.T) {
 	ret := g.alloc(abi.ReturnAreaSize)
 	require.Equal(t, abi.StatusOK, g.manifest(ret))
 	assert.Contains(t, string(g.out), `"kind":"effect"`)
-	assert.Contains(t, string(g.out), `"effects":[{"name":"write_file"},{"name":"default"},{"name":"busy"},{"name":"boom"}]`)
+	var names []string
+	for _, e := range Manifest().Effects {
+		names = append(names, e.Name)
+	}
+	assert.Equal(t, []string{"write_file", "default", "busy", "boom"}, names)
+	assert.Contains(t, string(g.out), `"effects":[{"name":"write_file","input_schema":{"additionalProperties":false,`)
 	assert.NotContains(t, string(g.out), `"computations"`)
 	m, err := abi.DecodeManifest(g.out)
 	require.NoError(t, err)

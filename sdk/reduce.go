@@ -44,7 +44,8 @@ type reduceOutput struct {
 // AllowUnknownFields is passed, and null (a new key's state, an event with no data)
 // leaves the zero value. The returned S is encoded with encoding/json as the new state.
 // r names the reduction and documents it: its InputSchema documents the event data and
-// its OutputSchema the state.
+// its OutputSchema the state; when empty they are derived from E and S (see SchemaOf),
+// and the host checks each event's data against the InputSchema.
 //
 // Outcomes the host sees:
 //   - a ReduceInput that is not valid (see abi.DecodeReduceInput), or a state or event
@@ -68,6 +69,7 @@ func Reducer[S, E any](r abi.Computation, fn func(ctx context.Context, state S, 
 		panic(fmt.Sprintf("sdk: Reducer %q: nil function", r.Name))
 	}
 	std.register(abi.KindReducer, "Reducer", r, wrapReducer(r.Name, fn, opts))
+	std.deriveLater(r.Name, reflect.TypeFor[E](), reflect.TypeFor[S](), opts)
 }
 
 // wrapReducer turns a typed reduction into a handler of ReduceInput bytes.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
+	"sync"
 
 	"github.com/onexhost/onex-host/abi"
 )
@@ -36,10 +38,24 @@ type registry struct {
 	// onex_compensate; compensationNames lists them in registration order.
 	compensations     map[string]handler
 	compensationNames []string
+	// deriving guards typed and the schemas of offers, which assembled fills once.
+	deriving sync.Mutex
+	// typed holds, by name, the Go types the missing schemas of a typed registration are
+	// derived from. They are derived when the manifest is first assembled, which the host
+	// asks for once per load, rather than at init, which runs in every instance.
+	typed map[string]typedSchemas
+}
+
+// typedSchemas are the types a typed registration's schemas come from (see SchemaOf);
+// closed refuses unknown input fields (no AllowUnknownFields).
+type typedSchemas struct {
+	in, out reflect.Type
+	closed  bool
 }
 
 func newRegistry() *registry {
-	return &registry{handlers: make(map[string]handler), compensations: make(map[string]handler)}
+	return &registry{handlers: make(map[string]handler), compensations: make(map[string]handler),
+		typed: make(map[string]typedSchemas)}
 }
 
 func (r *registry) describe(m abi.Manifest) {
@@ -132,9 +148,43 @@ func (r *registry) registerCompensation(name string, run handler) {
 	r.compensationNames = append(r.compensationNames, name)
 }
 
+// deriveLater records the types of registration name's input and output, from which
+// assembled derives the schemas the registration left empty.
+func (r *registry) deriveLater(name string, in, out reflect.Type, opts []Option) {
+	closed := true
+	for _, o := range opts {
+		if o.allowUnknownFields {
+			closed = false
+		}
+	}
+	r.typed[name] = typedSchemas{in: in, out: out, closed: closed}
+}
+
+// deriveSchemas fills the empty schemas of the typed registrations, once: a schema the
+// author wrote is kept as it is.
+func (r *registry) deriveSchemas() {
+	for i := range r.offers {
+		c := &r.offers[i]
+		t, ok := r.typed[c.Name]
+		if !ok {
+			continue
+		}
+		delete(r.typed, c.Name)
+		if len(c.InputSchema) == 0 {
+			c.InputSchema = deriveSchema(t.in, t.closed, true)
+		}
+		if len(c.OutputSchema) == 0 {
+			c.OutputSchema = deriveSchema(t.out, false, false)
+		}
+	}
+}
+
 // assembled returns the manifest with its kind and its computations or effects filled
 // in. The result shares nothing with the registry.
 func (r *registry) assembled() abi.Manifest {
+	r.deriving.Lock()
+	defer r.deriving.Unlock()
+	r.deriveSchemas()
 	m := r.manifest
 	m.Kind = r.effectiveKind()
 	m.Capabilities = slices.Clone(m.Capabilities)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -47,7 +49,9 @@ func newInspectCmd(e *env) *cobra.Command {
 			"A native plugin's manifest is read from the onex.manifest custom section when present,\n" +
 			"otherwise from the plugin's onex_manifest export. An Extism plugin's node comes from its\n" +
 			"<name>" + host.SidecarSuffix + " sidecar (or --node, --export), else from its exports; each\n" +
-			"computation is shown with the function it calls and its input and output encodings.",
+			"computation is shown with the function it calls and its input and output encodings.\n" +
+			"Each computation's input and output JSON Schemas are shown (cut to one line; --json has\n" +
+			"them whole): the host checks every input against its input schema.",
 		Example: "  onex-host inspect bin/plugins/core.wasm\n  onex-host inspect bin/plugins/core.wasm --json | jq '.manifest.computations[].name'",
 		Args:    exactArgs("<plugin.wasm>", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -117,10 +121,33 @@ func printInspection(e *env, info inspection) error {
 			continue
 		}
 		fmt.Fprintf(w, "  %s\t%s\n", c.Name, c.Description)
+		printSchema(w, "input", c.InputSchema)
+		printSchema(w, "output", c.OutputSchema)
 	}
 	fmt.Fprintf(w, "exports:\t%s\n", joinOrNone(info.Exports))
 	fmt.Fprintf(w, "imports:\t%s\n", joinOrNone(info.Imports))
 	return w.Flush()
+}
+
+// schemaWidth is how much of a schema the text form shows; --json shows it all.
+const schemaWidth = 160
+
+// printSchema prints a computation's schema on one line, compacted and cut at
+// schemaWidth, when it has one.
+func printSchema(w io.Writer, which string, raw json.RawMessage) {
+	if len(raw) == 0 {
+		return
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		b.Reset()
+		b.Write(raw)
+	}
+	s := b.String()
+	if len(s) > schemaWidth {
+		s = s[:schemaWidth] + "… (--json shows it all)"
+	}
+	fmt.Fprintf(w, "    %s schema:\t%s\n", which, s)
 }
 
 // abiName is "native v1" or "extism".

@@ -72,6 +72,15 @@ func TestKits_Examples(t *testing.T) {
 			code, _, stderr = cli(t, "", "run", wasm, "--type", "greet", "--data", `{"other":{"name":"x"}}`)
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stderr, "invalid input")
+			// The manifest's hand-written input_schema is enforced at the door, and
+			// --no-validate-input leaves the input to the plugin's own check.
+			code, _, stderr = cli(t, "", "run", wasm, "--type", "greet", "--data", `{"name":5}`)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr, "/name: want string, got number")
+			code, _, stderr = cli(t, "", "run", wasm, "--type", "greet", "--data", `{"name":5}`, "--no-validate-input")
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr, "want {")
+			assert.NotContains(t, stderr, "/name: want string")
 			code, _, stderr = cli(t, "", "run", wasm, "--type", "nope", "--data", `{}`)
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stderr, "nope")

@@ -36,6 +36,7 @@ type hostFlags struct {
 	fuel        uint64
 	guarded     bool
 	fresh       bool // --fresh: host.IsolationFresh
+	noValidate  bool // --no-validate-input: host.PluginConfig.SkipInputValidation
 	dataDir     string
 	slow        time.Duration
 	// node, when set by a command, replaces the Extism node the flags describe.
@@ -59,6 +60,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
 	fs.DurationVar(&f.slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this (getting an instance not counted); 0: never")
 	fs.BoolVar(&f.guarded, "guarded", false, "run the plugin guarded (close-on-context-done) instead of metered")
+	fs.BoolVar(&f.noValidate, "no-validate-input", false, "pass inputs to the plugin without checking them against the computation's input_schema")
 	fs.BoolVar(&f.fresh, "fresh", false, "run every call on a new instance from a snapshot, dropped afterwards (isolation: fresh)")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
@@ -70,7 +72,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 
 // pluginConfig builds the plugin's configuration from the flags; every error is misuse.
 func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
-	pc := host.PluginConfig{Timeout: f.timeout, Inspect: f.inspect, Fuel: f.fuel}
+	pc := host.PluginConfig{Timeout: f.timeout, Inspect: f.inspect, Fuel: f.fuel, SkipInputValidation: f.noValidate}
 	if f.guarded {
 		pc.Execution = host.ExecutionGuarded
 	}

@@ -31,6 +31,10 @@ func TestServer_InputDoor(t *testing.T) {
 		wantMessage string // part of the error message
 		wantResult  string // the result (JSON), when 200
 	}{
+		// The computation's input schema, checked at the door (issue 21); the node keeps
+		// serving (the next row).
+		{name: "data the input schema refuses", path: "/v1/nodes/core/compute", body: `{"computation_type":"sum_numbers","data":[1,"2"]}`, wantStatus: 400, wantCode: "invalid_input", wantMessage: "input does not match the input schema: /1: want number, got string"},
+		{name: "effect data the input schema refuses", path: "/v1/nodes/fileops/effect", body: `{"effect_type":"write","operation_data":{"path":7}}`, wantStatus: 400, wantCode: "invalid_input", wantMessage: "/path: want string, got number"},
 		{name: "named computation", path: "/v1/nodes/core/compute", body: `{"computation_type":"sum_numbers","data":[1,2]}`, wantStatus: 200, wantResult: `3`},
 		{name: "explicit default", path: "/v1/nodes/core/compute", body: `{"computation_type":"default","data":[1,2]}`, wantStatus: 200, wantResult: `[1,2]`},
 		{name: "unknown field type", path: "/v1/nodes/core/compute", body: `{"type":"sum_numbers","data":[1,2]}`, wantStatus: 400, wantCode: "invalid_input", wantMessage: `unknown field "type"`},

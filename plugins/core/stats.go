@@ -16,7 +16,9 @@ var statsComputation = abi.Computation{
 		"mean, median, stddev (the population standard deviation, dividing by n like numpy.std), " +
 		"and the 90th and 99th percentiles by linear interpolation between the closest ranks " +
 		"(numpy.percentile's default method)",
-	InputSchema: json.RawMessage(`{"type":"array","items":{"type":"number"},"minItems":1}`),
+	// No minItems: the host enforces the input schema, and an empty array is left to the
+	// handler, whose error (code invalid_input, status error) the tests and clients rely on.
+	InputSchema: json.RawMessage(`{"type":"array","items":{"type":"number"}}`),
 	OutputSchema: json.RawMessage(`{"type":"object",` +
 		`"properties":{"count":{"type":"integer"},"sum":{"type":"number"},"min":{"type":"number"},` +
 		`"max":{"type":"number"},"mean":{"type":"number"},"median":{"type":"number"},` +

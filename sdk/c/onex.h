@@ -4,7 +4,9 @@
  * A single header with no dependencies, not even libc. Include it in exactly one .c file
  * of the plugin (it defines the plugin's exports) after defining:
  *
- *   ONEX_MANIFEST  the node manifest, a string literal of JSON (SPEC.md section 5);
+ *   ONEX_MANIFEST  the node manifest, a string literal of JSON (SPEC.md section 5); a
+ *                  computation's "input_schema" (a JSON Schema) is checked by the host
+ *                  against every input before your handler runs (see example/greet.c);
  *   ONEX_COMPUTE   for a compute node: you define onex_on_compute (below), and the
  *                  header exports onex_compute; or
  *   ONEX_EFFECT    for an effect node: you define onex_on_effect, exported as onex_effect.

@@ -217,6 +217,9 @@ type NodeEntry struct {
 	Isolation string `yaml:"isolation"`
 	// Snapshot is PluginConfig.Snapshot: on, off, or empty (the default: on with fresh).
 	Snapshot string `yaml:"snapshot"`
+	// ValidateInput, when false, turns off the check of each call's input against the
+	// computation's input schema (PluginConfig.SkipInputValidation). Default true.
+	ValidateInput *bool `yaml:"validate_input"`
 	// Concurrency is effect.Config.Concurrency (effect nodes): 1 runs effects one at a
 	// time; 0 (the default) bounds them only by the instance pool. Not negative.
 	Concurrency int `yaml:"concurrency"`

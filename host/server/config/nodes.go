@@ -147,6 +147,8 @@ func (f *File) pluginConfig(e NodeEntry, sidecar *host.ExtismNode) host.PluginCo
 		Isolation:    host.Isolation(e.Isolation),
 		Snapshot:     host.Snapshot(e.Snapshot),
 		Fuel:         e.Fuel,
+		// validate_input: false is the only way to turn the check off.
+		SkipInputValidation: e.ValidateInput != nil && !*e.ValidateInput,
 		Grants: host.Grants{
 			Hosts:  slices.Clone(e.Grants.Hosts),
 			KV:     e.Grants.KV,

@@ -146,3 +146,27 @@ func TestFile_Nodes_FSM(t *testing.T) {
 		assert.Equal(t, field, fe.Field, doc)
 	}
 }
+
+// TestFile_Nodes_ValidateInput: validate_input: false turns a node's input check off;
+// absent or true leaves it on.
+func TestFile_Nodes_ValidateInput(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.wasm", "")
+	write(t, dir, "b.wasm", "")
+	write(t, dir, "c.wasm", "")
+	f, err := loadDoc(t, dir, `
+nodes:
+  - path: a.wasm
+    validate_input: false
+  - path: b.wasm
+    validate_input: true
+  - path: c.wasm
+`)
+	require.NoError(t, err)
+	nodes, err := f.Nodes()
+	require.NoError(t, err)
+	require.Len(t, nodes, 3)
+	assert.True(t, nodes[0].PluginConfig.SkipInputValidation)
+	assert.False(t, nodes[1].PluginConfig.SkipInputValidation)
+	assert.False(t, nodes[2].PluginConfig.SkipInputValidation)
+}

@@ -1,13 +1,19 @@
 /* greet: an onex-host compute node in C. Its "greet" computation turns
  * {"name": "world"} into {"greeting": "Hello, world!"}.
  *
+ * The manifest declares the input's JSON Schema (input_schema): the host checks every
+ * input against it before calling the plugin, so {"name": 5} is refused at the door with
+ * invalid_input and the path ("/name: want string, got number").
+ *
  * Build: clang --target=wasm32 -O2 -ffreestanding -nostdlib -Wl,--no-entry -o greet.wasm greet.c
  */
 #define ONEX_COMPUTE
 #define ONEX_MANIFEST                                                                       \
 	"{\"name\":\"greet\",\"version\":\"0.1.0\",\"kind\":\"compute\","                   \
 	"\"description\":\"Greets people by name\",\"deterministic\":true,"                  \
-	"\"computations\":[{\"name\":\"greet\",\"description\":\"Greet someone by name\"}]}"
+	"\"computations\":[{\"name\":\"greet\",\"description\":\"Greet someone by name\","       \
+	"\"input_schema\":{\"type\":\"object\",\"required\":[\"name\"],"                        \
+	"\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1}}}}]}"
 #include "../onex.h"
 
 int32_t onex_on_compute(const char *name, const char *data, uint32_t data_len, onex_buf *out) {

@@ -1,11 +1,16 @@
 //! greet: an onex-host compute node in Rust. Its "greet" computation turns
 //! {"name": "world"} into {"greeting": "Hello, world!"}.
+//!
+//! The manifest declares the input's JSON Schema (`input_schema`): the host checks every
+//! input against it before calling the plugin, so `{"name": 5}` is refused at the door
+//! with `invalid_input` and the path (`/name: want string, got number`).
 
 use onex::{json_quote, json_string, status, Error};
 
 const MANIFEST: &str = r#"{"name":"greet","version":"0.1.0","kind":"compute",
 "description":"Greets people by name","deterministic":true,
-"computations":[{"name":"greet","description":"Greet someone by name"}]}"#;
+"computations":[{"name":"greet","description":"Greet someone by name",
+"input_schema":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}}]}"#;
 
 onex::plugin!(compute, MANIFEST, handle);
 

@@ -18,6 +18,10 @@
 //! fn greet(name: &str, data: &[u8]) -> Result<Vec<u8>, onex::Error> { ... }
 //! ```
 //!
+//! A computation in the manifest may declare its input's JSON Schema (`input_schema`): the
+//! host checks every input against it before the handler runs, and refuses one that does
+//! not match with `invalid_input` and the JSON path (see `example/src/lib.rs`).
+//!
 //! [`json_string`] reads a string field of the input, [`json_quote`] writes one, [`log`]
 //! writes to the host's log and [`call`] performs a capability operation (effect nodes).
 
