@@ -100,7 +100,11 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 	if x.Config == nil {
 		x.Config = map[string]string{}
 	}
-	maps.Copy(x.Config, pc.Extism.Config)
+	if err := p.setConfig(&p.manifest, pc, true); err != nil {
+		return err
+	}
+	// Extism guests read config through Extism's config_get, secrets included.
+	maps.Copy(x.Config, p.config.Load().values)
 	x.ModConfig = p.host.extismModConfig
 	if len(p.grants.Paths) > 0 {
 		fs := wazero.NewFSConfig()

@@ -62,7 +62,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.fresh, "fresh", false, "run every call on a new instance from a snapshot, dropped afterwards (isolation: fresh)")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
-	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
+	fs.StringArrayVar(&f.config, "config", nil, "a config value KEY=VALUE for a key the manifest declares (repeatable); secrets also come from $"+abi.SecretEnvPrefix+"<NODE>_<KEY>")
 	fs.StringVar(&f.nodePath, "node", "", "Extism plugins: node description (YAML) instead of the <name>"+host.SidecarSuffix+" sidecar")
 	fs.StringArrayVar(&f.exports, "export", nil, "Extism plugins: an exported function to offer as a computation (repeatable; default: all)")
 	f.oci.register(fs)
@@ -87,15 +87,17 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 	pc.Grants.Hosts = f.allowHosts
 	pc.Grants.KV = f.kvPath != ""
 	pc.Grants.Events = f.events
+	pc.Env = os.LookupEnv
 	for _, kv := range f.config {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return pc, fmt.Errorf("--config %q: want KEY=VALUE", kv)
+			// Only the key: the value may be a secret.
+			return pc, fmt.Errorf("--config %q: want KEY=VALUE", k)
 		}
-		if pc.Extism.Config == nil {
-			pc.Extism.Config = map[string]string{}
+		if pc.Config == nil {
+			pc.Config = map[string]string{}
 		}
-		pc.Extism.Config[k] = v
+		pc.Config[k] = v
 	}
 	node := f.node
 	if node == nil && (f.nodePath != "" || len(f.exports) > 0) {
@@ -127,7 +129,7 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 
 // extismOnly reports the Extism-only flags set for a native plugin.
 func (f *hostFlags) extismOnly(cmd *cobra.Command) error {
-	for _, name := range []string{"config", "node", "export"} {
+	for _, name := range []string{"node", "export"} {
 		if cmd.Flags().Changed(name) {
 			return fmt.Errorf("--%s applies to Extism plugins only; this is a native plugin", name)
 		}

@@ -160,6 +160,15 @@ func (f *File) pluginConfig(e NodeEntry, sidecar *host.ExtismNode) host.PluginCo
 		pc.Grants.Paths = append(pc.Grants.Paths, g)
 	}
 	pc.Extism.Node = sidecar // only path entries have one, so it is never shared
+	pc.Env = os.LookupEnv
+	for k, v := range e.Config {
+		if s, ok := v.lookup(); ok {
+			if pc.Config == nil {
+				pc.Config = make(map[string]string, len(e.Config))
+			}
+			pc.Config[k] = s
+		}
+	}
 	return pc
 }
 

@@ -292,6 +292,11 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 			return fieldErr(fmt.Sprintf("%s.grants.hosts[%d]", field, j), "%q: %v", h, err)
 		}
 	}
+	for k := range e.Config {
+		if k == "" {
+			return fieldErr(field+".config", "a key is empty")
+		}
+	}
 	for k := range e.Extism.Config {
 		if k == "" {
 			return fieldErr(field+".extism.config", "a key is empty")
