@@ -91,8 +91,8 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 	for _, kv := range f.config {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			// Only the key: the value may be a secret.
-			return pc, fmt.Errorf("--config %q: want KEY=VALUE", k)
+			// Not the argument: without '=' it may be a secret itself.
+			return pc, errors.New("--config: want KEY=VALUE, got an argument without '=' or without a key")
 		}
 		if pc.Config == nil {
 			pc.Config = map[string]string{}
