@@ -1,5 +1,6 @@
 /* greet: an onex-host compute node in C. Its "greet" computation turns
- * {"name": "world"} into {"greeting": "Hello, world!"}.
+ * {"name": "world"} into {"greeting": "Hello, world!"}; the config key salutation
+ * (--config salutation=Hi) replaces "Hello".
  *
  * Build: clang --target=wasm32 -O2 -ffreestanding -nostdlib -Wl,--no-entry -o greet.wasm greet.c
  */
@@ -7,7 +8,8 @@
 #define ONEX_MANIFEST                                                                       \
 	"{\"name\":\"greet\",\"version\":\"0.1.0\",\"kind\":\"compute\","                   \
 	"\"description\":\"Greets people by name\",\"deterministic\":true,"                  \
-	"\"computations\":[{\"name\":\"greet\",\"description\":\"Greet someone by name\"}]}"
+	"\"computations\":[{\"name\":\"greet\",\"description\":\"Greet someone by name\"}],"   \
+	"\"config\":[{\"name\":\"salutation\",\"default\":\"Hello\"}]}"
 #include "../onex.h"
 
 int32_t onex_on_compute(const char *name, const char *data, uint32_t data_len, onex_buf *out) {
@@ -20,7 +22,9 @@ int32_t onex_on_compute(const char *name, const char *data, uint32_t data_len, o
 	if (who == NULL || n == 0) return onex_error(out, ONEX_INVALID_INPUT, "invalid_input", "want {\"name\": a non-empty string}");
 	onex_log(ONEX_INFO, "greeting someone");
 	onex_buf g = {0, 0, 0};
-	onex_buf_puts(&g, "Hello, ");
+	const char *hello = onex_config("salutation");
+	onex_buf_puts(&g, hello != NULL ? hello : "Hello");
+	onex_buf_puts(&g, ", ");
 	onex_buf_append(&g, who, n);
 	onex_buf_puts(&g, "!");
 	onex_buf_puts(out, "{\"greeting\":");
