@@ -110,9 +110,9 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 		fs := wazero.NewFSConfig()
 		for _, g := range p.grants.Paths {
 			if g.ReadOnly {
-				fs = fs.WithReadOnlyDirMount(g.Dir, g.Dir)
+				fs = fs.WithReadOnlyDirMount(g.Dir, g.guestPath())
 			} else {
-				fs = fs.WithDirMount(g.Dir, g.Dir)
+				fs = fs.WithDirMount(g.Dir, g.guestPath())
 			}
 		}
 		x.ModConfig = x.ModConfig.WithFSConfig(fs)

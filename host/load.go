@@ -285,6 +285,12 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 	if err := p.setConfig(m, pc, false); err != nil {
 		return err
 	}
+	for _, g := range p.grants.Paths {
+		if g.Guest != "" {
+			return fail(ErrUnsupported, "path grant %s: mapping a directory to another guest path is for Extism plugins; "+
+				"a native plugin names files by their host path (grant %s)", g, g.Dir)
+		}
+	}
 	exports := p.compiled.ExportedFunctions()
 	switch m.Kind {
 	case abi.KindCompute:

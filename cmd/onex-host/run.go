@@ -53,7 +53,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
 	fs.StringVar(&f.maxInput, "max-input", "16MiB", "largest input data handed to a call, at most 1GiB, e.g. 64MiB")
 	fs.StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
-	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
+	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory: DIR, or HOST:GUEST for an Extism plugin to see HOST at GUEST; read-only with :ro (repeatable)")
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, any port, e.g. '*.example.com', or one port: '127.0.0.1:8080' (repeatable)")
 	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
