@@ -304,6 +304,10 @@ type ExtismConfig struct {
 	// Config is the plugin's Extism configuration (what the PDKs' config_get reads); it
 	// overrides the node's config defaults key by key.
 	Config map[string]string
+	// Output, when set, is the encoding of every computation's result (json, text or
+	// base64), over the node's (sidecar's) choice: a JSON-returning function's result is
+	// then JSON, not an escaped string, without a sidecar. A reducer's stays json.
+	Output Encoding
 	// MaxVarBytes bounds the plugin's Extism variables in total. Default 1 MiB; negative
 	// disables variables.
 	MaxVarBytes int64

@@ -64,6 +64,15 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 		err.(*PluginError).Plugin = p.name
 		return err
 	}
+	if out := pc.Extism.Output; out != "" && m.Kind != abi.KindReducer {
+		if !out.valid() {
+			return fail(ErrInvalidManifest, nil, "output encoding %q is not json, text or base64", out)
+		}
+		for name, e := range table {
+			e.Output = out
+			table[name] = e
+		}
+	}
 	p.manifest = m
 	p.name = m.Name
 	p.logger = p.host.cfg.Logger.With("plugin", m.Name)
