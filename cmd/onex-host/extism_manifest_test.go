@@ -2,12 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // writeExtismManifest writes m as JSON into dir and returns its path.
@@ -113,4 +119,28 @@ func TestRun_OutputEncoding(t *testing.T) {
 	code, _, stderr = cli(t, "", "run", vowels, "--type", "count_vowels", "--data", `"hello"`, "--output-encoding", "yaml")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `output encoding "yaml"`)
+}
+
+// TestServe_ExtismManifest: a serve file's path entry may be an Extism manifest.
+func TestServe_ExtismManifest(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(data, "test.txt"), []byte("hello world!"), 0o644))
+	manifest := writeExtismManifest(t, t.TempDir(), map[string]any{
+		"wasm":          []map[string]any{{"path": extism(t, "read_write.wasm")}},
+		"allowed_paths": map[string]string{data: "/mnt"},
+		"config":        map[string]string{"path": "/mnt/test.txt"},
+	})
+	addr := freeAddr(t)
+	stop, logs := serveInProcess(t, fmt.Sprintf("listen: %s\ndata_dir: \"\"\ncache_dir: %s\nnodes: [{path: %s, name: rw}]\n",
+		addr, plugintest.CacheDir(), manifest))
+	defer stop()
+	resp, err := http.Post("http://"+addr+"/v1/nodes/rw/compute", "application/json",
+		strings.NewReader(`{"computation_type":"try_read","data":""}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.StatusCode, "%s %s", b, logs)
+	assert.Contains(t, string(b), `"result":"hello world!"`)
 }

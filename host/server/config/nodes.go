@@ -107,7 +107,19 @@ func (f *File) nodes() ([]Node, error) {
 				return nil, fieldErr(field, "%q is also listed by %s", name, other)
 			}
 			listed[abs] = field
-			out = append(out, Node{Path: p, PluginConfig: f.pluginConfig(e, sidecar), Effect: effectConfig(e), Name: e.Name, Source: f.source(e)})
+			pc := f.pluginConfig(e, sidecar)
+			if host.IsExtismManifest(p) {
+				// An Extism manifest stands for its module; the entry's settings win.
+				m, err := host.ReadExtismManifest(p)
+				if err == nil {
+					p, err = m.WasmPath()
+				}
+				if err != nil {
+					return nil, fieldErr(field, "%q: %v", name, err)
+				}
+				pc = m.Apply(pc)
+			}
+			out = append(out, Node{Path: p, PluginConfig: pc, Effect: effectConfig(e), Name: e.Name, Source: f.source(e)})
 		}
 	}
 	return out, nil
