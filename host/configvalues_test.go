@@ -57,6 +57,10 @@ func TestConfig_ValuesReachTheGuest(t *testing.T) {
 		{"a given value wins over the environment", host.PluginConfig{Config: map[string]string{"api_token": "given"},
 			Env: func(string) (string, bool) { return testSecret, true }},
 			configReport{Greeting: "hello", AtInit: "hello", TokenSHA256: sha("given")}},
+		{"fresh isolation, from a snapshot", host.PluginConfig{Config: map[string]string{"api_token": testSecret, "greeting": "hi"}, Isolation: host.IsolationFresh},
+			// A snapshot freezes what init read, and the compilation cache may write it to
+			// disk: init must not see values (a secret) there, only handlers do.
+			configReport{Greeting: "hi", AtInit: "", TokenSHA256: sha(testSecret)}},
 		{"Extism.Config is config too", host.PluginConfig{Extism: host.ExtismConfig{Config: map[string]string{"api_token": testSecret}}},
 			configReport{Greeting: "hello", AtInit: "hello", TokenSHA256: sha(testSecret)}},
 	} {

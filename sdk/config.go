@@ -13,7 +13,9 @@ import (
 // optional key without a value or default, and a key the manifest does not declare,
 // return ("", false).
 //
-// Config may be called from any handler and from init functions. Natively (not wasip1)
+// Config may be called from any handler and from init functions, except in a plugin
+// run from a snapshot (isolation: fresh, snapshot: on): init runs once, to take the
+// snapshot, and sees no values there (none is frozen into an image). Natively (not wasip1)
 // it reads the values installed with SetConfig. It is safe for concurrent use; a secret's
 // value should not be logged or returned.
 func Config(key string) (string, bool) {
