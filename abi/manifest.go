@@ -60,6 +60,9 @@ type Manifest struct {
 	// Publishes lists the event topics the node may publish, each named
 	// onex.evt.<domain>.<name>.v<N>.
 	Publishes []string `json:"publishes,omitempty"`
+	// Config declares the configuration keys the node reads (ImportConfig); the operator
+	// may set no other key.
+	Config []ConfigKey `json:"config,omitempty"`
 }
 
 // Computation is one operation a node offers: a computation of a compute node, or an
@@ -218,6 +221,9 @@ func (m *Manifest) Validate() error {
 	}
 	if len(m.Publishes) > 0 && !granted[CapabilityEvents] {
 		return bad("publishes lists topics but capabilities lacks %q", CapabilityEvents)
+	}
+	if err := validateConfig(m.Config); err != nil {
+		return bad("%v", err)
 	}
 	return nil
 }

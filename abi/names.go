@@ -58,6 +58,12 @@ const (
 	// dst_len i32) -> i32 status. dst_len must equal the length call reported; the
 	// register is cleared by the next host-function call.
 	ImportResult = "result"
+	// ImportConfig reads one of the node's config values: config(key_ptr i32, key_len
+	// i32, ret_len_ptr i32) -> i32 status. The host leaves the value (UTF-8 text) in the
+	// result register and writes its length at ret_len_ptr, like ImportCall; the guest
+	// copies it with ImportResult. StatusNotFound: the key is declared but has no value;
+	// StatusInvalidInput: the manifest does not declare the key. Any node kind may call it.
+	ImportConfig = "config"
 )
 
 // WASIModule is the WASI preview 1 import module. Hosts provide it without preopened

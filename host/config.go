@@ -243,6 +243,15 @@ type PluginConfig struct {
 	Flavour Flavour
 	// Grants is what the operator lets the plugin reach; the zero value grants nothing.
 	Grants Grants
+	// Config holds the operator's values for the config keys the manifest declares
+	// (abi.ConfigKey), for every flavour; a key the manifest does not declare fails the
+	// load with ErrInvalidConfig. An Extism plugin whose manifest declares no keys takes
+	// any key (Extism's own config, merged over Extism.Config). See configvalues.go.
+	Config map[string]string
+	// Env looks up the environment variable abi.SecretEnvName(node, key) for each
+	// declared secret key without a value in Config; nil: no lookup. The CLI sets
+	// os.LookupEnv.
+	Env func(name string) (string, bool)
 	// Extism holds what only Extism plugins use.
 	Extism ExtismConfig
 	// Execution overrides Config.Execution for this plugin.
@@ -301,6 +310,10 @@ type ExtismConfig struct {
 	// Config is the plugin's Extism configuration (what the PDKs' config_get reads); it
 	// overrides the node's config defaults key by key.
 	Config map[string]string
+	// Output, when set, is the encoding of every computation's result (json, text or
+	// base64), over the node's (sidecar's) choice: a JSON-returning function's result is
+	// then JSON, not an escaped string, without a sidecar. A reducer's stays json.
+	Output Encoding
 	// MaxVarBytes bounds the plugin's Extism variables in total. Default 1 MiB; negative
 	// disables variables.
 	MaxVarBytes int64

@@ -25,6 +25,10 @@ var (
 	// ErrInvalidManifest is returned by Load for a missing or invalid node manifest; it
 	// also matches abi.ErrInvalidManifest when the manifest broke a format rule.
 	ErrInvalidManifest = errors.New("host: invalid manifest")
+	// ErrInvalidConfig is returned by Load when the operator's config values do not fit
+	// the manifest's declared config keys: a key the manifest does not declare, or a
+	// required key without a value. The message names the key, never a value.
+	ErrInvalidConfig = errors.New("host: invalid plugin config")
 	// ErrCapabilityDenied is returned by Load when the manifest requests a capability the
 	// operator did not grant.
 	ErrCapabilityDenied = errors.New("host: capability not granted")

@@ -64,6 +64,15 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 		err.(*PluginError).Plugin = p.name
 		return err
 	}
+	if out := pc.Extism.Output; out != "" && m.Kind != abi.KindReducer {
+		if !out.valid() {
+			return fail(ErrInvalidManifest, nil, "output encoding %q is not json, text or base64", out)
+		}
+		for name, e := range table {
+			e.Output = out
+			table[name] = e
+		}
+	}
 	p.manifest = m
 	p.name = m.Name
 	p.logger = p.host.cfg.Logger.With("plugin", m.Name)
@@ -100,15 +109,19 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 	if x.Config == nil {
 		x.Config = map[string]string{}
 	}
-	maps.Copy(x.Config, pc.Extism.Config)
+	if err := p.setConfig(&p.manifest, pc, true); err != nil {
+		return err
+	}
+	// Extism guests read config through Extism's config_get, secrets included.
+	maps.Copy(x.Config, p.config.Load().values)
 	x.ModConfig = p.host.extismModConfig
 	if len(p.grants.Paths) > 0 {
 		fs := wazero.NewFSConfig()
 		for _, g := range p.grants.Paths {
 			if g.ReadOnly {
-				fs = fs.WithReadOnlyDirMount(g.Dir, g.Dir)
+				fs = fs.WithReadOnlyDirMount(g.Dir, g.guestPath())
 			} else {
-				fs = fs.WithDirMount(g.Dir, g.Dir)
+				fs = fs.WithDirMount(g.Dir, g.guestPath())
 			}
 		}
 		x.ModConfig = x.ModConfig.WithFSConfig(fs)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -15,8 +16,8 @@ import (
 // value grants nothing: deny by default. A plugin whose manifest (or Extism sidecar) asks
 // for a capability that is not granted fails to load with ErrCapabilityDenied.
 //
-// For Extism plugins, Paths become Extism's allowed_paths (each directory mounted at the
-// same path inside the guest) and Hosts its allowed_hosts.
+// For Extism plugins, Paths become Extism's allowed_paths (each directory mounted at its
+// Guest path, by default the same path, inside the guest) and Hosts its allowed_hosts.
 type Grants struct {
 	// Paths are the directories the plugin may use, each read-write or read-only.
 	Paths []PathGrant
@@ -67,9 +68,16 @@ func (g Grants) allow(needs []abi.Capability) error {
 type PathGrant struct {
 	Dir      string // an existing directory; made absolute and cleaned at load
 	ReadOnly bool
+	// Guest is where an Extism plugin sees Dir (Extism's allowed_paths maps a host
+	// directory to a guest path); "" means Dir itself. Native plugins name files by their
+	// host path: a native plugin with a Guest other than Dir fails to load with
+	// ErrUnsupported.
+	Guest string
 }
 
-// ParsePathGrant parses the command-line form DIR or DIR:ro.
+// ParsePathGrant parses the command-line form DIR, HOST:GUEST (an Extism plugin sees
+// the directory HOST at the absolute path GUEST), each optionally followed by :ro
+// (read-only) or :rw (the default).
 func ParsePathGrant(s string) (PathGrant, error) {
 	g := PathGrant{Dir: s}
 	if dir, ok := strings.CutSuffix(s, ":ro"); ok {
@@ -77,16 +85,34 @@ func ParsePathGrant(s string) (PathGrant, error) {
 	} else if dir, ok := strings.CutSuffix(s, ":rw"); ok {
 		g.Dir = dir
 	}
+	if dir, guest, ok := strings.Cut(g.Dir, ":"); ok {
+		if !path.IsAbs(guest) {
+			return PathGrant{}, fmt.Errorf("path grant %q: the guest path %q must be absolute (want DIR, HOST:GUEST, each optionally :ro)", s, guest)
+		}
+		g.Dir, g.Guest = dir, path.Clean(guest)
+	}
 	if g.Dir == "" {
-		return PathGrant{}, fmt.Errorf("path grant %q: empty directory (want DIR or DIR:ro)", s)
+		return PathGrant{}, fmt.Errorf("path grant %q: empty directory (want DIR, HOST:GUEST, each optionally :ro)", s)
 	}
 	return g, nil
 }
 
 // String returns the command-line form.
 func (g PathGrant) String() string {
+	s := g.Dir
+	if g.Guest != "" {
+		s += ":" + g.Guest
+	}
 	if g.ReadOnly {
-		return g.Dir + ":ro"
+		s += ":ro"
+	}
+	return s
+}
+
+// guestPath is where an Extism plugin sees the directory.
+func (g PathGrant) guestPath() string {
+	if g.Guest != "" {
+		return g.Guest
 	}
 	return g.Dir
 }
@@ -113,7 +139,16 @@ func (g Grants) normalize() (Grants, error) {
 		if !fi.IsDir() {
 			return Grants{}, fmt.Errorf("%w: path %q is not a directory", errBadGrant, p.Dir)
 		}
-		out.Paths = append(out.Paths, PathGrant{Dir: abs, ReadOnly: p.ReadOnly})
+		guest := p.Guest
+		if guest != "" {
+			if !path.IsAbs(guest) {
+				return Grants{}, fmt.Errorf("%w: path %q: the guest path %q must be absolute", errBadGrant, p.Dir, guest)
+			}
+			if guest = path.Clean(guest); guest == abs {
+				guest = ""
+			}
+		}
+		out.Paths = append(out.Paths, PathGrant{Dir: abs, ReadOnly: p.ReadOnly, Guest: guest})
 	}
 	for _, h := range g.Hosts {
 		if err := validHostPattern(h); err != nil {

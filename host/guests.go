@@ -44,6 +44,11 @@ func (g *guestPlugin) Watch(onExpire func()) guest.Watch {
 // ReportsStuck reports whether Config.StuckGrace is set.
 func (g *guestPlugin) ReportsStuck() bool { return g.host.cfg.StuckGrace > 0 }
 
+// Config returns a config value of the plugin (see configValues.value).
+func (g *guestPlugin) Config(key string) (string, abi.Status) {
+	return g.config.Load().value(&g.manifest, key)
+}
+
 // capsOf returns a's capabilities (a *capcall.Attempt is a guest.Capabilities), or nil
 // for no attempt: a nil *Attempt in the interface would not be a nil interface.
 func capsOf(a *capcall.Attempt) guest.Capabilities {

@@ -182,6 +182,11 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 			return fail(ErrInvalidManifest, err, "%s section: %v", abi.ManifestSection, err)
 		}
 		manifest = &m
+		// Known before any guest code runs: the guest may read its config while it
+		// initialises (a Go plugin's init functions).
+		if err := p.setConfig(manifest, pc, false); err != nil {
+			return err
+		}
 	default:
 		// Which one would a reader take? Refusing is the only answer every tool agrees on.
 		return fail(ErrInvalidManifest, nil, "the module has %d %s sections; it may have at most one", len(sections), abi.ManifestSection)
@@ -206,24 +211,29 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 			return nil, err
 		}
 		return inst, nil
-	}, func(first guest.Instance) error {
+	}, func(first guest.Instance) (bool, error) {
 		// The first instance provides the manifest when the module carries no section.
+		// It initialised without config values then, so it is dropped when the node
+		// declares config keys: every instance's init sees its values.
+		reuse := true
 		if manifest == nil {
 			m, err := first.(*native.Instance).ReadManifest(ctx)
 			if err != nil {
-				return p.pluginError(err)
+				return false, p.pluginError(err)
 			}
 			manifest = &m
+			reuse = len(m.Config) == 0
 		}
 		p.manifest = *manifest
-		return p.adopt(pc)
+		return reuse, p.adopt(pc)
 	})
 }
 
 // startPool creates the plugin's pool of newGuest instances and makes one instance now,
 // whatever Prewarm says: it proves the module links and initialises. check, when not nil,
-// inspects that first instance before the pool is pre-warmed. On error the pool is closed.
-func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (guest.Instance, error), check func(first guest.Instance) error) error {
+// inspects that first instance before the pool is pre-warmed, and says whether to keep it
+// (else it is discarded). On error the pool is closed.
+func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (guest.Instance, error), check func(first guest.Instance) (reuse bool, err error)) error {
 	var err error
 	p.pool, err = pool.New(pool.Config[guest.Instance]{
 		Max:     p.limits.maxInstances,
@@ -235,10 +245,14 @@ func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (
 		return &PluginError{Plugin: p.name, Op: "load", Kind: ErrInvalidModule, Message: err.Error(), Cause: err}
 	}
 	first, err := p.pool.Acquire(ctx)
+	reuse := true
 	if err == nil && check != nil {
-		err = check(first)
+		reuse, err = check(first)
 	}
-	if first != nil {
+	switch {
+	case first != nil && !reuse:
+		p.pool.Discard(first)
+	case first != nil:
 		p.put(first)
 	}
 	if err == nil {
@@ -274,6 +288,15 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 	}
 	if !pc.SkipInputValidation {
 		p.inputs = inputs
+	}
+	if err := p.setConfig(m, pc, false); err != nil {
+		return err
+	}
+	for _, g := range p.grants.Paths {
+		if g.Guest != "" {
+			return fail(ErrUnsupported, "path grant %s: mapping a directory to another guest path is for Extism plugins; "+
+				"a native plugin names files by their host path (grant %s)", g, g.Dir)
+		}
 	}
 	exports := p.compiled.ExportedFunctions()
 	switch m.Kind {

@@ -31,6 +31,7 @@ var goPlugins = []string{
 	"plugins/text", // an Extism Go PDK plugin, a module of its own
 	"plugins/testdata/effects",
 	"plugins/testdata/counter",
+	"plugins/testdata/configured",
 	"plugins/fileops",
 	"plugins/httpcall",
 }

@@ -52,7 +52,10 @@ type Plugin struct {
 	extism   *extism.CompiledPlugin // Extism plugins only
 	grants   Grants
 	caps     capcall.Plugin // what its capability calls reach (effect nodes)
-	pool     *pool.Pool[guest.Instance]
+	// config holds the resolved config values (configvalues.go); nil until the manifest
+	// is known. Instances read it while the load still runs, hence the atomic.
+	config atomic.Pointer[configValues]
+	pool   *pool.Pool[guest.Instance]
 	// release drops the plugin's reference to its compiled code.
 	release func()
 

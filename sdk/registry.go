@@ -189,6 +189,7 @@ func (r *registry) assembled() abi.Manifest {
 	m.Kind = r.effectiveKind()
 	m.Capabilities = slices.Clone(m.Capabilities)
 	m.Publishes = slices.Clone(m.Publishes)
+	m.Config = slices.Clone(m.Config)
 	var offers []abi.Computation
 	for _, c := range r.offers {
 		offers = append(offers, cloneComputation(c))

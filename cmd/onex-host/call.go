@@ -18,7 +18,7 @@ func newCallCmd(e *env) *cobra.Command {
 		inputPath string
 	)
 	cmd := &cobra.Command{
-		Use:   "call <plugin.wasm> <function> [--input STRING | --input-file {FILE | -}] [--config KEY=VALUE]... [--timeout D] [--allow-host P]... [--allow-path DIR[:ro]]...",
+		Use:   "call {<plugin.wasm> | <extism-manifest.json>} <function> [--input STRING | --input-file {FILE | -}] [--config KEY=VALUE]... [--timeout D] [--allow-host P]... [--allow-path {DIR | HOST:GUEST}[:ro]]... [--output-encoding {json | text | base64}]",
 		Short: "Call one function of any plugin with raw bytes, like extism call",
 		Long: "Call one function of a plugin with raw input bytes and print its raw output bytes on\n" +
 			"stdout, unchanged (no newline is added). For an Extism plugin <function> is an exported\n" +

@@ -61,7 +61,7 @@ func TestCall_Errors(t *testing.T) {
 		{"unknown function", []string{extism(t, "count_vowels.wasm"), "nope"}, 1, `"nope" is not a function Extism can call`},
 		{"ungranted host", []string{extism(t, "http_headers.wasm"), "http_get", "--input", `{"url":"http://127.0.0.1:1/"}`}, 1, "capability not granted"},
 		{"bad config flag", []string{extism(t, "config.wasm"), "run_test", "--config", "novalue"}, 2, "want KEY=VALUE"},
-		{"extism flag on native", []string{corePath, "sha256", "--config", "a=b"}, 2, "applies to Extism plugins only"},
+		{"undeclared config key on native", []string{corePath, "sha256", "--config", "a=b"}, 1, `config key "a" is not declared by node core`},
 		{"missing function", []string{extism(t, "fail.wasm")}, 2, "want <plugin.wasm> <function>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

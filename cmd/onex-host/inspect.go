@@ -124,6 +124,12 @@ func printInspection(e *env, info inspection) error {
 		printSchema(w, "input", c.InputSchema)
 		printSchema(w, "output", c.OutputSchema)
 	}
+	if len(m.Config) > 0 {
+		fmt.Fprintf(w, "config:\t%d\n", len(m.Config))
+		for _, k := range m.Config {
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", k.Name, configTraits(k), k.Description)
+		}
+	}
 	fmt.Fprintf(w, "exports:\t%s\n", joinOrNone(info.Exports))
 	fmt.Fprintf(w, "imports:\t%s\n", joinOrNone(info.Imports))
 	return w.Flush()
@@ -171,4 +177,20 @@ func joinOrNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// configTraits describes a config key: required or its default, and secret. Never a
+// value: inspect shows what the manifest declares only.
+func configTraits(k abi.ConfigKey) string {
+	t := "optional"
+	switch {
+	case k.Required:
+		t = "required"
+	case k.Default != nil:
+		t = fmt.Sprintf("default %q", *k.Default)
+	}
+	if k.Secret {
+		t += ", secret"
+	}
+	return t
 }

@@ -31,6 +31,7 @@ type hostFlags struct {
 	config      []string
 	nodePath    string
 	exports     []string
+	output      string // --output-encoding
 	kvPath      string
 	events      bool
 	fuel        uint64
@@ -54,7 +55,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
 	fs.StringVar(&f.maxInput, "max-input", "16MiB", "largest input data handed to a call, at most 1GiB, e.g. 64MiB")
 	fs.StringVar(&f.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
-	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory, read-write or read-only with DIR:ro (repeatable)")
+	fs.StringArrayVar(&f.allowPaths, "allow-path", nil, "grant a directory: DIR, or HOST:GUEST for an Extism plugin to see HOST at GUEST; read-only with :ro (repeatable)")
 	fs.StringArrayVar(&f.allowHosts, "allow-host", nil, "grant HTTP requests to hosts matching a glob, any port, e.g. '*.example.com', or one port: '127.0.0.1:8080' (repeatable)")
 	fs.StringVar(&f.dataDir, "data-dir", host.DefaultDataDir(), "where effects keep their journal (and the kv store, unless --kv says otherwise); \"\": nowhere, no crash recovery")
 	fs.Uint64Var(&f.fuel, "fuel", 0, "a budget of metered work per call (about one unit per Wasm instruction); 0: none")
@@ -64,8 +65,9 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.fresh, "fresh", false, "run every call on a new instance from a snapshot, dropped afterwards (isolation: fresh)")
 	fs.StringVar(&f.kvPath, "kv", "", "grant the key-value store, kept in this bbolt file (\":memory:\" for none)")
 	fs.BoolVar(&f.events, "events", false, "grant publishing events; each committed event is printed to stderr")
-	fs.StringArrayVar(&f.config, "config", nil, "Extism plugins: a config value KEY=VALUE (repeatable)")
+	fs.StringArrayVar(&f.config, "config", nil, "a config value KEY=VALUE for a key the manifest declares (repeatable); secrets also come from $"+abi.SecretEnvPrefix+"<NODE>_<KEY>")
 	fs.StringVar(&f.nodePath, "node", "", "Extism plugins: node description (YAML) instead of the <name>"+host.SidecarSuffix+" sidecar")
+	fs.StringVar(&f.output, "output-encoding", "", "Extism plugins: every computation's result encoding, json, text or base64 (default: the sidecar's, else text)")
 	fs.StringArrayVar(&f.exports, "export", nil, "Extism plugins: an exported function to offer as a computation (repeatable; default: all)")
 	f.oci.register(fs)
 }
@@ -89,15 +91,17 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 	pc.Grants.Hosts = f.allowHosts
 	pc.Grants.KV = f.kvPath != ""
 	pc.Grants.Events = f.events
+	pc.Env = os.LookupEnv
 	for _, kv := range f.config {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return pc, fmt.Errorf("--config %q: want KEY=VALUE", kv)
+			// Not the argument: without '=' it may be a secret itself.
+			return pc, errors.New("--config: want KEY=VALUE, got an argument without '=' or without a key")
 		}
-		if pc.Extism.Config == nil {
-			pc.Extism.Config = map[string]string{}
+		if pc.Config == nil {
+			pc.Config = map[string]string{}
 		}
-		pc.Extism.Config[k] = v
+		pc.Config[k] = v
 	}
 	node := f.node
 	if node == nil && (f.nodePath != "" || len(f.exports) > 0) {
@@ -124,12 +128,13 @@ func (f *hostFlags) pluginConfig(path string) (host.PluginConfig, error) {
 		node = n
 	}
 	pc.Extism.Node = node
+	pc.Extism.Output = host.Encoding(f.output)
 	return pc, nil
 }
 
 // extismOnly reports the Extism-only flags set for a native plugin.
 func (f *hostFlags) extismOnly(cmd *cobra.Command) error {
-	for _, name := range []string{"config", "node", "export"} {
+	for _, name := range []string{"node", "export", "output-encoding"} {
 		if cmd.Flags().Changed(name) {
 			return fmt.Errorf("--%s applies to Extism plugins only; this is a native plugin", name)
 		}
@@ -172,10 +177,26 @@ func (f *hostFlags) load(ctx context.Context, e *env, path string, maxInstances 
 	if err != nil {
 		return nil, nil, failure{err}
 	}
+	var manifest *host.ExtismManifest
+	if host.IsExtismManifest(path) {
+		if manifest, err = host.ReadExtismManifest(path); err == nil {
+			path, err = manifest.WasmPath()
+		}
+		if err != nil {
+			_ = h.Close(ctx)
+			return nil, nil, err
+		}
+	}
 	pc, err := f.pluginConfig(path)
 	if err != nil {
 		_ = h.Close(ctx)
 		return nil, nil, err
+	}
+	if manifest != nil {
+		if f.cmd != nil && f.cmd.Flags().Changed("memory-limit") {
+			pc.MemoryLimit = mem // the flag wins over memory.max_pages
+		}
+		pc = manifest.Apply(pc)
 	}
 	p, err := h.LoadFile(ctx, path, pc)
 	if err != nil {
@@ -236,7 +257,7 @@ func newRunCmd(e *env) *cobra.Command {
 		shutdown    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "run <plugin.wasm> [--type <computation|effect>] [--data <json> | --input {<file> | -}] [--no-cache] [grants]",
+		Use:   "run {<plugin.wasm> | <extism-manifest.json>} [--type <computation|effect>] [--data <json> | --input {<file> | -}] [--no-cache] [grants]",
 		Short: "Run one computation or effect and print its output as JSON",
 		Long: "Run one computation of a compute node and print ONEX's ComputeOutput as JSON, or one\n" +
 			"effect of an effect node and print its EffectOutput (also when it fails, with what the\n" +
@@ -246,7 +267,9 @@ func newRunCmd(e *env) *cobra.Command {
 			"(effect_type) and hold no other fields than the envelope's. With neither, piped stdin\n" +
 			"(not a terminal) is the input data (empty stdin is null); from a terminal the data is\n" +
 			"null. Data must be valid UTF-8 JSON of at most --max-input bytes. An effect node reaches only what the\n" +
-			"grants allow: --allow-path DIR[:ro], --allow-host PATTERN, --kv FILE, --events.\n\n" +
+			"grants allow: --allow-path DIR[:ro], --allow-host PATTERN, --kv FILE, --events.\n" +
+			"An Extism manifest (.json: wasm path, allowed_hosts, allowed_paths HOST→GUEST, config,\n" +
+			"memory.max_pages, timeout_ms) may stand for the module; flags add to it and win.\n\n" +
 			"Ctrl-C or SIGTERM cancels the call (an effect rolls back) and run exits when it ends;\n" +
 			"a call still running --shutdown-timeout later (it ignores its cancellation), or a\n" +
 			"second signal, makes run exit at once with status 1, an interrupted effect being\n" +

@@ -25,8 +25,9 @@
  *   - onex_buf, an output buffer with JSON string escaping, and onex_error for error
  *     payloads;
  *   - onex_json_string, reading one string field of a JSON object;
- *   - the host functions: onex_log, and onex_call (effect nodes' capabilities: fs.write,
- *     kv.get, ...) which returns the response in the arena;
+ *   - the host functions: onex_log, onex_config (the node's config values), and onex_call
+ *     (effect nodes' capabilities: fs.write, kv.get, ...) which returns the response in
+ *     the arena;
  *   - memcpy, memset and memmove, which the compiler may call (define ONEX_HAVE_LIBC to
  *     leave them to a libc such as wasi-libc).
  */
@@ -65,6 +66,7 @@ enum { ONEX_DEBUG = -4, ONEX_INFO = 0, ONEX_WARN = 4, ONEX_ERROR_LEVEL = 8 };
 ONEX_IMPORT("log") int32_t onex_host_log(int32_t level, const char *msg, uint32_t msg_len);
 ONEX_IMPORT("call") int32_t onex_host_call(const char *op, uint32_t op_len, const char *req, uint32_t req_len, uint32_t *ret_len);
 ONEX_IMPORT("result") int32_t onex_host_result(char *dst, uint32_t dst_len);
+ONEX_IMPORT("config") int32_t onex_host_config(const char *key, uint32_t key_len, uint32_t *ret_len);
 
 /* onex_buf is a growable byte buffer in the arena: a handler's output. */
 typedef struct {
@@ -352,6 +354,18 @@ ONEX_API int32_t onex_call(const char *op, const char *req, uint32_t req_len, ch
 	if (resp != NULL) *resp = buf;
 	if (resp_len != NULL) *resp_len = n;
 	return status;
+}
+
+/* onex_config returns the value of the node's config key (declared in the manifest's
+ * "config"), NUL-terminated in the arena, or NULL when it has none (or is not declared).
+ * Any node kind. A secret's value must not be logged or returned. */
+ONEX_API const char *onex_config(const char *key) {
+	uint32_t n = 0;
+	if (onex_host_config(key, onex_strlen(key), &n) != ONEX_OK) return NULL;
+	char *buf = onex_malloc(n + 1);
+	if (buf == NULL || onex_host_result(buf, n) != ONEX_OK) return NULL;
+	buf[n] = 0;
+	return buf;
 }
 
 /* ---- exports ---- */

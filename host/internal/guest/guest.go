@@ -61,6 +61,10 @@ type Plugin interface {
 	// ReportsStuck reports whether the host reports calls that outlive their deadline
 	// (Config.StuckGrace > 0).
 	ReportsStuck() bool
+	// Config returns the value of one of the node's config keys (abi.ImportConfig) and
+	// abi.StatusOK, abi.StatusNotFound for a declared key without a value, or
+	// abi.StatusInvalidInput for a key the manifest does not declare.
+	Config(key string) (string, abi.Status)
 }
 
 // Watch is an instance's slot in the host's watchdog. It belongs to its instance and is

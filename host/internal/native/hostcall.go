@@ -90,3 +90,51 @@ func hostResult(ctx context.Context, mod api.Module, stack []uint64) {
 	}
 	stack[0] = uint64(abi.StatusOK)
 }
+
+// maxConfigKey bounds the key argument of onex.config (abi.ValidConfigKey: 64 bytes).
+const maxConfigKey = 64
+
+// hostConfig implements onex.config(key_ptr, key_len, ret_len_ptr) -> status (abi/SPEC.md
+// section 4): it leaves the value of the node's config key in the result register (or,
+// on a non-zero status, an error payload naming the key, never a value) and writes its
+// length at ret_len_ptr.
+func hostConfig(ctx context.Context, mod api.Module, stack []uint64) {
+	inst, _ := ctx.Value(instanceKey{}).(*Instance)
+	if inst == nil {
+		stack[0] = uint64(abi.StatusInternal)
+		return
+	}
+	stopIfDone(ctx)
+	inst.register = inst.register[:0]
+	keyPtr, keyLen, retLenPtr := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	mem := mod.Memory()
+	if _, ok := mem.Read(retLenPtr, 4); !ok {
+		inst.violate("config", retLenPtr, 4)
+		stack[0] = uint64(abi.StatusOutOfBounds)
+		return
+	}
+	status := abi.StatusInvalidInput
+	var msg string
+	if keyLen > maxConfigKey {
+		msg = fmt.Sprintf("config key of %d bytes: longer than any key", keyLen)
+	} else if key, ok := mem.Read(keyPtr, keyLen); !ok {
+		inst.violate("config", keyPtr, keyLen)
+		status, msg = abi.StatusOutOfBounds, "config key outside memory"
+	} else {
+		var v string
+		v, status = inst.plugin.Config(string(key))
+		switch status {
+		case abi.StatusOK:
+			inst.register = append(inst.register, v...)
+		case abi.StatusNotFound:
+			msg = fmt.Sprintf("config key %q has no value", key)
+		default:
+			msg = fmt.Sprintf("config key %q is not declared in the manifest", key)
+		}
+	}
+	if status != abi.StatusOK {
+		inst.register = abi.AppendError(inst.register, abi.Error{Code: status.String(), Message: msg})
+	}
+	mem.WriteUint32Le(retLenPtr, uint32(len(inst.register)))
+	stack[0] = uint64(status)
+}

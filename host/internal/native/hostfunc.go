@@ -17,9 +17,9 @@ import (
 // hostFunctions are the names this host provides in abi.ImportModule, for the import check
 // at load (Check).
 var hostFunctions = map[string]bool{abi.ImportLog: true, abi.ImportCall: true, abi.ImportResult: true,
-	meter.DefaultImportName: true}
+	abi.ImportConfig: true, meter.DefaultImportName: true}
 
-// DefineHostModule defines abi.ImportModule (onex.log, onex.call, onex.result and the
+// DefineHostModule defines abi.ImportModule (onex.log, onex.call, onex.result, onex.config and the
 // meter's onex.fuel) in rt; every native runtime needs it before it instantiates a guest. Host functions are Go module
 // functions (~45 ns per guest-to-host call, no allocation), never reflective WithFunc
 // (~0.3-1 µs, 5-7 allocations).
@@ -38,6 +38,10 @@ func DefineHostModule(ctx context.Context, rt wazero.Runtime) error {
 		WithGoModuleFunction(api.GoModuleFunc(hostResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("dst_ptr", "dst_len").
 		Export(abi.ImportResult).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(hostConfig), []api.ValueType{i32, i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("key_ptr", "key_len", "ret_len_ptr").
+		Export(abi.ImportConfig).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(hostFuel), nil, nil).
 		Export(meter.DefaultImportName).

@@ -21,13 +21,14 @@ import (
 // fakePlugin is a guest.Plugin without a host: no watchdog, the given limits.
 type fakePlugin struct{ limits guest.Limits }
 
-func (p fakePlugin) Limits() guest.Limits     { return p.limits }
-func (p fakePlugin) Kind() abi.Kind           { return abi.KindCompute }
-func (p fakePlugin) Logger() *slog.Logger     { return slog.New(slog.DiscardHandler) }
-func (p fakePlugin) Watch(func()) guest.Watch { return noWatch{} }
-func (p fakePlugin) ReportsStuck() bool       { return false }
-func (noWatch) Arm(string, time.Time)         {}
-func (noWatch) Disarm() bool                  { return false }
+func (p fakePlugin) Limits() guest.Limits               { return p.limits }
+func (p fakePlugin) Kind() abi.Kind                     { return abi.KindCompute }
+func (p fakePlugin) Logger() *slog.Logger               { return slog.New(slog.DiscardHandler) }
+func (p fakePlugin) Watch(func()) guest.Watch           { return noWatch{} }
+func (p fakePlugin) ReportsStuck() bool                 { return false }
+func (p fakePlugin) Config(string) (string, abi.Status) { return "", abi.StatusNotFound }
+func (noWatch) Arm(string, time.Time)                   {}
+func (noWatch) Disarm() bool                            { return false }
 
 type noWatch struct{}
 

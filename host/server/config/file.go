@@ -229,6 +229,10 @@ type NodeEntry struct {
 	Retry         RetrySettings  `yaml:"retry"`
 	Grants        GrantSettings  `yaml:"grants"`
 	Extism        ExtismSettings `yaml:"extism"`
+	// Config holds the values of the config keys the node's manifest declares (every
+	// flavour): KEY: VALUE, or KEY: {from_env: VARIABLE} (ConfigValue). Secret keys
+	// without a value here come from $ONEX_SECRET_<NODE>_<KEY> (abi.SecretEnvName).
+	Config map[string]ConfigValue `yaml:"config"`
 	// Digest pins the module: sha256:<hex>, as inspect shows it (oci.go).
 	Digest string `yaml:"digest"`
 	// TrustedKeys replace the file's trusted_keys for this node (oci.go).

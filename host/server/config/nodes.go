@@ -107,7 +107,19 @@ func (f *File) nodes() ([]Node, error) {
 				return nil, fieldErr(field, "%q is also listed by %s", name, other)
 			}
 			listed[abs] = field
-			out = append(out, Node{Path: p, PluginConfig: f.pluginConfig(e, sidecar), Effect: effectConfig(e), Name: e.Name, Source: f.source(e)})
+			pc := f.pluginConfig(e, sidecar)
+			if host.IsExtismManifest(p) {
+				// An Extism manifest stands for its module; the entry's settings win.
+				m, err := host.ReadExtismManifest(p)
+				if err == nil {
+					p, err = m.WasmPath()
+				}
+				if err != nil {
+					return nil, fieldErr(field, "%q: %v", name, err)
+				}
+				pc = m.Apply(pc)
+			}
+			out = append(out, Node{Path: p, PluginConfig: pc, Effect: effectConfig(e), Name: e.Name, Source: f.source(e)})
 		}
 	}
 	return out, nil
@@ -162,6 +174,15 @@ func (f *File) pluginConfig(e NodeEntry, sidecar *host.ExtismNode) host.PluginCo
 		pc.Grants.Paths = append(pc.Grants.Paths, g)
 	}
 	pc.Extism.Node = sidecar // only path entries have one, so it is never shared
+	pc.Env = os.LookupEnv
+	for k, v := range e.Config {
+		if s, ok := v.lookup(); ok {
+			if pc.Config == nil {
+				pc.Config = make(map[string]string, len(e.Config))
+			}
+			pc.Config[k] = s
+		}
+	}
 	return pc
 }
 

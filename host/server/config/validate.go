@@ -281,7 +281,7 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	for j, p := range e.Grants.Paths {
 		g, err := host.ParsePathGrant(p)
 		if err != nil {
-			return fieldErr(fmt.Sprintf("%s.grants.paths[%d]", field, j), "%q: want DIR or DIR:ro", p)
+			return fieldErr(fmt.Sprintf("%s.grants.paths[%d]", field, j), "%q: want DIR or HOST:GUEST, each optionally :ro", p)
 		}
 		if err := f.checkStat(fmt.Sprintf("%s.grants.paths[%d]", field, j), g.Dir, true); err != nil {
 			return err
@@ -290,6 +290,11 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	for j, h := range e.Grants.Hosts {
 		if err := checkHostPattern(h); err != nil {
 			return fieldErr(fmt.Sprintf("%s.grants.hosts[%d]", field, j), "%q: %v", h, err)
+		}
+	}
+	for k := range e.Config {
+		if k == "" {
+			return fieldErr(field+".config", "a key is empty")
 		}
 	}
 	for k := range e.Extism.Config {

@@ -1,5 +1,6 @@
 /* greet: an onex-host compute node in C. Its "greet" computation turns
- * {"name": "world"} into {"greeting": "Hello, world!"}.
+ * {"name": "world"} into {"greeting": "Hello, world!"}; the config key salutation
+ * (--config salutation=Hi) replaces "Hello".
  *
  * The manifest declares the input's JSON Schema (input_schema): the host checks every
  * input against it before calling the plugin, so {"name": 5} is refused at the door with
@@ -13,7 +14,8 @@
 	"\"description\":\"Greets people by name\",\"deterministic\":true,"                  \
 	"\"computations\":[{\"name\":\"greet\",\"description\":\"Greet someone by name\","       \
 	"\"input_schema\":{\"type\":\"object\",\"required\":[\"name\"],"                        \
-	"\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1}}}}]}"
+	"\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1}}}}],"                  \
+	"\"config\":[{\"name\":\"salutation\",\"default\":\"Hello\"}]}"
 #include "../onex.h"
 
 int32_t onex_on_compute(const char *name, const char *data, uint32_t data_len, onex_buf *out) {
@@ -26,7 +28,9 @@ int32_t onex_on_compute(const char *name, const char *data, uint32_t data_len, o
 	if (who == NULL || n == 0) return onex_error(out, ONEX_INVALID_INPUT, "invalid_input", "want {\"name\": a non-empty string}");
 	onex_log(ONEX_INFO, "greeting someone");
 	onex_buf g = {0, 0, 0};
-	onex_buf_puts(&g, "Hello, ");
+	const char *hello = onex_config("salutation");
+	onex_buf_puts(&g, hello != NULL ? hello : "Hello");
+	onex_buf_puts(&g, ", ");
 	onex_buf_append(&g, who, n);
 	onex_buf_puts(&g, "!");
 	onex_buf_puts(out, "{\"greeting\":");

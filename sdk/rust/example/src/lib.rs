@@ -1,5 +1,6 @@
 //! greet: an onex-host compute node in Rust. Its "greet" computation turns
-//! {"name": "world"} into {"greeting": "Hello, world!"}.
+//! {"name": "world"} into {"greeting": "Hello, world!"}; the config key salutation
+//! (--config salutation=Hi) replaces "Hello".
 //!
 //! The manifest declares the input's JSON Schema (`input_schema`): the host checks every
 //! input against it before calling the plugin, so `{"name": 5}` is refused at the door
@@ -10,7 +11,8 @@ use onex::{json_quote, json_string, status, Error};
 const MANIFEST: &str = r#"{"name":"greet","version":"0.1.0","kind":"compute",
 "description":"Greets people by name","deterministic":true,
 "computations":[{"name":"greet","description":"Greet someone by name",
-"input_schema":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}}]}"#;
+"input_schema":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1}}}}],
+"config":[{"name":"salutation","default":"Hello"}]}"#;
 
 onex::plugin!(compute, MANIFEST, handle);
 
@@ -22,7 +24,8 @@ fn handle(name: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::new(status::INVALID_INPUT, "want {\"name\": a non-empty string}"))?;
     onex::log(onex::level::INFO, "greeting someone");
-    Ok(format!("{{\"greeting\":{}}}", json_quote(&format!("Hello, {}!", who))).into_bytes())
+    let hello = onex::config("salutation").unwrap_or_else(|| "Hello".to_string());
+    Ok(format!("{{\"greeting\":{}}}", json_quote(&format!("{}, {}!", hello, who))).into_bytes())
 }
 
 #[cfg(test)]

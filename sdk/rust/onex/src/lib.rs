@@ -102,6 +102,8 @@ mod host {
         pub fn call(op: *const u8, op_len: u32, req: *const u8, req_len: u32, ret_len: *mut u32) -> i32;
         #[link_name = "result"]
         pub fn result(dst: *mut u8, dst_len: u32) -> i32;
+        #[link_name = "config"]
+        pub fn config(key: *const u8, key_len: u32, ret_len: *mut u32) -> i32;
     }
 
     // Natively (cargo test) there is no host: logs go to stderr, calls are unsupported.
@@ -119,6 +121,26 @@ mod host {
     pub unsafe fn result(_: *mut u8, _: u32) -> i32 {
         0
     }
+    #[cfg(not(target_arch = "wasm32"))]
+    pub unsafe fn config(_: *const u8, _: u32, ret_len: *mut u32) -> i32 {
+        *ret_len = 0;
+        super::status::NOT_FOUND
+    }
+}
+
+/// The value of the node's config key (declared in the manifest's `config`), or `None`
+/// when it has none or is not declared. Any node kind. Natively (cargo test) there is no
+/// host: always `None`. A secret's value must not be logged or returned.
+pub fn config(key: &str) -> Option<String> {
+    let mut n: u32 = 0;
+    if unsafe { host::config(key.as_ptr(), key.len() as u32, &mut n) } != status::OK {
+        return None;
+    }
+    let mut buf = vec![0u8; n as usize];
+    if n > 0 && unsafe { host::result(buf.as_mut_ptr(), n) } != status::OK {
+        return None;
+    }
+    String::from_utf8(buf).ok()
 }
 
 /// Writes msg to the host's log at a [`level`].
