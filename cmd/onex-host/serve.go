@@ -34,7 +34,8 @@ func newServeCmd(e *env) *cobra.Command {
 			"or without arguments every .wasm in bin/plugins, on 127.0.0.1:8080, without auth\n" +
 			"and without capabilities (a node that needs some wants a config file with its grants;\n" +
 			"plugin arguments and --config do not mix: list the files under the file's nodes).\n" +
-			"Once ready it prints the address and each node's URL on stdout. /readyz answers 200 once every node is loaded and\n" +
+			"Once ready it prints the address and each node's URL on stdout.\n\n" +
+			"/readyz answers 200 once every node is loaded and\n" +
 			"warmed and the journal's crash recovery has finished; until then compute, effect and\n" +
 			"batch requests get 503 \"unavailable\" (retryable) and nothing runs. /readyz is 503\n" +
 			"again while a node is quarantined (a call its deadline did not stop:\n" +
