@@ -80,7 +80,7 @@ nodes:
 		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, logLevel: "debug"}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- serve(ctx, e, f, false) }()
+		go func() { done <- serve(ctx, e, f, serveMode{}) }()
 		waitReady(t, addr, logs)
 		var bodies strings.Builder
 		get := func(method, path, body string) {

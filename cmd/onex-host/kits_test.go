@@ -129,7 +129,9 @@ func TestBuild_Errors(t *testing.T) {
 // TestKits_NewAnywhere is the plugin author's path with only the onex-host binary: the
 // CLI copied into an empty directory outside this repository scaffolds a project per
 // language there, and each builds, passes its own tests (make test) and runs (make run),
-// calling that copy of the CLI; `onex-host build` builds each too.
+// calling that copy of the CLI; `onex-host build` builds each too; then each is served
+// with `serve <name>.wasm --watch`, called over HTTP, changed and rebuilt, and its new
+// answer served (serveAndWatch).
 func TestKits_NewAnywhere(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
@@ -145,7 +147,8 @@ func TestKits_NewAnywhere(t *testing.T) {
 	// keeps its own build cache (a cold one would cost minutes). GOPROXY is the
 	// environment's: the project needs no module from it.
 	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off",
-		"GOCACHE="+strings.TrimSpace(string(gocache)), "XDG_CACHE_HOME="+filepath.Join(root, "cache"))
+		"GOCACHE="+strings.TrimSpace(string(gocache)), "XDG_CACHE_HOME="+filepath.Join(root, "cache"),
+		"XDG_DATA_HOME="+filepath.Join(root, "data"))
 	work := filepath.Join(root, "work")
 	require.NoError(t, os.MkdirAll(work, 0o755))
 	run := func(t *testing.T, dir string, name string, args ...string) string {
@@ -192,6 +195,7 @@ func TestKits_NewAnywhere(t *testing.T) {
 			}
 			out = run(t, dir, exe, "build")
 			assert.Contains(t, out, "built "+filepath.Join(dir, tt.name+".wasm")+" ("+tt.lang+", ")
+			serveAndWatch(t, exe, dir, tt.lang, tt.name, env, run) // servewatch_e2e_test.go
 		})
 	}
 }

@@ -24,17 +24,27 @@ import (
 func newServeCmd(e *env) *cobra.Command {
 	var configPath, natsURL, natsListen, listen, hostID, dataDir string
 	var slow time.Duration
+	var watch bool
 	cmd := &cobra.Command{
-		Use:   "serve [--config onex.yaml]",
+		Use:   "serve [--config onex.yaml | <plugin.wasm | dir>...] [--watch]",
 		Short: "Serve nodes over HTTP: the JSON API, metrics, hot reload",
 		Long: "Load the nodes a config file names and serve them over HTTP until SIGTERM or Ctrl-C\n" +
-			"(see host/server for the API). Without --config it serves every .wasm in bin/plugins\n" +
-			"on 127.0.0.1:8080, without auth. /readyz answers 200 once every node is loaded and\n" +
+			"(see host/server for the API). Without --config it serves the plugin files and the\n" +
+			"directories' *.wasm files given as arguments (each node under its manifest's name),\n" +
+			"or without arguments every .wasm in bin/plugins, on 127.0.0.1:8080, without auth\n" +
+			"and without capabilities (a node that needs some wants a config file with its grants;\n" +
+			"plugin arguments and --config do not mix: list the files under the file's nodes).\n" +
+			"Once ready it prints the address and each node's URL on stdout.\n\n" +
+			"/readyz answers 200 once every node is loaded and\n" +
 			"warmed and the journal's crash recovery has finished; until then compute, effect and\n" +
 			"batch requests get 503 \"unavailable\" (retryable) and nothing runs. /readyz is 503\n" +
 			"again while a node is quarantined (a call its deadline did not stop:\n" +
 			"restart the process). SIGHUP (or POST /v1/nodes/{name}/reload) reloads nodes from\n" +
-			"their files without dropping a request. On SIGTERM the server stops accepting, lets\n" +
+			"their files without dropping a request; with --watch a plugin file that changes is\n" +
+			"reloaded so, and a new *.wasm file in a served directory is loaded, once it has been\n" +
+			"still for a moment (one log line each; a file that fails to load is refused and the\n" +
+			"old version keeps serving; a node added while serving is not offered to the NATS\n" +
+			"cluster before a restart). On SIGTERM the server stops accepting, lets\n" +
 			"requests and effects in flight finish until limits.shutdown_timeout, cancels the rest\n" +
 			"(rolling their transactions back) and exits 0. A call still running 10s after that\n" +
 			"(it ignores its cancellation: see /readyz's quarantine), or a second signal, makes\n" +
@@ -48,12 +58,21 @@ func newServeCmd(e *env) *cobra.Command {
 			"An invalid config file is one error naming the field, exit status 2; so is a node that\n" +
 			"fails to load at the start (a node that fails to reload keeps its old version serving).",
 		Example: "  onex-host serve\n  onex-host serve --config onex.yaml\n" +
+			"  onex-host serve greeter.wasm --watch\n" +
 			"  onex-host serve --nats-listen 127.0.0.1:4222\n" +
 			"  onex-host serve --listen 127.0.0.1:8081 --data-dir var/b --nats-url nats://127.0.0.1:4222\n" +
 			"  curl -s localhost:8080/v1/nodes/core/compute -d '{\"computation_type\":\"sum_numbers\",\"data\":[1,2,3]}'",
-		Args: exactArgs("no arguments", 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := config.Default()
+			if len(args) > 0 {
+				if configPath != "" {
+					return fmt.Errorf("serve: plugin arguments and --config do not mix: list the plugins under nodes in %s", configPath)
+				}
+				var err error
+				if f.NodeEntries, err = pluginEntries(args); err != nil {
+					return err // misuse: exit 2
+				}
+			}
 			if configPath != "" {
 				var err error
 				if f, err = config.Load(configPath); err != nil {
@@ -85,7 +104,7 @@ func newServeCmd(e *env) *cobra.Command {
 			e.setShutdownTimeout(time.Duration(f.Limits.ShutdownTimeout) + defaultShutdownTimeout)
 			// Without a config file nothing is granted: effect nodes found in bin/plugins
 			// are skipped, with a warning, rather than keeping the server unready.
-			return serve(cmd.Context(), e, f, configPath == "")
+			return serve(cmd.Context(), e, f, serveMode{skipUngranted: configPath == "" && len(args) == 0, watch: watch})
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "the config file (default: serve bin/plugins on 127.0.0.1:8080)")
@@ -94,6 +113,7 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "", "the HTTP API's address (overrides listen)")
 	cmd.Flags().StringVar(&hostID, "host-id", "", "this host's name in the cluster (nats.host_id)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where effect data, the journal and NATS's JetStream live (overrides data_dir; two hosts on one machine need one each)")
+	cmd.Flags().BoolVar(&watch, "watch", false, "reload a node whose plugin file changes, load a new *.wasm file of a served directory")
 	cmd.Flags().DurationVar(&slow, "slow-threshold", host.DefaultSlowThreshold, "warn of a computation running longer than this, getting an instance not counted (overrides host.slow_threshold); 0: never")
 	return cmd
 }
@@ -108,7 +128,7 @@ func slowThreshold(d time.Duration) time.Duration {
 }
 
 // serve runs the server of f until ctx ends, then shuts it down gracefully.
-func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) error {
+func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	logger, err := f.Log.Logger(e.stderr)
 	if err != nil {
 		return err
@@ -213,7 +233,7 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	var specs []server.NodeSpec
 	for _, n := range nodes {
 		spec := server.NodeSpec{Path: n.Path, Plugin: n.PluginConfig, Effect: n.Effect, Name: n.Name, Resolve: n.Resolve, FSM: n.FSM}
-		if skipUngranted && n.FSM == "" {
+		if mode.skipUngranted && n.FSM == "" {
 			// A trial load (the compiled code stays cached for the real one) tells whether
 			// the node needs something the default configuration does not grant.
 			if p, err := h.LoadFile(ctx, n.Path, n.PluginConfig); errors.Is(err, host.ErrCapabilityDenied) {
@@ -238,7 +258,17 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		return failure{err}
 	}
 	logger.Info("ready", "nodes", srv.Names())
+	base := "http://" + ln.Addr().String()
+	printServing(e.stdout, base, srv.Loaded())
 	rs.startIntents(srv, logger)
+	stopWatch := func() {}
+	if mode.watch {
+		if stopWatch, err = startWatch(ctx, srv, f.Nodes, logger, base); err != nil {
+			_ = httpSrv.Close()
+			_ = h.Close(context.Background())
+			return failure{err}
+		}
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -252,12 +282,14 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 			}
 			continue
 		case err := <-served:
+			stopWatch()
 			_ = h.Close(context.Background())
 			return failure{fmt.Errorf("serve: %w", err)}
 		case <-ctx.Done():
 		}
 		break
 	}
+	stopWatch()
 	return shutdown(logger, httpSrv, h, cl, time.Duration(f.Limits.ShutdownTimeout))
 }
 

@@ -37,7 +37,7 @@ func serveInProcess(t *testing.T, doc string) (stop func(), logs *syncBuffer) {
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, logLevel: "info"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, e, f, false) }()
+	go func() { done <- serve(ctx, e, f, serveMode{}) }()
 	waitReady(t, f.Listen, logs)
 	return func() {
 		cancel()
