@@ -249,12 +249,21 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.apply(ctx, n, key, ev)
+	if err != nil && s.opts.ReducerCluster != nil {
+		s.writeClustered(w, n, key, ev.EventID, err)
+		return
+	}
 	s.writeApplied(w, n, key, ev.EventID, res, err)
 }
 
 // apply applies ev to key with metrics, and publishes the state change.
 func (s *Server) apply(ctx context.Context, n *node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
 	start := time.Now()
+	if s.opts.ReducerCluster != nil { // the key's owner publishes the change (PublishStateChange)
+		res, err := s.opts.ReducerCluster.Apply(ctx, n.name, key, ev)
+		s.reducerMetrics.observe(n.name, time.Since(start), res, err)
+		return res, err
+	}
 	res, err := n.reducer.Apply(ctx, key, ev)
 	s.reducerMetrics.observe(n.name, time.Since(start), res, err)
 	if err == nil && !res.Duplicate {
@@ -331,6 +340,13 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
 	defer n.release()
 	key := r.PathValue("key")
 	ks, err := s.opts.Reducers.State(n.name, key)
+	if s.opts.ReducerCluster != nil {
+		ks.Sequence, ks.State, err = s.opts.ReducerCluster.State(r.Context(), n.name, key)
+		if err != nil {
+			s.writeClustered(w, n, key, "", err)
+			return
+		}
+	}
 	switch {
 	case err != nil:
 		s.writeApplied(w, n, key, "", reducer.Result{}, err)
@@ -363,7 +379,18 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = l
 	}
-	keys, more, err := s.opts.Reducers.Keys(n.name, r.URL.Query().Get("cursor"), limit)
+	var keys []reducer.KeyInfo
+	var more bool
+	var err error
+	if s.opts.ReducerCluster != nil {
+		keys, more, err = s.opts.ReducerCluster.Keys(r.Context(), n.name, r.URL.Query().Get("cursor"), limit)
+		if err != nil {
+			s.writeClustered(w, n, "", "", err)
+			return
+		}
+	} else {
+		keys, more, err = s.opts.Reducers.Keys(n.name, r.URL.Query().Get("cursor"), limit)
+	}
 	if err != nil {
 		s.writeApplied(w, n, "", "", reducer.Result{}, err)
 		return
