@@ -477,7 +477,7 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 			}
 			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: write: %w", node, key, err)
 		}
-		res := reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries}
+		res := reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries, Projection: out.Projection}
 		if len(next.Pending) > 0 {
 			r.kick(node, key)
 		}
@@ -551,7 +551,9 @@ type ReduceReply struct {
 	State     json.RawMessage       `json:"state,omitempty"`
 	Intents   []reducer.OutboxEntry `json:"intents,omitempty"`
 	Duplicate bool                  `json:"duplicate,omitempty"`
-	Error     *ReduceError          `json:"error,omitempty"`
+	// Projection is the fold's projection of the event (not stored: none for a duplicate).
+	Projection json.RawMessage `json:"projection,omitempty"`
+	Error      *ReduceError    `json:"error,omitempty"`
 }
 
 // ReduceError is a failed reducer request: Code is "invalid_event", "no_reducer",
@@ -599,7 +601,7 @@ func decodeReply(data []byte, node, key, eventID string) (reducer.Result, error)
 		}
 		return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %s: %s", node, key, e.Code, e.Message)
 	}
-	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate}, nil
+	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate, Projection: rep.Projection}, nil
 }
 
 // serve answers a request on SubjectReduce (route it) or this host's subject (apply it).
@@ -645,7 +647,7 @@ func (r *Reducers) serve(msg *nats.Msg) {
 
 // encodeReply is the ReduceReply of an Apply's answer.
 func encodeReply(res reducer.Result, err error) []byte {
-	rep := ReduceReply{Sequence: res.Sequence, State: res.State, Intents: res.Intents, Duplicate: res.Duplicate}
+	rep := ReduceReply{Sequence: res.Sequence, State: res.State, Intents: res.Intents, Duplicate: res.Duplicate, Projection: res.Projection}
 	if err != nil {
 		rep = ReduceReply{Error: &ReduceError{Code: "unavailable", Message: err.Error()}}
 		switch {
