@@ -58,6 +58,22 @@ func (c *clusterReducers) Keys(ctx context.Context, node, after string, limit in
 	return r.Keys(ctx, node, after, limit)
 }
 
+func (c *clusterReducers) FailedIntents(ctx context.Context, node string) ([]reducer.FailedIntent, error) {
+	r, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return r.FailedIntents(ctx, node)
+}
+
+func (c *clusterReducers) RetryFailed(ctx context.Context, node, opID string) error {
+	r, err := c.get()
+	if err != nil {
+		return err
+	}
+	return r.RetryFailed(ctx, node, opID)
+}
+
 // startReducers starts the cluster's Reducers for srv's reducer nodes: events for a key
 // reach its owner from any host; the owner publishes each state change on its event
 // bus (which the bridge carries to every host) and carries out its keys' intents

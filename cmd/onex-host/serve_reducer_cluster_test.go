@@ -94,6 +94,18 @@ func TestServe_ReducersAcrossThreeHosts(t *testing.T) {
 	require.Len(t, keys.Keys, 1)
 	assert.Equal(t, uint64(3*perHost), keys.Keys[0].Sequence)
 
+	// No intent failed (the reduction sum makes none): the cluster's list, empty.
+	resp, err = client.Get("http://" + addrs[0] + "/v1/reducers/counter/failed-intents")
+	require.NoError(t, err)
+	var failed map[string][]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&failed))
+	resp.Body.Close()
+	assert.Equal(t, map[string][]any{"failed_intents": {}}, failed)
+	resp, err = client.Post("http://"+addrs[0]+"/v1/reducers/counter/failed-intents/retry?operation_id=nope", "", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
 	// A reducer node no host runs: 404.
 	resp, err = client.Get("http://" + addrs[1] + "/v1/reducers/nope/keys/k")
 	require.NoError(t, err)

@@ -28,6 +28,11 @@ type ReducerCluster interface {
 	// Keys lists up to limit keys of node after the key after, in the order of
 	// reducer.Store.Keys, and whether more follow.
 	Keys(ctx context.Context, node, after string, limit int) ([]reducer.KeyInfo, bool, error)
+	// FailedIntents lists node's intents whose effect refused them for good.
+	FailedIntents(ctx context.Context, node string) ([]reducer.FailedIntent, error)
+	// RetryFailed puts node's failed intent opID back among its key's pending intents;
+	// reducer.ErrNotFound when there is none.
+	RetryFailed(ctx context.Context, node, opID string) error
 }
 
 // ReductionOf returns the reduction an HTTP request named (?reduction=) for a fold

@@ -410,6 +410,10 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listFailedIntents(w http.ResponseWriter, r *http.Request) {
+	if c := s.opts.ReducerCluster; c != nil {
+		listOf(s, w, r, "failed_intents", func(node string) ([]reducer.FailedIntent, error) { return c.FailedIntents(r.Context(), node) })
+		return
+	}
 	listOf(s, w, r, "failed_intents", s.opts.Reducers.FailedIntents)
 }
 
@@ -444,6 +448,14 @@ func (s *Server) retryFailedIntent(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("operation_id")
 	if id == "" {
 		writeError(w, http.StatusBadRequest, codeBadRequest, "the operation_id query parameter is required")
+		return
+	}
+	if c := s.opts.ReducerCluster; c != nil {
+		if err := c.RetryFailed(r.Context(), n.name, id); err != nil {
+			s.writeClustered(w, n, "", "", err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"operation_id": id, "requeued": true})
 		return
 	}
 	fs, err := s.opts.Reducers.FailedIntents(n.name)
