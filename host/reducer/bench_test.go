@@ -60,11 +60,11 @@ func BenchmarkNode_Apply(b *testing.B) {
 	}
 }
 
-// busyFold is counterFold after a fixed amount of CPU work (hashing 256 KiB four times), so that
+// busyFold is counterFold after a fixed amount of CPU work (hashing 256 KiB 32 times, a few ms: more than a commit's fsync), so that
 // the fold, not the commit, is what two workers share.
 func busyFold(ctx context.Context, in abi.ReduceInput) (abi.ReduceOutput, error) {
 	buf := make([]byte, 256<<10)
-	for range 4 {
+	for range 32 {
 		sum := sha256.Sum256(buf)
 		buf[0] = sum[0]
 	}
@@ -75,7 +75,7 @@ func busyFold(ctx context.Context, in abi.ReduceInput) (abi.ReduceOutput, error)
 // sender per key, a CPU-bound fold, with MaxParallel 1 and then 2, both in one run (the
 // machine's load is the same for both sides), reporting events/s of each and their
 // ratio ("speedup"; the target is ≥ 1.8 on 2 free cores). Run:
-// go test -run '^$' -bench Node_TwoKeysParallel -benchtime 400x ./host/reducer
+// go test -run '^$' -bench Node_TwoKeysParallel -benchtime 200x ./host/reducer
 func BenchmarkNode_TwoKeysParallel(b *testing.B) {
 	measure := func(workers, n int) time.Duration {
 		s := openStore(b, b.TempDir(), NewConfig().WithMaxParallel(workers))
