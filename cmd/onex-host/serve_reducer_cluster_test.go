@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -111,6 +113,31 @@ func TestServe_ReducersAcrossThreeHosts(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	// State changes: published once by the key's owner, bridged to every host; host 2's
+	// stream sees an event sent to host 0.
+	sctx, cancel := context.WithTimeout(context.Background(), patience(t)) // a missing event fails, not hangs
+	defer cancel()
+	req, err := http.NewRequestWithContext(sctx, http.MethodGet, "http://"+addrs[2]+"/v1/reducers/counter/events?key=k2", nil)
+	require.NoError(t, err)
+	sse, err := client.Do(req)
+	require.NoError(t, err)
+	defer sse.Body.Close()
+	lines := bufio.NewReader(sse.Body)
+	line, err := lines.ReadString('\n')
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(line, ": subscribed"), line)
+	resp, err = client.Post("http://"+addrs[0]+"/v1/reducers/counter/keys/k2/events", "application/json",
+		strings.NewReader(`{"event_id":"sse-1","type":"add","data":7}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	for !strings.HasPrefix(line, "data:") {
+		line, err = lines.ReadString('\n')
+		require.NoError(t, err)
+	}
+	assert.Contains(t, line, `"event_id":"sse-1"`)
+	assert.Contains(t, line, `"state":{"count":7}`)
 
 	events := filepath.Join(t.TempDir(), "events.jsonl")
 	require.NoError(t, os.WriteFile(events, []byte(`{"event_id":"s1","type":"add","data":1000}`+"\n"+
