@@ -30,7 +30,9 @@ const reducerFailedBucket = "onex_reducer_failed"
 // again into the same entry); any other error leaves it, and the intents behind it, pending,
 // tried again with backoff. The keys to look at are those this host just applied an
 // event to (kick), and every key of the partitions it owns, read at takeover and every
-// sweepEvery (a sweep reads each key's record once: its cost grows with the keys).
+// sweepEvery (a sweep reads each key's record once: its cost grows with the keys); a
+// sweep also takes over the partitions nobody owns (a dead owner's, once its lease
+// expired), so their pending intents are carried out with no new event.
 //
 // Order of writes and crash gaps: the intent is carried out (the effect node records
 // its operation id), then its removal is written. A crash, or an owner change, between
@@ -139,7 +141,9 @@ func (r *Reducers) dispatch() {
 	}
 }
 
-// sweep adds to keys every key of a partition this host owns.
+// sweep adds to keys every key of a partition this host owns. A partition that nobody
+// owns (its owner died and no event came since) is taken over first, so that the
+// intents its dead owner left pending are carried out without waiting for an event.
 func (r *Reducers) sweep(ctx context.Context, keys map[nodeKey]struct{}) {
 	lister, err := r.state.ListKeys(ctx)
 	if err != nil {
@@ -148,10 +152,27 @@ func (r *Reducers) sweep(ctx context.Context, keys map[nodeKey]struct{}) {
 		}
 		return
 	}
+	byPartition := map[int][]nodeKey{}
 	for k := range lister.Keys() {
-		node, key, ok := parseStateKey(k)
-		if ok && r.owns(r.Partition(node, key)) {
-			keys[nodeKey{node, key}] = struct{}{}
+		if node, key, ok := parseStateKey(k); ok {
+			p := r.Partition(node, key)
+			byPartition[p] = append(byPartition[p], nodeKey{node, key})
+		}
+	}
+	for p, nks := range byPartition {
+		if !r.owns(p) {
+			if _, err := r.owner.Get(ctx, leaseKey(p)); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				continue // owned elsewhere (or unknown): its owner carries them
+			}
+			r.mu.Lock()
+			delete(r.owners, p)
+			r.mu.Unlock()
+			if owner, err := r.ownerOf(ctx, p); err != nil || owner != r.host {
+				continue
+			}
+		}
+		for _, nk := range nks {
+			keys[nk] = struct{}{}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +113,46 @@ func TestReducers_CarryIntents(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, more)
 	assert.Equal(t, []reducer.KeyInfo{{Key: "k3", Sequence: 20}}, keys)
+}
+
+// TestReducers_IntentsOutliveTheirOwner: the owner of a key dies with the key's intents
+// pending (its effects kept failing); with no further event for the key, another host
+// takes the partition over at its next sweep and carries every intent out.
+func TestReducers_IntentsOutliveTheirOwner(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	const lease = time.Second // the smallest per-key TTL JetStream takes
+	failing := func(context.Context, reducer.OutboxEntry) error { return errors.New("the effect node is down") }
+	ncA, err := e.Connect("a")
+	require.NoError(t, err)
+	a, err := cluster.NewReducers(patientContext(t), ncA, "a", map[string]reducer.Fold{"counter": counterFold},
+		cluster.ReducersConfig{Partitions: 4, Lease: lease, Logger: quiet, Carry: failing})
+	require.NoError(t, err)
+	ctx := patientContext(t)
+	want := map[string]bool{}
+	for i := range 6 {
+		res, err := a.Apply(ctx, "counter", "k", counterEvent(fmt.Sprintf("e%d", i), 5))
+		require.NoError(t, err)
+		want[res.Intents[0].OperationID] = true
+	}
+	cluster.HaltReducers(a) // a crash: the lease is not released, it expires
+	ncA.Close()
+
+	c := &carrier{carried: map[string]int{}}
+	ncB, err := e.Connect("b")
+	require.NoError(t, err)
+	b, err := cluster.NewReducers(patientContext(t), ncB, "b", map[string]reducer.Fold{"counter": counterFold},
+		cluster.ReducersConfig{Partitions: 4, Lease: lease, Logger: quiet, Carry: c.carry})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close(); ncB.Close() })
+	eventually(t, func() bool {
+		p, err := b.Pending(ctx, "counter", "k")
+		return err == nil && len(p) == 0
+	}, "b carried a's pending intents")
+	got := c.snapshot()
+	assert.Len(t, got, len(want))
+	for id, n := range got {
+		assert.True(t, want[id], id)
+		assert.Equal(t, 1, n, id)
+	}
 }
