@@ -339,13 +339,16 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
 	}
 	defer n.release()
 	key := r.PathValue("key")
-	ks, err := s.opts.Reducers.State(n.name, key)
+	var ks reducer.KeyState
+	var err error
 	if s.opts.ReducerCluster != nil {
 		ks.Sequence, ks.State, err = s.opts.ReducerCluster.State(r.Context(), n.name, key)
 		if err != nil {
 			s.writeClustered(w, n, key, "", err)
 			return
 		}
+	} else {
+		ks, err = s.opts.Reducers.State(n.name, key)
 	}
 	switch {
 	case err != nil:
