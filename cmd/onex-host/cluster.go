@@ -33,6 +33,8 @@ type natsParts struct {
 	recorder   server.EffectRecorder
 	advisories *cluster.Advisories
 	hostID     string
+	// reducers holds reducer state in JetStream (clusterreducers.go).
+	reducers clusterReducers
 }
 
 // startNATS starts the embedded server or connects to the external cluster, and the
@@ -143,7 +145,7 @@ func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host
 		return err
 	}
 	p.metrics.SetService(p.svc)
-	return nil
+	return p.startReducers(jctx, f, srv, logger)
 }
 
 // status is what /readyz says of the cluster.
@@ -165,6 +167,7 @@ func (p *natsParts) stop(ctx context.Context, logger *slog.Logger) {
 	if p == nil {
 		return
 	}
+	p.closeReducers()
 	if p.bridge != nil {
 		p.bridge.Close()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/plugins/plugintest"
@@ -37,6 +39,11 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
+	}
+	// wazero computes its version lazily into a global on first use, unguarded: two
+	// parallel tests starting serve at once race on it under -race. Compute it here.
+	if c, err := wazero.NewCompilationCacheWithDir(cacheDir); err == nil {
+		_ = c.Close(context.Background())
 	}
 	code := m.Run()
 	cleanup()

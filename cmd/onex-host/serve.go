@@ -182,7 +182,8 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	if cl != nil {
 		opts.Router = cl.client // nodes other hosts serve
 		opts.Status = cl.status
-		opts.Effects = cl.recorder // one operation id, one commit, over HTTP and NATS alike
+		opts.Effects = cl.recorder         // one operation id, one commit, over HTTP and NATS alike
+		opts.ReducerCluster = &cl.reducers // reducer state in JetStream, each key at its owner
 		opts.Registry = server.NewRegistry()
 		opts.Registry.MustRegister(cl.metrics)
 	}
@@ -308,6 +309,7 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsP
 	if err := httpSrv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("requests still running at the deadline were cut: %w", err))
 	}
+	cl.closeReducers() // its partitions go to other hosts now
 	if err := h.Close(ctx); err != nil {
 		// Canceled effects were rolled back; finish closing what is left.
 		errs = append(errs, err)

@@ -18,7 +18,8 @@ import (
 // It retries with the same event id while no host answers or a host answers
 // "unavailable", until ctx ends (a context without a deadline: DefaultAttempts
 // attempts, or Attempts); a retry of an event already applied is answered with
-// Duplicate set, never applied twice. Errors: as Reducers.Apply.
+// Duplicate set, never applied twice. ctx may name the
+// reduction (server.WithReduction). Errors: as Reducers.Apply.
 func (c *Client) Reduce(ctx context.Context, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
 	body, err := json.Marshal(reduceRequest{Node: node, Key: key, Event: ev})
 	if err != nil {

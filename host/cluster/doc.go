@@ -21,6 +21,9 @@
 //     topics through a JetStream stream with consumer groups.
 //   - Advisories publishes circuit-breaker state changes (breakers stay local per host)
 //     and, with a quorum, opens a breaker that enough other hosts report open.
+//   - Reducers holds reducer state per (node, key) in a JetStream key-value bucket, each
+//     key's events applied by the owner of its partition, and carries each key's intents
+//     out from its owner (ReducersConfig.Carry); Client.Reduce sends events from outside.
 //   - Collector exposes the connection, the service and the shared cache to Prometheus.
 //
 // Every exported type is safe for concurrent use unless its documentation says otherwise.

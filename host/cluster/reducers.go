@@ -17,6 +17,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/reducer"
+	"github.com/onexhost/onex-host/host/server"
 )
 
 // Subjects of the reducer protocol.
@@ -35,8 +36,9 @@ const (
 // own (any more); Apply routes the event again.
 var ErrNotOwner = errors.New("cluster: this host does not own the key's partition")
 
-// ErrNoReducer is returned for an event to a reducer node this host does not run.
-var ErrNoReducer = errors.New("cluster: no such reducer node")
+// ErrNoReducer is returned for an event to a reducer node this host does not run. It
+// matches reducer.ErrNotFound too (the HTTP API answers 404).
+var ErrNoReducer = fmt.Errorf("cluster: no such reducer node (%w)", reducer.ErrNotFound)
 
 // ReducersConfig configures Reducers. The zero value takes every default.
 type ReducersConfig struct {
@@ -54,6 +56,15 @@ type ReducersConfig struct {
 	Replicas int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// OnApplied, when set, is called on the key's owner after each event it applied
+	// (not for a duplicate), once the record is durable, whichever host received the
+	// event: serve publishes the state change on the owner's event bus with it. It must
+	// not block for long (it runs before the event is answered).
+	OnApplied func(ctx context.Context, node, key, eventID string, res reducer.Result)
+	// Carry, when set, carries out the pending intents of the keys this host owns
+	// (ReducersConfig.Carry; see dispatch): default nil, intents stay pending until
+	// Done.
+	Carry reducer.Carry
 }
 
 // Reducers applies events to reducer keys across a cluster (RATIONALE.md, "Reducers
@@ -93,6 +104,14 @@ type Reducers struct {
 	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
 	// the write's revision check fails and the record is read again.
 	cache map[string]cachedRecord
+
+	failed jetstream.KeyValue // failed intents (reducerintents.go)
+	// dmu guards dirty and sweepWanted: what the dispatcher looks at next.
+	dmu         sync.Mutex
+	dirty       map[nodeKey]struct{}
+	sweepWanted bool
+	kickc       chan struct{} // wakes the dispatcher
+	dispatched  chan struct{} // closed when the dispatcher returned
 
 	slots   chan struct{}
 	stopc   chan struct{}
@@ -152,7 +171,12 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	if err != nil {
 		return nil, err
 	}
-	r := &Reducers{
+	failed, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerFailedBucket,
+		Description: "onex-host: reducer intents that failed for good", Replicas: cfg.Replicas})
+	if err != nil {
+		return nil, err
+	}
+	r := &Reducers{failed: failed, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
 		owned: map[int]*partitionLease{}, owners: map[int]string{},
 		cache: map[string]cachedRecord{},
@@ -177,6 +201,11 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 		return nil, fmt.Errorf("cluster: reducers: %w", err)
 	}
 	go r.renew()
+	if cfg.Carry != nil {
+		go r.dispatch()
+	} else {
+		close(r.dispatched)
+	}
 	return r, nil
 }
 
@@ -257,6 +286,7 @@ func (r *Reducers) Apply(ctx context.Context, node, key string, ev abi.ReduceEve
 		return reducer.Result{}, fmt.Errorf("%w: key, event_id and type are required", reducer.ErrInvalidEvent)
 	}
 	p := r.Partition(node, key)
+	reduction := server.ReductionOf(ctx)
 	backoff := 10 * time.Millisecond
 	for {
 		owner, err := r.ownerOf(ctx, p)
@@ -265,7 +295,7 @@ func (r *Reducers) Apply(ctx context.Context, node, key string, ev abi.ReduceEve
 			if owner == r.host {
 				res, err = r.applyHere(ctx, p, node, key, ev)
 			} else {
-				res, err = r.forward(ctx, owner, node, key, ev)
+				res, err = r.forward(ctx, owner, node, reduction, key, ev)
 			}
 			if !retryable(err) {
 				return res, err
@@ -320,6 +350,7 @@ func (r *Reducers) ownerOf(ctx context.Context, p int) (string, error) {
 			return "", errLeaseBusy
 		}
 		r.hold(p, rev)
+		r.requestSweep()
 		return r.host, nil
 	case !errors.Is(err, jetstream.ErrKeyNotFound):
 		return "", err
@@ -333,6 +364,7 @@ func (r *Reducers) ownerOf(ctx context.Context, p int) (string, error) {
 	}
 	r.log.Debug("reducer partition taken", "partition", p, "host", r.host)
 	r.hold(p, rev)
+	r.requestSweep() // the last owner may have left intents pending
 	return r.host, nil
 }
 
@@ -445,7 +477,14 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 			}
 			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: write: %w", node, key, err)
 		}
-		return reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries}, nil
+		res := reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries, Projection: out.Projection}
+		if len(next.Pending) > 0 {
+			r.kick(node, key)
+		}
+		if r.cfg.OnApplied != nil {
+			r.cfg.OnApplied(ctx, node, key, ev.EventID, res)
+		}
+		return res, nil
 	}
 }
 
@@ -496,9 +535,11 @@ func (r *Reducers) runFold(ctx context.Context, fold reducer.Fold, in abi.Reduce
 
 // reduceRequest is the body of a reducer request; reduceReply its answer.
 type reduceRequest struct {
-	Node  string          `json:"node"`
-	Key   string          `json:"key"`
-	Event abi.ReduceEvent `json:"event"`
+	Node string `json:"node"`
+	// Reduction is the reduction the sender named (server.WithReduction); "" the first.
+	Reduction string          `json:"reduction,omitempty"`
+	Key       string          `json:"key"`
+	Event     abi.ReduceEvent `json:"event"`
 	// Owner is set on a request to a partition's owner (not on one to SubjectReduce).
 	Owner bool `json:"owner,omitempty"`
 }
@@ -510,7 +551,9 @@ type ReduceReply struct {
 	State     json.RawMessage       `json:"state,omitempty"`
 	Intents   []reducer.OutboxEntry `json:"intents,omitempty"`
 	Duplicate bool                  `json:"duplicate,omitempty"`
-	Error     *ReduceError          `json:"error,omitempty"`
+	// Projection is the fold's projection of the event (not stored: none for a duplicate).
+	Projection json.RawMessage `json:"projection,omitempty"`
+	Error      *ReduceError    `json:"error,omitempty"`
 }
 
 // ReduceError is a failed reducer request: Code is "invalid_event", "no_reducer",
@@ -521,8 +564,8 @@ type ReduceError struct {
 }
 
 // forward sends ev to owner and waits for its answer.
-func (r *Reducers) forward(ctx context.Context, owner, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
-	body, err := json.Marshal(reduceRequest{Node: node, Key: key, Event: ev, Owner: true})
+func (r *Reducers) forward(ctx context.Context, owner, node, reduction, key string, ev abi.ReduceEvent) (reducer.Result, error) {
+	body, err := json.Marshal(reduceRequest{Node: node, Reduction: reduction, Key: key, Event: ev, Owner: true})
 	if err != nil {
 		return reducer.Result{}, err
 	}
@@ -558,7 +601,7 @@ func decodeReply(data []byte, node, key, eventID string) (reducer.Result, error)
 		}
 		return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: %s: %s", node, key, e.Code, e.Message)
 	}
-	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate}, nil
+	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate, Projection: rep.Projection}, nil
 }
 
 // serve answers a request on SubjectReduce (route it) or this host's subject (apply it).
@@ -579,6 +622,7 @@ func (r *Reducers) serve(msg *nats.Msg) {
 			if !q.Owner {
 				ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 			}
+			ctx = server.WithReduction(ctx, q.Reduction)
 			switch {
 			case q.Owner && (q.Key == "" || q.Event.EventID == "" || q.Event.Type == ""):
 				err = reducer.ErrInvalidEvent
@@ -603,7 +647,7 @@ func (r *Reducers) serve(msg *nats.Msg) {
 
 // encodeReply is the ReduceReply of an Apply's answer.
 func encodeReply(res reducer.Result, err error) []byte {
-	rep := ReduceReply{Sequence: res.Sequence, State: res.State, Intents: res.Intents, Duplicate: res.Duplicate}
+	rep := ReduceReply{Sequence: res.Sequence, State: res.State, Intents: res.Intents, Duplicate: res.Duplicate, Projection: res.Projection}
 	if err != nil {
 		rep = ReduceReply{Error: &ReduceError{Code: "unavailable", Message: err.Error()}}
 		switch {
@@ -632,6 +676,7 @@ func (r *Reducers) Close() {
 		r.unsubscribe()
 		close(r.stopc)
 		<-r.done
+		<-r.dispatched
 		r.work.Wait()
 		r.mu.Lock()
 		held := r.owned
@@ -651,6 +696,7 @@ func (r *Reducers) halt() {
 		r.unsubscribe()
 		close(r.stopc)
 		<-r.done
+		<-r.dispatched
 		r.work.Wait()
 	})
 }

@@ -249,12 +249,21 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.apply(ctx, n, key, ev)
+	if err != nil && s.opts.ReducerCluster != nil {
+		s.writeClustered(w, n, key, ev.EventID, err)
+		return
+	}
 	s.writeApplied(w, n, key, ev.EventID, res, err)
 }
 
 // apply applies ev to key with metrics, and publishes the state change.
 func (s *Server) apply(ctx context.Context, n *node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
 	start := time.Now()
+	if s.opts.ReducerCluster != nil { // the key's owner publishes the change (PublishStateChange)
+		res, err := s.opts.ReducerCluster.Apply(ctx, n.name, key, ev)
+		s.reducerMetrics.observe(n.name, time.Since(start), res, err)
+		return res, err
+	}
 	res, err := n.reducer.Apply(ctx, key, ev)
 	s.reducerMetrics.observe(n.name, time.Since(start), res, err)
 	if err == nil && !res.Duplicate {
@@ -330,7 +339,17 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request) {
 	}
 	defer n.release()
 	key := r.PathValue("key")
-	ks, err := s.opts.Reducers.State(n.name, key)
+	var ks reducer.KeyState
+	var err error
+	if s.opts.ReducerCluster != nil {
+		ks.Sequence, ks.State, err = s.opts.ReducerCluster.State(r.Context(), n.name, key)
+		if err != nil {
+			s.writeClustered(w, n, key, "", err)
+			return
+		}
+	} else {
+		ks, err = s.opts.Reducers.State(n.name, key)
+	}
 	switch {
 	case err != nil:
 		s.writeApplied(w, n, key, "", reducer.Result{}, err)
@@ -363,7 +382,18 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = l
 	}
-	keys, more, err := s.opts.Reducers.Keys(n.name, r.URL.Query().Get("cursor"), limit)
+	var keys []reducer.KeyInfo
+	var more bool
+	var err error
+	if s.opts.ReducerCluster != nil {
+		keys, more, err = s.opts.ReducerCluster.Keys(r.Context(), n.name, r.URL.Query().Get("cursor"), limit)
+		if err != nil {
+			s.writeClustered(w, n, "", "", err)
+			return
+		}
+	} else {
+		keys, more, err = s.opts.Reducers.Keys(n.name, r.URL.Query().Get("cursor"), limit)
+	}
 	if err != nil {
 		s.writeApplied(w, n, "", "", reducer.Result{}, err)
 		return
@@ -383,6 +413,10 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listFailedIntents(w http.ResponseWriter, r *http.Request) {
+	if c := s.opts.ReducerCluster; c != nil {
+		listOf(s, w, r, "failed_intents", func(node string) ([]reducer.FailedIntent, error) { return c.FailedIntents(r.Context(), node) })
+		return
+	}
 	listOf(s, w, r, "failed_intents", s.opts.Reducers.FailedIntents)
 }
 
@@ -417,6 +451,14 @@ func (s *Server) retryFailedIntent(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("operation_id")
 	if id == "" {
 		writeError(w, http.StatusBadRequest, codeBadRequest, "the operation_id query parameter is required")
+		return
+	}
+	if c := s.opts.ReducerCluster; c != nil {
+		if err := c.RetryFailed(r.Context(), n.name, id); err != nil {
+			s.writeClustered(w, n, "", "", err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"operation_id": id, "requeued": true})
 		return
 	}
 	fs, err := s.opts.Reducers.FailedIntents(n.name)

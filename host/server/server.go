@@ -82,6 +82,11 @@ type Options struct {
 	// owns it and closes it after the server is done. Default nil: a reducer node fails
 	// to load (ErrLoad).
 	Reducers *reducer.Store
+	// ReducerCluster, when set, holds reducer state instead of Reducers for the HTTP
+	// doors (events, a key's state, the keys): package host/cluster's Reducers, where
+	// every host of a cluster reaches the key's owner (see ReducerCluster). Reducers is
+	// still required to load a reducer node. Default nil: state is local.
+	ReducerCluster ReducerCluster
 	// TracerProvider, when set, traces requests (package host/tracing; NewProvider
 	// builds one from the config file and OTEL_* variables). Default nil: no spans, but
 	// every request still gets trace and span ids for its log records.
