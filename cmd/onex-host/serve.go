@@ -165,6 +165,8 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 		opts.Effects = cl.recorder // one operation id, one commit, over HTTP and NATS alike
 		opts.Registry = server.NewRegistry()
 		opts.Registry.MustRegister(cl.metrics)
+	} else {
+		opts.Effects = server.NewLocalEffects(h, logger) // one operation id, one commit, on this host's journal
 	}
 	// Tracing is off unless the config's tracing block or OTEL_TRACES_EXPORTER says otlp;
 	// its spans are flushed when serve returns.

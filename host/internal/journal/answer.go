@@ -25,7 +25,8 @@ type stagedAnswer struct {
 type answerRecord struct {
 	TxID string          `json:"tx_id"`
 	At   time.Time       `json:"at"`
-	Body json.RawMessage `json:"body"`
+	// Body is the answer's bytes exactly (a string: json.RawMessage would be compacted).
+	Body string `json:"body"`
 }
 
 // answerKey is node 0x00 operationID (a node name has no NUL).
@@ -56,7 +57,7 @@ func (j *Journal) StageAnswer(txID, node, operationID string, body []byte) error
 
 // putAnswer writes a staged answer; called inside the commit's write.
 func putAnswer(b *bolt.Tx, a stagedAnswer, txID string, now time.Time) error {
-	v, err := json.Marshal(answerRecord{TxID: txID, At: now, Body: a.body})
+	v, err := json.Marshal(answerRecord{TxID: txID, At: now, Body: string(a.body)})
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func (j *Journal) Answer(node, operationID string) (body []byte, txID string, fo
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("%w: answer of %s/%s: %v", ErrCorrupt, node, operationID, err)
 		}
-		body, txID, found = append([]byte(nil), rec.Body...), rec.TxID, true
+		body, txID, found = []byte(rec.Body), rec.TxID, true
 		return nil
 	})
 	if err != nil {
@@ -107,7 +108,7 @@ func (j *Journal) ReplaceAnswer(txID, node, operationID string, body []byte) err
 		if err := json.Unmarshal(v, &rec); err != nil || rec.TxID != txID {
 			return nil
 		}
-		rec.Body = body
+		rec.Body = string(body)
 		nv, err := json.Marshal(rec)
 		if err != nil {
 			return err
