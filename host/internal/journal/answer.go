@@ -23,8 +23,8 @@ type stagedAnswer struct {
 
 // answerRecord is the value of bucketAnswer.
 type answerRecord struct {
-	TxID string          `json:"tx_id"`
-	At   time.Time       `json:"at"`
+	TxID string    `json:"tx_id"`
+	At   time.Time `json:"at"`
 	// Body is the answer's bytes exactly (a string: json.RawMessage would be compacted).
 	Body string `json:"body"`
 }
