@@ -101,7 +101,7 @@ demo: build plugins
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(WASM_ENV) $(GO) vet ./abi ./sdk ./plugins/core ./plugins/fileops ./plugins/httpcall ./plugins/testdata/effects ./plugins/testdata/counter
+	$(WASM_ENV) $(GO) vet ./abi ./sdk ./plugins/core ./plugins/fileops ./plugins/httpcall ./plugins/testdata/effects ./plugins/testdata/counter ./plugins/testdata/saga
 
 ## fixtures: rebuild the WAT test fixtures (needs wat2wasm: apt-get install wabt)
 fixtures:

@@ -32,7 +32,7 @@ import (
 //	deterministic: true         # results may be cached (default false)
 //	idempotent: true
 //	timeout_ms: 2000            # default: the host's timeout
-//	kind: compute               # compute (default) or reducer: see below
+//	kind: compute               # compute (default), reducer or orchestrator: see below
 //	capabilities: [http]        # fs and http map onto Extism's allowed paths and hosts
 //	config: {greeting: hello}   # Extism config defaults; the operator's values win
 //	computations:               # default: every callable export
@@ -47,6 +47,9 @@ import (
 // With kind: reducer the node is a reducer (abi/SPEC.md section 9) and its computations are
 // its reductions: each export takes a reduce input JSON object and returns a reduce output
 // JSON object, so their encodings must be json (the default then); capabilities are refused.
+// With kind: orchestrator the node is an orchestrator (abi/SPEC.md section 10) and its
+// computations are its workflows: each export takes an orchestrate input JSON object and
+// returns an orchestrate output JSON object, with the same rules.
 type ExtismNode struct {
 	Name          string              `yaml:"name" json:"name,omitempty"`
 	Version       string              `yaml:"version" json:"version,omitempty"`
@@ -54,7 +57,7 @@ type ExtismNode struct {
 	Deterministic bool                `yaml:"deterministic" json:"deterministic,omitempty"`
 	Idempotent    bool                `yaml:"idempotent" json:"idempotent,omitempty"`
 	TimeoutMS     int64               `yaml:"timeout_ms" json:"timeout_ms,omitempty"`
-	Kind          abi.Kind            `yaml:"kind" json:"kind,omitempty"` // compute (empty) or reducer
+	Kind          abi.Kind            `yaml:"kind" json:"kind,omitempty"` // compute (empty), reducer or orchestrator
 	Capabilities  []abi.Capability    `yaml:"capabilities" json:"capabilities,omitempty"`
 	Config        map[string]string   `yaml:"config" json:"config,omitempty"`
 	Computations  []ExtismComputation `yaml:"computations" json:"computations,omitempty"`
@@ -117,16 +120,17 @@ func DecodeExtismNode(b []byte) (ExtismNode, error) {
 	if err := dec.Decode(&n); err != nil && !errors.Is(err, io.EOF) {
 		return ExtismNode{}, fmt.Errorf("%w: %v", ErrInvalidManifest, err)
 	}
-	if n.Kind != "" && n.Kind != abi.KindCompute && n.Kind != abi.KindReducer {
-		return ExtismNode{}, fmt.Errorf("%w: kind %q is not compute or reducer (Extism plugins cannot be effect nodes)", ErrInvalidManifest, n.Kind)
+	jsonOnly := n.Kind == abi.KindReducer || n.Kind == abi.KindOrchestrator
+	if n.Kind != "" && n.Kind != abi.KindCompute && !jsonOnly {
+		return ExtismNode{}, fmt.Errorf("%w: kind %q is not compute, reducer or orchestrator (Extism plugins cannot be effect nodes)", ErrInvalidManifest, n.Kind)
 	}
 	for i, c := range n.Computations {
 		for field, e := range map[string]Encoding{"encoding": c.Encoding, "input": c.Input, "output": c.Output} {
 			if e != "" && !e.valid() {
 				return ExtismNode{}, fmt.Errorf("%w: computations[%d].%s %q is not json, text or base64", ErrInvalidManifest, i, field, e)
 			}
-			if e != "" && e != EncodingJSON && n.Kind == abi.KindReducer {
-				return ExtismNode{}, fmt.Errorf("%w: computations[%d].%s %q: a reducer's reductions take and return JSON", ErrInvalidManifest, i, field, e)
+			if e != "" && e != EncodingJSON && jsonOnly {
+				return ExtismNode{}, fmt.Errorf("%w: computations[%d].%s %q: a %s's entries take and return JSON", ErrInvalidManifest, i, field, e, n.Kind)
 			}
 		}
 		if c.Export == "" && c.Name == "" {
@@ -167,8 +171,8 @@ func (n ExtismNode) manifest(file, digest string, exports []string) (abi.Manifes
 		n.Computations = DefaultExtismNode(file, digest, exports).Computations
 	}
 	kind, encoding := abi.KindCompute, EncodingText
-	if n.Kind == abi.KindReducer {
-		kind, encoding = abi.KindReducer, EncodingJSON
+	if n.Kind == abi.KindReducer || n.Kind == abi.KindOrchestrator {
+		kind, encoding = n.Kind, EncodingJSON
 	}
 	m := abi.Manifest{Name: n.Name, Version: n.Version, Kind: kind, Description: n.Description,
 		Deterministic: n.Deterministic, Idempotent: n.Idempotent, TimeoutMS: n.TimeoutMS, Capabilities: n.Capabilities}

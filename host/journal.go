@@ -326,3 +326,41 @@ func orNoJournal(err error) error {
 	}
 	return ErrNoJournal
 }
+
+// StageEffectAnswer records answer (JSON) as what effect node's operation operationID,
+// running in transaction txID, answers if it commits: the journal writes it in the very
+// write that is the transaction's commit point, so that after any crash it exists if and
+// only if the effect committed; a rollback drops it. Call it from an effect commit guard
+// (package host/effect), which runs before the commit. It returns ErrNoJournal without a
+// DataDir, or the journal's error.
+func (h *Host) StageEffectAnswer(txID, node, operationID string, answer []byte) error {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return orNoJournal(err)
+	}
+	return j.StageAnswer(txID, node, operationID, answer)
+}
+
+// EffectAnswer returns the answer recorded (StageEffectAnswer) when node's effect with
+// operationID committed, a copy, and the committing transaction's id; found is false when
+// none is (it never committed with an answer, or the journal compacted it). It returns
+// ErrNoJournal without a DataDir, or the journal's error.
+func (h *Host) EffectAnswer(node, operationID string) (answer []byte, txID string, found bool, err error) {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return nil, "", false, orNoJournal(err)
+	}
+	return j.Answer(node, operationID)
+}
+
+// ReplaceEffectAnswer replaces the recorded answer of node's operationID, if transaction
+// txID recorded it, with answer: the effect's final reply, once it has returned, in place
+// of the one staged before its commit. It returns ErrNoJournal without a DataDir, or the
+// journal's error.
+func (h *Host) ReplaceEffectAnswer(txID, node, operationID string, answer []byte) error {
+	j, err := h.journalOf()
+	if j == nil || err != nil {
+		return orNoJournal(err)
+	}
+	return j.ReplaceAnswer(txID, node, operationID, answer)
+}

@@ -316,6 +316,16 @@ func (p *Plugin) adopt(pc PluginConfig) error {
 		if _, ok := exports[abi.ExportReduce]; !ok {
 			return fail(ErrInvalidModule, "a reducer node must export %s", abi.ExportReduce)
 		}
+	case abi.KindOrchestrator:
+		// abi.Manifest.Validate already refused capabilities: an orchestrator only decides.
+		// An Extism orchestrator (kind: orchestrator in its ExtismNode) names an export per
+		// workflow.
+		if p.flavour == FlavourExtism {
+			break
+		}
+		if _, ok := exports[abi.ExportOrchestrate]; !ok {
+			return fail(ErrInvalidModule, "an orchestrator node must export %s", abi.ExportOrchestrate)
+		}
 	case abi.KindEffect:
 		if _, ok := exports[abi.ExportEffect]; !ok {
 			return fail(ErrInvalidModule, "an effect node must export %s", abi.ExportEffect)

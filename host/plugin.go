@@ -116,7 +116,7 @@ func (p *Plugin) Imports() []string { return slices.Clone(p.imports) }
 // Entry is where a computation runs inside the guest and how its bytes relate to the
 // JSON data of ONEX's ComputeInput and ComputeOutput.
 type Entry struct {
-	Export string   // the exported function: onex_compute for every native computation (onex_reduce for a reducer's reductions)
+	Export string   // the exported function: onex_compute for every native computation (onex_reduce for a reducer's reductions, onex_orchestrate for an orchestrator's workflows)
 	Input  Encoding // how ComputeInput data becomes the guest's input bytes
 	Output Encoding // how the guest's output bytes become the ComputeOutput result
 }
@@ -130,8 +130,11 @@ func (p *Plugin) Entry(computation string) (Entry, bool) {
 	if p.flavour == FlavourExtism {
 		return p.entries[computation], true
 	}
-	if p.manifest.Kind == abi.KindReducer {
+	switch p.manifest.Kind {
+	case abi.KindReducer:
 		return Entry{Export: abi.ExportReduce, Input: EncodingJSON, Output: EncodingJSON}, true
+	case abi.KindOrchestrator:
+		return Entry{Export: abi.ExportOrchestrate, Input: EncodingJSON, Output: EncodingJSON}, true
 	}
 	return Entry{Export: abi.ExportCompute, Input: EncodingJSON, Output: EncodingJSON}, true
 }

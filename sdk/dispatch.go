@@ -74,6 +74,8 @@ func (r *registry) dispatch(ctx context.Context, export string, name, data []byt
 		want, def = abi.KindEffect, abi.DefaultEffect
 	case abi.ExportReduce:
 		want, def = abi.KindReducer, ""
+	case abi.ExportOrchestrate:
+		want, def = abi.KindOrchestrator, ""
 	}
 	if k := r.effectiveKind(); k != want {
 		return e.failure(abi.StatusUnsupported, abi.Error{
@@ -102,6 +104,8 @@ func exportOf(k abi.Kind) string {
 		return abi.ExportEffect
 	case abi.KindReducer:
 		return abi.ExportReduce
+	case abi.KindOrchestrator:
+		return abi.ExportOrchestrate
 	}
 	return abi.ExportCompute
 }

@@ -68,7 +68,7 @@
 // An effect node does I/O, and only through the host (abi/SPEC.md section 8). Its
 // manifest lists the capabilities it needs, which the operator must grant, and it
 // registers its effect types with Effect or EffectRaw instead of Compute: a plugin is
-// one kind of node (compute, effect or reducer), and mixing kinds panics at init. Describe
+// one kind of node (compute, effect, reducer or orchestrator), and mixing kinds panics at init. Describe
 // with Kind abi.KindEffect, or leave Kind empty and let the first Effect set it; the
 // manifest then lists the handlers under Effects.
 //

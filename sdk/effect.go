@@ -27,7 +27,7 @@ import (
 // Published events are delivered only when the attempt commits. fn must therefore be
 // safe to run again from the start.
 //
-// A plugin is one kind of node: compute, effect or reducer. The first Effect (or EffectRaw, or
+// A plugin is one kind of node: compute, effect, reducer or orchestrator. The first Effect (or EffectRaw, or
 // Compensation) makes it an effect node when Describe left Kind empty.
 //
 // Call Effect from an init function. It panics on a programmer error: a name that

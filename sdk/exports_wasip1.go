@@ -14,7 +14,7 @@ import (
 // not in the author's main package: //go:wasmexport works in any package linked into a
 // -buildmode=c-shared module.
 //
-// onex_compute, onex_effect, onex_compensate, onex_reduce and onex_manifest end by yielding to the
+// onex_compute, onex_effect, onex_compensate, onex_reduce, onex_orchestrate and onex_manifest end by yielding to the
 // guest's scheduler when yieldPolicy says so, letting the garbage collector finish its
 // cycles; see yield.go for why and when.
 
@@ -66,6 +66,14 @@ func onexCompensate(ptr, nameLen, dataLen uint32) int32 {
 //go:wasmexport onex_reduce
 func onexReduce(ptr, nameLen, dataLen uint32) int32 {
 	return runEntry(abi.ExportReduce, ptr, nameLen, dataLen)
+}
+
+// onexOrchestrate decides the next actions of one workflow of an orchestrator node (see
+// guest.entry and Orchestrator).
+//
+//go:wasmexport onex_orchestrate
+func onexOrchestrate(ptr, nameLen, dataLen uint32) int32 {
+	return runEntry(abi.ExportOrchestrate, ptr, nameLen, dataLen)
 }
 
 // runEntry runs one call of an entry export and then yields when yieldPolicy says so,

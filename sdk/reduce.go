@@ -60,7 +60,7 @@ type reduceOutput struct {
 // fn must be deterministic and do no I/O: a reducer node gets no capabilities. It may
 // keep its S and E values, which are its own copies.
 //
-// A plugin is a compute, an effect or a reducer node, never two: the first Reducer makes
+// A plugin is one kind of node (compute, effect, reducer or orchestrator), never two: the first Reducer makes
 // it a reducer node when Describe left Kind empty. Call Reducer from an init function. It
 // panics on a programmer error: a name that abi.ValidName rejects, a name registered
 // before, a nil fn, or a plugin that is already a compute or an effect node.

@@ -123,7 +123,7 @@ func TestReducer_RefusesMixing(t *testing.T) {
 	useRegistry(t)
 	Compute(abi.Computation{Name: "c"}, func(_ context.Context, in int) (int, error) { return in, nil })
 	assert.PanicsWithValue(t, `sdk: Reducer "r": this plugin is already a compute node (made one by Compute "c"); `+
-		"a plugin is one kind of node (compute, effect or reducer), never two", func() {
+		"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two", func() {
 		Reducer(abi.Computation{Name: "r"}, func(_ context.Context, s int, _ Event[int]) (int, []Intent, error) { return s, nil, nil })
 	})
 

@@ -83,7 +83,7 @@ func (r *registry) fixKind(k abi.Kind, by string) {
 	case k:
 	default:
 		panic(fmt.Sprintf("sdk: %s: this plugin is already %s (made one by %s); "+
-			"a plugin is one kind of node (compute, effect or reducer), never two", by, kindPhrase(r.kind), r.kindBy))
+			"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two", by, kindPhrase(r.kind), r.kindBy))
 	}
 }
 
@@ -96,6 +96,8 @@ func kindPhrase(k abi.Kind) string {
 		return "an effect node"
 	case abi.KindReducer:
 		return "a reducer node"
+	case abi.KindOrchestrator:
+		return "an orchestrator node"
 	}
 	return fmt.Sprintf("a %q node", k)
 }
@@ -116,6 +118,8 @@ func noun(k abi.Kind) string {
 		return "effect"
 	case abi.KindReducer:
 		return "reduction"
+	case abi.KindOrchestrator:
+		return "workflow"
 	}
 	return "computation"
 }

@@ -174,49 +174,49 @@ func TestRegistration_Panics(t *testing.T) {
 			setup: func() { Compute(abi.Computation{Name: "c"}, upper) },
 			call:  func() { Effect(abi.Computation{Name: "e"}, upper) },
 			want: `sdk: Effect "e": this plugin is already a compute node (made one by Compute "c"); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "raw compute after raw effect",
 			setup: func() { EffectRaw(abi.Computation{Name: "e"}, echo) },
 			call:  func() { ComputeRaw(abi.Computation{Name: "c"}, echo) },
 			want: `sdk: ComputeRaw "c": this plugin is already an effect node (made one by EffectRaw "e"); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "effect in a node described as compute",
 			setup: func() { Describe(abi.Manifest{Name: "a", Version: "1", Kind: abi.KindCompute}) },
 			call:  func() { EffectRaw(abi.Computation{Name: "e"}, echo) },
 			want: `sdk: EffectRaw "e": this plugin is already a compute node (made one by Describe); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "compute in a node described as effect",
 			setup: func() { Describe(abi.Manifest{Name: "a", Version: "1", Kind: abi.KindEffect}) },
 			call:  func() { Compute(abi.Computation{Name: "c"}, upper) },
 			want: `sdk: Compute "c": this plugin is already an effect node (made one by Describe); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "describe as compute after an effect",
 			setup: func() { Effect(abi.Computation{Name: "e"}, upper) },
 			call:  func() { Describe(abi.Manifest{Name: "a", Version: "1", Kind: abi.KindCompute}) },
 			want: `sdk: Describe: this plugin is already an effect node (made one by Effect "e"); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "compensation in a compute node",
 			setup: func() { Compute(abi.Computation{Name: "c"}, upper) },
 			call:  func() { Compensation("undo", undo) },
 			want: `sdk: Compensation "undo": this plugin is already a compute node (made one by Compute "c"); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "compute after a compensation",
 			setup: func() { Compensation("undo", undo) },
 			call:  func() { Compute(abi.Computation{Name: "c"}, upper) },
 			want: `sdk: Compute "c": this plugin is already an effect node (made one by Compensation "undo"); ` +
-				"a plugin is one kind of node (compute, effect or reducer), never two",
+				"a plugin is one kind of node (compute, effect, reducer or orchestrator), never two",
 		},
 		{
 			name:  "duplicate effect",

@@ -186,6 +186,8 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 		opts.ReducerCluster = &cl.reducers // reducer state in JetStream, each key at its owner
 		opts.Registry = server.NewRegistry()
 		opts.Registry.MustRegister(cl.metrics)
+	} else {
+		opts.Effects = server.NewLocalEffects(h, logger) // one operation id, one commit, on this host's journal
 	}
 	// Tracing is off unless the config's tracing block or OTEL_TRACES_EXPORTER says otlp;
 	// its spans are flushed when serve returns.

@@ -59,7 +59,8 @@
 // In a cluster (Options.Router, package host/cluster), compute, batch and effect requests
 // for a node not loaded here go to a host that has it, and the answer is the same JSON;
 // with Options.Effects an effect's operation_id is an idempotency key: a repeat gets the
-// first committed run's output and the header Onex-Deduplicated: true.
+// first committed run's output and the header Onex-Deduplicated: true (on one host,
+// LocalEffects gives the same on the host's journal).
 //
 // A call that is still running host.Config.StuckGrace after its deadline cannot be ended
 // by the host (see host.StuckCall): its node is quarantined, and every request to it gets

@@ -72,7 +72,8 @@ type Options struct {
 	Router Router
 	// Effects, when set, runs every effect request of a local node through it, so that
 	// a repeated operation_id is answered rather than run twice (package host/cluster's
-	// EffectRecords, shared by every host). Default nil: each request runs.
+	// EffectRecords, shared by every host; LocalEffects, on this host's journal, without a
+	// cluster). Default nil: each request runs.
 	Effects EffectRecorder
 	// Status, when set, adds fields to /readyz's body (the cluster adds "nats": the
 	// connection's state). It must be safe for concurrent use.

@@ -36,7 +36,7 @@ func (j *Journal) Compact(olderThan time.Duration) (removed int, err error) {
 			}
 		}
 		removed = len(ids)
-		return nil
+		return compactAnswers(b, cutoff)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("journal: compact: %w", err)

@@ -31,12 +31,15 @@ type Journal struct {
 	// crashed process left from one this process is running.
 	boot uint64
 
-	// mu guards begun.
+	// mu guards begun and staged.
 	mu sync.Mutex
 	// begun holds the begin time of each transaction OnBegin saw that has
 	// not reached a final state: the header written with its first
 	// operation needs it, and tx.Tx has no getter for it.
 	begun map[string]time.Time
+	// staged holds the answer of each transaction staged with StageAnswer, until it
+	// reaches a final state: written with the commit, dropped with a rollback.
+	staged map[string]stagedAnswer
 }
 
 // Open opens the journal file at path, creating it (mode 0600) if it does
@@ -80,7 +83,7 @@ func Open(path string, opts Options) (*Journal, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("journal: open %s: %w", path, err), db.Close())
 	}
-	j := &Journal{db: db, opts: opts, log: opts.Logger, boot: boot, begun: make(map[string]time.Time)}
+	j := &Journal{db: db, opts: opts, log: opts.Logger, boot: boot, begun: make(map[string]time.Time), staged: make(map[string]stagedAnswer)}
 	if opts.Retention > 0 {
 		n, err := j.Compact(opts.Retention)
 		if err != nil {

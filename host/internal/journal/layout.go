@@ -21,6 +21,10 @@ var (
 	bucketTx     = []byte("tx")
 	bucketOp     = []byte("op")
 	bucketOutbox = []byte("outbox")
+	// bucketAnswer holds the answers of committed effects by node and operation id
+	// (answer.go). A journal written before it existed gets it at the next Open; older
+	// hosts ignore it.
+	bucketAnswer = []byte("answer")
 	keyLayout    = []byte("layout")
 	keyBoot      = []byte("boot")
 )
@@ -49,7 +53,7 @@ func initLayout(t *bolt.Tx) error {
 	} else if k, _ := t.Cursor().First(); k != nil {
 		return fmt.Errorf("%w: bolt file without a journal layout (bucket %q)", ErrCorrupt, k)
 	}
-	for _, name := range [][]byte{bucketMeta, bucketTx, bucketOp, bucketOutbox} {
+	for _, name := range [][]byte{bucketMeta, bucketTx, bucketOp, bucketOutbox, bucketAnswer} {
 		if _, err := t.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

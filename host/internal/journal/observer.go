@@ -66,8 +66,9 @@ func (j *Journal) OnRecord(t *tx.Tx, op tx.Operation) error {
 // the end time and each operation's rollback outcome, so that a failed
 // compensation can be retried later.
 //
-// A transaction the journal holds no record of (no operation recorded) is
-// not written, except a commit with held events. An error writing cannot be
+// A commit also writes the answer staged for t (StageAnswer), in the same
+// write. A transaction the journal holds no record of (no operation
+// recorded) is not written, except a commit with held events. An error writing cannot be
 // returned, so it is logged at Error level; the record keeps its previous
 // state, and recovery treats it accordingly (rolls back a commit it missed,
 // compensates again a rollback it missed).
@@ -77,6 +78,8 @@ func (j *Journal) OnStateChange(t *tx.Tx, from, to tx.State) {
 	}
 	j.mu.Lock()
 	delete(j.begun, t.ID())
+	staged, hasAnswer := j.staged[t.ID()]
+	delete(j.staged, t.ID())
 	j.mu.Unlock()
 
 	snap := t.Snapshot()
@@ -94,6 +97,12 @@ func (j *Journal) OnStateChange(t *tx.Tx, from, to tx.State) {
 		rec, found, err := header(b, snap.ID)
 		if err != nil {
 			return err
+		}
+		if to == tx.StateCommitted && hasAnswer {
+			// In the commit's own write: the answer exists if and only if the commit does.
+			if err := putAnswer(b, staged, snap.ID, now); err != nil {
+				return err
+			}
 		}
 		if !found {
 			if to != tx.StateCommitted || len(snap.Outbox) == 0 {

@@ -24,12 +24,13 @@ var requiredExports = map[string]signature{
 }
 
 var optionalExports = map[string]signature{
-	abi.ExportCompute:    {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportEffect:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportCompensate: {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportReduce:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
-	abi.ExportManifest:   {[]api.ValueType{i32}, []api.ValueType{i32}},
-	abi.ExportInitialize: {nil, nil},
+	abi.ExportCompute:     {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportEffect:      {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportCompensate:  {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportReduce:      {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportOrchestrate: {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}},
+	abi.ExportManifest:    {[]api.ValueType{i32}, []api.ValueType{i32}},
+	abi.ExportInitialize:  {nil, nil},
 }
 
 // Check checks the compiled module's exports and imports (imports, as the module's

@@ -28,7 +28,9 @@ type Instance struct {
 	effect, compensate api.Function
 	// reduce is the reducer-node entry; nil in other nodes.
 	reduce api.Function
-	stack  [3]uint64
+	// orchestrate is the orchestrator-node entry; nil in other nodes.
+	orchestrate api.Function
+	stack       [3]uint64
 
 	// bufPtr/bufCap describe the guest buffer from the last onex_alloc, reused for every
 	// input that fits.
@@ -63,8 +65,9 @@ type Instance struct {
 	busy atomic.Bool
 }
 
-// Invoke runs the native entry point: onex_compute, onex_effect in an effect node, or
-// onex_reduce in a reducer node (the load checked that the export exists). See
+// Invoke runs the native entry point: onex_compute, onex_effect in an effect node,
+// onex_reduce in a reducer node, or onex_orchestrate in an orchestrator node (the load
+// checked that the export exists). See
 // guest.Instance.
 func (inst *Instance) Invoke(ctx context.Context, computation, _ string, data []byte, deadline time.Time, caps guest.Capabilities) ([]byte, error) {
 	fn := inst.compute
@@ -73,6 +76,8 @@ func (inst *Instance) Invoke(ctx context.Context, computation, _ string, data []
 		fn = inst.effect
 	case abi.KindReducer:
 		fn = inst.reduce
+	case abi.KindOrchestrator:
+		fn = inst.orchestrate
 	}
 	inst.caps = caps
 	defer inst.endCaps()

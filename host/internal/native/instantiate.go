@@ -63,6 +63,7 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	inst.effect = mod.ExportedFunction(abi.ExportEffect)
 	inst.compensate = mod.ExportedFunction(abi.ExportCompensate)
 	inst.reduce = mod.ExportedFunction(abi.ExportReduce)
+	inst.orchestrate = mod.ExportedFunction(abi.ExportOrchestrate)
 	if c.Metered {
 		g, ok := mod.ExportedGlobal(meter.DefaultGlobal).(api.MutableGlobal)
 		if !ok {
