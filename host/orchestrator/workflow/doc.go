@@ -66,14 +66,14 @@
 //
 // # Plan
 //
-// Each decision walks the steps, dependencies first. A step not decided on yet is:
+// Each decision walks the steps in plan order: repeatedly the first step in the
+// contract's order whose dependencies are all placed. A step not decided on yet is:
 //   - skipped when a dependency failed or was skipped ("dependency a failed"), when a
 //     branch naming it was not taken ("branch if_error of step a not taken (a
 //     completed)"), or when a when condition fails ("condition failed: paid_order");
 //   - run when every dependency completed (or took a branch naming it) and its
 //     conditions hold, in order, as long as slots are free: max_parallel_steps less the
-//     steps running (parallel); one at a time, in the contract's order within
-//     dependencies (sequential); or in waves: up to max_parallel_steps start together
+//     steps running (parallel); one at a time, in plan order (sequential); or in waves: up to max_parallel_steps start together
 //     and no step starts until the whole wave has finished (batch).
 //
 // Branches name steps on the step whose outcome decides them; a step named in a branch
