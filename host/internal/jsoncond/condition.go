@@ -92,6 +92,7 @@ func (c *Condition) Holds(doc any) bool {
 	if !ok {
 		return false
 	}
+	v = normalize(v)
 	switch c.operator {
 	case "equals":
 		return reflect.DeepEqual(v, c.value)
@@ -123,6 +124,32 @@ func (c *Condition) Holds(doc any) bool {
 	default: // less_than_or_equal
 		return cmp <= 0
 	}
+}
+
+// normalize turns json.Number values (a document decoded with UseNumber, which keeps
+// large integers exact) into float64, as the condition's own value is.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil {
+			return v.String()
+		}
+		return f
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = normalize(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = normalize(e)
+		}
+		return out
+	}
+	return v
 }
 
 // compare orders two numbers or two strings.

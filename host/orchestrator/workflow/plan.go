@@ -342,9 +342,17 @@ func decode(b json.RawMessage) (any, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
+	// Numbers stay json.Number, so a large integer passes through templates exactly.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	var v any
-	err := json.Unmarshal(b, &v)
-	return v, err
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value")
+	}
+	return v, nil
 }
 
 // render fills s's call: its input, its key and its compensation's operation_data.

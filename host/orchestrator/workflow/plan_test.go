@@ -338,3 +338,16 @@ func TestContract_PlanBadState(t *testing.T) {
 		})
 	}
 }
+
+// Large integers pass through templates exactly, and conditions compare them as numbers.
+func TestContract_PlanLargeNumbers(t *testing.T) {
+	wf := mustParse(t, `name: w
+steps:
+  - {id: a, kind: compute, node: core, operation: op, input: {id: "${/input/id}", text: "id ${/input/id}"},
+     when: [{field: /input/id, operator: greater_than, value: 1000}]}
+`)
+	tr := simulate(t, wf, `{"id":12345678901234567890}`, nil)
+	require.Len(t, tr.steps, 1)
+	assert.JSONEq(t, `{"id":12345678901234567890,"text":"id 12345678901234567890"}`, string(tr.steps[0].Call.Input))
+	assert.Contains(t, string(tr.steps[0].Call.Input), "12345678901234567890,")
+}
