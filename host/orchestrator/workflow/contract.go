@@ -31,22 +31,48 @@ type doc struct {
 }
 
 type stepDef struct {
-	ID         string    `yaml:"id"`
-	Kind       string    `yaml:"kind"`
-	Node       string    `yaml:"node"`
-	Operation  string    `yaml:"operation"`
-	Key        string    `yaml:"key"`
-	Input      yaml.Node `yaml:"input"`
-	DependsOn  []string  `yaml:"depends_on"`
-	When       []condDef `yaml:"when"`
-	IfTrue     []string  `yaml:"if_true"`
-	IfFalse    []string  `yaml:"if_false"`
-	IfSuccess  []string  `yaml:"if_success"`
-	IfError    []string  `yaml:"if_error"`
-	IfTimeout  []string  `yaml:"if_timeout"`
-	TimeoutMS  *int64    `yaml:"timeout_ms"`
-	Retry      *retryDef `yaml:"retry"`
-	Compensate *compDef  `yaml:"compensate"`
+	ID         string     `yaml:"id"`
+	Kind       string     `yaml:"kind"`
+	Node       string     `yaml:"node"`
+	Operation  string     `yaml:"operation"`
+	Key        string     `yaml:"key"`
+	Input      yaml.Node  `yaml:"input"`
+	DependsOn  []string   `yaml:"depends_on"`
+	When       conditions `yaml:"when"`
+	IfTrue     []string   `yaml:"if_true"`
+	IfFalse    []string   `yaml:"if_false"`
+	IfSuccess  []string   `yaml:"if_success"`
+	IfError    []string   `yaml:"if_error"`
+	IfTimeout  []string   `yaml:"if_timeout"`
+	TimeoutMS  *int64     `yaml:"timeout_ms"`
+	Retry      *retryDef  `yaml:"retry"`
+	Compensate *compDef   `yaml:"compensate"`
+}
+
+// conditions is a list of conditions, or one condition written as a mapping.
+type conditions []condDef
+
+// UnmarshalYAML takes the decoder's own unmarshal function (yaml's older interface), so
+// that unknown fields and wrong types inside stay errors with their lines.
+func (c *conditions) UnmarshalYAML(unmarshal func(any) error) error {
+	var raw any
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	if _, isMap := raw.(map[string]any); isMap {
+		var one condDef
+		if err := unmarshal(&one); err != nil {
+			return err
+		}
+		*c = conditions{one}
+		return nil
+	}
+	var list []condDef
+	if err := unmarshal(&list); err != nil {
+		return err
+	}
+	*c = list
+	return nil
 }
 
 type condDef struct {

@@ -109,6 +109,13 @@ func TestParse_Invalid(t *testing.T) {
 			`steps[1]: /steps/fetsh/output does not name a step (/steps/<id>/output/…) (line 10)`},
 		{"bad operator", "    depends_on: [write]\n", "    depends_on: [write]\n    when: [{field: /input/n, operator: above, value: 1}]\n",
 			`steps[3].when[0].operator: "above" is not one of equals, not_equals, greater_than, greater_than_or_equal, less_than, less_than_or_equal, in, not_in, exists, not_exists, matches (line 28)`},
+		{"unknown field in a when mapping", "    depends_on: [write]\n", "    depends_on: [write]\n    when: {field: /input/n, operator: exists, colour: red}\n",
+			`steps[3].when.colour: unknown field (line 28)`},
+		{"unknown field in a when list", "    depends_on: [write]\n", "    depends_on: [write]\n    when:\n      - field: /input/n\n        operator: exists\n        colour: red\n",
+			`steps[3].when[0].colour: unknown field (line 31)`},
+		{"wrong type in a when list", "    depends_on: [write]\n", "    depends_on: [write]\n    when:\n      - field: [x]\n        operator: exists\n",
+			// The locator names the first list on the line: when's, which starts there.
+			`steps[3].when: want a string, got a list (line 29)`},
 		{"if_true without when", "    depends_on: [fetch]\n", "    depends_on: [fetch]\n    if_true: [write]\n",
 			`steps[1].if_true: needs a when condition on the step (line 16)`},
 		{"unknown branch target", "    depends_on: [fetch]\n", "    depends_on: [fetch]\n    if_error: [retry_later]\n",

@@ -19,7 +19,7 @@
 //	    operation: charge            # computation, effect type, event type or child workflow
 //	    input: {order: "${/input/order}", amount: "${/steps/price/output/total}"}
 //	    depends_on: [price]
-//	    when:                        # all must hold, else the step is skipped
+//	    when:                        # one condition, or a list: all must hold, else the step is skipped
 //	      - {condition_name: paid_order, field: /input/paid, operator: equals, value: false}
 //	    if_success: [ship]           # branches: steps that run only on this outcome
 //	    if_error: [notify]

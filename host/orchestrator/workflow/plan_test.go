@@ -344,7 +344,7 @@ func TestContract_PlanLargeNumbers(t *testing.T) {
 	wf := mustParse(t, `name: w
 steps:
   - {id: a, kind: compute, node: core, operation: op, input: {id: "${/input/id}", text: "id ${/input/id}"},
-     when: [{field: /input/id, operator: greater_than, value: 1000}]}
+     when: {field: /input/id, operator: greater_than, value: 1000}}
 `)
 	tr := simulate(t, wf, `{"id":12345678901234567890}`, nil)
 	require.Len(t, tr.steps, 1)
