@@ -1,13 +1,10 @@
 package fsm
 
 import (
-	"encoding/json"
-	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/onexhost/onex-host/abi"
-	"go.yaml.in/yaml/v3"
+	"github.com/onexhost/onex-host/host/internal/jsoncond"
 )
 
 // The state types a contract may name (ONEX's state_type; "" means operational).
@@ -37,7 +34,7 @@ func (v *validator) build(c *contract) *Machine {
 		}
 		act := &action{name: a.Name, node: a.Node, effectType: a.EffectType}
 		if a.OperationData.Kind != 0 {
-			tmpl, err := yamlValue(&a.OperationData)
+			tmpl, err := jsoncond.YAMLValue(&a.OperationData)
 			if err != nil {
 				v.fail(append(p, "operation_data"), "%v", err)
 			} else if err := checkTemplate(tmpl); err != nil {
@@ -179,75 +176,9 @@ func (v *validator) build(c *contract) *Machine {
 	return m
 }
 
-// yamlValue converts a YAML value to its JSON form (numbers float64, maps
-// map[string]any), as encoding/json would decode it.
-func yamlValue(n *yaml.Node) (any, error) {
-	var x any
-	if err := n.Decode(&x); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(x)
-	if err != nil {
-		return nil, err
-	}
-	var out any
-	err = json.Unmarshal(b, &out)
-	return out, err
-}
-
-// The operators a condition may use.
-var operators = []string{"equals", "not_equals", "greater_than", "greater_than_or_equal",
-	"less_than", "less_than_or_equal", "in", "not_in", "exists", "not_exists", "matches"}
-
 // compileCondition checks one condition; on a problem it returns the field at fault and
 // a message.
 func compileCondition(cd condDef) (*condition, string, string) {
-	c := &condition{name: cd.Name, operator: cd.Operator}
-	ptr, err := parsePointer(cd.Field)
-	if err != nil {
-		return c, "field", err.Error()
-	}
-	c.field = ptr
-	if !slices.Contains(operators, cd.Operator) {
-		return c, "operator", "\"" + cd.Operator + "\" is not one of " + strings.Join(operators, ", ")
-	}
-	hasValue := cd.Value.Kind != 0
-	switch cd.Operator {
-	case "exists", "not_exists":
-		if hasValue {
-			return c, "value", "operator " + cd.Operator + " takes no value"
-		}
-		return c, "", ""
-	}
-	if !hasValue {
-		return c, "value", "operator " + cd.Operator + " needs a value"
-	}
-	val, err := yamlValue(&cd.Value)
-	if err != nil {
-		return c, "value", err.Error()
-	}
-	c.value = val
-	switch cd.Operator {
-	case "in", "not_in":
-		if _, ok := val.([]any); !ok {
-			return c, "value", "operator " + cd.Operator + " needs a list"
-		}
-	case "greater_than", "greater_than_or_equal", "less_than", "less_than_or_equal":
-		switch val.(type) {
-		case float64, string:
-		default:
-			return c, "value", "operator " + cd.Operator + " needs a number or a string"
-		}
-	case "matches":
-		s, ok := val.(string)
-		if !ok {
-			return c, "value", "operator matches needs a regular expression string"
-		}
-		re, err := regexp.Compile(s)
-		if err != nil {
-			return c, "value", err.Error()
-		}
-		c.re = re
-	}
-	return c, "", ""
+	c, field, msg := jsoncond.Compile(cd.Field, cd.Operator, &cd.Value, roots)
+	return &condition{name: cd.Name, Condition: c}, field, msg
 }

@@ -1,15 +1,13 @@
 package fsm
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"regexp"
-	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/onexhost/onex-host/host/internal/yamlstrict"
 )
 
 // contract is the YAML document as written (ONEX's FSM subcontract vocabulary).
@@ -62,135 +60,14 @@ type actionDef struct {
 // valid FSM contract; the message names the field and, when known, its line.
 var ErrInvalidContract = errors.New("fsm: invalid contract")
 
-// The YAML decoder reports unknown fields and type errors as "line N: message".
-var (
-	lineMsg    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	unknownMsg = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	typeErrMsg = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
-)
-
 // decodeContract decodes b strictly: one YAML document, no unknown field.
 func decodeContract(b []byte) (*contract, *yaml.Node, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
 	var c contract
-	err := dec.Decode(&c)
-	if errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("%w: the document is empty", ErrInvalidContract)
-	}
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidContract, decodeMessage(&root, te.Errors[0]))
-	}
+	root, err := yamlstrict.Decode(b, &c)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidContract, err)
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("%w: a contract is one YAML document", ErrInvalidContract)
-	}
-	return &c, &root, nil
-}
-
-// decodeMessage rewords one of the decoder's messages as a validation error: the
-// field's path when the node at that line can be found, the message, the line.
-func decodeMessage(root *yaml.Node, msg string) string {
-	m := lineMsg.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
-	}
-	line, _ := strconv.Atoi(m[1])
-	text := m[2]
-	var match func(n *yaml.Node, isKey bool) bool
-	if u := unknownMsg.FindStringSubmatch(text); u != nil {
-		text = "unknown field"
-		match = func(n *yaml.Node, isKey bool) bool { return isKey && n.Value == u[1] }
-	} else if t := typeErrMsg.FindStringSubmatch(text); t != nil {
-		got := t[1]
-		if t[2] != "" {
-			got = fmt.Sprintf("%q", t[2])
-		}
-		switch got {
-		case "!!seq":
-			got = "a list"
-		case "!!map":
-			got = "a mapping"
-		}
-		text = fmt.Sprintf("want %s, got %s", want(t[3]), got)
-		match = func(n *yaml.Node, isKey bool) bool {
-			switch {
-			case isKey:
-				return false
-			case t[1] == "!!seq":
-				return n.Kind == yaml.SequenceNode
-			case t[1] == "!!map":
-				return n.Kind == yaml.MappingNode
-			}
-			return n.Kind == yaml.ScalarNode && n.Value == t[2]
-		}
-	}
-	if match != nil {
-		if path, ok := find(root, nil, line, match); ok {
-			return fmt.Sprintf("%s: %s (line %d)", pathString(path), text, line)
-		}
-	}
-	return fmt.Sprintf("line %d: %s", line, text)
-}
-
-// find returns the path of the first node under n on line that match accepts.
-func find(n *yaml.Node, path []any, line int, match func(*yaml.Node, bool) bool) ([]any, bool) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if p, ok := find(c, path, line, match); ok {
-				return p, true
-			}
-		}
-	case yaml.MappingNode:
-		if n.Line == line && match(n, false) {
-			return path, true
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := append(append([]any{}, path...), k.Value)
-			if k.Line == line && match(k, true) {
-				return p, true
-			}
-			if q, ok := find(v, p, line, match); ok {
-				return q, true
-			}
-		}
-	case yaml.SequenceNode:
-		if n.Line == line && match(n, false) {
-			return path, true
-		}
-		for i, c := range n.Content {
-			if q, ok := find(c, append(append([]any{}, path...), i), line, match); ok {
-				return q, true
-			}
-		}
-	default:
-		if n.Line == line && match(n, false) {
-			return path, true
-		}
-	}
-	return nil, false
-}
-
-func want(goType string) string {
-	switch {
-	case len(goType) > 2 && goType[:2] == "[]":
-		return "a list"
-	case goType == "string":
-		return "a string"
-	case goType == "bool":
-		return "true or false"
-	}
-	return "a mapping"
+	return &c, root, nil
 }
 
 // LoadFile reads and loads the contract at path, as Load does.
@@ -233,64 +110,5 @@ func (v *validator) fail(path []any, format string, args ...any) {
 	if v.err != nil {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
-	name := pathString(path)
-	if line := lineOf(v.root, path); line > 0 {
-		v.err = fmt.Errorf("%w: %s: %s (line %d)", ErrInvalidContract, name, msg, line)
-		return
-	}
-	v.err = fmt.Errorf("%w: %s: %s", ErrInvalidContract, name, msg)
-}
-
-func pathString(path []any) string {
-	var b bytes.Buffer
-	for _, p := range path {
-		switch p := p.(type) {
-		case int:
-			fmt.Fprintf(&b, "[%d]", p)
-		case string:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(p)
-		}
-	}
-	return b.String()
-}
-
-// lineOf returns the line of the node at path, or of its nearest ancestor present
-// (0 if none).
-func lineOf(root *yaml.Node, path []any) int {
-	n := root
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	for _, p := range path {
-		if n == nil {
-			break
-		}
-		var next *yaml.Node
-		switch p := p.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == p {
-						next = n.Content[i+1]
-						line = n.Content[i].Line
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
-				next = n.Content[p]
-				line = next.Line
-			}
-		}
-		n = next
-	}
-	return line
+	v.err = fmt.Errorf("%w: %s", ErrInvalidContract, yamlstrict.At(v.root, path, fmt.Sprintf(format, args...)))
 }

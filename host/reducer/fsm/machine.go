@@ -5,11 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"regexp"
 	"strings"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/jsoncond"
 	"github.com/onexhost/onex-host/host/reducer"
 )
 
@@ -36,10 +35,8 @@ type transition struct {
 }
 
 type condition struct {
-	name, operator string
-	field          pointer
-	value          any // JSON form
-	re             *regexp.Regexp
+	name string
+	*jsoncond.Condition
 }
 
 type action struct {
@@ -214,78 +211,11 @@ func (m *Machine) scope(in abi.ReduceInput, data any, st State) map[string]any {
 func (t *transition) failed(scope map[string]any) []string {
 	var out []string
 	for _, c := range t.conditions {
-		if !c.holds(scope) {
+		if !c.Holds(scope) {
 			out = append(out, c.name)
 		}
 	}
 	return out
-}
-
-// holds evaluates c. A condition on a field that does not exist fails, except
-// not_exists.
-func (c *condition) holds(scope map[string]any) bool {
-	v, ok := c.field.resolve(scope)
-	switch c.operator {
-	case "exists":
-		return ok
-	case "not_exists":
-		return !ok
-	}
-	if !ok {
-		return false
-	}
-	switch c.operator {
-	case "equals":
-		return reflect.DeepEqual(v, c.value)
-	case "not_equals":
-		return !reflect.DeepEqual(v, c.value)
-	case "in", "not_in":
-		found := false
-		for _, e := range c.value.([]any) {
-			if reflect.DeepEqual(v, e) {
-				found = true
-			}
-		}
-		return found == (c.operator == "in")
-	case "matches":
-		s, isStr := v.(string)
-		return isStr && c.re.MatchString(s)
-	}
-	cmp, comparable := compare(v, c.value)
-	if !comparable {
-		return false
-	}
-	switch c.operator {
-	case "greater_than":
-		return cmp > 0
-	case "greater_than_or_equal":
-		return cmp >= 0
-	case "less_than":
-		return cmp < 0
-	default: // less_than_or_equal
-		return cmp <= 0
-	}
-}
-
-// compare orders two numbers or two strings.
-func compare(a, b any) (int, bool) {
-	switch a := a.(type) {
-	case float64:
-		if b, ok := b.(float64); ok {
-			switch {
-			case a < b:
-				return -1, true
-			case a > b:
-				return 1, true
-			}
-			return 0, true
-		}
-	case string:
-		if b, ok := b.(string); ok {
-			return strings.Compare(a, b), true
-		}
-	}
-	return 0, false
 }
 
 // intent renders a's intent against scope.
