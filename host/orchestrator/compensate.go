@@ -56,13 +56,12 @@ func (r *run) finish() {
 			}
 		}
 	}
-	before := r.rec.Status
 	en := r.rec.Ending
 	now := r.now()
 	r.rec.Status, r.rec.Output, r.rec.Error, r.rec.EndedAt, r.rec.Ending = en.Status, en.Output, en.Error, now, nil
 	r.event("workflow."+string(en.Status), "", 0, string(en.Status), 0, en.Error)
 	r.dirty = true
-	r.flush(before)
+	r.flush()
 }
 
 // compensate runs step i's compensation with retries, writing each try's start (its
@@ -91,7 +90,7 @@ func (r *run) compensate(i int) bool {
 			}
 			s.CompAttempts++
 			r.dirty = true
-			if !r.flush(r.rec.Status) {
+			if !r.flush() {
 				return false
 			}
 		}
@@ -114,5 +113,5 @@ func (r *run) compensate(i int) bool {
 		}
 	}
 	r.dirty = true
-	return r.flush(r.rec.Status)
+	return r.flush()
 }

@@ -28,12 +28,13 @@ type run struct {
 	evs      []Event
 	replies  []ctlReq
 	dirty    bool
+	written  abi.WorkflowStatus // the status last written (Counts follow it)
 }
 
 func newRun(e *Engine, rec *record, d Definition) *run {
 	return &run{
 		e: e, def: d, rec: rec, ctl: make(chan ctlReq), res: make(chan result), done: make(chan struct{}),
-		ctx: e.ctx, attempts: map[int]context.CancelFunc{},
+		ctx: e.ctx, attempts: map[int]context.CancelFunc{}, written: rec.Status,
 	}
 }
 
@@ -64,7 +65,6 @@ func (r *run) loop() {
 			r.stopAttempts()
 			return
 		}
-		before := r.rec.Status
 		var starts []int
 		if r.rec.Ending == nil && !r.now().Before(r.rec.Deadline) {
 			r.timedOut()
@@ -83,7 +83,7 @@ func (r *run) loop() {
 				cancel()
 			}
 		}
-		if !r.flush(before) {
+		if !r.flush() {
 			r.stopAttempts()
 			return
 		}
@@ -100,7 +100,7 @@ func (r *run) loop() {
 // flush writes the record if the turn changed it, then sends the turn's events and
 // answers its control requests. It reports false when the write failed (the workflow
 // stays as last written and resumes at the next Open).
-func (r *run) flush(before abi.WorkflowStatus) bool {
+func (r *run) flush() bool {
 	if !r.dirty {
 		return true
 	}
@@ -116,7 +116,8 @@ func (r *run) flush(before abi.WorkflowStatus) bool {
 		return false
 	}
 	r.dirty = false
-	r.e.transition(before, r.rec.Status)
+	r.e.transition(r.written, r.rec.Status)
+	r.written = r.rec.Status
 	r.e.events.emit(r.evs)
 	r.evs = r.evs[:0]
 	w := r.rec.workflow()
