@@ -23,9 +23,10 @@ type Engine struct {
 	stop   context.CancelFunc
 	wg     sync.WaitGroup // one per workflow loop
 
-	// mu guards runs, counts and closed.
-	mu     sync.Mutex
-	runs   map[string]*run // workflows not final, by id
+	// mu guards runs, starting, counts and closed.
+	mu       sync.Mutex
+	runs     map[string]*run          // workflows not final, by id
+	starting map[string]chan struct{} // ids a Start is creating; closed when it is done
 	counts map[abi.WorkflowStatus]int
 	closed bool
 }
@@ -46,7 +47,7 @@ func Open(path string, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	e := &Engine{cfg: cfg, defs: defs, st: st, ctx: ctx, stop: stop, runs: map[string]*run{}, counts: map[abi.WorkflowStatus]int{}}
+	e := &Engine{cfg: cfg, defs: defs, st: st, ctx: ctx, stop: stop, runs: map[string]*run{}, starting: map[string]chan struct{}{}, counts: map[abi.WorkflowStatus]int{}}
 	var resume []*record
 	err = st.scan("", func(r *record) bool {
 		e.counts[r.Status]++
@@ -97,13 +98,56 @@ func (e *Engine) spawn(rec *record, d Definition) *run {
 	return r
 }
 
+// run returns the loop of workflow id, nil when it has none (final, unknown); it
+// waits for a Start of id in progress, so a workflow being created is not mistaken
+// for one without a loop.
 func (e *Engine) run(id string) (*run, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for {
+		if e.closed {
+			return nil, ErrClosed
+		}
+		ch, busy := e.starting[id]
+		if !busy {
+			return e.runs[id], nil
+		}
+		e.mu.Unlock()
+		<-ch
+		e.mu.Lock()
+	}
+}
+
+// claim marks id as being started, after any other Start of it; the returned function
+// ends the claim.
+func (e *Engine) claim(ctx context.Context, id string) (func(), error) {
+	e.mu.Lock()
+	for {
+		ch, busy := e.starting[id]
+		if !busy {
+			break
+		}
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		e.mu.Lock()
+	}
 	if e.closed {
+		e.mu.Unlock()
 		return nil, ErrClosed
 	}
-	return e.runs[id], nil
+	ch := make(chan struct{})
+	e.starting[id] = ch
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		delete(e.starting, id)
+		e.mu.Unlock()
+		close(ch)
+	}, nil
 }
 
 // Start starts workflow with input under the caller-given id and returns once it is
@@ -132,9 +176,11 @@ func (e *Engine) Start(ctx context.Context, id, workflow string, input json.RawM
 	if err := ctx.Err(); err != nil {
 		return Workflow{}, false, err
 	}
-	if _, err := e.run(id); err != nil {
+	release, err := e.claim(ctx, id)
+	if err != nil {
 		return Workflow{}, false, err
 	}
+	defer release()
 	now := e.cfg.Now()
 	rec := &record{
 		ID: id, Workflow: workflow, Status: abi.WorkflowRunning, Input: in, Memo: json.RawMessage("null"),
