@@ -27,8 +27,8 @@ type Engine struct {
 	mu       sync.Mutex
 	runs     map[string]*run          // workflows not final, by id
 	starting map[string]chan struct{} // ids a Start is creating; closed when it is done
-	counts map[abi.WorkflowStatus]int
-	closed bool
+	counts   map[abi.WorkflowStatus]int
+	closed   bool
 }
 
 // Open opens (creating, mode 0600) the workflow store at path — serve uses
