@@ -60,6 +60,8 @@ func Open(path string, cfg Config) (*Engine, error) {
 		_ = st.close()
 		return nil, err
 	}
+	e.mu.Lock() // loops that end quickly remove themselves from runs
+	defer e.mu.Unlock()
 	for _, r := range resume {
 		d, ok := defs[r.Workflow]
 		if !ok {
@@ -90,6 +92,7 @@ func (e *Engine) Close() error {
 	return e.st.close()
 }
 
+// spawn starts the loop of rec; e.mu is held.
 func (e *Engine) spawn(rec *record, d Definition) *run {
 	r := newRun(e, rec, d)
 	e.runs[rec.ID] = r

@@ -195,3 +195,41 @@ func TestEngine_ListAndCounts(t *testing.T) {
 	assert.Equal(t, abi.WorkflowCompleted, w.Status)
 	assert.Equal(t, map[abi.WorkflowStatus]int{abi.WorkflowCompleted: 6}, e.Counts())
 }
+
+// TestEngine_ResumeMany: workflows whose first step was running when the engine closed
+// resume at Open and run that step again with the same attempt (same operation id).
+func TestEngine_ResumeMany(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	dir := t.TempDir()
+	def := Definition{Name: "seq", Plan: seqPlanner(3, false, nil)}
+	var started sync.WaitGroup
+	started.Add(n)
+	blocked := &counter{fn: func(ctx context.Context, req StepRequest) (json.RawMessage, error) {
+		started.Done()
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	e := openEngine(t, dir, blocked, def)
+	for i := range n {
+		_, _, err := e.Start(testCtx(t), fmt.Sprintf("m%02d", i), "seq", nil)
+		require.NoError(t, err)
+	}
+	started.Wait()
+	require.NoError(t, e.Close())
+	_, err := e.Get("m00")
+	assert.ErrorIs(t, err, ErrClosed)
+
+	c := &counter{}
+	e = openEngine(t, dir, c, def)
+	for i := range n {
+		id := fmt.Sprintf("m%02d", i)
+		w, err := e.Wait(testCtx(t), id)
+		require.NoError(t, err)
+		assert.Equal(t, abi.WorkflowCompleted, w.Status)
+		assert.Equal(t, 1, w.Steps[0].Attempt)
+		assert.Equal(t, 1, c.count(abi.StepOperationID(id, "s1", 1)), "run again with attempt 1")
+		assert.Equal(t, 1, blocked.count(abi.StepOperationID(id, "s1", 1)))
+	}
+	assert.Equal(t, map[abi.WorkflowStatus]int{abi.WorkflowCompleted: n}, e.Counts())
+}
