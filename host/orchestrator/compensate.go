@@ -58,6 +58,16 @@ func (r *run) finish() {
 	}
 	en := r.rec.Ending
 	now := r.now()
+	for i := range r.rec.Steps { // waiting for a retry, or never started
+		if st := &r.rec.Steps[i]; st.Status == abi.StepScheduled {
+			se := en.StepError
+			if se == nil {
+				se = &abi.StepError{Kind: "cancelled", Message: "the workflow ended"}
+			}
+			st.Status, st.Error, st.EndedAt, st.Due = abi.StepCancelled, se, now, time.Time{}
+			r.event("step.cancelled", st.Call.ID, st.Attempt, string(st.Status), 0, se.Message)
+		}
+	}
 	r.rec.Status, r.rec.Output, r.rec.Error, r.rec.EndedAt, r.rec.Ending = en.Status, en.Output, en.Error, now, nil
 	r.event("workflow."+string(en.Status), "", 0, string(en.Status), 0, en.Error)
 	r.dirty = true

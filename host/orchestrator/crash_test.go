@@ -170,7 +170,7 @@ func TestCrash_Sequential(t *testing.T) {
 			dir := t.TempDir()
 			final, runs := crashRun(t, dir, "seq", k)
 			assert.Equal(t, string(abi.WorkflowCompleted), final)
-			assert.GreaterOrEqual(t, runs, 10/k, "killed about every k steps")
+			assert.Greater(t, runs, 1, "killed at least once (a child may apply more before the kill lands)")
 			lines := effectLines(t, dir)
 			require.Len(t, lines, 10)
 			for s := 1; s <= 10; s++ {

@@ -206,9 +206,10 @@ func (e *Engine) Start(ctx context.Context, id, workflow string, input json.RawM
 		return w, true, nil
 	}
 	e.counts[abi.WorkflowRunning]++
+	// Sent before the loop exists, so it precedes the workflow's step events.
+	e.events.emit([]Event{{WorkflowID: id, Workflow: workflow, Type: "workflow.started", Status: string(abi.WorkflowRunning), At: now}})
 	e.spawn(rec, d)
 	e.mu.Unlock()
-	e.events.emit([]Event{{WorkflowID: id, Workflow: workflow, Type: "workflow.started", Status: string(abi.WorkflowRunning), At: now}})
 	return w, true, nil
 }
 
