@@ -233,3 +233,45 @@ func TestEngine_ResumeMany(t *testing.T) {
 	}
 	assert.Equal(t, map[abi.WorkflowStatus]int{abi.WorkflowCompleted: n}, e.Counts())
 }
+
+// TestEngine_PauseHoldsNewAttempts: a paused workflow's running step finishes and is
+// recorded, but the planner is not asked for the next one until Resume.
+func TestEngine_PauseHoldsNewAttempts(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	c := &counter{fn: func(ctx context.Context, req StepRequest) (json.RawMessage, error) {
+		if req.Call.ID == "s1" {
+			<-release
+		}
+		return nil, nil
+	}}
+	e := openEngine(t, t.TempDir(), c, Definition{Name: "seq", Plan: seqPlanner(2, false, nil)})
+	ev, stop := e.Subscribe(64)
+	defer stop()
+	_, _, err := e.Start(testCtx(t), "p", "seq", nil)
+	require.NoError(t, err)
+	for x := range ev {
+		if x.Type == "step.started" {
+			break
+		}
+	}
+	_, err = e.Pause(testCtx(t), "p")
+	require.NoError(t, err)
+	close(release)
+	for x := range ev {
+		if x.Type == "step.completed" {
+			break
+		}
+	}
+	w, err := e.Get("p")
+	require.NoError(t, err)
+	assert.Equal(t, abi.WorkflowPaused, w.Status)
+	require.Len(t, w.Steps, 1, "no decision while paused")
+	assert.Equal(t, abi.StepCompleted, w.Steps[0].Status)
+	_, err = e.Resume(testCtx(t), "p")
+	require.NoError(t, err)
+	w, err = e.Wait(testCtx(t), "p")
+	require.NoError(t, err)
+	assert.Equal(t, abi.WorkflowCompleted, w.Status)
+	assert.Len(t, w.Steps, 2)
+}

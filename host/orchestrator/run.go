@@ -187,6 +187,10 @@ func (r *run) pickStarts() []int {
 }
 
 func (r *run) exit() {
+	for _, q := range r.replies { // applied, not written: the engine is closing
+		q.reply <- ctlReply{err: ErrClosed}
+	}
+	r.replies = nil
 	r.e.mu.Lock()
 	delete(r.e.runs, r.rec.ID)
 	r.e.mu.Unlock()
