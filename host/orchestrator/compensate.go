@@ -29,20 +29,43 @@ func (r *run) end(status abi.WorkflowStatus, output json.RawMessage, msg string,
 }
 
 // timedOut ends a workflow past its Definition.Timeout as failed; its running steps are
-// cancelled with a "timeout" error and, as for Cancel, completed steps with a
-// compensation are compensated.
+// cancelled with a "timeout" error and, as for Cancel, the planner is asked whether
+// its failure would compensate.
 func (r *run) timedOut() {
 	if r.rec.Status == abi.WorkflowPaused {
 		r.rec.Status = abi.WorkflowRunning
 	}
-	r.end(abi.WorkflowFailed, nil, fmt.Sprintf("orchestrator: workflow timed out after %v", r.def.Timeout), true)
+	r.end(abi.WorkflowFailed, nil, fmt.Sprintf("orchestrator: workflow timed out after %v", r.def.Timeout), false)
+	r.rec.Ending.Ask = true
 	r.rec.Ending.StepError = &abi.StepError{Kind: "timeout", Message: "the workflow timed out"}
 }
 
 // finish runs the compensations the ending asks for, then writes the final status. It
 // returns early, writing nothing more, when the engine closes; the next Open goes on.
 func (r *run) finish() {
-	if r.rec.Ending.Compensate {
+	en := r.rec.Ending
+	for i := range r.rec.Steps { // waiting for a retry, or never started
+		if st := &r.rec.Steps[i]; st.Status == abi.StepScheduled {
+			se := en.StepError
+			if se == nil {
+				se = &abi.StepError{Kind: "cancelled", Message: "the workflow ended"}
+			}
+			st.Status, st.Error, st.EndedAt, st.Due = abi.StepCancelled, se, r.now(), time.Time{}
+			r.event("step.cancelled", st.Call.ID, st.Attempt, string(st.Status), 0, se.Message)
+			r.dirty = true
+		}
+	}
+	if en.Ask {
+		c, ok := r.askCompensate()
+		if !ok {
+			return
+		}
+		en.Compensate, en.Ask, r.dirty = c, false, true
+	}
+	if !r.flush() {
+		return
+	}
+	if en.Compensate {
 		var order []int
 		for i, s := range r.rec.Steps {
 			if s.Status == abi.StepCompleted && s.Call.Compensate != nil && s.Compensation == "" {
@@ -56,22 +79,33 @@ func (r *run) finish() {
 			}
 		}
 	}
-	en := r.rec.Ending
 	now := r.now()
-	for i := range r.rec.Steps { // waiting for a retry, or never started
-		if st := &r.rec.Steps[i]; st.Status == abi.StepScheduled {
-			se := en.StepError
-			if se == nil {
-				se = &abi.StepError{Kind: "cancelled", Message: "the workflow ended"}
-			}
-			st.Status, st.Error, st.EndedAt, st.Due = abi.StepCancelled, se, now, time.Time{}
-			r.event("step.cancelled", st.Call.ID, st.Attempt, string(st.Status), 0, se.Message)
-		}
-	}
 	r.rec.Status, r.rec.Output, r.rec.Error, r.rec.EndedAt, r.rec.Ending = en.Status, en.Output, en.Error, now, nil
 	r.event("workflow."+string(en.Status), "", 0, string(en.Status), 0, en.Error)
 	r.dirty = true
 	r.flush()
+}
+
+// askCompensate asks the planner, with the steps as recorded (the running ones now
+// cancelled), whether its failure would compensate: a Fail answer's Compensate, true
+// for any other answer (the planner would go on: nothing it counts as a failure). ok is
+// false when the engine is closing.
+func (r *run) askCompensate() (compensate, ok bool) {
+	in := abi.OrchestrateInput{
+		Workflow: r.rec.Workflow, WorkflowID: r.rec.ID, Input: r.rec.Input, Memo: r.rec.Memo,
+		Steps: make([]abi.StepState, len(r.rec.Steps)),
+	}
+	for i, s := range r.rec.Steps {
+		in.Steps[i] = s.StepState
+	}
+	out, err := r.def.Plan(r.ctx, in)
+	if r.ctx.Err() != nil {
+		return false, false
+	}
+	if err == nil && out.Fail != nil {
+		return out.Fail.Compensate, true
+	}
+	return true, true
 }
 
 // compensate runs step i's compensation with retries, writing each try's start (its

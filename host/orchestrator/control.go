@@ -18,10 +18,12 @@ type ctlReply struct {
 }
 
 // Cancel ends the workflow as cancelled: its running attempts' contexts are cancelled
-// and those steps recorded as cancelled, steps not started are left as they are, and
-// then the compensation of every completed step that has one runs, newest completion
-// first (as for a failure with Fail.Compensate: a cancelled saga is undone whatever
-// its failure strategy). It blocks until the workflow is final and returns it.
+// and those steps, like the ones waiting for a retry, recorded as cancelled. Then the
+// compensations run if the planner's failure would run them: the planner is asked
+// once more, and if it answers with Fail its Compensate decides; any other answer
+// (nothing had failed or been cancelled, so it would go on) means compensate. Each
+// completed step that has a compensation is undone, newest completion first. It
+// blocks until the workflow is final and returns it.
 // Errors: ErrNotFound, ErrFinished, ErrClosed, ctx's error (the cancellation, once
 // recorded, goes on).
 func (e *Engine) Cancel(ctx context.Context, id string) (Workflow, error) {
@@ -94,7 +96,8 @@ func (r *run) control(q ctlReq) {
 		r.event("workflow.resumed", "", 0, string(r.rec.Status), 0, "")
 	case q.op == "cancel":
 		r.rec.Status = abi.WorkflowRunning // an ending workflow is running until final
-		r.end(abi.WorkflowCancelled, nil, "cancelled", true)
+		r.end(abi.WorkflowCancelled, nil, "cancelled", false)
+		r.rec.Ending.Ask = true
 		r.rec.Ending.StepError = &abi.StepError{Kind: "cancelled", Message: "the workflow was cancelled"}
 	default:
 		q.reply <- ctlReply{w: r.rec.workflow()} // nothing to change

@@ -33,15 +33,19 @@
 //     Definition.StepTimeout (a StepError of kind "timeout", retried as any error).
 //     Definition.Timeout bounds the workflow from its start, paused time included: the
 //     running attempts are cancelled (steps cancelled, kind "timeout") and the
-//     workflow fails, compensating like Cancel.
+//     workflow fails, compensating as Cancel does.
 //   - Stall: a decision that starts nothing and ends nothing while no step runs or waits
 //     for a retry fails the workflow ("workflow stalled").
 //   - Ending: Complete, Fail, Cancel and the timeout first cancel running attempts
-//     (their contexts; the steps become cancelled), then — for Fail with Compensate,
-//     Cancel and the timeout — run the compensation of every completed step that has
-//     one, newest completion first, as attempt 0 (operation id
-//     abi.StepOperationID(workflow, step, 0)); each is tried 3 times, 100 ms then 200 ms
-//     apart (each try's start recorded), and recorded as compensated or with
+//     (their contexts) and record those steps, and the ones waiting for a retry, as
+//     cancelled. Fail compensates when its Compensate says so; Cancel and the timeout
+//     compensate if the planner's failure would: the planner is asked once more with
+//     the steps as recorded, and a Fail answer's Compensate decides (a YAML contract
+//     answers per its failure_strategy); any other answer — nothing had failed, so it
+//     would go on — means compensate. Compensating runs the compensation of every
+//     completed step that has one, newest completion first, as attempt 0 (operation id
+//     abi.StepOperationID(workflow, step, 0)); each is tried 3 times, 100 ms then
+//     200 ms apart (each try's start recorded), and recorded as compensated or with
 //     Compensation "failed: …". Then the final status is written.
 //   - Pause: no attempt starts and the planner is not called; running attempts finish.
 //

@@ -50,6 +50,8 @@ type ending struct {
 	Output     json.RawMessage    `json:"output,omitempty"`
 	Error      string             `json:"error,omitempty"`
 	Compensate bool               `json:"compensate,omitempty"`
+	// Ask: Compensate is still to be decided by asking the planner (Cancel, timeout).
+	Ask bool `json:"ask,omitempty"`
 	// StepError is what running steps end with: kind "cancelled" or "timeout".
 	StepError *abi.StepError `json:"step_error,omitempty"`
 }

@@ -180,3 +180,68 @@ func TestEngine_CompensationFails(t *testing.T) {
 		assert.Equal(t, 300*time.Millisecond, w.EndedAt.Sub(start), "backoff 100 + 200 ms")
 	})
 }
+
+// noCompensate is seqPlanner with compensations declared but a failure strategy that
+// does not compensate (fail_fast).
+func noCompensate(n int) Planner {
+	p := seqPlanner(n, true, nil)
+	return func(ctx context.Context, in abi.OrchestrateInput) (abi.OrchestrateOutput, error) {
+		out, err := p(ctx, in)
+		if out.Fail != nil {
+			out.Fail.Compensate = false
+		}
+		return out, err
+	}
+}
+
+// TestEngine_EndingAsksPlanner: the timeout and Cancel compensate as the planner's
+// failure would: not for a fail_fast planner; and when the planner would go on
+// (nothing failed: cancelled while paused between steps), they compensate.
+func TestEngine_EndingAsksPlanner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hold := make(chan struct{})
+		c := &counter{fn: func(ctx context.Context, req StepRequest) (json.RawMessage, error) {
+			switch {
+			case req.Call.ID == "s2" && req.Attempt > 0:
+				<-ctx.Done()
+				return nil, ctx.Err()
+			case req.WorkflowID == "between" && req.Attempt > 0:
+				<-hold
+			}
+			return nil, nil
+		}}
+		e := openEngine(t, t.TempDir(), c, Definition{Name: "ff", Plan: noCompensate(3), Timeout: 5 * time.Second})
+		defer e.Close()
+		_, _, err := e.Start(t.Context(), "timeout", "ff", nil)
+		require.NoError(t, err)
+		w, err := e.Wait(t.Context(), "timeout")
+		require.NoError(t, err)
+		assert.Equal(t, abi.WorkflowFailed, w.Status)
+		assert.Equal(t, abi.StepCompleted, w.Steps[0].Status, "fail_fast: not compensated")
+		assert.Equal(t, 0, c.count(abi.StepOperationID("timeout", "s1", 0)))
+
+		_, _, err = e.Start(t.Context(), "cancel", "ff", nil)
+		require.NoError(t, err)
+		synctest.Wait() // s2 is running (blocked)
+		w, err = e.Cancel(t.Context(), "cancel")
+		require.NoError(t, err)
+		assert.Equal(t, abi.WorkflowCancelled, w.Status)
+		assert.Equal(t, abi.StepCompleted, w.Steps[0].Status, "fail_fast: not compensated")
+		assert.Equal(t, abi.StepCancelled, w.Steps[1].Status)
+
+		// Paused while s1 runs; s1 ends; nothing failed and nothing runs: the fail_fast
+		// planner would go on, so the cancel compensates.
+		_, _, err = e.Start(t.Context(), "between", "ff", nil)
+		require.NoError(t, err)
+		synctest.Wait() // s1 waits for hold
+		_, err = e.Pause(t.Context(), "between")
+		require.NoError(t, err)
+		close(hold)
+		synctest.Wait()
+		w, err = e.Cancel(t.Context(), "between")
+		require.NoError(t, err)
+		assert.Equal(t, abi.WorkflowCancelled, w.Status)
+		require.Len(t, w.Steps, 1)
+		assert.Equal(t, abi.StepCompensated, w.Steps[0].Status)
+	})
+}
