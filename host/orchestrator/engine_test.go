@@ -275,3 +275,22 @@ func TestEngine_PauseHoldsNewAttempts(t *testing.T) {
 	assert.Equal(t, abi.WorkflowCompleted, w.Status)
 	assert.Len(t, w.Steps, 2)
 }
+
+// TestEngine_SubscribeAfterClose: Close closes subscriptions; ending one afterwards is
+// harmless, and a full buffer drops events rather than blocking.
+func TestEngine_SubscribeAfterClose(t *testing.T) {
+	t.Parallel()
+	e := openEngine(t, t.TempDir(), &counter{}, Definition{Name: "seq", Plan: seqPlanner(2, false, nil)})
+	ev, stop := e.Subscribe(0)
+	_, _, err := e.Start(testCtx(t), "x", "seq", nil)
+	require.NoError(t, err)
+	_, err = e.Wait(testCtx(t), "x")
+	require.NoError(t, err)
+	assert.EqualValues(t, 6, e.Dropped(), "started, 2×(step started, completed), completed")
+	require.NoError(t, e.Close())
+	_, open := <-ev
+	assert.False(t, open)
+	stop()
+	_, _, err = e.Start(testCtx(t), "y", "seq", nil)
+	assert.ErrorIs(t, err, ErrClosed)
+}

@@ -46,9 +46,11 @@ func (ev *events) subscribe(buffer int) (<-chan Event, func()) {
 	return ch, func() {
 		once.Do(func() {
 			ev.mu.Lock()
-			delete(ev.subs, id)
-			ev.mu.Unlock()
-			close(ch)
+			defer ev.mu.Unlock()
+			if _, open := ev.subs[id]; open { // else closeAll closed it
+				delete(ev.subs, id)
+				close(ch)
+			}
 		})
 	}
 }
