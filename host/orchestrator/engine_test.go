@@ -123,7 +123,7 @@ func TestEngine_PlannerErrors(t *testing.T) {
 		Definition{Name: "again", Plan: again}, Definition{Name: "invalid", Plan: invalid},
 		Definition{Name: "failing", Plan: failing}, Definition{Name: "stall", Plan: stall})
 	for name, want := range map[string]string{
-		"again":   `run of step "x", which was already decided on`,
+		"again":   `run[0]: step "x" is already decided on`,
 		"invalid": `kind "bogus"`,
 		"failing": "boom",
 		"stall":   "stalled",

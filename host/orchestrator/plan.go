@@ -60,29 +60,60 @@ func (r *run) plan() bool {
 	return true
 }
 
+// checkDecision applies abi.DecodeOrchestrateOutput's rules to a decision the planner
+// returned as a value (each call as StepCall.Check wants it, no id twice, not both
+// complete and fail, neither with run, a fail message), and refuses a run or skip of
+// an id decided on before.
 func (r *run) checkDecision(out abi.OrchestrateOutput) error {
-	b, err := json.Marshal(out)
-	if err != nil {
-		return fmt.Errorf("encode decision: %w", err)
-	}
-	if _, err := abi.DecodeOrchestrateOutput(b); err != nil {
-		return err
-	}
-	decided := make(map[string]bool, len(r.rec.Steps))
+	const what = "orchestrate output"
+	seen := make(map[string]string, len(r.rec.Steps)+len(out.Run)+len(out.Skip))
 	for _, s := range r.rec.Steps {
-		decided[s.Call.ID] = true
+		seen[s.Call.ID] = "already decided on"
 	}
-	for _, c := range out.Run {
-		if decided[c.ID] {
-			return fmt.Errorf("run of step %q, which was already decided on", c.ID)
+	check := func(c abi.StepCall, where string) error {
+		if err := c.Check(what + ": " + where); err != nil {
+			return err
+		}
+		if (len(c.Input) > 0 && !json.Valid(c.Input)) || (c.Compensate != nil && len(c.Compensate.OperationData) > 0 && !json.Valid(c.Compensate.OperationData)) {
+			return fmt.Errorf("%w: %s: %s: input or compensate.operation_data is not JSON", abi.ErrInvalidEnvelope, what, where)
+		}
+		if first, dup := seen[c.ID]; dup {
+			return fmt.Errorf("%w: %s: %s: step %q is %s", abi.ErrInvalidEnvelope, what, where, c.ID, first)
+		}
+		seen[c.ID] = "also " + where
+		return nil
+	}
+	for i, c := range out.Run {
+		if err := check(c, fmt.Sprintf("run[%d]", i)); err != nil {
+			return err
 		}
 	}
-	for _, s := range out.Skip {
-		if decided[s.Call.ID] {
-			return fmt.Errorf("skip of step %q, which was already decided on", s.Call.ID)
+	for i, sk := range out.Skip {
+		if err := check(sk.Call, fmt.Sprintf("skip[%d].call", i)); err != nil {
+			return err
+		}
+	}
+	switch {
+	case out.Complete != nil && out.Fail != nil:
+		return fmt.Errorf("%w: %s: complete and fail both given", abi.ErrInvalidEnvelope, what)
+	case (out.Complete != nil || out.Fail != nil) && len(out.Run) > 0:
+		return fmt.Errorf("%w: %s: run given with complete or fail", abi.ErrInvalidEnvelope, what)
+	case out.Fail != nil && out.Fail.Message == "":
+		return fmt.Errorf("%w: %s: fail.message is empty", abi.ErrInvalidEnvelope, what)
+	}
+	for _, raw := range []json.RawMessage{out.Memo, completionOutput(out)} {
+		if len(raw) > 0 && !json.Valid(raw) {
+			return fmt.Errorf("%w: %s: memo or output is not JSON", abi.ErrInvalidEnvelope, what)
 		}
 	}
 	return nil
+}
+
+func completionOutput(out abi.OrchestrateOutput) json.RawMessage {
+	if out.Complete == nil {
+		return nil
+	}
+	return out.Complete.Output
 }
 
 func (r *run) anyScheduled() bool {
