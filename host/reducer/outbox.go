@@ -124,7 +124,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
-		case <-d.store.stop:
+		case <-d.store.group.Done():
 			t.Stop()
 			return ErrClosed
 		case <-signal:

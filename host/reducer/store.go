@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/onexhost/onex-host/host/internal/boltgroup"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -36,20 +37,12 @@ var (
 // one with OpenStore and release it with Close; the zero value is not usable. Safe for
 // concurrent use by multiple goroutines; one file is open in one process at a time.
 type Store struct {
-	cfg Config
-	db  *bolt.DB
-
-	reqs    chan *txReq   // commits for the group committer
-	stop    chan struct{} // closed by Close
-	stopped chan struct{} // closed when the committer has returned
-	outbox  chan struct{} // signalled (non-blocking) after a commit added outbox entries
+	cfg    Config
+	db     *bolt.DB
+	group  *boltgroup.Committer // the group committer (host/internal/boltgroup)
+	outbox chan struct{}        // signalled (non-blocking) after a commit added outbox entries
 
 	closeOnce sync.Once
-}
-
-type txReq struct {
-	fn   func(*bolt.Tx) error
-	done chan error
 }
 
 // OpenStore opens (creating, mode 0600) the store file at path, typically
@@ -75,13 +68,7 @@ func OpenStore(path string, cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("reducer: open store %s: create buckets: %w", path, err)
 	}
-	s := &Store{
-		cfg: cfg, db: db,
-		reqs: make(chan *txReq), stop: make(chan struct{}), stopped: make(chan struct{}),
-		outbox: make(chan struct{}, 1),
-	}
-	go s.commitLoop()
-	return s, nil
+	return &Store{cfg: cfg, db: db, group: boltgroup.New(db, cfg.MaxBatch), outbox: make(chan struct{}, 1)}, nil
 }
 
 // Close stops the group committer (commits queued behind it fail with ErrClosed) and
@@ -89,8 +76,7 @@ func OpenStore(path string, cfg Config) (*Store, error) {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.stop)
-		<-s.stopped
+		s.group.Close()
 		err = s.db.Close()
 	})
 	return err
@@ -101,72 +87,16 @@ func (s *Store) Close() error {
 // shared transaction fails, each of its fns is run again alone, so fn must derive
 // everything it writes from tx. It blocks until the transaction is durable.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
-	select {
-	case <-s.stop:
+	if s.group.Closed() {
 		return ErrClosed
-	default:
 	}
 	if s.cfg.SyncEach {
 		return s.db.Update(fn)
 	}
-	r := &txReq{fn: fn, done: make(chan error, 1)}
-	select {
-	case s.reqs <- r:
-		return <-r.done
-	case <-s.stop:
+	if err := s.group.Update(fn); errors.Is(err, boltgroup.ErrClosed) {
 		return ErrClosed
-	}
-}
-
-// commitLoop is the group committer: it takes one commit, then every commit already
-// queued (up to MaxBatch), and writes them in one transaction. While that transaction
-// syncs, the next batch queues up, so the batch size follows the load with no added
-// delay.
-func (s *Store) commitLoop() {
-	defer close(s.stopped)
-	batch := make([]*txReq, 0, s.cfg.MaxBatch)
-	for {
-		select {
-		case <-s.stop:
-			return
-		case r := <-s.reqs:
-			batch = append(batch[:0], r)
-		}
-	drain:
-		for len(batch) < s.cfg.MaxBatch {
-			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		s.commitBatch(batch)
-	}
-}
-
-func (s *Store) commitBatch(batch []*txReq) {
-	if len(batch) == 1 {
-		batch[0].done <- s.db.Update(batch[0].fn)
-		return
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, r := range batch {
-			if err := r.fn(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		for _, r := range batch {
-			r.done <- nil
-		}
-		return
-	}
-	// One fn failed (or the commit did): run each alone so only the failing one fails.
-	for _, r := range batch {
-		r.done <- s.db.Update(r.fn)
+	} else {
+		return err
 	}
 }
 
@@ -222,10 +152,8 @@ func (s *Store) State(node, key string) (KeyState, error) {
 }
 
 func (s *Store) view(fn func(*bolt.Tx) error) error {
-	select {
-	case <-s.stop:
+	if s.group.Closed() {
 		return ErrClosed
-	default:
 	}
 	return s.db.View(fn)
 }
