@@ -99,7 +99,10 @@ type Server struct {
 	metrics *telemetry
 	tracer  trace.Tracer // nil: tracing off
 
-	reducerMetrics *reducerTelemetry
+	reducerMetrics  *reducerTelemetry
+	workflowMetrics *workflowTelemetry
+	// workflows is the engine RunWorkflows attached, or nil.
+	workflows atomic.Pointer[workflowsSlot]
 	// intentLogMu guards intentLogged: the operation id of the last pending intent logged,
 	// so a blocked intent is logged once, not at every retry.
 	intentLogMu  sync.Mutex
@@ -130,6 +133,7 @@ func New(h *host.Host, opts Options) *Server {
 	s.nodes.Store(&map[string]*node{})
 	s.metrics = newTelemetry(s, opts.Registry)
 	s.reducerMetrics = newReducerTelemetry(s, opts.Registry)
+	s.workflowMetrics = newWorkflowTelemetry(s, opts.Registry)
 	return s
 }
 
