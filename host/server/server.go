@@ -248,6 +248,9 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node
 		}
 	case abi.KindReducer:
 		err = s.loadReducer(n, prev)
+	case abi.KindOrchestrator:
+		// No operation of its own: its workflows are planned through
+		// OrchestratorDefinitions and started at /v1/workflows.
 	default:
 		n.compute, err = compute.New(p)
 	}

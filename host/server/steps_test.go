@@ -28,6 +28,7 @@ func TestRunStep_Nodes(t *testing.T) {
 	t.Parallel()
 	f := newWorkflowFixture(t, true, nil)
 	ctx := context.Background()
+	assert.Empty(t, f.srv.OrchestratorDefinitions(nil)) // compute, effect and reducer nodes plan no workflow
 
 	out, err := f.srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "sum", Kind: abi.StepCompute, Node: "core",
 		Operation: "sum_numbers", Input: json.RawMessage(`[1,2,3]`)}, 1))
