@@ -211,7 +211,12 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	}
 
 	var specs []server.NodeSpec
+	var workflowFiles []string
 	for _, n := range nodes {
+		if n.Workflow != "" {
+			workflowFiles = append(workflowFiles, n.Workflow) // for the engine, after the nodes
+			continue
+		}
 		spec := server.NodeSpec{Path: n.Path, Plugin: n.PluginConfig, Effect: n.Effect, Name: n.Name, Resolve: n.Resolve, FSM: n.FSM}
 		if skipUngranted && n.FSM == "" {
 			// A trial load (the compiled code stays cached for the real one) tells whether
@@ -239,6 +244,13 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 	}
 	logger.Info("ready", "nodes", srv.Names())
 	rs.startIntents(srv, logger)
+	// The engine resumes workflows at once: after the nodes their steps run on.
+	wf, err := builtin.openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
+	if err != nil {
+		_ = httpSrv.Close()
+		_ = h.Close(context.Background())
+		return err
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -252,18 +264,19 @@ func serve(ctx context.Context, e *env, f *config.File, skipUngranted bool) erro
 			}
 			continue
 		case err := <-served:
+			wf.close(logger)
 			_ = h.Close(context.Background())
 			return failure{fmt.Errorf("serve: %w", err)}
 		case <-ctx.Done():
 		}
 		break
 	}
-	return shutdown(logger, httpSrv, h, cl, time.Duration(f.Limits.ShutdownTimeout))
+	return shutdown(logger, httpSrv, h, cl, wf, time.Duration(f.Limits.ShutdownTimeout))
 }
 
 // shutdown stops accepting, lets requests in flight finish until timeout, then closes the
 // host: effects still running are canceled and rolled back, pools drain.
-func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsParts, timeout time.Duration) error {
+func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsParts, wf *serveWorkflows, timeout time.Duration) error {
 	logger.Info("shutting down", "timeout", timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -276,6 +289,9 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsP
 	if err := httpSrv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("requests still running at the deadline were cut: %w", err))
 	}
+	// Workflow steps stop before the nodes they run on close; their workflows resume at
+	// the next start.
+	wf.close(logger)
 	if err := h.Close(ctx); err != nil {
 		// Canceled effects were rolled back; finish closing what is left.
 		errs = append(errs, err)
