@@ -342,6 +342,10 @@ func TestWorkflows_Metrics(t *testing.T) {
 	assert.Equal(t, uint64(3), histogramCount(t, f.url, "onex_workflow_step_seconds"))
 	assert.Equal(t, map[string]float64{"status=pending": 0, "status=running": 1, "status=paused": 1,
 		"status=completed": 0, "status=failed": 0, "status=cancelled": 0}, scrape(t, f.url, "onex_workflows"))
+	// The status page learns that it may show workflows.
+	var st struct{ Features map[string]bool }
+	require.Equal(t, 200, f.do(t, "GET", "/v1/status", "", &st))
+	assert.True(t, st.Features["workflows"])
 }
 
 // TestWorkflows_AuthAndNoEngine: the doors take the invoke role; a server without an
@@ -370,6 +374,12 @@ func TestWorkflows_AuthAndNoEngine(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 404, resp.StatusCode)
 	assert.Empty(t, scrape(t, ts.URL, "onex_workflows"))
+	resp, err = http.Get(ts.URL + "/v1/status")
+	require.NoError(t, err)
+	var st struct{ Features map[string]bool }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	resp.Body.Close()
+	assert.False(t, st.Features["workflows"])
 	_, err = srv.RunStep(context.Background(), orchestrator.StepRequest{WorkflowID: "p", Call: abi.StepCall{ID: "c", Kind: abi.StepOrchestrate, Node: "x", Operation: "order"}, Attempt: 1})
 	assert.Error(t, err)
 	assert.NotErrorIs(t, err, orchestrator.ErrPermanent) // an engine may be attached later
