@@ -313,17 +313,22 @@ func runWorkflowLocal(ctx context.Context, e *env, o orchestration, f *config.Fi
 // a terminal stderr, waits for its end and prints its output; a failed or cancelled
 // workflow is a failure naming its error and the failed steps.
 func runWorkflow(ctx context.Context, e *env, eng server.Workflows, id, name string, input json.RawMessage) error {
-	events, cancel := eng.Subscribe(1024) // before Start: no step is missed
-	defer cancel()
+	stop := func() {}
+	if isTerminal(e.stderr) {
+		events, cancel := eng.Subscribe(1024) // before Start: no step is missed
+		defer cancel()
+		defer func() { stop() }()
+		stop = showSteps(e.stderr, id, events)
+	}
 	if _, _, err := eng.Start(ctx, id, name, input); err != nil {
 		if errors.Is(err, orchestrator.ErrInvalidID) || errors.Is(err, orchestrator.ErrConflict) {
 			return fmt.Errorf("--id %q: %w", id, err)
 		}
 		return failure{err}
 	}
-	stop := showSteps(e.stderr, id, events)
 	w, err := eng.Wait(ctx, id)
 	stop()
+	stop = func() {}
 	if err != nil {
 		return failure{fmt.Errorf("workflow %s: %w", id, err)}
 	}
@@ -377,12 +382,9 @@ func (c stepCounts) String() string {
 	return s
 }
 
-// showSteps draws the progress line of workflow id on w from events, when w is a
-// terminal, until the returned stop (which erases it); elsewhere it draws nothing.
+// showSteps draws the progress line of workflow id on w (a terminal) from events until
+// the returned stop, which erases it.
 func showSteps(w io.Writer, id string, events <-chan orchestrator.Event) (stop func()) {
-	if !isTerminal(w) {
-		return func() {}
-	}
 	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)

@@ -205,3 +205,22 @@ func TestWorkflowClient(t *testing.T) {
 	assert.Equal(t, 1, Main([]string{"workflow", "status", "a", "--addr", ts.URL}, strings.NewReader(""), &bytes.Buffer{}, &errb))
 	assert.Contains(t, errb.String(), "401")
 }
+
+// TestShowSteps: the line counts the workflow's own step events, redrawn in place, and
+// is erased at stop.
+func TestShowSteps(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	events := make(chan orchestrator.Event) // unbuffered: a send returns once it is being drawn
+	stop := showSteps(&out, "w", events)
+	events <- orchestrator.Event{WorkflowID: "w", Type: "step.started"}
+	events <- orchestrator.Event{WorkflowID: "other", Type: "step.started"}
+	events <- orchestrator.Event{WorkflowID: "w", Type: "step.completed"}
+	events <- orchestrator.Event{WorkflowID: "w", Type: "step.started"} // drawn once this is taken
+	stop()
+	s := out.String()
+	assert.Contains(t, s, "\rsteps: 0 done, 1 running, 0 failed")
+	assert.Contains(t, s, "\rsteps: 1 done, 0 running, 0 failed")
+	assert.NotContains(t, s, "2 running")
+	assert.True(t, strings.HasSuffix(s, "\r"), "erased")
+}
