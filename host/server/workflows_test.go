@@ -186,6 +186,13 @@ func TestWorkflows_GetAndList(t *testing.T) {
 	assert.Nil(t, w.Steps[1].EndedAt)
 	assert.Nil(t, w.Steps[1].DurationMS)
 
+	// A child workflow's id holds a '/': escaped, it is one path segment.
+	require.Equal(t, 201, f.do(t, "POST", "/v1/workflows", `{"workflow_id":"b/sub","workflow":"order"}`, nil))
+	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows/b%2Fsub", "", &w))
+	assert.Equal(t, "b/sub", w.WorkflowID)
+	require.Equal(t, 200, f.do(t, "POST", "/v1/workflows/b%2Fsub/pause", "", &w))
+	assert.Equal(t, abi.WorkflowPaused, w.Status)
+
 	var e apiErr
 	assert.Equal(t, 404, f.do(t, "GET", "/v1/workflows/nope", "", &e))
 	assert.Equal(t, "not_found", e.Error.Code)
@@ -200,21 +207,21 @@ func TestWorkflows_GetAndList(t *testing.T) {
 	}
 	var p page
 	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows?limit=3", "", &p))
-	require.Len(t, p.Workflows, 3)
+	require.Len(t, p.Workflows, 3) // a, b, b/sub
 	assert.Equal(t, "a", p.Workflows[0].WorkflowID)
 	assert.Equal(t, 2, p.Workflows[1].Steps)
-	require.Equal(t, "c", p.NextCursor)
+	require.Equal(t, "b/sub", p.NextCursor)
 	p = page{}
-	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows?limit=3&cursor=c", "", &p))
-	require.Len(t, p.Workflows, 1)
-	assert.Equal(t, "d", p.Workflows[0].WorkflowID)
+	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows?limit=3&cursor=b%2Fsub", "", &p))
+	require.Len(t, p.Workflows, 2)
+	assert.Equal(t, "d", p.Workflows[1].WorkflowID)
 	assert.Empty(t, p.NextCursor)
 	p = page{}
 	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows?status=completed", "", &p))
 	require.Len(t, p.Workflows, 1)
 	assert.Equal(t, "b", p.Workflows[0].WorkflowID)
 	p = page{}
-	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows?status=paused", "", &p))
+	require.Equal(t, 200, f.do(t, "GET", "/v1/workflows?status=failed", "", &p))
 	assert.NotNil(t, p.Workflows) // [], not null
 	assert.Empty(t, p.Workflows)
 	for _, q := range []string{"status=done", "limit=0", "limit=1001", "limit=x"} {
