@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host"
 	"github.com/onexhost/onex-host/host/orchestrator"
+	"github.com/onexhost/onex-host/host/reducer"
 	"github.com/onexhost/onex-host/host/server"
 )
 
@@ -135,4 +139,61 @@ func TestChildWorkflowID(t *testing.T) {
 	assert.NotEqual(t, a, c)
 	assert.Equal(t, "p/s", server.ChildWorkflowID(orchestrator.StepRequest{WorkflowID: "p", Call: abi.StepCall{ID: "s"}, Attempt: 1}))
 	assert.Equal(t, "p/s~3", server.ChildWorkflowID(orchestrator.StepRequest{WorkflowID: "p", Call: abi.StepCall{ID: "s"}, Attempt: 3}))
+}
+
+// fakeRouter answers routed operations as another host would, and reducer events.
+type fakeRouter struct {
+	resp   server.Response
+	err    error
+	routed []string // node/operation
+	events []abi.ReduceEvent
+}
+
+func (r *fakeRouter) Route(ctx context.Context, name, operation string, body []byte) (server.Response, error) {
+	r.routed = append(r.routed, name+"/"+operation)
+	return r.resp, r.err
+}
+
+func (r *fakeRouter) Reduce(ctx context.Context, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
+	r.events = append(r.events, ev)
+	return reducer.Result{Sequence: 4, State: json.RawMessage(`{"count":9}`)}, nil
+}
+
+// TestRunStep_Routed: a step whose node is not loaded here goes through the Router (a
+// reduce step through its Reduce); a permanent answer from there is permanent, no host
+// answering is not.
+func TestRunStep_Routed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, err := host.New(ctx, host.NewConfig().WithCacheDir("").WithDataDir("").WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	defer h.Close(ctx)
+	r := &fakeRouter{resp: server.Response{Status: 200, Body: []byte(`{"result":{"sum":3},"operation_id":"x"}`)}}
+	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler), Router: r})
+	require.NoError(t, srv.Load(ctx, nil))
+
+	out, err := srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "s", Kind: abi.StepCompute, Node: "far", Operation: "sum"}, 1))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"sum":3}`, string(out))
+	_, err = srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "e", Kind: abi.StepEffect, Node: "far-fx", Operation: "write"}, 1))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"far/compute", "far-fx/effect"}, r.routed)
+
+	add := stepRequest(abi.StepCall{ID: "c", Kind: abi.StepReduce, Node: "far-counter", Key: "k", Operation: "add", Input: json.RawMessage(`9`)}, 2)
+	out, err = srv.RunStep(ctx, add)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"state":{"count":9},"sequence":4,"duplicate":false}`, string(out))
+	assert.Equal(t, []abi.ReduceEvent{{EventID: add.OperationID, Type: "add", Data: json.RawMessage(`9`)}}, r.events)
+
+	r.resp = server.Response{Status: 400, Body: []byte(`{"error":{"code":"invalid_input","message":"no"}}`)}
+	_, err = srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "s", Kind: abi.StepCompute, Node: "far"}, 1))
+	assert.ErrorIs(t, err, orchestrator.ErrPermanent)
+	r.resp = server.Response{Status: 503, Body: []byte(`{"error":{"code":"unavailable","message":"later","retryable":true}}`)}
+	_, err = srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "s", Kind: abi.StepCompute, Node: "far"}, 1))
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, orchestrator.ErrPermanent)
+	r.err = errors.New("no host serves far")
+	_, err = srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "s", Kind: abi.StepCompute, Node: "far"}, 1))
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, orchestrator.ErrPermanent)
 }
