@@ -93,6 +93,7 @@ func newRoot(e *env) *cobra.Command {
 		newServeCmd(e),
 		newSubmitCmd(e),
 		newReduceCmd(e),
+		newWorkflowCmd(e),
 		newJournalCmd(e),
 		newNewCmd(e),
 		newBuildCmd(e),

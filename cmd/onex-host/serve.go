@@ -234,7 +234,12 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	}
 
 	var specs []server.NodeSpec
+	var workflowFiles []string
 	for _, n := range nodes {
+		if n.Workflow != "" {
+			workflowFiles = append(workflowFiles, n.Workflow) // for the engine, after the nodes
+			continue
+		}
 		spec := server.NodeSpec{Path: n.Path, Plugin: n.PluginConfig, Effect: n.Effect, Name: n.Name, Resolve: n.Resolve, FSM: n.FSM}
 		if mode.skipUngranted && n.FSM == "" {
 			// A trial load (the compiled code stays cached for the real one) tells whether
@@ -264,9 +269,17 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	base := "http://" + ln.Addr().String()
 	printServing(e.stdout, base, srv.Loaded())
 	rs.startIntents(srv, logger)
+	// The engine resumes workflows at once: after the nodes their steps run on.
+	wf, err := builtin.openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
+	if err != nil {
+		_ = httpSrv.Close()
+		_ = h.Close(context.Background())
+		return err
+	}
 	stopWatch := func() {}
 	if mode.watch {
 		if stopWatch, err = startWatch(ctx, srv, f.Nodes, logger, base); err != nil {
+			wf.close(logger)
 			_ = httpSrv.Close()
 			_ = h.Close(context.Background())
 			return failure{err}
@@ -286,6 +299,7 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 			continue
 		case err := <-served:
 			stopWatch()
+			wf.close(logger)
 			_ = h.Close(context.Background())
 			return failure{fmt.Errorf("serve: %w", err)}
 		case <-ctx.Done():
@@ -293,12 +307,12 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 		break
 	}
 	stopWatch()
-	return shutdown(logger, httpSrv, h, cl, time.Duration(f.Limits.ShutdownTimeout))
+	return shutdown(logger, httpSrv, h, cl, wf, time.Duration(f.Limits.ShutdownTimeout))
 }
 
 // shutdown stops accepting, lets requests in flight finish until timeout, then closes the
 // host: effects still running are canceled and rolled back, pools drain.
-func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsParts, timeout time.Duration) error {
+func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsParts, wf *serveWorkflows, timeout time.Duration) error {
 	logger.Info("shutting down", "timeout", timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -312,6 +326,9 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, h *host.Host, cl *natsP
 		errs = append(errs, fmt.Errorf("requests still running at the deadline were cut: %w", err))
 	}
 	cl.closeReducers() // its partitions go to other hosts now
+	// Workflow steps stop before the nodes they run on close; their workflows resume at
+	// the next start.
+	wf.close(logger)
 	if err := h.Close(ctx); err != nil {
 		// Canceled effects were rolled back; finish closing what is left.
 		errs = append(errs, err)

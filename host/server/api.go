@@ -66,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/breakers/{action}", s.authorize(RoleAdmin, s.operateBreaker))
 	mux.HandleFunc("GET /v1/events", s.authorize(RoleInvoke, s.streamEvents))
 	s.registerReducers(mux)
+	s.registerWorkflows(mux)
 	mux.HandleFunc("GET /v1/journal", s.authorize(RoleAdmin, s.listJournal))
 	mux.HandleFunc("GET /v1/journal/{id}", s.authorize(RoleAdmin, s.getJournal))
 	s.handleUI(mux)

@@ -46,6 +46,19 @@
 //	POST   /v1/reducers/{node}/dead-letters/retry?key=K&event_id=E
 //	GET    /v1/reducers/{node}/events?key=K  server-sent state changes (bus topic
 //	                                         TopicReducerStateChanged)
+//	POST   /v1/workflows                     {workflow_id, workflow, input} → the workflow: 201
+//	                                         started, 200 the same id started before with the
+//	                                         same workflow and input, 409 otherwise
+//	GET    /v1/workflows?status=S&cursor=C&limit=L
+//	                                         {workflows, next_cursor}, ordered by id
+//	GET    /v1/workflows/{id}                status, input, output or error, every step (call,
+//	                                         status, attempt, output or error, timings)
+//	POST   /v1/workflows/{id}/cancel         also pause, resume; 409 "finished" once ended
+//	GET    /v1/workflows/{id}/events         server-sent events of one workflow (step.started, …)
+//	GET    /v1/workflows/events              server-sent events of every workflow
+//
+// Workflows (package host/orchestrator) are served once RunWorkflows has attached an
+// engine (404 before); the Server is the engine's step Runner (RunStep).
 //
 // Reducer nodes (package host/reducer) keep their keys' state in Options.Reducers; a fold
 // that fails is 422 {"error": {"code": "fold_failed"}, "cause": the plugin's error,

@@ -62,8 +62,8 @@ func (s *Server) Endpoints() []Endpoint {
 	out := make([]Endpoint, 0, len(nodes))
 	for _, name := range slices.Sorted(maps.Keys(nodes)) {
 		op := OperationCompute
-		if nodes[name].reducer != nil {
-			continue // reducers have their own routes (/v1/reducers), not an operation
+		if nodes[name].reducer != nil || nodes[name].kind() == abi.KindOrchestrator {
+			continue // reducers and orchestrators have their own routes (/v1/reducers, /v1/workflows)
 		}
 		if nodes[name].effect != nil {
 			op = OperationEffect
@@ -98,6 +98,8 @@ func (s *Server) invoke(ctx context.Context, n *node, operation string, body []b
 	switch {
 	case n.reducer != nil:
 		return errorResponse(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is a reducer node: POST /v1/reducers/%s/keys/{key}/events", n.name, n.name))
+	case n.kind() == abi.KindOrchestrator:
+		return errorResponse(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an orchestrator node: start its workflows with POST /v1/workflows", n.name))
 	case operation == OperationCompute && n.compute == nil:
 		return errorResponse(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s is an effect node: POST .../effect", n.name))
 	case operation == OperationEffect && n.effect == nil:

@@ -105,7 +105,10 @@ type Server struct {
 	metrics *telemetry
 	tracer  trace.Tracer // nil: tracing off
 
-	reducerMetrics *reducerTelemetry
+	reducerMetrics  *reducerTelemetry
+	workflowMetrics *workflowTelemetry
+	// workflows is the engine RunWorkflows attached, or nil.
+	workflows atomic.Pointer[workflowsSlot]
 	// intentLogMu guards intentLogged: the operation id of the last pending intent logged,
 	// so a blocked intent is logged once, not at every retry.
 	intentLogMu  sync.Mutex
@@ -136,6 +139,7 @@ func New(h *host.Host, opts Options) *Server {
 	s.nodes.Store(&map[string]*node{})
 	s.metrics = newTelemetry(s, opts.Registry)
 	s.reducerMetrics = newReducerTelemetry(s, opts.Registry)
+	s.workflowMetrics = newWorkflowTelemetry(s, opts.Registry)
 	return s
 }
 
@@ -250,6 +254,9 @@ func (s *Server) loadNode(ctx context.Context, spec NodeSpec, prev *node) (*node
 		}
 	case abi.KindReducer:
 		err = s.loadReducer(n, prev)
+	case abi.KindOrchestrator:
+		// No operation of its own: its workflows are planned through
+		// OrchestratorDefinitions and started at /v1/workflows.
 	default:
 		n.compute, err = compute.New(p)
 	}

@@ -32,7 +32,8 @@ type status struct {
 	// Quarantine is /readyz's quarantine body while a node is quarantined, else absent.
 	Quarantine *quarantined `json:"quarantine,omitempty"`
 	// Features names the optional endpoints the page may read: "journal" (/v1/journal,
-	// admin: the host has a data directory) and "reducers" (GET /v1/reducers is served).
+	// admin: the host has a data directory), "reducers" (GET /v1/reducers is served) and
+	// "workflows" (a workflow engine is attached: GET /v1/workflows).
 	Features map[string]bool `json:"features"`
 	// Cluster is what Options.Status adds to /readyz (the cluster's NATS connection and
 	// host id), absent without it.
@@ -110,6 +111,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request, features ma
 		Nodes: make([]nodeStatus, 0, len(nodes)), Breakers: s.breakerInfos(), Quarantine: s.quarantine(),
 		Features: features}
 	features["journal"] = s.host.Config().DataDir != ""
+	features["workflows"] = s.engine() != nil
 	for _, name := range slices.Sorted(maps.Keys(nodes)) {
 		p := nodes[name].plugin
 		out.Nodes = append(out.Nodes, nodeStatus{Name: name, Kind: p.Manifest().Kind, Version: p.Manifest().Version,

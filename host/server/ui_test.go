@@ -235,6 +235,17 @@ func TestUI_StatusPage(t *testing.T) {
 		abi.Event{EventType: "ui.ping", Topic: "onex.evt.ui.ping.v1", EnvelopeID: "env-ui-1"}))
 	waitFor(t, ctx, "the event", `!!document.querySelector('#events li[data-id="env-ui-1"]')`)
 
+	// With a workflow engine attached, its workflows show with their steps done.
+	eng := newFakeEngine("order")
+	wctx, stopWF := context.WithCancel(context.Background())
+	wfDone := make(chan struct{})
+	go func() { defer close(wfDone); _ = f.srv.RunWorkflows(wctx, eng) }()
+	defer func() { stopWF(); <-wfDone }()
+	_, _, err := eng.Start(context.Background(), "order-1", "order", json.RawMessage(`1`))
+	require.NoError(t, err)
+	waitFor(t, ctx, "the workflow row", cell("workflows", "order-1", "status")+` === "running"`)
+	assert.Equal(t, "0/0", eval[string](t, ctx, cell("workflows", "order-1", "steps")))
+
 	screenshot(t, ctx, "status-page.png")
 	// On a phone's width the page scrolls its tables, not itself.
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))))
@@ -291,7 +302,7 @@ func TestUI_Status(t *testing.T) {
 	require.Equal(t, 200, f.call(t, "GET", "/v1/status", invokeToken, "", nil, &st))
 	assert.Equal(t, "invoke", st.Role)
 	assert.True(t, st.Ready)
-	assert.Equal(t, map[string]bool{"journal": false, "reducers": false}, st.Features)
+	assert.Equal(t, map[string]bool{"journal": false, "reducers": false, "workflows": false}, st.Features)
 	assert.Nil(t, st.Cluster)
 	require.Len(t, st.Nodes, len(f.srv.Names()))
 

@@ -19,6 +19,8 @@
 //	  - path: oci://ghcr.io/acme/echo:1.0   # an artifact (onex-host push), pulled into data_dir/store
 //	    digest: sha256:…          # refuse any other module (files too); reload keeps it
 //	    trusted_keys: [acme.pub]  # require a signature by one of these (replaces the host-wide list)
+//	  - fsm: contracts/order_fsm.yaml      # an FSM contract served as a reducer node
+//	  - workflow: workflows/order.yaml     # a workflow contract for the engine (data_dir/workflows.db)
 //	trusted_keys: [ops.pub]       # every node must be signed by one of these
 //	registry: {insecure: false}   # plain HTTP to non-loopback registries
 //

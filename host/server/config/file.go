@@ -195,6 +195,11 @@ type NodeEntry struct {
 	// FSM is an ONEX FSM contract (YAML) served as a reducer node without a plugin
 	// (server.NodeSpec.FSM); instead of path and dir.
 	FSM string `yaml:"fsm"`
+	// Workflow is an ONEX workflow contract (YAML, package host/orchestrator/workflow)
+	// the workflow engine runs under the contract's name; instead of path, dir and fsm.
+	// Like an FSM, it needs no plugin; unlike one, it is no node of its own: its steps
+	// name the nodes they run on.
+	Workflow string `yaml:"workflow"`
 	// Name is the name the node is served under instead of its manifest's (Node.Name).
 	// Path entries only; lowercase letters, digits, '.', '_', '-'.
 	Name string `yaml:"name"`

@@ -30,6 +30,9 @@ type Node struct {
 	Source Source
 	// FSM is an FSM contract file (resolved), for an fsm entry; Path is "" then.
 	FSM string
+	// Workflow is a workflow contract file (resolved), for a workflow entry; Path and
+	// FSM are "" then. It is for the workflow engine, not a server.NodeSpec.
+	Workflow string
 }
 
 // Nodes validates the node entries and returns one Node per path entry and per *.wasm
@@ -55,6 +58,18 @@ func (f *File) nodes() ([]Node, error) {
 			return nil, err
 		}
 		field := fmt.Sprintf("nodes[%d]", i)
+		if e.Workflow != "" {
+			abs, err := filepath.Abs(f.path(e.Workflow))
+			if err != nil {
+				return nil, fieldErr(field+".workflow", "%q: %v", e.Workflow, err)
+			}
+			if other, dup := listed[abs]; dup {
+				return nil, fieldErr(field+".workflow", "%q is also listed by %s", e.Workflow, other)
+			}
+			listed[abs] = field + ".workflow"
+			out = append(out, Node{Workflow: f.path(e.Workflow)})
+			continue
+		}
 		if e.FSM != "" {
 			abs, err := filepath.Abs(f.path(e.FSM))
 			if err != nil {

@@ -170,3 +170,31 @@ nodes:
 	assert.False(t, nodes[1].PluginConfig.SkipInputValidation)
 	assert.False(t, nodes[2].PluginConfig.SkipInputValidation)
 }
+
+// TestFile_Nodes_Workflow: a workflow entry is a contract for the workflow engine, no
+// plugin and no name; anything beside it, or a missing contract, is an error naming it.
+func TestFile_Nodes_Workflow(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "order.yaml", "name: order\n")
+	write(t, dir, "p.wasm", "")
+	f, err := loadDoc(t, dir, "nodes:\n  - workflow: order.yaml\n")
+	require.NoError(t, err)
+	nodes, err := f.Nodes()
+	require.NoError(t, err)
+	assert.Equal(t, []config.Node{{Workflow: filepath.Join(dir, "order.yaml")}}, nodes)
+
+	for doc, field := range map[string]string{
+		"nodes:\n  - workflow: order.yaml\n    path: p.wasm\n":    "nodes[0].workflow",
+		"nodes:\n  - workflow: order.yaml\n    fsm: order.yaml\n": "nodes[0].workflow",
+		"nodes:\n  - workflow: order.yaml\n    name: x\n":         "nodes[0].name",
+		"nodes:\n  - workflow: missing.yaml\n":                    "nodes[0].workflow",
+	} {
+		f, err := loadDoc(t, dir, doc)
+		if err == nil {
+			_, err = f.Nodes()
+		}
+		var fe *config.FieldError
+		require.ErrorAs(t, err, &fe, doc)
+		assert.Equal(t, field, fe.Field, doc)
+	}
+}

@@ -227,14 +227,20 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 		return fieldErr(field+".snapshot", "%q is not on or off", e.Snapshot)
 	}
 	set := 0
-	for _, v := range []string{e.Path, e.Dir, e.FSM} {
+	for _, v := range []string{e.Path, e.Dir, e.FSM, e.Workflow} {
 		if v != "" {
 			set++
 		}
 	}
 	switch {
 	case set == 0:
-		return fieldErr(field, "set path (a plugin file), dir (a directory of *.wasm files) or fsm (an FSM contract)")
+		return fieldErr(field, "set path (a plugin file), dir (a directory of *.wasm files), fsm (an FSM contract) or workflow (a workflow contract)")
+	case e.Workflow != "" && set > 1:
+		return fieldErr(field+".workflow", "a workflow entry has no plugin: set only one of path, dir, fsm and workflow")
+	case e.Workflow != "" && e.Name != "":
+		return fieldErr(field+".name", "a workflow is served under its contract's name")
+	case e.Workflow != "" && e.Extism.Node != "":
+		return fieldErr(field+".extism.node", "a workflow entry has no plugin")
 	case e.FSM != "" && set > 1:
 		return fieldErr(field+".fsm", "an fsm entry has no plugin: set only one of path, dir and fsm")
 	case e.Path != "" && e.Dir != "":
@@ -275,6 +281,11 @@ func (f *File) checkEntry(i int, e NodeEntry) error {
 	}
 	if e.FSM != "" {
 		if err := f.checkStat(field+".fsm", e.FSM, false); err != nil {
+			return err
+		}
+	}
+	if e.Workflow != "" {
+		if err := f.checkStat(field+".workflow", e.Workflow, false); err != nil {
 			return err
 		}
 	}

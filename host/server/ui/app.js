@@ -155,6 +155,13 @@ async function slow() {
       setText($('journal-note'), 'Cannot read the journal: ' + err.message);
     }
   }
+  if (features.workflows) {
+    try {
+      renderWorkflows((await api('GET', 'v1/workflows?limit=50')).workflows || []);
+    } catch (err) {
+      $('workflows-section').hidden = true;
+    }
+  }
   if (features.reducers) {
     try {
       renderReducers(await api('GET', 'v1/reducers'));
@@ -254,6 +261,7 @@ function render(s) {
   $('cluster-section').hidden = !s.cluster;
   if (s.cluster) renderKV($('cluster'), flatten(s.cluster));
   if (!features.reducers) $('reducers-section').hidden = true;
+  if (!features.workflows) $('workflows-section').hidden = true;
 }
 
 function renderBreakers(list) {
@@ -313,6 +321,19 @@ function renderJournal(recs) {
     { field: 'operations', text: num((r.snapshot.operations || []).length), cls: 'num' },
     { field: 'updated', text: new Date(r.updated_at).toLocaleString() },
   ]);
+}
+
+// WORKFLOWS: GET /v1/workflows's first page, one row per workflow.
+function renderWorkflows(list) {
+  $('workflows-empty').hidden = list.length > 0;
+  rows($('workflows').tBodies[0], list, (w) => w.workflow_id, (w) => [
+    { field: 'id', text: w.workflow_id },
+    { field: 'workflow', text: w.workflow },
+    { field: 'status', text: w.status, cls: w.status === 'failed' ? 'bad' : w.status === 'completed' ? '' : 'warn' },
+    { field: 'steps', text: num(w.done) + '/' + num(w.steps), cls: 'num' },
+    { field: 'updated', text: new Date(w.updated_at).toLocaleString() },
+  ]);
+  $('workflows-section').hidden = false;
 }
 
 // REDUCERS: GET /v1/reducers is drawn as it comes: an array of objects becomes a table
