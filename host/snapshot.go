@@ -22,7 +22,7 @@ func (p *Plugin) snapshot(ctx context.Context, code *native.Code, wasm []byte) e
 			return p.pluginError(err)
 		}
 	}
-	compiled, err := code.Snapshot(ctx, wasm)
+	compiled, mem, err := code.Snapshot(ctx, wasm)
 	switch {
 	case errors.Is(err, snapshot.ErrUnsupported):
 		p.logger.Info("plugin runs without a snapshot", "reason", err)
@@ -32,9 +32,15 @@ func (p *Plugin) snapshot(ctx context.Context, code *native.Code, wasm []byte) e
 		return nil
 	}
 	code.Compiled = compiled
+	if mem != nil {
+		code.Memory = mem.Allocator()
+	}
 	release := p.release
 	p.release = func() {
 		_ = compiled.Close(context.Background())
+		if mem != nil {
+			_ = mem.Close() // instances still alive keep their mappings
+		}
 		release()
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/guest"
@@ -27,6 +28,9 @@ type Code struct {
 	// Metered says Compiled is the instrumented module (host/internal/meter) and
 	// Runtime a metered one.
 	Metered bool
+	// Memory, when set, provides each instance's linear memory (a snapshot's
+	// copy-on-write image, see Snapshot); nil: wazero's own, from the data segments.
+	Memory experimental.MemoryAllocator
 }
 
 // NewInstance instantiates the module for the pool. It runs the guest's _initialize
@@ -42,6 +46,9 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	timeout := p.Limits().InitTimeout
 	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	defer cancel()
+	if c.Memory != nil {
+		ictx = experimental.WithMemoryAllocator(ictx, c.Memory)
+	}
 	// The guest's sleeps end with the instantiation's context, then with each call's.
 	inst.sleep = guest.Sleeper{Ctx: ictx}
 	mod, err := c.Runtime.InstantiateModule(ictx, c.Compiled, c.ModConfig.

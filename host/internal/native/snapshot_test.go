@@ -15,9 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/cowmem"
 	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/snapshot"
 	"github.com/onexhost/onex-host/plugins/plugintest"
@@ -157,7 +159,10 @@ func TestSnapshot_Differential(t *testing.T) {
 			if _, err := rt.CompileModule(context.Background(), g.wasm); err != nil {
 				t.Skipf("not a valid module: %v", err)
 			}
-			snap, err := snapshot.Take(context.Background(), rt, g.wasm, hostModConfig())
+			// As the host takes it: on Linux without data segments, the image in a
+			// copy-on-write memory (host/internal/cowmem).
+			snapCode := newCode(t, rt, g.wasm)
+			snap, mem, err := snapCode.Snapshot(context.Background(), g.wasm)
 			if errors.Is(err, snapshot.ErrUnsupported) {
 				t.Skipf("not snapshotted: %v", err)
 			}
@@ -168,8 +173,15 @@ func TestSnapshot_Differential(t *testing.T) {
 				return
 			}
 			snapshots++
+			defer snap.Close(context.Background())
+			snapCode.Compiled = snap
+			if mem != nil {
+				defer mem.Close()
+				snapCode.Memory = mem.Allocator()
+			}
+			assert.Equal(t, cowmem.Supported(), mem != nil, "a snapshot with a memory uses cowmem where it can")
 			want := transcript(t, newCode(t, rt, g.wasm))
-			got := transcript(t, newCode(t, rt, snap))
+			got := transcript(t, snapCode)
 			assert.Equal(t, want, got)
 		})
 	}
@@ -205,19 +217,32 @@ func BenchmarkInstantiate(b *testing.B) {
 	require.NoError(b, err)
 	pre, err := rt.CompileModule(ctx, snap)
 	require.NoError(b, err)
+	bare, image, err := snapshot.TakeWith(ctx, rt, wasm, hostModConfig(), snapshot.Options{Image: true})
+	require.NoError(b, err)
+	cow, err := rt.CompileModule(ctx, bare)
+	require.NoError(b, err)
+	mem, err := cowmem.New(image)
+	require.NoError(b, err)
+	defer mem.Close()
 	for _, v := range []struct {
 		name     string
 		compiled wazero.CompiledModule
 		cfg      wazero.ModuleConfig
+		memory   experimental.MemoryAllocator
 	}{
-		{"cold", orig, hostModConfig()},
-		{"bare", orig, hostModConfig().WithStartFunctions()},
-		{"snapshot", pre, hostModConfig()},
+		{"cold", orig, hostModConfig(), nil},
+		{"bare", orig, hostModConfig().WithStartFunctions(), nil},
+		{"snapshot", pre, hostModConfig(), nil},
+		{"snapshot-cow", cow, hostModConfig(), mem.Allocator()},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
+			ictx := ctx
+			if v.memory != nil {
+				ictx = experimental.WithMemoryAllocator(ctx, v.memory)
+			}
 			for b.Loop() {
-				mod, err := rt.InstantiateModule(ctx, v.compiled, v.cfg)
+				mod, err := rt.InstantiateModule(ictx, v.compiled, v.cfg)
 				if err != nil {
 					b.Fatal(err)
 				}

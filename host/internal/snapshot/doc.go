@@ -4,7 +4,10 @@
 // returns a rewritten module whose data is that image, in a few large active segments,
 // whose mutable globals start at the captured values, and which has neither a start
 // section nor an _initialize export. An instance of the rewritten module starts where the
-// original one stood after its initialization, without running it again.
+// original one stood after its initialization, without running it again. With
+// Options.Image the module has no data segments at all and the image comes apart, for a
+// host that starts each instance's memory as a copy-on-write mapping of it
+// (host/internal/cowmem): instantiation then copies nothing.
 //
 // # What a snapshot freezes
 //

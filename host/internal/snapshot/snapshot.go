@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/onexhost/onex-host/host/internal/leb128"
+	"time"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/onexhost/onex-host/host/internal/leb128"
 )
 
 // ErrUnsupported is returned by Take for a module it cannot snapshot faithfully (see the
@@ -45,22 +47,57 @@ const pageSize = 4096
 // Errors: ErrUnsupported (wrapped) for a module Take refuses; an instantiation error of
 // the module as is.
 func Take(ctx context.Context, rt wazero.Runtime, wasm []byte, cfg wazero.ModuleConfig) ([]byte, error) {
+	module, _, err := take(ctx, rt, wasm, cfg, Options{})
+	return module, err
+}
+
+// Options are TakeWith's.
+type Options struct {
+	// Image asks for the module without data segments and, apart, the memory image every
+	// instance's memory must start as, for a host that provides memories itself
+	// (host/internal/cowmem). Instantiating that module with any other memory is wrong:
+	// it would start zeroed. A module without memory has no image (nil).
+	Image bool
+	// InitTimeout bounds the initialization: the instantiation that runs the start
+	// functions, not the compilations before it. 0: no bound.
+	InitTimeout time.Duration
+}
+
+// ErrInitTimeout is returned (wrapped) by TakeWith when the initialization did not end
+// within Options.InitTimeout.
+var ErrInitTimeout = errors.New("snapshot: the initialization did not finish in time")
+
+// TakeWith is Take with options; image is nil unless opt.Image.
+func TakeWith(ctx context.Context, rt wazero.Runtime, wasm []byte, cfg wazero.ModuleConfig, opt Options) (module, image []byte, err error) {
+	return take(ctx, rt, wasm, cfg, opt)
+}
+
+func take(ctx context.Context, rt wazero.Runtime, wasm []byte, cfg wazero.ModuleConfig, opt Options) ([]byte, []byte, error) {
 	l, err := parse(wasm)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	probe, err := l.probe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	compiled, err := rt.CompileModule(ctx, probe)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: compile: %w", err)
+		return nil, nil, fmt.Errorf("snapshot: compile: %w", err)
 	}
 	defer compiled.Close(ctx)
-	mod, err := rt.InstantiateModule(ctx, compiled, cfg)
+	ictx := ctx
+	if opt.InitTimeout > 0 {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeout(ctx, opt.InitTimeout)
+		defer cancel()
+	}
+	mod, err := rt.InstantiateModule(ictx, compiled, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: initialize: %w", err)
+		if ictx.Err() != nil && ctx.Err() == nil {
+			return nil, nil, fmt.Errorf("%w (%v): %w", ErrInitTimeout, opt.InitTimeout, err)
+		}
+		return nil, nil, fmt.Errorf("snapshot: initialize: %w", err)
 	}
 	defer mod.Close(ctx)
 	values := make([]uint64, len(l.globals))
@@ -72,8 +109,13 @@ func Take(ctx context.Context, rt wazero.Runtime, wasm []byte, cfg wazero.Module
 	var image []byte
 	if m := mod.Memory(); m != nil {
 		image, _ = m.Read(0, m.Size())
+		image = append([]byte(nil), image...) // a view of the memory closed below
 	}
-	return l.emit(values, image)
+	module, err := l.emit(values, image, !opt.Image)
+	if err != nil || !opt.Image || image == nil {
+		return module, nil, err
+	}
+	return module, image, nil
 }
 
 // parse reads the sections Take rewrites and refuses what it cannot snapshot.
@@ -246,8 +288,10 @@ func (l *layout) probe() ([]byte, error) {
 	return join(secs), nil
 }
 
-// emit returns the module rewritten to start from values (per defined global) and image.
-func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
+// emit returns the module rewritten to start from values (per defined global) and image:
+// with withData, the image is in its data segments; without, it has none and its memory
+// must be provided (Options.Image).
+func (l *layout) emit(values []uint64, image []byte, withData bool) ([]byte, error) {
 	secs := append([]section(nil), l.secs...)
 	secs = drop(secs, secStart)
 	entries, n, err := l.exports("_initialize")
@@ -294,7 +338,7 @@ func (l *layout) emit(values []uint64, image []byte) ([]byte, error) {
 	var data []byte
 	var count uint32
 	zero := make([]byte, pageSize)
-	for at := 0; at < len(image); {
+	for at := 0; withData && at < len(image); {
 		if bytes.Equal(image[at:min(at+pageSize, len(image))], zero[:min(pageSize, len(image)-at)]) {
 			at += pageSize
 			continue
