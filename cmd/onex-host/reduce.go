@@ -112,6 +112,7 @@ func newReduceCmd(e *env) *cobra.Command {
 	fs.StringVar(&hf.memoryLimit, "memory-limit", "128MiB", "linear memory limit per instance, e.g. 64MiB")
 	fs.StringVar(&hf.maxInput, "max-input", "16MiB", "largest input handed to a fold, at most 1GiB")
 	fs.StringVar(&hf.cacheDir, "cache-dir", host.DefaultCacheDir(), "compilation cache directory (\"\" disables it)")
+	fs.BoolVar(&hf.noValidate, "no-validate-input", false, "fold events without checking their data against the reduction's input_schema")
 	return cmd
 }
 

@@ -260,22 +260,28 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 		// crash recovery or the cluster failing is a failure (exit 1).
 		_ = httpSrv.Close()
 		_ = h.Close(context.Background())
+		if errors.Is(err, host.ErrCapabilityDenied) {
+			// The host's hint names run's flags; serve grants only in its config file.
+			err = fmt.Errorf("%w\nserve grants capabilities in a config file: list the node under nodes: with "+
+				"grants: {paths: [DIR], hosts: [PATTERN], kv: true, events: true} and run serve --config FILE", err)
+		}
 		if errors.Is(err, server.ErrLoad) {
 			return err
 		}
 		return failure{err}
 	}
-	logger.Info("ready", "nodes", srv.Names())
-	base := "http://" + ln.Addr().String()
-	printServing(e.stdout, base, srv.Loaded())
 	rs.startIntents(srv, logger)
-	// The engine resumes workflows at once: after the nodes their steps run on.
+	// The engine resumes workflows at once: after the nodes their steps run on. A
+	// contract that does not fit the nodes fails the start before it says ready.
 	wf, err := builtin.openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
 	if err != nil {
 		_ = httpSrv.Close()
 		_ = h.Close(context.Background())
 		return err
 	}
+	logger.Info("ready", "nodes", srv.Names())
+	base := "http://" + ln.Addr().String()
+	printServing(e.stdout, base, srv.Loaded())
 	stopWatch := func() {}
 	if mode.watch {
 		if stopWatch, err = startWatch(ctx, srv, f.Nodes, logger, base); err != nil {

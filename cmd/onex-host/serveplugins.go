@@ -55,13 +55,16 @@ func printServing(w io.Writer, base string, nodes []server.LoadedNode) {
 }
 
 // nodeURL is where a node's operation is posted: compute and effect nodes under
-// /v1/nodes, reducer nodes' events under /v1/reducers.
+// /v1/nodes, reducer nodes' events under /v1/reducers, an orchestrator's workflows
+// (named by its computations) at /v1/workflows.
 func nodeURL(base string, n server.LoadedNode) string {
 	switch n.Kind {
 	case abi.KindEffect:
 		return base + "/v1/nodes/" + n.Name + "/" + server.OperationEffect
 	case abi.KindReducer:
 		return base + "/v1/reducers/" + n.Name + "/keys/{key}/events"
+	case abi.KindOrchestrator:
+		return base + "/v1/workflows"
 	}
 	return base + "/v1/nodes/" + n.Name + "/" + server.OperationCompute
 }

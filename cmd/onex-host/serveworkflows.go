@@ -71,7 +71,7 @@ func (o orchestration) definitions(files, nodes []string, check bool) ([]orchest
 		}
 		def, needs, err := o.load(path)
 		if err != nil {
-			return nil, fmt.Errorf("workflow %s: %w", path, err)
+			return nil, err // workflow.Load's errors name the file
 		}
 		for _, n := range needs {
 			if check && !slices.Contains(nodes, n) {

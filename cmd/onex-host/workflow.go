@@ -299,7 +299,7 @@ func runWorkflowLocal(ctx context.Context, e *env, o orchestration, f *config.Fi
 	rs.startIntents(srv, logger)
 	def, _, err := o.load(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err // workflow.Load's errors name the file
 	}
 	sw, err := o.openWorkflows(f.DataDir, []string{path}, srv, false, logger)
 	if err != nil {
