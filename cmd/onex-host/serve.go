@@ -208,6 +208,8 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
 	srv = server.New(h, opts)
+	// /readyz waits for the workflow engine too: a client that saw ready may start one.
+	releaseReady := srv.HoldReady()
 	ln, err := net.Listen("tcp", f.Listen)
 	if err != nil {
 		_ = h.Close(context.Background())
@@ -271,6 +273,7 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	rs.startIntents(srv, logger)
 	// The engine resumes workflows at once: after the nodes their steps run on.
 	wf, err := builtin.openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
+	releaseReady()
 	if err != nil {
 		_ = httpSrv.Close()
 		_ = h.Close(context.Background())

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/plugins/plugintest"
+)
+
+// wfEvent is one workflow event of the SSE doors.
+type wfEvent struct {
+	WorkflowID string `json:"workflow_id"`
+	Type       string `json:"type"`
+	Step       string `json:"step"`
+	Attempt    int    `json:"attempt"`
+	Status     string `json:"status"`
+	Error      string `json:"error"`
+}
+
+// wfView is what GET /v1/workflows/{id} answers, the fields these tests read.
+type wfView struct {
+	WorkflowID string          `json:"workflow_id"`
+	Workflow   string          `json:"workflow"`
+	Status     string          `json:"status"`
+	Output     json.RawMessage `json:"output"`
+	Error      string          `json:"error"`
+	Steps      []struct {
+		Call struct {
+			ID   string `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"call"`
+		Status       string          `json:"status"`
+		Attempt      int             `json:"attempt"`
+		Output       json.RawMessage `json:"output"`
+		Error        *struct{ Message string }
+		StartedAt    string   `json:"started_at"`
+		EndedAt      string   `json:"ended_at"`
+		DurationMS   *float64 `json:"duration_ms"`
+		Compensation string   `json:"compensation"`
+	} `json:"steps"`
+}
+
+// workflowEvents subscribes to the server's SSE stream at url and sends its events on
+// the returned channel until the stream ends (the server dies, or stop is called). It
+// returns once subscribed: no event after it is missed.
+func workflowEvents(t *testing.T, url string) (events <-chan wfEvent, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	lines := bufio.NewScanner(resp.Body)
+	require.True(t, lines.Scan(), "the subscription comment")
+	require.Contains(t, lines.Text(), "subscribed")
+	ch := make(chan wfEvent, 1024)
+	go func() {
+		defer close(ch)
+		for lines.Scan() {
+			if d, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+				var ev wfEvent
+				if json.Unmarshal([]byte(d), &ev) == nil {
+					ch <- ev
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); resp.Body.Close() })
+	return ch, func() { cancel(); resp.Body.Close() }
+}
+
+// awaitEvent receives from events until one of workflow id satisfies match, failing t
+// when the stream ends first or patience runs out; it returns the events it received.
+func awaitEvent(t *testing.T, events <-chan wfEvent, id string, match func(wfEvent) bool, log fmt.Stringer) []wfEvent {
+	t.Helper()
+	var seen []wfEvent
+	ctx, cancel := context.WithTimeout(context.Background(), patience(t))
+	defer cancel()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatalf("the event stream ended; seen %+v\n%s", seen, log)
+			}
+			if ev.WorkflowID != id {
+				continue
+			}
+			seen = append(seen, ev)
+			if match(ev) {
+				return seen
+			}
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting; seen %+v\n%s", seen, log)
+		}
+	}
+}
+
+// postJSON posts body to url and returns the status and the answer.
+func postJSON(t *testing.T, url, body string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+// getWorkflow reads GET /v1/workflows/{id} of the server at addr.
+func getWorkflow(t *testing.T, addr, id string) wfView {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/v1/workflows/" + id)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var w wfView
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&w))
+	return w
+}
+
+// startServe starts `onex-host serve --config cfg` as a real process and waits until it
+// is ready; the process is killed when the test ends.
+func startServe(t *testing.T, cfg, addr string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(cliBinary(t), "serve", "--config", cfg)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitReady(t, addr, logs)
+	return cmd, logs
+}
+
+// publishContract is a workflow over the three kinds of local node: a computation, a
+// file written by an effect, and a reducer key counted.
+const publishContract = `name: publish
+steps:
+  - id: shout
+    kind: compute
+    node: core
+    operation: string_uppercase
+    input: "${/input/text}"
+  - id: write
+    kind: effect
+    node: fileops
+    operation: write
+    depends_on: [shout]
+    input: {path: "%[1]s/${/input/name}.txt", content: "${/steps/shout/output}"}
+  - id: count
+    kind: reduce
+    node: counter
+    operation: add
+    key: "${/input/name}"
+    input: 2
+    depends_on: [write]
+output: {text: "${/steps/shout/output}", count: "${/steps/count/output/state/count}"}
+`
+
+// TestServeWorkflow_HTTP serves a workflow contract beside the plugins its steps name
+// and drives it through the doors of a real serve process: POST /v1/workflows starts it
+// (a second POST with the same id answers the same workflow, another input conflicts),
+// the event stream carries every step to workflow.completed, GET shows every step's
+// status, timings and output, and the CLI's status and list read it back.
+func TestServeWorkflow_HTTP(t *testing.T) {
+	t.Parallel()
+	core, fileops, counter := goPlugin(t, "plugins/core"), goPlugin(t, "plugins/fileops"), goPlugin(t, "plugins/testdata/counter")
+	out, dir := t.TempDir(), t.TempDir()
+	contract := filepath.Join(dir, "publish.yaml")
+	require.NoError(t, os.WriteFile(contract, fmt.Appendf(nil, publishContract, out), 0o644))
+	addr := freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+listen: %s
+cache_dir: %s
+nats: {mode: off}
+nodes:
+  - path: %s
+  - path: %s
+    grants: {paths: [%s]}
+  - path: %s
+  - workflow: %s
+`, addr, plugintest.CacheDir(), core, fileops, out, counter, contract))
+	_, logs := startServe(t, cfg, addr)
+
+	events, _ := workflowEvents(t, "http://"+addr+"/v1/workflows/events")
+	start := `{"workflow_id":"order/1","workflow":"publish","input":{"text":"hello","name":"a"}}`
+	status, body := postJSON(t, "http://"+addr+"/v1/workflows", start)
+	require.Equal(t, http.StatusCreated, status, "%s\n%s", body, logs)
+	seen := awaitEvent(t, events, "order/1", func(ev wfEvent) bool { return strings.HasPrefix(ev.Type, "workflow.") && ev.Type != "workflow.started" }, logs)
+	var types []string
+	for _, ev := range seen {
+		types = append(types, ev.Type+" "+ev.Step)
+	}
+	assert.Equal(t, []string{"workflow.started ", "step.started shout", "step.completed shout", "step.started write", "step.completed write",
+		"step.started count", "step.completed count", "workflow.completed "}, types)
+
+	// The same id again: the same workflow (200), not a second one; another input: 409.
+	status, body = postJSON(t, "http://"+addr+"/v1/workflows", start)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var again wfView
+	require.NoError(t, json.Unmarshal(body, &again))
+	assert.Equal(t, "completed", again.Status)
+	status, body = postJSON(t, "http://"+addr+"/v1/workflows", `{"workflow_id":"order/1","workflow":"publish","input":{"text":"bye","name":"a"}}`)
+	assert.Equal(t, http.StatusConflict, status, "%s", body)
+
+	w := getWorkflow(t, addr, "order%2F1")
+	assert.Equal(t, "order/1", w.WorkflowID)
+	assert.Equal(t, "completed", w.Status)
+	assert.JSONEq(t, `{"text":"HELLO","count":2}`, string(w.Output))
+	require.Len(t, w.Steps, 3)
+	for i, want := range []struct{ id, kind, output string }{
+		{"shout", "compute", `"HELLO"`},
+		{"write", "effect", `null`},
+		{"count", "reduce", `{"state":{"count":2},"sequence":1,"duplicate":false}`},
+	} {
+		s := w.Steps[i]
+		assert.Equal(t, want.id, s.Call.ID)
+		assert.Equal(t, want.kind, s.Call.Kind)
+		assert.Equal(t, "completed", s.Status, want.id)
+		assert.Equal(t, 1, s.Attempt, want.id)
+		assert.JSONEq(t, want.output, string(s.Output), want.id)
+		assert.NotEmpty(t, s.StartedAt, want.id)
+		assert.NotEmpty(t, s.EndedAt, want.id)
+		assert.NotNil(t, s.DurationMS, want.id)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "a.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "HELLO", string(b))
+
+	code, stdout, stderr := cli(t, "", "workflow", "status", "order/1", "--addr", "http://"+addr)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"status": "completed"`)
+	code, stdout, stderr = cli(t, "", "workflow", "list", "--addr", "http://"+addr)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `order/1\s+publish\s+completed\s+3/3`, stdout)
+}
