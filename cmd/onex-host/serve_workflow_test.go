@@ -44,7 +44,7 @@ type wfView struct {
 		Status       string          `json:"status"`
 		Attempt      int             `json:"attempt"`
 		Output       json.RawMessage `json:"output"`
-		Error        *struct{ Message string }
+		Error        *struct{ Message, Code string }
 		StartedAt    string   `json:"started_at"`
 		EndedAt      string   `json:"ended_at"`
 		DurationMS   *float64 `json:"duration_ms"`
@@ -169,20 +169,43 @@ steps:
 output: {text: "${/steps/shout/output}", count: "${/steps/count/output/state/count}"}
 `
 
+// sagaContract writes a file, then fails reading one that is not there: the saga
+// deletes the file it wrote.
+const sagaContract = `name: saga
+failure_strategy: compensate
+steps:
+  - id: write
+    kind: effect
+    node: fileops
+    operation: write
+    input: {path: "%[1]s/${/input/name}.saga", content: "x"}
+    compensate: {node: fileops, effect_type: delete, operation_data: {path: "%[1]s/${/input/name}.saga"}}
+  - id: read
+    kind: effect
+    node: fileops
+    operation: read
+    depends_on: [write]
+    input: {path: "%[1]s/missing"}
+`
+
 // TestServeWorkflow_HTTP serves a workflow contract beside the plugins its steps name
 // and drives it through the doors of a real serve process: POST /v1/workflows starts it
 // (a second POST with the same id answers the same workflow, another input conflicts),
 // the event stream carries every step to workflow.completed, GET shows every step's
-// status, timings and output, and the CLI's status and list read it back.
+// status, timings and output, and the CLI's status and list read it back. A failed step
+// shows its node's error code, and the saga compensates. (No data directory: the
+// engine keeps its workflows in a temporary file.)
 func TestServeWorkflow_HTTP(t *testing.T) {
 	t.Parallel()
 	core, fileops, counter := goPlugin(t, "plugins/core"), goPlugin(t, "plugins/fileops"), goPlugin(t, "plugins/testdata/counter")
 	out, dir := t.TempDir(), t.TempDir()
-	contract := filepath.Join(dir, "publish.yaml")
+	contract, saga := filepath.Join(dir, "publish.yaml"), filepath.Join(dir, "saga.yaml")
 	require.NoError(t, os.WriteFile(contract, fmt.Appendf(nil, publishContract, out), 0o644))
+	require.NoError(t, os.WriteFile(saga, fmt.Appendf(nil, sagaContract, out), 0o644))
 	addr := freeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 listen: %s
+data_dir: ""
 cache_dir: %s
 nats: {mode: off}
 nodes:
@@ -191,7 +214,8 @@ nodes:
     grants: {paths: [%s]}
   - path: %s
   - workflow: %s
-`, addr, plugintest.CacheDir(), core, fileops, out, counter, contract))
+  - workflow: %s
+`, addr, plugintest.CacheDir(), core, fileops, out, counter, contract, saga))
 	_, logs := startServe(t, cfg, addr)
 
 	events, _ := workflowEvents(t, "http://"+addr+"/v1/workflows/events")
@@ -238,6 +262,21 @@ nodes:
 	b, err := os.ReadFile(filepath.Join(out, "a.txt"))
 	require.NoError(t, err)
 	assert.Equal(t, "HELLO", string(b))
+
+	// A failed step: its node's error code and message; the step before it compensated.
+	status, body = postJSON(t, "http://"+addr+"/v1/workflows", `{"workflow_id":"saga-1","workflow":"saga","input":{"name":"s"}}`)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	awaitEvent(t, events, "saga-1", func(ev wfEvent) bool { return ev.Type == "workflow.failed" }, logs)
+	w = getWorkflow(t, addr, "saga-1")
+	assert.Equal(t, "failed", w.Status)
+	require.Len(t, w.Steps, 2)
+	assert.Equal(t, "compensated", w.Steps[0].Status)
+	assert.Equal(t, "done", w.Steps[0].Compensation)
+	assert.Equal(t, "failed", w.Steps[1].Status)
+	require.NotNil(t, w.Steps[1].Error)
+	assert.Equal(t, "not_found", w.Steps[1].Error.Code)
+	assert.Regexp(t, `^server: step read: fileops read answered 422 not_found: .*no such file`, w.Steps[1].Error.Message)
+	assert.NoFileExists(t, filepath.Join(out, "s.saga"), "compensated")
 
 	code, stdout, stderr := cli(t, "", "workflow", "status", "order/1", "--addr", "http://"+addr)
 	require.Equal(t, 0, code, stderr)
