@@ -236,6 +236,8 @@ nodes:
 	var again wfView
 	require.NoError(t, json.Unmarshal(body, &again))
 	assert.Equal(t, "completed", again.Status)
+	status, body = postJSON(t, "http://"+addr+"/v1/workflows", `{"workflow":"publish","input":{"name":"a","text":"hello"},"workflow_id":"order/1"}`)
+	assert.Equal(t, http.StatusOK, status, "the same input in another member order: %s", body)
 	status, body = postJSON(t, "http://"+addr+"/v1/workflows", `{"workflow_id":"order/1","workflow":"publish","input":{"text":"bye","name":"a"}}`)
 	assert.Equal(t, http.StatusConflict, status, "%s", body)
 
