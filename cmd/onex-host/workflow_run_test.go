@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,7 +82,8 @@ nodes:
 	assert.Equal(t, 1, code, stderr)
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, "workflow s-1 failed")
-	assert.Regexp(t, `failed steps: read: server: step read: fileops read answered 422 not_found: `, stderr)
+	assert.Regexp(t, `step read failed: server: step read: fileops read answered 422 not_found: `, stderr)
+	assert.Equal(t, 1, strings.Count(stderr, "answered 422"), "the step's error said once: %s", stderr)
 	assert.NoFileExists(t, filepath.Join(out, "s.saga"), "compensated")
 
 	// Killed while the gate's request is in flight, then run again: m1 is not run again
