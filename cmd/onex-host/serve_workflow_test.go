@@ -188,6 +188,18 @@ steps:
     input: {path: "%[1]s/missing"}
 `
 
+// parentContract runs the orchestrator plugin saga's workflow "replay" (which answers
+// its input's reply as its decision: here, complete) as a child workflow.
+const parentContract = `name: parent
+steps:
+  - id: child
+    kind: orchestrate
+    node: saga
+    operation: replay
+    input: {reply: '{"complete":{"output":{"from":"${/input/name}"}}}'}
+output: {child: "${/steps/child/output}"}
+`
+
 // TestServeWorkflow_HTTP serves a workflow contract beside the plugins its steps name
 // and drives it through the doors of a real serve process: POST /v1/workflows starts it
 // (a second POST with the same id answers the same workflow, another input conflicts),
@@ -199,9 +211,11 @@ func TestServeWorkflow_HTTP(t *testing.T) {
 	t.Parallel()
 	core, fileops, counter := goPlugin(t, "plugins/core"), goPlugin(t, "plugins/fileops"), goPlugin(t, "plugins/testdata/counter")
 	out, dir := t.TempDir(), t.TempDir()
-	contract, saga := filepath.Join(dir, "publish.yaml"), filepath.Join(dir, "saga.yaml")
+	contract, saga, parent := filepath.Join(dir, "publish.yaml"), filepath.Join(dir, "saga.yaml"), filepath.Join(dir, "parent.yaml")
 	require.NoError(t, os.WriteFile(contract, fmt.Appendf(nil, publishContract, out), 0o644))
 	require.NoError(t, os.WriteFile(saga, fmt.Appendf(nil, sagaContract, out), 0o644))
+	require.NoError(t, os.WriteFile(parent, []byte(parentContract), 0o644))
+	sagaPlugin := goPlugin(t, "plugins/testdata/saga")
 	addr := freeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 listen: %s
@@ -213,9 +227,11 @@ nodes:
   - path: %s
     grants: {paths: [%s]}
   - path: %s
+  - path: %s
   - workflow: %s
   - workflow: %s
-`, addr, plugintest.CacheDir(), core, fileops, out, counter, contract, saga))
+  - workflow: %s
+`, addr, plugintest.CacheDir(), core, fileops, out, counter, sagaPlugin, contract, saga, parent))
 	_, logs := startServe(t, cfg, addr)
 
 	events, _ := workflowEvents(t, "http://"+addr+"/v1/workflows/events")
@@ -280,10 +296,22 @@ nodes:
 	assert.Regexp(t, `^server: step read: fileops read answered 422 not_found: .*no such file`, w.Steps[1].Error.Message)
 	assert.NoFileExists(t, filepath.Join(out, "s.saga"), "compensated")
 
+	// An orchestrate step: the plugin's workflow runs as a child, under <parent>/<step>.
+	status, body = postJSON(t, "http://"+addr+"/v1/workflows", `{"workflow_id":"p-1","workflow":"parent","input":{"name":"kid"}}`)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	awaitEvent(t, events, "p-1", func(ev wfEvent) bool { return ev.Type == "workflow.completed" || ev.Type == "workflow.failed" }, logs)
+	w = getWorkflow(t, addr, "p-1")
+	require.Equal(t, "completed", w.Status, "%s\n%s", w.Error, logs)
+	assert.JSONEq(t, `{"child":{"from":"kid"}}`, string(w.Output))
+	child := getWorkflow(t, addr, "p-1%2Fchild")
+	assert.Equal(t, "replay", child.Workflow)
+	assert.Equal(t, "completed", child.Status)
+
 	code, stdout, stderr := cli(t, "", "workflow", "status", "order/1", "--addr", "http://"+addr)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, `"status": "completed"`)
 	code, stdout, stderr = cli(t, "", "workflow", "list", "--addr", "http://"+addr)
 	require.Equal(t, 0, code, stderr)
 	assert.Regexp(t, `order/1\s+publish\s+completed\s+3/3`, stdout)
+	assert.Regexp(t, `p-1/child\s+replay\s+completed`, stdout)
 }
