@@ -315,3 +315,84 @@ nodes:
 	assert.Regexp(t, `order/1\s+publish\s+completed\s+3/3`, stdout)
 	assert.Regexp(t, `p-1/child\s+replay\s+completed`, stdout)
 }
+
+// controlContract writes a, waits at the test's gate named by the input, then writes
+// b; a failure or a cancel deletes a.
+const controlContract = `name: control
+failure_strategy: compensate
+steps:
+  - id: a
+    kind: effect
+    node: fileops
+    operation: write
+    input: {path: "%[1]s/${/input/gate}-a", content: "a"}
+    compensate: {node: fileops, effect_type: delete, operation_data: {path: "%[1]s/${/input/gate}-a"}}
+  - {id: gate, kind: effect, node: httpcall, operation: call, input: {url: "%[2]s/gate/${/input/gate}"}, depends_on: [a]}
+  - {id: b, kind: effect, node: fileops, operation: write, input: {path: "%[1]s/${/input/gate}-b", content: "b"}, depends_on: [gate]}
+`
+
+// TestServeWorkflow_Control pauses, resumes and cancels running workflows through the
+// HTTP doors and the CLI of a real serve: paused while a step runs, the step finishes
+// and nothing new starts until resume; cancelled while a step runs, the step is
+// cancelled and the saga deletes what the workflow wrote; an ended workflow refuses
+// control with 409.
+func TestServeWorkflow_Control(t *testing.T) {
+	t.Parallel()
+	fileops, httpcall := goPlugin(t, "plugins/fileops"), goPlugin(t, "plugins/httpcall")
+	g, gateURL := newGates(t)
+	out, dir := t.TempDir(), t.TempDir()
+	contract := filepath.Join(dir, "control.yaml")
+	require.NoError(t, os.WriteFile(contract, fmt.Appendf(nil, controlContract, out, gateURL), 0o644))
+	addr := freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+listen: %s
+data_dir: %s
+cache_dir: %s
+nats: {mode: off}
+nodes:
+  - path: %s
+    grants: {paths: [%s]}
+  - path: %s
+    grants: {hosts: [127.0.0.1]}
+  - workflow: %s
+`, addr, t.TempDir(), plugintest.CacheDir(), fileops, out, httpcall, contract))
+	_, logs := startServe(t, cfg, addr)
+	base := "http://" + addr
+	events, _ := workflowEvents(t, base+"/v1/workflows/events")
+
+	// Paused while the gate's request is in flight.
+	status, body := postJSON(t, base+"/v1/workflows", `{"workflow_id":"w-pause","workflow":"control","input":{"gate":"p"}}`)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	g.await(t, "p", logs)
+	code, stdout, stderr := cli(t, "", "workflow", "pause", "w-pause", "--addr", base)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"status": "paused"`)
+	g.open("p")
+	awaitEvent(t, events, "w-pause", func(ev wfEvent) bool { return ev.Type == "step.completed" && ev.Step == "gate" }, logs)
+	w := getWorkflow(t, addr, "w-pause")
+	assert.Equal(t, "paused", w.Status)
+	assert.Len(t, w.Steps, 2, "b not started while paused")
+	status, body = postJSON(t, base+"/v1/workflows/w-pause/resume", "")
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	awaitEvent(t, events, "w-pause", func(ev wfEvent) bool { return ev.Type == "workflow.completed" }, logs)
+	assert.FileExists(t, filepath.Join(out, "p-b"))
+	status, body = postJSON(t, base+"/v1/workflows/w-pause/cancel", "")
+	assert.Equal(t, http.StatusConflict, status, "an ended workflow: %s", body)
+	assert.Contains(t, string(body), `"finished"`)
+
+	// Cancelled while the gate's request is in flight: compensated.
+	status, body = postJSON(t, base+"/v1/workflows", `{"workflow_id":"w-cancel","workflow":"control","input":{"gate":"c"}}`)
+	require.Equal(t, http.StatusCreated, status, "%s", body)
+	g.await(t, "c", logs)
+	require.FileExists(t, filepath.Join(out, "c-a"))
+	code, _, stderr = cli(t, "", "workflow", "cancel", "w-cancel", "--addr", base)
+	require.Equal(t, 0, code, stderr)
+	awaitEvent(t, events, "w-cancel", func(ev wfEvent) bool { return ev.Type == "workflow.cancelled" }, logs)
+	w = getWorkflow(t, addr, "w-cancel")
+	assert.Equal(t, "cancelled", w.Status)
+	require.Len(t, w.Steps, 2)
+	assert.Equal(t, "done", w.Steps[0].Compensation)
+	assert.Equal(t, "cancelled", w.Steps[1].Status)
+	assert.NoFileExists(t, filepath.Join(out, "c-a"), "compensated")
+	assert.NoFileExists(t, filepath.Join(out, "c-b"))
+}
