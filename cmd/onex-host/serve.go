@@ -208,6 +208,8 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 		logger.Info("tracing on: exporting spans over OTLP/HTTP")
 	}
 	srv = server.New(h, opts)
+	// /readyz waits for the workflow engine too: a client that saw ready may start one.
+	releaseReady := srv.HoldReady()
 	ln, err := net.Listen("tcp", f.Listen)
 	if err != nil {
 		_ = h.Close(context.Background())
@@ -274,6 +276,7 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	// The engine resumes workflows at once: after the nodes their steps run on. A
 	// contract that does not fit the nodes fails the start before it says ready.
 	wf, err := builtin.openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
+	releaseReady()
 	if err != nil {
 		_ = httpSrv.Close()
 		_ = h.Close(context.Background())

@@ -128,11 +128,21 @@ func (o orchestration) openWorkflows(dataDir string, files []string, srv *server
 		}
 		return nil, failure{err}
 	}
+	// Attached before this returns: the doors answer as soon as serve says it serves
+	// workflows, not 404 until a goroutine gets to it.
+	run, err := srv.AttachWorkflows(sw.engine)
+	if err != nil {
+		_ = sw.engine.Close()
+		if sw.tmp != "" {
+			_ = os.RemoveAll(sw.tmp)
+		}
+		return nil, failure{err}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sw.stop, sw.done = cancel, make(chan struct{})
 	go func() {
 		defer close(sw.done)
-		if err := srv.RunWorkflows(ctx, sw.engine); err != nil && !errors.Is(err, context.Canceled) {
+		if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("workflow engine detached", "error", err)
 		}
 	}()

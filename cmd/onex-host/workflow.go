@@ -335,11 +335,12 @@ func runWorkflow(ctx context.Context, e *env, eng server.Workflows, id, name str
 	if w.Status != abi.WorkflowCompleted {
 		var failed []string
 		for _, s := range w.Steps {
-			if s.Status == abi.StepFailed && s.Error != nil {
-				failed = append(failed, fmt.Sprintf("%s: %s", s.Call.ID, s.Error.Message))
+			// A step whose error the workflow's already says is not said twice.
+			if s.Status == abi.StepFailed && s.Error != nil && !strings.Contains(w.Error, s.Error.Message) {
+				failed = append(failed, fmt.Sprintf("%s: %s", s.Call.ID, strings.TrimSpace(s.Error.Message)))
 			}
 		}
-		msg := fmt.Sprintf("workflow %s %s: %s", id, w.Status, w.Error)
+		msg := fmt.Sprintf("workflow %s %s: %s", id, w.Status, strings.TrimSpace(w.Error))
 		if len(failed) > 0 {
 			msg += " (failed steps: " + strings.Join(failed, "; ") + ")"
 		}

@@ -127,6 +127,17 @@ func TestRunWorkflow(t *testing.T) {
 	require.ErrorAs(t, err, &f)
 	assert.ErrorContains(t, err, "workflow bad failed: step charge failed (failed steps: charge: card declined)")
 	assert.Empty(t, out.String())
+
+	// A step error the workflow's error already holds is not repeated.
+	m.end = func(w orchestrator.Workflow) orchestrator.Workflow {
+		w.Status, w.Error = abi.WorkflowFailed, "workflow order: step charge failed: card declined\n"
+		w.Steps = []orchestrator.Step{{StepState: abi.StepState{Call: abi.StepCall{ID: "charge"}, Status: abi.StepFailed,
+			Error: &abi.StepError{Kind: "error", Message: "card declined\n"}}}}
+		return w
+	}
+	err = runWorkflow(context.Background(), e, m, "bad2", "order", json.RawMessage(`null`))
+	require.ErrorAs(t, err, &f)
+	assert.EqualError(t, err, "workflow bad2 failed: workflow order: step charge failed: card declined")
 }
 
 // TestStepCounts: the progress line follows the step events.

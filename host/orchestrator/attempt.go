@@ -84,7 +84,7 @@ func (r *run) onResult(res result) {
 		r.event("step.cancelled", s.Call.ID, s.Attempt, string(s.Status), res.took, se.Message)
 		return
 	}
-	se := &abi.StepError{Kind: "error", Message: res.err.Error()}
+	se := &abi.StepError{Kind: "error", Message: res.err.Error(), Code: codeOf(res.err)}
 	if res.timedOut {
 		se.Kind = "timeout"
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/onexhost/onex-host/abi"
@@ -155,11 +156,13 @@ func (e *Engine) claim(ctx context.Context, id string) (func(), error) {
 
 // Start starts workflow with input under the caller-given id and returns once it is
 // durably recorded as running (its steps run in the background). It is idempotent by
-// id: the same id, workflow and input (compared as compacted JSON) answer the existing
-// workflow, whatever its status, with created false. Errors: ErrInvalidID (1–128 bytes
-// of UTF-8 without control characters), ErrUnknownWorkflow, ErrConflict (the id is
-// used with another workflow or input), an input that is not JSON, ErrClosed, or a
-// failed write.
+// id: the same id, workflow and input answer the existing workflow, whatever its
+// status, with created false. Inputs are compared as JSON values (object members in
+// any order, whitespace ignored, numbers as written: 1 and 1.0 differ), so a client
+// that encodes the same object again in another member order retries safely. Errors:
+// ErrInvalidID (1–128 bytes of UTF-8 without control characters), ErrUnknownWorkflow,
+// ErrConflict (the id is used with another workflow or input), an input that is not
+// JSON, ErrClosed, or a failed write.
 func (e *Engine) Start(ctx context.Context, id, workflow string, input json.RawMessage) (Workflow, bool, error) {
 	if !validID(id) {
 		return Workflow{}, false, fmt.Errorf("%w: %q", ErrInvalidID, id)
@@ -194,7 +197,7 @@ func (e *Engine) Start(ctx context.Context, id, workflow string, input json.RawM
 		return Workflow{}, false, err
 	}
 	if !created {
-		if got.Workflow != workflow || !bytes.Equal(got.Input, in) {
+		if got.Workflow != workflow || !sameJSON(got.Input, in) {
 			return Workflow{}, false, fmt.Errorf("%w: %q runs %q with another input", ErrConflict, id, got.Workflow)
 		}
 		return got.workflow(), false, nil
@@ -299,4 +302,21 @@ func (e *Engine) transition(from, to abi.WorkflowStatus) {
 	e.counts[from]--
 	e.counts[to]++
 	e.mu.Unlock()
+}
+
+// sameJSON reports whether a and b (valid JSON) are the same value: equal bytes, or
+// equal once decoded, objects' members in any order, numbers compared as written.
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	decode := func(b []byte) (any, bool) {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var v any
+		return v, dec.Decode(&v) == nil
+	}
+	va, okA := decode(a)
+	vb, okB := decode(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
 }

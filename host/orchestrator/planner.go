@@ -103,3 +103,32 @@ type permanentError struct{ err error }
 
 func (e *permanentError) Error() string   { return e.err.Error() }
 func (e *permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
+
+// WithCode gives err, returned by a Runner, the code its step's error records
+// (abi.StepError.Code): the node's own error code ("not_found", "card_declined"), which
+// a workflow contract reads at /steps/<id>/error/code. It keeps err's message and what
+// errors.Is matches (Permanent included, on either side). WithCode(nil, c) is nil; an
+// empty code returns err as it is.
+func WithCode(err error, code string) error {
+	if err == nil || code == "" {
+		return err
+	}
+	return &codedError{err: err, code: code}
+}
+
+type codedError struct {
+	err  error
+	code string
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+// codeOf is the code WithCode gave err (the outermost, through any wrapping), or "".
+func codeOf(err error) string {
+	var c *codedError
+	if errors.As(err, &c) {
+		return c.code
+	}
+	return ""
+}

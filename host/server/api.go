@@ -33,6 +33,10 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "not ready: nodes are loading or crash recovery is running")
 			return
 		}
+		if s.holds.Load() > 0 {
+			writeError(w, http.StatusServiceUnavailable, codeUnavailable, "not ready: still starting (the workflow engine)")
+			return
+		}
 		if q := s.quarantine(); q != nil {
 			writeJSON(w, http.StatusServiceUnavailable, q)
 			return

@@ -119,6 +119,8 @@ type Server struct {
 	nodes atomic.Pointer[map[string]*node]
 	mu    sync.Mutex // serialises writers of nodes and reloads
 	ready atomic.Bool
+	// holds counts the HoldReady calls not yet released: /readyz stays 503 meanwhile.
+	holds atomic.Int32
 }
 
 // New returns a Server for h with no nodes; Load adds them.
@@ -303,6 +305,16 @@ func (s *Server) Load(ctx context.Context, specs []NodeSpec) error {
 // operation routes (compute, effect, batch) and Invoke answer 503 "unavailable",
 // retryable, without running anything.
 func (s *Server) Ready() bool { return s.ready.Load() }
+
+// HoldReady keeps /readyz answering 503 until the returned release is called (once;
+// later calls do nothing), for a part started after Load that clients wait for
+// through /readyz: serve's workflow engine, whose steps need the server ready (Ready is
+// not held) while its doors must answer as soon as /readyz says ready.
+func (s *Server) HoldReady() (release func()) {
+	s.holds.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { s.holds.Add(-1) }) }
+}
 
 // Names returns the loaded nodes' names, sorted.
 func (s *Server) Names() []string { return slices.Sorted(maps.Keys(*s.nodes.Load())) }

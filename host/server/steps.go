@@ -103,7 +103,18 @@ func (s *Server) stepOperation(ctx context.Context, req orchestrator.StepRequest
 		return nil, orchestrator.Permanent(fmt.Errorf("%w: step %s: no node named %q", errStepNotServed, req.Call.ID, name))
 	}
 	if resp.Status != http.StatusOK {
-		err := fmt.Errorf("server: step %s: %s %s answered %d: %s", req.Call.ID, name, operation, resp.Status, bytes.TrimSpace(resp.Body))
+		// The node's error (code and message) when the answer has one, not the whole
+		// answer: the step's error is read by people and by the contract's conditions.
+		var answer struct {
+			Error *struct{ Code, Message string } `json:"error"`
+		}
+		var err error
+		if json.Unmarshal(resp.Body, &answer) == nil && answer.Error != nil && answer.Error.Message != "" {
+			err = fmt.Errorf("server: step %s: %s %s answered %d %s: %s", req.Call.ID, name, req.Call.Operation, resp.Status, answer.Error.Code, answer.Error.Message)
+			err = orchestrator.WithCode(err, answer.Error.Code)
+		} else {
+			err = fmt.Errorf("server: step %s: %s %s answered %d: %s", req.Call.ID, name, operation, resp.Status, bytes.TrimSpace(resp.Body))
+		}
 		if permanentAnswer(resp) {
 			return nil, orchestrator.Permanent(err)
 		}

@@ -57,6 +57,8 @@ func TestRunStep_Nodes(t *testing.T) {
 	data, _ = json.Marshal(map[string]string{"path": filepath.Join(t.TempDir(), "x"), "content": "x"})
 	_, err = f.srv.RunStep(ctx, stepRequest(abi.StepCall{ID: "escape", Kind: abi.StepEffect, Node: "fileops", Operation: "write", Input: data}, 1))
 	require.ErrorIs(t, err, orchestrator.ErrPermanent)
+	assert.Regexp(t, `^server: step escape: fileops write answered 4\d\d \w+: \S`, err.Error(), "the node's error code and message")
+	assert.NotContains(t, err.Error(), "transaction_state", "not the node's whole answer")
 
 	add := stepRequest(abi.StepCall{ID: "count", Kind: abi.StepReduce, Node: "counter", Key: "k", Operation: "add", Input: json.RawMessage(`5`)}, 1)
 	out, err = f.srv.RunStep(ctx, add)

@@ -60,29 +60,46 @@ type workflowsSlot struct{ w Workflows }
 // feeds the workflow metrics from its events, until ctx ends; then it detaches w (the
 // doors answer 404 again) and returns ctx.Err(). It blocks: run it in a goroutine the
 // caller owns, and close the engine after it has returned. A second RunWorkflows while
-// one runs returns an error at once.
+// one runs returns an error at once. It is AttachWorkflows, then its run; a caller that
+// must know the doors serve w before it goes on (serve, before it reports ready
+// workflows) calls AttachWorkflows itself.
 //
 // The engine is built with the server as its Runner, so it is opened after New (and,
 // to resume workflows only once their nodes serve, after Load).
 func (s *Server) RunWorkflows(ctx context.Context, w Workflows) error {
+	run, err := s.AttachWorkflows(w)
+	if err != nil {
+		return err
+	}
+	return run(ctx)
+}
+
+// AttachWorkflows attaches w at once: when it returns, the doors at /v1/workflows and
+// orchestrate steps use w, and the metrics subscription to its events is open. The
+// returned run feeds the metrics until ctx ends, then detaches w and returns ctx.Err();
+// it blocks. Call run exactly once (w stays attached until it returns). With an engine
+// already attached, it returns an error.
+func (s *Server) AttachWorkflows(w Workflows) (run func(ctx context.Context) error, err error) {
 	if !s.workflows.CompareAndSwap(nil, &workflowsSlot{w: w}) {
-		return errors.New("server: a workflow engine is already attached")
+		return nil, errors.New("server: a workflow engine is already attached")
 	}
-	defer s.workflows.Store(nil)
 	events, cancel := w.Subscribe(metricsBuffer)
-	defer cancel()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-events:
-			if !ok {
-				<-ctx.Done()
+	return func(ctx context.Context) error {
+		defer s.workflows.Store(nil)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
 				return ctx.Err()
+			case e, ok := <-events:
+				if !ok {
+					<-ctx.Done()
+					return ctx.Err()
+				}
+				s.workflowMetrics.observe(e)
 			}
-			s.workflowMetrics.observe(e)
 		}
-	}
+	}, nil
 }
 
 // engine returns the attached engine, or nil.

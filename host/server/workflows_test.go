@@ -391,3 +391,50 @@ func TestWorkflows_AuthAndNoEngine(t *testing.T) {
 	assert.Error(t, err)
 	assert.NotErrorIs(t, err, orchestrator.ErrPermanent) // an engine may be attached later
 }
+
+// TestWorkflows_AttachedBeforeReady: what serve relies on to answer the workflow doors
+// as soon as /readyz says ready. AttachWorkflows serves the engine when it returns (no
+// goroutine to wait for), and HoldReady keeps /readyz at 503, without holding the
+// operations, until released.
+func TestWorkflows_AttachedBeforeReady(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
+		WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close(ctx)) })
+	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler)})
+	release := srv.HoldReady()
+	require.NoError(t, srv.Load(ctx, nil))
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	status := func(path string) int {
+		resp, err := http.Get(ts.URL + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.True(t, srv.Ready(), "operations are not held")
+	assert.Equal(t, http.StatusServiceUnavailable, status("/readyz"))
+	assert.Equal(t, http.StatusNotFound, status("/v1/workflows"), "no engine yet")
+
+	engine := newFakeEngine("order")
+	run, err := srv.AttachWorkflows(engine)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, status("/v1/workflows"), "attached when AttachWorkflows returns")
+	assert.Equal(t, 1, engine.subscribers(), "the metrics subscription is open")
+	_, err = srv.AttachWorkflows(newFakeEngine("other"))
+	assert.Error(t, err, "one engine at a time")
+	other := srv.HoldReady()
+	release()
+	release() // a second release does nothing: other still holds
+	assert.Equal(t, http.StatusServiceUnavailable, status("/readyz"))
+	other()
+	assert.Equal(t, http.StatusOK, status("/readyz"))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx) }()
+	stop()
+	require.ErrorIs(t, <-done, context.Canceled)
+	assert.Equal(t, http.StatusNotFound, status("/v1/workflows"), "detached when run returns")
+}
