@@ -29,17 +29,11 @@ type reducerStore struct {
 // the process, as the key-value store does not.
 func openReducers(dataDir string, logger *slog.Logger) (*reducerStore, error) {
 	rs := &reducerStore{}
-	dir := dataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "onex-reducers-")
-		if err != nil {
-			return nil, fmt.Errorf("reducer store: %w", err)
-		}
-		dir, rs.tmp = tmp, tmp
-		logger.Info("no data directory: reducer state is kept until exit only", "path", filepath.Join(dir, reducersFile))
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, tmp, err := stateDir(dataDir, reducersFile, "reducer state", logger)
+	if err != nil {
 		return nil, fmt.Errorf("reducer store: %w", err)
 	}
+	rs.tmp = tmp
 	st, err := reducer.OpenStore(filepath.Join(dir, reducersFile), reducer.NewConfig())
 	if err != nil {
 		if rs.tmp != "" {
@@ -73,4 +67,19 @@ func (rs *reducerStore) close() {
 	if rs.tmp != "" {
 		_ = os.RemoveAll(rs.tmp)
 	}
+}
+
+// stateDir is where serve keeps file (reducers.db, workflows.db): dataDir, created if
+// missing; with no data directory, a new temporary directory, also returned as tmp for
+// the caller to remove at close, and an info log that what (e.g. "reducer state") lasts
+// until exit only.
+func stateDir(dataDir, file, what string, logger *slog.Logger) (dir, tmp string, err error) {
+	if dataDir != "" {
+		return dataDir, "", os.MkdirAll(dataDir, 0o700)
+	}
+	if tmp, err = os.MkdirTemp("", "onex-state-"); err != nil {
+		return "", "", err
+	}
+	logger.Info("no data directory: "+what+" is kept until exit only", "path", filepath.Join(tmp, file))
+	return tmp, tmp, nil
 }

@@ -111,17 +111,11 @@ func (o orchestration) openWorkflows(dataDir string, files []string, srv *server
 		return nil, errNoEngine
 	}
 	sw := &serveWorkflows{}
-	dir := dataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "onex-workflows-")
-		if err != nil {
-			return nil, fmt.Errorf("workflows: %w", err)
-		}
-		dir, sw.tmp = tmp, tmp
-		logger.Info("no data directory: workflows are kept until exit only", "path", filepath.Join(dir, workflowsFile))
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, tmp, err := stateDir(dataDir, workflowsFile, "workflow state", logger)
+	if err != nil {
 		return nil, fmt.Errorf("workflows: %w", err)
 	}
+	sw.tmp = tmp
 	if sw.engine, err = o.open(filepath.Join(dir, workflowsFile), defs, srv, logger); err != nil {
 		if sw.tmp != "" {
 			_ = os.RemoveAll(sw.tmp)
