@@ -62,16 +62,9 @@ func (r remoteJournal) run(ctx context.Context, e *env, args []string, f host.Jo
 func (r remoteJournal) get(ctx context.Context, path string, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.url, "/")+path, nil)
+	req, err := apiRequest(ctx, r.url, r.token, http.MethodGet, path, nil)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
-	}
-	token := r.token
-	if token == "" {
-		token = os.Getenv("ONEX_TOKEN")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -95,4 +88,20 @@ func (r remoteJournal) get(ctx context.Context, path string, out any) error {
 		return fmt.Errorf("journal: decoding the answer: %w", err)
 	}
 	return nil
+}
+
+// apiRequest is a request to a serve's API at base: method path with body, and the
+// bearer token (else $ONEX_TOKEN; none when both are empty).
+func apiRequest(ctx context.Context, base, token, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
+		token = os.Getenv("ONEX_TOKEN")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
 }

@@ -92,16 +92,9 @@ type workflowClient struct {
 func (c workflowClient) do(ctx context.Context, method, path string, body io.Reader, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.addr, "/")+path, body)
+	req, err := apiRequest(ctx, c.addr, c.token, method, path, body)
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
-	}
-	token := c.token
-	if token == "" {
-		token = os.Getenv("ONEX_TOKEN")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
