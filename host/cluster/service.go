@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +23,15 @@ import (
 
 // ServiceName is the NATS micro service every host registers (see `nats micro ls`).
 const ServiceName = "onex-host"
+
+// Metadata keys of the service (metaHost: the host id; metaReducers: the reducer nodes
+// it folds for, comma-separated) and of its endpoints (metaNode: the node), which
+// Membership reads.
+const (
+	metaHost     = "host"
+	metaReducers = "reducers"
+	metaNode     = "node"
+)
 
 // ServiceConfig configures Serve. The zero value takes every default.
 type ServiceConfig struct {
@@ -89,9 +101,12 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 			return nil, err
 		}
 	}
+	meta := map[string]string{metaHost: cfg.HostID}
+	if folds := srv.ReducerFolds(); len(folds) > 0 {
+		meta[metaReducers] = strings.Join(slices.Sorted(maps.Keys(folds)), ",")
+	}
 	svc, err := micro.AddService(nc, micro.Config{
-		Name: ServiceName, Version: cfg.Version, Description: "ONEX nodes on onex-host",
-		Metadata: map[string]string{"host": cfg.HostID},
+		Name: ServiceName, Version: cfg.Version, Description: "ONEX nodes on onex-host", Metadata: meta,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: registering the service: %w", err)
@@ -101,7 +116,7 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 		err := svc.AddEndpoint(endpointName(e.Node)+"-"+e.Operation, s.handler(e),
 			micro.WithEndpointSubject(Subject(e.Node, e.Operation)),
 			micro.WithEndpointQueueGroup(QueueGroup(e.Node)),
-			micro.WithEndpointMetadata(map[string]string{"node": e.Node, "operation": e.Operation}))
+			micro.WithEndpointMetadata(map[string]string{metaNode: e.Node, "operation": e.Operation}))
 		if err != nil {
 			_ = svc.Stop()
 			return nil, fmt.Errorf("cluster: endpoint %s/%s: %w", e.Node, e.Operation, err)
