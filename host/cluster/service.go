@@ -179,12 +179,15 @@ func (s *Service) worker() {
 	}
 }
 
-// serve answers one request.
+// serve answers one request, and logs it (at debug level, as the HTTP API logs its
+// requests) with the request's trace and span ids, as every record logged while serving
+// it.
 func (s *Service) serve(e server.Endpoint, req micro.Request) {
+	start := time.Now()
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	// The caller's trace context (traceparent): server.Invoke continues its trace.
-	ctx = tracing.Extract(ctx, http.Header(req.Headers()))
+	// The caller's trace context (traceparent) is continued: a span, or new ids.
+	ctx, end := s.srv.StartRequest(tracing.Extract(ctx, http.Header(req.Headers())), e.Node, e.Operation)
 	if ms, err := strconv.ParseInt(req.Headers().Get(HeaderTimeout), 10, 64); err == nil && ms > 0 {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 		defer cancel()
@@ -200,13 +203,17 @@ func (s *Service) serve(e server.Endpoint, req micro.Request) {
 	} else {
 		resp = s.srv.Invoke(ctx, e.Node, e.Operation, req.Data())
 	}
+	end(resp)
 	h := micro.Headers{HeaderStatus: {strconv.Itoa(resp.Status)}, HeaderHost: {s.cfg.HostID}}
 	if dedup {
 		h[HeaderDeduplicated] = []string{"true"}
 	}
 	if err := req.Respond(resp.Body, micro.WithHeaders(h)); err != nil {
-		s.log.Warn("reply not sent", "node", e.Node, "operation", e.Operation, "error", err)
+		s.log.WarnContext(ctx, "reply not sent", "node", e.Node, "operation", e.Operation, "error", err)
 	}
+	s.log.DebugContext(ctx, "request", "transport", "nats", "subject", req.Subject(), "node", e.Node,
+		"operation", e.Operation, "status", resp.Status, "deduplicated", dedup,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // Stop unregisters the endpoints, so new requests go to other hosts, and waits for the

@@ -2,7 +2,12 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
@@ -12,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/cluster"
 	"github.com/onexhost/onex-host/host/tracing"
 )
 
@@ -81,4 +87,140 @@ func servedSpans(t *testing.T, spans []sdktrace.ReadOnlySpan) (invoke, call sdkt
 	require.NotNil(t, call, "the serving host's node call span")
 	assert.Equal(t, trace.SpanKindServer, invoke.SpanKind())
 	return invoke, call
+}
+
+// Every NATS request a host serves gets an access-log record (debug level), and every
+// record logged while serving it carries its trace and span ids: the caller's trace id
+// from the traceparent header with the serving host's span id (that of its server span
+// when tracing is on), or new ones when the request has no traceparent.
+func TestService_AccessLogCarriesTraceIDs(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	logs := &logRecorder{}
+	served := tracetest.NewSpanRecorder()
+	newMember(t, "a", func() (*nats.Conn, error) { return e.Connect("a") },
+		memberOptions{nodes: onlyCore, logger: slog.New(tracing.Handler(logs)),
+			tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(served), sdktrace.WithSampler(sdktrace.AlwaysSample()))})
+	nc, err := e.Connect("client")
+	require.NoError(t, err)
+	defer nc.Close()
+	in := abi.ComputeInput{ComputationType: "sum_numbers", Data: []byte("[1,2,3]")}
+
+	// accessRecord waits for the access-log record of the request with trace id tid ("":
+	// the first one not seen before) and checks that the request's other records carry
+	// the same ids.
+	accessRecord := func(t *testing.T, tid string, before int) map[string]any {
+		t.Helper()
+		var rec map[string]any
+		eventually(t, func() bool {
+			for _, r := range logs.since(before) {
+				if r["msg"] == "request" && r["transport"] == "nats" && (tid == "" || r[tracing.LogTraceID] == tid) {
+					rec = r
+					return true
+				}
+			}
+			return false
+		}, "the access-log record of the request")
+		assert.Equal(t, slog.LevelDebug, rec["level"])
+		assert.Equal(t, cluster.Subject("core", "compute"), rec["subject"])
+		assert.Equal(t, "core", rec["node"])
+		assert.Equal(t, "compute", rec["operation"])
+		assert.EqualValues(t, 200, rec["status"])
+		assert.Regexp(t, "^[0-9a-f]{32}$", rec[tracing.LogTraceID])
+		assert.Regexp(t, "^[0-9a-f]{16}$", rec[tracing.LogSpanID])
+		// The node's own record of the call (server.Invoke's debug "compute") has the
+		// request's ids.
+		var compute map[string]any
+		for _, r := range logs.since(before) {
+			if r["msg"] == "compute" && r[tracing.LogTraceID] == rec[tracing.LogTraceID] {
+				compute = r
+			}
+		}
+		require.NotNil(t, compute, "the node's record of the call, with the request's trace id")
+		assert.Equal(t, rec[tracing.LogSpanID], compute[tracing.LogSpanID])
+		return rec
+	}
+
+	t.Run("traceparent", func(t *testing.T) {
+		before, spans := logs.len(), len(served.Ended())
+		ctx := tracing.WithIDs(context.Background())
+		_, err := patientClient(t, nc, 2).Compute(ctx, "core", in)
+		require.NoError(t, err)
+		sc := trace.SpanContextFromContext(ctx)
+		rec := accessRecord(t, sc.TraceID().String(), before)
+		invoke, _ := servedSpans(t, served.Ended()[spans:])
+		assert.Equal(t, invoke.SpanContext().SpanID().String(), rec[tracing.LogSpanID], "the server span's id")
+		assert.NotEqual(t, sc.SpanID().String(), rec[tracing.LogSpanID])
+	})
+
+	t.Run("no traceparent", func(t *testing.T) {
+		before := logs.len()
+		body, err := json.Marshal(in)
+		require.NoError(t, err)
+		msg, err := nc.Request(cluster.Subject("core", "compute"), body, patience(t))
+		require.NoError(t, err)
+		assert.Equal(t, "200", msg.Header.Get(cluster.HeaderStatus))
+		accessRecord(t, "", before)
+	})
+}
+
+// logRecorder is a slog.Handler keeping every record (debug included) as its message,
+// level and attributes, groups flattened.
+type logRecorder struct {
+	mu   sync.Mutex // guards recs
+	recs []map[string]any
+	// attrs are those of WithAttrs, on a copy.
+	attrs []slog.Attr
+	root  *logRecorder // where records go; nil: this one
+}
+
+func (l *logRecorder) sink() *logRecorder {
+	if l.root != nil {
+		return l.root
+	}
+	return l
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]any{"msg": r.Message, "level": r.Level}
+	add := func(a slog.Attr) bool {
+		v := a.Value.Resolve().Any()
+		if d, ok := v.(time.Duration); ok {
+			v = d.String()
+		}
+		m[a.Key] = v
+		return true
+	}
+	for _, a := range l.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	s := l.sink()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recs = append(s.recs, m)
+	return nil
+}
+
+func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logRecorder{attrs: append(slices.Clone(l.attrs), as...), root: l.sink()}
+}
+
+func (l *logRecorder) WithGroup(string) slog.Handler { return l }
+
+func (l *logRecorder) len() int {
+	s := l.sink()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recs)
+}
+
+// since returns the records from the before-th on.
+func (l *logRecorder) since(before int) []map[string]any {
+	s := l.sink()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.recs[before:])
 }
