@@ -364,15 +364,18 @@ func (r *Reducers) Keys(ctx context.Context, node, after string, limit int) (key
 		}
 		names = names[i:]
 	}
-	if limit > 0 && len(names) > limit {
-		names, more = names[:limit], true
-	}
 	for _, k := range names {
+		if limit > 0 && len(keys) == limit {
+			return keys, true, nil
+		}
 		rec, _, err := loadRecord(ctx, r.state, node, k)
 		if err != nil {
 			return nil, false, err
 		}
+		if rec.Sequence == 0 {
+			continue // no event applied, only dead letters: not a key yet
+		}
 		keys = append(keys, reducer.KeyInfo{Key: k, Sequence: rec.Sequence})
 	}
-	return keys, more, nil
+	return keys, false, nil
 }

@@ -106,6 +106,7 @@ type Reducers struct {
 	cache map[string]cachedRecord
 
 	failed jetstream.KeyValue // failed intents (reducerintents.go)
+	dead   jetstream.KeyValue // dead letters (reducerdead.go)
 	// dmu guards dirty and sweepWanted: what the dispatcher looks at next.
 	dmu         sync.Mutex
 	dirty       map[nodeKey]struct{}
@@ -176,7 +177,12 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	if err != nil {
 		return nil, err
 	}
-	r := &Reducers{failed: failed, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
+	dead, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerDeadBucket,
+		Description: "onex-host: reducer events whose fold failed (dead letters)", Replicas: cfg.Replicas})
+	if err != nil {
+		return nil, err
+	}
+	r := &Reducers{failed: failed, dead: dead, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
 		owned: map[int]*partitionLease{}, owners: map[int]string{},
 		cache: map[string]cachedRecord{},
@@ -466,7 +472,14 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return reducer.Result{}, err
 			}
-			return reducer.Result{}, &reducer.FoldError{Node: node, Key: key, EventID: ev.EventID, Err: err}
+			ferr := &reducer.FoldError{Node: node, Key: key, EventID: ev.EventID, Err: err}
+			switch derr := r.putDeadLetter(ctx, rec, rev, node, key, ev, err); {
+			case errors.Is(derr, errStale):
+				continue // read again: the event may have been applied meanwhile
+			case derr != nil:
+				return reducer.Result{}, fmt.Errorf("%w (and %v)", ferr, derr)
+			}
+			return reducer.Result{}, ferr
 		}
 		next, entries := rec.next(node, key, ev, out, r.cfg.DedupeWindow)
 		nrev, err := storeRecord(ctx, r.state, node, key, rev, next)
@@ -476,6 +489,9 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 				continue // another host wrote the key (it owned the partition meanwhile): read again
 			}
 			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: write: %w", node, key, err)
+		}
+		if len(next.Dead) < len(rec.Dead) { // it was a dead letter: no more
+			r.dropDeadLetter(ctx, node, key, ev.EventID)
 		}
 		res := reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries, Projection: out.Projection}
 		if len(next.Pending) > 0 {

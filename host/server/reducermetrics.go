@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -72,6 +73,10 @@ func (c *reducerCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
+	if rc := c.s.opts.ReducerCluster; rc != nil {
+		c.collectCluster(ch, rc)
+		return
+	}
 	st := c.s.opts.Reducers
 	if st == nil {
 		return
@@ -103,5 +108,29 @@ func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for node, v := range pending {
 		ch <- prometheus.MustNewConstMetric(descIntentsPending, prometheus.GaugeValue, float64(v), node)
+	}
+}
+
+// clusterScrapeTimeout bounds the reads of one scrape from the cluster's buckets.
+const clusterScrapeTimeout = 5 * time.Second
+
+// collectCluster reads the dead-letter and failed-intent gauges from the cluster
+// (Options.ReducerCluster): every host reports the cluster's counts, the same on each
+// (aggregate with max, not sum). Intents pending are not reported in a cluster: they live
+// in each key's record, and counting them would read every key's record at each scrape.
+// A node whose lists cannot be read in time is left out of the scrape.
+func (c *reducerCollector) collectCluster(ch chan<- prometheus.Metric, rc ReducerCluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterScrapeTimeout)
+	defer cancel()
+	for _, n := range *c.s.nodes.Load() {
+		if n.reducer == nil {
+			continue
+		}
+		if ds, err := rc.DeadLetters(ctx, n.name); err == nil {
+			ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.GaugeValue, float64(len(ds)), n.name)
+		}
+		if fs, err := rc.FailedIntents(ctx, n.name); err == nil {
+			ch <- prometheus.MustNewConstMetric(descFailedIntents, prometheus.GaugeValue, float64(len(fs)), n.name)
+		}
 	}
 }
