@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/reducer"
 	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Subjects of the reducer protocol.
@@ -588,7 +590,7 @@ func (r *Reducers) forward(ctx context.Context, owner, node, reduction, key stri
 	// The owner may die with the request: wait for it at most a lease, then route again.
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.Lease)
 	defer cancel()
-	msg, err := r.nc.RequestWithContext(wctx, subjectReduceHost+owner, body)
+	msg, err := r.nc.RequestMsgWithContext(wctx, tracedMsg(ctx, subjectReduceHost+owner, body))
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return reducer.Result{}, nats.ErrTimeout
@@ -620,7 +622,16 @@ func decodeReply(data []byte, node, key, eventID string) (reducer.Result, error)
 	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate, Projection: rep.Projection}, nil
 }
 
-// serve answers a request on SubjectReduce (route it) or this host's subject (apply it).
+// tracedMsg is a request to subject carrying ctx's trace context (traceparent), if any.
+func tracedMsg(ctx context.Context, subject string, body []byte) *nats.Msg {
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	tracing.Inject(ctx, http.Header(msg.Header))
+	return msg
+}
+
+// serve answers a request on SubjectReduce (route it) or this host's subject (apply it),
+// and logs it (debug level, as every request a host serves) with the trace and span ids
+// it runs under: the caller's trace id from its traceparent, or a new one.
 func (r *Reducers) serve(msg *nats.Msg) {
 	select {
 	case <-r.stopc:
@@ -630,13 +641,20 @@ func (r *Reducers) serve(msg *nats.Msg) {
 	r.work.Add(1)
 	go func() {
 		defer r.work.Done()
+		start := time.Now()
+		base := tracing.WithIDs(tracing.Extract(context.Background(), http.Header(msg.Header)))
 		var q reduceRequest
 		var res reducer.Result
 		err := json.Unmarshal(msg.Data, &q)
+		defer func() {
+			r.log.DebugContext(base, "request", "transport", "nats", "subject", msg.Subject, "node", q.Node,
+				"key", q.Key, "event_id", q.Event.EventID, "sequence", res.Sequence, "duplicate", res.Duplicate,
+				"error", err, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
 		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.Lease)
+			ctx, cancel := context.WithTimeout(base, 2*r.cfg.Lease)
 			if !q.Owner {
-				ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+				ctx, cancel = context.WithTimeout(base, time.Minute)
 			}
 			ctx = server.WithReduction(ctx, q.Reduction)
 			switch {

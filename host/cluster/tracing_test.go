@@ -18,6 +18,7 @@ import (
 
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/reducer"
 	"github.com/onexhost/onex-host/host/tracing"
 )
 
@@ -223,4 +224,77 @@ func (l *logRecorder) since(before int) []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.recs[before:])
+}
+
+// Reducer requests are logged too, with the caller's trace id: an event submitted by a
+// Client, and one a host forwards to the key's owner.
+func TestReducers_AccessLogCarriesTraceIDs(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	logs := &logRecorder{}
+	var hosts []*cluster.Reducers
+	for _, id := range []string{"a", "b"} {
+		nc, err := e.Connect(id)
+		require.NoError(t, err)
+		r, err := cluster.NewReducers(patientContext(t), nc, id, map[string]reducer.Fold{"counter": counterFold},
+			cluster.ReducersConfig{Partitions: 4, Logger: slog.New(tracing.Handler(logs)).With("host", id)})
+		require.NoError(t, err)
+		t.Cleanup(func() { r.Close(); nc.Close() })
+		hosts = append(hosts, r)
+	}
+	a, b := hosts[0], hosts[1]
+	ctx := patientContext(t)
+	// a owns k's partition once it applied an event of it.
+	_, err := a.Apply(ctx, "counter", "k", counterEvent("e0", 1))
+	require.NoError(t, err)
+
+	// requests waits for the access records of trace tid and returns them.
+	requests := func(t *testing.T, tid string, subject string) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		eventually(t, func() bool {
+			out = nil
+			found := false
+			for _, r := range logs.since(0) {
+				if r["msg"] == "request" && r[tracing.LogTraceID] == tid {
+					out = append(out, r)
+					found = found || r["subject"] == subject
+				}
+			}
+			return found
+		}, "an access record of subject %s", subject)
+		return out
+	}
+
+	t.Run("forwarded to the owner", func(t *testing.T) {
+		ctx := tracing.WithIDs(ctx)
+		sc := trace.SpanContextFromContext(ctx)
+		_, err := b.Apply(ctx, "counter", "k", counterEvent("e1", 1))
+		require.NoError(t, err)
+		recs := requests(t, sc.TraceID().String(), "onex.reducer.host.a")
+		require.Len(t, recs, 1)
+		assert.Equal(t, "a", recs[0]["host"])
+		assert.Equal(t, "k", recs[0]["key"])
+		assert.Equal(t, "e1", recs[0]["event_id"])
+		assert.EqualValues(t, 2, recs[0]["sequence"])
+		assert.NotEqual(t, sc.SpanID().String(), recs[0][tracing.LogSpanID])
+	})
+
+	t.Run("submitted by a client", func(t *testing.T) {
+		nc, err := e.Connect("client")
+		require.NoError(t, err)
+		defer nc.Close()
+		ctx := tracing.WithIDs(ctx)
+		sc := trace.SpanContextFromContext(ctx)
+		_, err = patientClient(t, nc, 2).Reduce(ctx, "counter", "k", counterEvent("e2", 1))
+		require.NoError(t, err)
+		recs := requests(t, sc.TraceID().String(), cluster.SubjectReduce)
+		// The host that took it, and the owner when that was not the same host.
+		require.NotEmpty(t, recs)
+		require.LessOrEqual(t, len(recs), 2)
+		for _, r := range recs {
+			assert.Regexp(t, "^[0-9a-f]{16}$", r[tracing.LogSpanID])
+			assert.NotEqual(t, sc.SpanID().String(), r[tracing.LogSpanID])
+		}
+	})
 }
