@@ -90,6 +90,14 @@ func (c *clusterReducers) RetryDeadLetter(ctx context.Context, node, key, eventI
 	return r.RetryDeadLetter(ctx, node, key, eventID)
 }
 
+func (c *clusterReducers) PendingIntents() map[string]int {
+	r, err := c.get()
+	if err != nil {
+		return nil
+	}
+	return r.PendingIntents()
+}
+
 // startReducers starts the cluster's Reducers for srv's reducer nodes: events for a key
 // reach its owner from any host; the owner publishes each state change on its event
 // bus (which the bridge carries to every host) and carries out its keys' intents

@@ -98,7 +98,7 @@ type Reducers struct {
 
 	keys reducer.KeyLocks // one event at a time per (node, key) on this host
 
-	// mu guards owned and owners.
+	// mu guards owned, owners, cache and pending.
 	mu     sync.Mutex
 	owned  map[int]*partitionLease // partitions this host holds
 	owners map[int]string          // last known owner of other partitions
@@ -106,6 +106,9 @@ type Reducers struct {
 	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
 	// the write's revision check fails and the record is read again.
 	cache map[string]cachedRecord
+	// pending is the number of pending intents in each key's record as this host last
+	// read or wrote it (keys with none are absent): PendingIntents.
+	pending map[nodeKey]int
 
 	failed jetstream.KeyValue // failed intents (reducerintents.go)
 	dead   jetstream.KeyValue // dead letters (reducerdead.go)
@@ -187,7 +190,7 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	r := &Reducers{failed: failed, dead: dead, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
 		owned: map[int]*partitionLease{}, owners: map[int]string{},
-		cache: map[string]cachedRecord{},
+		cache: map[string]cachedRecord{}, pending: map[nodeKey]int{},
 		slots: make(chan struct{}, reducer.DefaultMaxParallel()),
 		stopc: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -272,7 +275,9 @@ func (r *Reducers) Done(ctx context.Context, node, key, opID string) error {
 			return nil
 		}
 		rec.Pending = kept
-		if _, err := storeRecord(ctx, r.state, node, key, rev, rec); !errors.Is(err, errStale) {
+		nrev, err := storeRecord(ctx, r.state, node, key, rev, rec)
+		r.remember(node, key, rec, nrev, err == nil)
+		if !errors.Is(err, errStale) {
 			return err
 		}
 	}
@@ -531,6 +536,7 @@ func (r *Reducers) remember(node, key string, rec keyRecord, rev uint64, ok bool
 		delete(r.cache, k)
 		return
 	}
+	r.countPending(node, key, rec)
 	if _, there := r.cache[k]; !there && len(r.cache) >= maxCachedRecords {
 		for old := range r.cache { // evict one at random
 			delete(r.cache, old)

@@ -40,6 +40,10 @@ type ReducerCluster interface {
 	// key's owner, as Apply does (ctx carries the request's reduction); the dead letter
 	// goes when it is applied. reducer.ErrNotFound when there is none.
 	RetryDeadLetter(ctx context.Context, node, key, eventID string) (reducer.Result, error)
+	// PendingIntents returns, per reducer node, the intents pending on the keys this
+	// host owns (each key counted by one host: summed over the hosts, the cluster's),
+	// without blocking on the network.
+	PendingIntents() map[string]int
 }
 
 // ReductionOf returns the reduction an HTTP request named (?reduction=) for a fold

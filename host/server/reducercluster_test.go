@@ -56,6 +56,10 @@ func (c *fakeReducerCluster) FailedIntents(_ context.Context, node string) ([]re
 
 func (c *fakeReducerCluster) RetryFailed(context.Context, string, string) error { return nil }
 
+func (c *fakeReducerCluster) PendingIntents() map[string]int {
+	return map[string]int{"orders": 4, "other": 1}
+}
+
 func (c *fakeReducerCluster) DeadLetters(_ context.Context, node string) ([]reducer.DeadLetter, error) {
 	var out []reducer.DeadLetter
 	for _, d := range c.dead {
@@ -135,6 +139,7 @@ func TestReducers_DeadLettersClustered(t *testing.T) {
 
 	assert.Equal(t, map[string]float64{"node=orders": 2}, scrape(t, ts.URL, "onex_reducer_dead_letters"))
 	assert.Equal(t, map[string]float64{"node=orders": 1}, scrape(t, ts.URL, "onex_reducer_failed_intents"))
+	assert.Equal(t, map[string]float64{"node=orders": 4}, scrape(t, ts.URL, "onex_reducer_intents_pending"))
 	events := scrape(t, ts.URL, "onex_reducer_events_total")
 	assert.Equal(t, 1.0, events["node=orders outcome=applied"])
 	assert.Equal(t, 1.0, events["node=orders outcome=fold_failed"])

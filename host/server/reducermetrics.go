@@ -114,18 +114,20 @@ func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
 // clusterScrapeTimeout bounds the reads of one scrape from the cluster's buckets.
 const clusterScrapeTimeout = 5 * time.Second
 
-// collectCluster reads the dead-letter and failed-intent gauges from the cluster
-// (Options.ReducerCluster): every host reports the cluster's counts, the same on each
-// (aggregate with max, not sum). Intents pending are not reported in a cluster: they live
-// in each key's record, and counting them would read every key's record at each scrape.
-// A node whose lists cannot be read in time is left out of the scrape.
+// collectCluster reads the gauges from the cluster (Options.ReducerCluster): the dead
+// letters and failed intents are the cluster's counts, read from its buckets, the same
+// on every host (aggregate with max); the intents pending are those of the keys this
+// host owns (aggregate with sum), from its memory. A node whose lists cannot be read in
+// time is left out of that gauge's scrape.
 func (c *reducerCollector) collectCluster(ch chan<- prometheus.Metric, rc ReducerCluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterScrapeTimeout)
 	defer cancel()
+	pending := rc.PendingIntents()
 	for _, n := range *c.s.nodes.Load() {
 		if n.reducer == nil {
 			continue
 		}
+		ch <- prometheus.MustNewConstMetric(descIntentsPending, prometheus.GaugeValue, float64(pending[n.name]), n.name)
 		if ds, err := rc.DeadLetters(ctx, n.name); err == nil {
 			ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.GaugeValue, float64(len(ds)), n.name)
 		}
