@@ -32,7 +32,9 @@ type natsParts struct {
 	// recorder is what the HTTP API runs effects through: effects, or the debug pause.
 	recorder   server.EffectRecorder
 	advisories *cluster.Advisories
-	hostID     string
+	// members lists the cluster's hosts for the status page.
+	members *cluster.Membership
+	hostID  string
 	// reducers holds reducer state in JetStream (clusterreducers.go).
 	reducers clusterReducers
 }
@@ -82,6 +84,11 @@ func startNATS(ctx context.Context, f *config.File, logger *slog.Logger, hcfg *h
 		logger.Info("connected to NATS", "url", cluster.Redact(f.NATS.URL))
 	}
 	p.client = cluster.NewClient(p.nc, cluster.ClientConfig{})
+	p.members, err = cluster.WatchMembers(p.nc, cluster.MembershipConfig{HostID: p.hostID, Logger: logger})
+	if err != nil {
+		p.stop(context.Background(), logger)
+		return nil, err
+	}
 	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	p.effects, err = cluster.NewEffectRecords(jctx, p.nc, cluster.EffectRecordsConfig{HostID: p.hostID,
@@ -168,6 +175,9 @@ func (p *natsParts) stop(ctx context.Context, logger *slog.Logger) {
 		return
 	}
 	p.closeReducers()
+	if p.members != nil {
+		p.members.Close()
+	}
 	if p.bridge != nil {
 		p.bridge.Close()
 	}

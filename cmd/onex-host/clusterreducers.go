@@ -74,6 +74,30 @@ func (c *clusterReducers) RetryFailed(ctx context.Context, node, opID string) er
 	return r.RetryFailed(ctx, node, opID)
 }
 
+func (c *clusterReducers) DeadLetters(ctx context.Context, node string) ([]reducer.DeadLetter, error) {
+	r, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return r.DeadLetters(ctx, node)
+}
+
+func (c *clusterReducers) RetryDeadLetter(ctx context.Context, node, key, eventID string) (reducer.Result, error) {
+	r, err := c.get()
+	if err != nil {
+		return reducer.Result{}, err
+	}
+	return r.RetryDeadLetter(ctx, node, key, eventID)
+}
+
+func (c *clusterReducers) PendingIntents() map[string]int {
+	r, err := c.get()
+	if err != nil {
+		return nil
+	}
+	return r.PendingIntents()
+}
+
 // startReducers starts the cluster's Reducers for srv's reducer nodes: events for a key
 // reach its owner from any host; the owner publishes each state change on its event
 // bus (which the bridge carries to every host) and carries out its keys' intents

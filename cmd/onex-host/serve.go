@@ -182,6 +182,7 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	if cl != nil {
 		opts.Router = cl.client // nodes other hosts serve
 		opts.Status = cl.status
+		opts.Members = cl.members.Members  // the cluster's hosts and their nodes, on /ui
 		opts.Effects = cl.recorder         // one operation id, one commit, over HTTP and NATS alike
 		opts.ReducerCluster = &cl.reducers // reducer state in JetStream, each key at its owner
 		opts.Registry = server.NewRegistry()

@@ -107,6 +107,30 @@ func TestServe_TwoHostsOverNATSListener(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	assert.Contains(t, string(body), `"result":"ABC"`, "B routed it to A")
 
+	// B's status page lists both hosts and what each serves.
+	type member struct {
+		Host  string   `json:"host"`
+		Nodes []string `json:"nodes"`
+		Self  bool     `json:"self"`
+	}
+	var members []member
+	eventually(t, func() bool {
+		resp, err := http.Get("http://" + b + "/v1/status")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var st struct {
+			Members []member `json:"members"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return false
+		}
+		members = st.Members
+		return len(members) == 2
+	}, "both hosts in B's /v1/status")
+	assert.Equal(t, []member{{Host: "a", Nodes: []string{"core"}}, {Host: "b", Nodes: []string{}, Self: true}}, members)
+
 	var out, errs strings.Builder
 	code := Main([]string{"submit", "core", "--type", "sum_numbers", "--data", "[2,3]", "--nats-url", "nats://" + natsAddr},
 		strings.NewReader(""), &out, &errs)

@@ -19,7 +19,8 @@ import (
 // "unavailable", until ctx ends (a context without a deadline: DefaultAttempts
 // attempts, or Attempts); a retry of an event already applied is answered with
 // Duplicate set, never applied twice. ctx may name the
-// reduction (server.WithReduction). Errors: as Reducers.Apply.
+// reduction (server.WithReduction); its trace context goes with the event (traceparent).
+// Errors: as Reducers.Apply.
 func (c *Client) Reduce(ctx context.Context, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
 	body, err := json.Marshal(reduceRequest{Node: node, Key: key, Event: ev})
 	if err != nil {
@@ -33,7 +34,7 @@ func (c *Client) Reduce(ctx context.Context, node, key string, ev abi.ReduceEven
 	var last error
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
-		msg, err := c.nc.RequestWithContext(actx, SubjectReduce, body)
+		msg, err := c.nc.RequestMsgWithContext(actx, tracedMsg(ctx, SubjectReduce, body))
 		cancel()
 		if err == nil {
 			res, rerr := decodeReply(msg.Data, node, key, ev.EventID)

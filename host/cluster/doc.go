@@ -24,6 +24,9 @@
 //   - Reducers holds reducer state per (node, key) in a JetStream key-value bucket, each
 //     key's events applied by the owner of its partition, and carries each key's intents
 //     out from its owner (ReducersConfig.Carry); Client.Reduce sends events from outside.
+//   - Membership lists the hosts serving in the cluster and the nodes each serves, from
+//     the micro service's info ($SRV.INFO.onex-host), for the status page
+//     (server.Options.Members).
 //   - Collector exposes the connection, the service and the shared cache to Prometheus.
 //
 // Every exported type is safe for concurrent use unless its documentation says otherwise.

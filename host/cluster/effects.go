@@ -266,23 +266,25 @@ func (r *EffectRecords) execute(ctx context.Context, key, run string, rev uint64
 	rev, committing := l.stop()
 	if resp.Status == http.StatusOK && committing {
 		done, _ := json.Marshal(effectRecord{State: stateDone, Host: r.host, Run: run, Status: resp.Status, Body: resp.Body})
-		r.finish(key, run, rev, done)
+		r.finish(ctx, key, run, rev, done)
 		return resp
 	}
 	if committing {
 		// The guard recorded a commit that did not happen (the guard's write failed in
 		// doubt, or the host's shutdown rolled the transaction back after it): remove the
 		// record so that a repeat runs again.
-		r.log.Info("effect recorded as committing but did not commit; record removed", "key", key)
+		r.log.InfoContext(ctx, "effect recorded as committing but did not commit; record removed", "key", key)
 	}
-	r.finish(key, run, rev, nil)
+	r.finish(ctx, key, run, rev, nil)
 	return resp
 }
 
 // finish writes the final state of run's record (done, or nil: deleted). It tries once
 // here, bounded, and otherwise keeps trying in the background until it succeeds or Close:
-// until then a repeat sees the record still committing (503, never a false 200).
-func (r *EffectRecords) finish(key, run string, rev uint64, final []byte) {
+// until then a repeat sees the record still committing (503, never a false 200). ctx is
+// the request's, for its log records' trace ids only: the write outlives the request.
+func (r *EffectRecords) finish(ctx context.Context, key, run string, rev uint64, final []byte) {
+	logCtx := context.WithoutCancel(ctx)
 	// The caller may have given up; the outcome still has to be recorded.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_, err := r.put(ctx, key, run, rev, final, 0)
@@ -292,7 +294,7 @@ func (r *EffectRecords) finish(key, run string, rev uint64, final []byte) {
 	}
 	select {
 	case <-r.closed:
-		r.log.Warn("effect record not finished; Reconcile settles it", "key", key, "error", err)
+		r.log.WarnContext(logCtx, "effect record not finished; Reconcile settles it", "key", key, "error", err)
 		return
 	default:
 	}
@@ -301,7 +303,7 @@ func (r *EffectRecords) finish(key, run string, rev uint64, final []byte) {
 		for {
 			select {
 			case <-r.closed:
-				r.log.Warn("effect record not finished; Reconcile settles it", "key", key)
+				r.log.WarnContext(logCtx, "effect record not finished; Reconcile settles it", "key", key)
 				return
 			case <-time.After(pause):
 			}

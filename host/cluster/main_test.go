@@ -70,6 +70,8 @@ type memberOptions struct {
 	nodes []string
 	// tracer, when set, is the member's server's TracerProvider.
 	tracer trace.TracerProvider
+	// logger, when set, is the member's server's and service's logger; default quiet.
+	logger *slog.Logger
 }
 
 // onlyCore and onlyEffects are memberOptions.nodes.
@@ -110,11 +112,15 @@ func newMemberB(t testing.TB, id string, connect func() (*nats.Conn, error), o m
 	}
 	records, err := cluster.NewEffectRecords(ctx, nc, cluster.EffectRecordsConfig{HostID: id, Lease: o.lease, Logger: quiet})
 	require.NoError(t, err)
-	srv := server.New(h, server.Options{Logger: quiet, Effects: records, TracerProvider: o.tracer})
+	logger := quiet
+	if o.logger != nil {
+		logger = o.logger
+	}
+	srv := server.New(h, server.Options{Logger: logger, Effects: records, TracerProvider: o.tracer})
 	require.NoError(t, srv.Load(ctx, nodeSpecs(t, o.nodes)))
 	bridge, err := cluster.BridgeEvents(ctx, nc, h.Events(), cluster.BridgeConfig{HostID: id, Logger: quiet})
 	require.NoError(t, err)
-	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: quiet, Effects: records})
+	svc, err := cluster.Serve(ctx, nc, srv, cluster.ServiceConfig{HostID: id, Logger: logger, Effects: records})
 	require.NoError(t, err)
 	return &member{id: id, host: h, srv: srv, nc: nc, svc: svc, bus: bridge, records: records}
 }

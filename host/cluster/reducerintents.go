@@ -195,6 +195,9 @@ func (r *Reducers) carryKey(ctx context.Context, node, key string) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.countPending(node, key, rec)
+	r.mu.Unlock()
 	for _, e := range rec.Pending {
 		if !r.owns(p) {
 			return nil
@@ -364,15 +367,51 @@ func (r *Reducers) Keys(ctx context.Context, node, after string, limit int) (key
 		}
 		names = names[i:]
 	}
-	if limit > 0 && len(names) > limit {
-		names, more = names[:limit], true
-	}
 	for _, k := range names {
+		if limit > 0 && len(keys) == limit {
+			return keys, true, nil
+		}
 		rec, _, err := loadRecord(ctx, r.state, node, k)
 		if err != nil {
 			return nil, false, err
 		}
+		if rec.Sequence == 0 {
+			continue // no event applied, only dead letters: not a key yet
+		}
 		keys = append(keys, reducer.KeyInfo{Key: k, Sequence: rec.Sequence})
 	}
-	return keys, more, nil
+	return keys, false, nil
+}
+
+// countPending notes rec's pending intents as (node, key)'s; r.mu is held.
+func (r *Reducers) countPending(node, key string, rec keyRecord) {
+	if len(rec.Pending) == 0 {
+		delete(r.pending, nodeKey{node, key})
+		return
+	}
+	r.pending[nodeKey{node, key}] = len(rec.Pending)
+}
+
+// PendingIntents returns, per reducer node, the intents pending in the records of the
+// keys whose partitions this host owns now, as of its last read or write of each record
+// (its own events, carried intents and Done at once; a failed intent retried, or a Done,
+// from another host at its next read of the record: its next sweep, within sweepEvery,
+// or the key's next event). Each key is counted by its owner only: summed over the hosts
+// it is the cluster's count. It does not block on the network.
+func (r *Reducers) PendingIntents() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	now := time.Now()
+	for k, n := range r.pending {
+		switch l := r.owned[r.Partition(k.node, k.key)]; {
+		case l == nil:
+			// Not ours (any more): its owner counts it, and a takeover reads the record
+			// again (the sweep).
+			delete(r.pending, k)
+		case now.Before(l.until):
+			out[k.node] += n
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/reducer"
 	"github.com/onexhost/onex-host/host/server"
+	"github.com/onexhost/onex-host/host/tracing"
 )
 
 // Subjects of the reducer protocol.
@@ -96,7 +98,7 @@ type Reducers struct {
 
 	keys reducer.KeyLocks // one event at a time per (node, key) on this host
 
-	// mu guards owned and owners.
+	// mu guards owned, owners, cache and pending.
 	mu     sync.Mutex
 	owned  map[int]*partitionLease // partitions this host holds
 	owners map[int]string          // last known owner of other partitions
@@ -104,8 +106,12 @@ type Reducers struct {
 	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
 	// the write's revision check fails and the record is read again.
 	cache map[string]cachedRecord
+	// pending is the number of pending intents in each key's record as this host last
+	// read or wrote it (keys with none are absent): PendingIntents.
+	pending map[nodeKey]int
 
 	failed jetstream.KeyValue // failed intents (reducerintents.go)
+	dead   jetstream.KeyValue // dead letters (reducerdead.go)
 	// dmu guards dirty and sweepWanted: what the dispatcher looks at next.
 	dmu         sync.Mutex
 	dirty       map[nodeKey]struct{}
@@ -176,10 +182,15 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	if err != nil {
 		return nil, err
 	}
-	r := &Reducers{failed: failed, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
+	dead, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerDeadBucket,
+		Description: "onex-host: reducer events whose fold failed (dead letters)", Replicas: cfg.Replicas})
+	if err != nil {
+		return nil, err
+	}
+	r := &Reducers{failed: failed, dead: dead, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
 		owned: map[int]*partitionLease{}, owners: map[int]string{},
-		cache: map[string]cachedRecord{},
+		cache: map[string]cachedRecord{}, pending: map[nodeKey]int{},
 		slots: make(chan struct{}, reducer.DefaultMaxParallel()),
 		stopc: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -264,7 +275,9 @@ func (r *Reducers) Done(ctx context.Context, node, key, opID string) error {
 			return nil
 		}
 		rec.Pending = kept
-		if _, err := storeRecord(ctx, r.state, node, key, rev, rec); !errors.Is(err, errStale) {
+		nrev, err := storeRecord(ctx, r.state, node, key, rev, rec)
+		r.remember(node, key, rec, nrev, err == nil)
+		if !errors.Is(err, errStale) {
 			return err
 		}
 	}
@@ -466,7 +479,14 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return reducer.Result{}, err
 			}
-			return reducer.Result{}, &reducer.FoldError{Node: node, Key: key, EventID: ev.EventID, Err: err}
+			ferr := &reducer.FoldError{Node: node, Key: key, EventID: ev.EventID, Err: err}
+			switch derr := r.putDeadLetter(ctx, rec, rev, node, key, ev, err); {
+			case errors.Is(derr, errStale):
+				continue // read again: the event may have been applied meanwhile
+			case derr != nil:
+				return reducer.Result{}, fmt.Errorf("%w (and %v)", ferr, derr)
+			}
+			return reducer.Result{}, ferr
 		}
 		next, entries := rec.next(node, key, ev, out, r.cfg.DedupeWindow)
 		nrev, err := storeRecord(ctx, r.state, node, key, rev, next)
@@ -476,6 +496,9 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 				continue // another host wrote the key (it owned the partition meanwhile): read again
 			}
 			return reducer.Result{}, fmt.Errorf("cluster: reducer %s key %q: write: %w", node, key, err)
+		}
+		if len(next.Dead) < len(rec.Dead) { // it was a dead letter: no more
+			r.dropDeadLetter(ctx, node, key, ev.EventID)
 		}
 		res := reducer.Result{Sequence: next.Sequence, State: next.State, Intents: entries, Projection: out.Projection}
 		if len(next.Pending) > 0 {
@@ -513,6 +536,7 @@ func (r *Reducers) remember(node, key string, rec keyRecord, rev uint64, ok bool
 		delete(r.cache, k)
 		return
 	}
+	r.countPending(node, key, rec)
 	if _, there := r.cache[k]; !there && len(r.cache) >= maxCachedRecords {
 		for old := range r.cache { // evict one at random
 			delete(r.cache, old)
@@ -572,7 +596,7 @@ func (r *Reducers) forward(ctx context.Context, owner, node, reduction, key stri
 	// The owner may die with the request: wait for it at most a lease, then route again.
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.Lease)
 	defer cancel()
-	msg, err := r.nc.RequestWithContext(wctx, subjectReduceHost+owner, body)
+	msg, err := r.nc.RequestMsgWithContext(wctx, tracedMsg(ctx, subjectReduceHost+owner, body))
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return reducer.Result{}, nats.ErrTimeout
@@ -604,7 +628,16 @@ func decodeReply(data []byte, node, key, eventID string) (reducer.Result, error)
 	return reducer.Result{Sequence: rep.Sequence, State: rep.State, Intents: rep.Intents, Duplicate: rep.Duplicate, Projection: rep.Projection}, nil
 }
 
-// serve answers a request on SubjectReduce (route it) or this host's subject (apply it).
+// tracedMsg is a request to subject carrying ctx's trace context (traceparent), if any.
+func tracedMsg(ctx context.Context, subject string, body []byte) *nats.Msg {
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	tracing.Inject(ctx, http.Header(msg.Header))
+	return msg
+}
+
+// serve answers a request on SubjectReduce (route it) or this host's subject (apply it),
+// and logs it (debug level, as every request a host serves) with the trace and span ids
+// it runs under: the caller's trace id from its traceparent, or a new one.
 func (r *Reducers) serve(msg *nats.Msg) {
 	select {
 	case <-r.stopc:
@@ -614,13 +647,20 @@ func (r *Reducers) serve(msg *nats.Msg) {
 	r.work.Add(1)
 	go func() {
 		defer r.work.Done()
+		start := time.Now()
+		base := tracing.WithIDs(tracing.Extract(context.Background(), http.Header(msg.Header)))
 		var q reduceRequest
 		var res reducer.Result
 		err := json.Unmarshal(msg.Data, &q)
+		defer func() {
+			r.log.DebugContext(base, "request", "transport", "nats", "subject", msg.Subject, "node", q.Node,
+				"key", q.Key, "event_id", q.Event.EventID, "sequence", res.Sequence, "duplicate", res.Duplicate,
+				"error", err, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		}()
 		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.Lease)
+			ctx, cancel := context.WithTimeout(base, 2*r.cfg.Lease)
 			if !q.Owner {
-				ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+				ctx, cancel = context.WithTimeout(base, time.Minute)
 			}
 			ctx = server.WithReduction(ctx, q.Reduction)
 			switch {

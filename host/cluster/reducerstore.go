@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -31,6 +32,10 @@ type keyRecord struct {
 	Seen []seenEvent `json:"seen,omitempty"`
 	// Pending are the intents not yet reported done (Reducers.Done), in order.
 	Pending []reducer.OutboxEntry `json:"pending,omitempty"`
+	// Dead are the ids of the key's events whose fold failed and that were not applied
+	// since: their dead letters (reducerdead.go). A key whose events all failed has a
+	// record with sequence 0.
+	Dead []string `json:"dead,omitempty"`
 }
 
 type seenEvent struct {
@@ -110,6 +115,11 @@ func isStale(err error) bool {
 func (r keyRecord) next(node, key string, ev abi.ReduceEvent, out abi.ReduceOutput, window int) (keyRecord, []reducer.OutboxEntry) {
 	seq := r.Sequence + 1
 	n := keyRecord{Sequence: seq, State: out.State}
+	if i := slices.Index(r.Dead, ev.EventID); i >= 0 {
+		n.Dead = slices.Delete(slices.Clone(r.Dead), i, i+1)
+	} else {
+		n.Dead = r.Dead
+	}
 	seen := r.Seen
 	if len(seen) >= window {
 		seen = seen[len(seen)-window+1:]

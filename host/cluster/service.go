@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +23,15 @@ import (
 
 // ServiceName is the NATS micro service every host registers (see `nats micro ls`).
 const ServiceName = "onex-host"
+
+// Metadata keys of the service (metaHost: the host id; metaReducers: the reducer nodes
+// it folds for, comma-separated) and of its endpoints (metaNode: the node), which
+// Membership reads.
+const (
+	metaHost     = "host"
+	metaReducers = "reducers"
+	metaNode     = "node"
+)
 
 // ServiceConfig configures Serve. The zero value takes every default.
 type ServiceConfig struct {
@@ -89,9 +101,12 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 			return nil, err
 		}
 	}
+	meta := map[string]string{metaHost: cfg.HostID}
+	if folds := srv.ReducerFolds(); len(folds) > 0 {
+		meta[metaReducers] = strings.Join(slices.Sorted(maps.Keys(folds)), ",")
+	}
 	svc, err := micro.AddService(nc, micro.Config{
-		Name: ServiceName, Version: cfg.Version, Description: "ONEX nodes on onex-host",
-		Metadata: map[string]string{"host": cfg.HostID},
+		Name: ServiceName, Version: cfg.Version, Description: "ONEX nodes on onex-host", Metadata: meta,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: registering the service: %w", err)
@@ -101,7 +116,7 @@ func Serve(ctx context.Context, nc *nats.Conn, srv *server.Server, cfg ServiceCo
 		err := svc.AddEndpoint(endpointName(e.Node)+"-"+e.Operation, s.handler(e),
 			micro.WithEndpointSubject(Subject(e.Node, e.Operation)),
 			micro.WithEndpointQueueGroup(QueueGroup(e.Node)),
-			micro.WithEndpointMetadata(map[string]string{"node": e.Node, "operation": e.Operation}))
+			micro.WithEndpointMetadata(map[string]string{metaNode: e.Node, "operation": e.Operation}))
 		if err != nil {
 			_ = svc.Stop()
 			return nil, fmt.Errorf("cluster: endpoint %s/%s: %w", e.Node, e.Operation, err)
@@ -164,12 +179,15 @@ func (s *Service) worker() {
 	}
 }
 
-// serve answers one request.
+// serve answers one request, and logs it (at debug level, as the HTTP API logs its
+// requests) with the request's trace and span ids, as every record logged while serving
+// it.
 func (s *Service) serve(e server.Endpoint, req micro.Request) {
+	start := time.Now()
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	// The caller's trace context (traceparent): server.Invoke continues its trace.
-	ctx = tracing.Extract(ctx, http.Header(req.Headers()))
+	// The caller's trace context (traceparent) is continued: a span, or new ids.
+	ctx, end := s.srv.StartRequest(tracing.Extract(ctx, http.Header(req.Headers())), e.Node, e.Operation)
 	if ms, err := strconv.ParseInt(req.Headers().Get(HeaderTimeout), 10, 64); err == nil && ms > 0 {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 		defer cancel()
@@ -185,13 +203,17 @@ func (s *Service) serve(e server.Endpoint, req micro.Request) {
 	} else {
 		resp = s.srv.Invoke(ctx, e.Node, e.Operation, req.Data())
 	}
+	end(resp)
 	h := micro.Headers{HeaderStatus: {strconv.Itoa(resp.Status)}, HeaderHost: {s.cfg.HostID}}
 	if dedup {
 		h[HeaderDeduplicated] = []string{"true"}
 	}
 	if err := req.Respond(resp.Body, micro.WithHeaders(h)); err != nil {
-		s.log.Warn("reply not sent", "node", e.Node, "operation", e.Operation, "error", err)
+		s.log.WarnContext(ctx, "reply not sent", "node", e.Node, "operation", e.Operation, "error", err)
 	}
+	s.log.DebugContext(ctx, "request", "transport", "nats", "subject", req.Subject(), "node", e.Node,
+		"operation", e.Operation, "status", resp.Status, "deduplicated", dedup,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // Stop unregisters the endpoints, so new requests go to other hosts, and waits for the

@@ -33,6 +33,17 @@ type ReducerCluster interface {
 	// RetryFailed puts node's failed intent opID back among its key's pending intents;
 	// reducer.ErrNotFound when there is none.
 	RetryFailed(ctx context.Context, node, opID string) error
+	// DeadLetters lists node's events whose fold failed and that were not applied since,
+	// ordered by key, then event id.
+	DeadLetters(ctx context.Context, node string) ([]reducer.DeadLetter, error)
+	// RetryDeadLetter applies the dead letter (node, key, eventID)'s event again on the
+	// key's owner, as Apply does (ctx carries the request's reduction); the dead letter
+	// goes when it is applied. reducer.ErrNotFound when there is none.
+	RetryDeadLetter(ctx context.Context, node, key, eventID string) (reducer.Result, error)
+	// PendingIntents returns, per reducer node, the intents pending on the keys this
+	// host owns (each key counted by one host: summed over the hosts, the cluster's),
+	// without blocking on the network.
+	PendingIntents() map[string]int
 }
 
 // ReductionOf returns the reduction an HTTP request named (?reduction=) for a fold

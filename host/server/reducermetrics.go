@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -72,6 +73,10 @@ func (c *reducerCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
+	if rc := c.s.opts.ReducerCluster; rc != nil {
+		c.collectCluster(ch, rc)
+		return
+	}
 	st := c.s.opts.Reducers
 	if st == nil {
 		return
@@ -103,5 +108,31 @@ func (c *reducerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for node, v := range pending {
 		ch <- prometheus.MustNewConstMetric(descIntentsPending, prometheus.GaugeValue, float64(v), node)
+	}
+}
+
+// clusterScrapeTimeout bounds the reads of one scrape from the cluster's buckets.
+const clusterScrapeTimeout = 5 * time.Second
+
+// collectCluster reads the gauges from the cluster (Options.ReducerCluster): the dead
+// letters and failed intents are the cluster's counts, read from its buckets, the same
+// on every host (aggregate with max); the intents pending are those of the keys this
+// host owns (aggregate with sum), from its memory. A node whose lists cannot be read in
+// time is left out of that gauge's scrape.
+func (c *reducerCollector) collectCluster(ch chan<- prometheus.Metric, rc ReducerCluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterScrapeTimeout)
+	defer cancel()
+	pending := rc.PendingIntents()
+	for _, n := range *c.s.nodes.Load() {
+		if n.reducer == nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(descIntentsPending, prometheus.GaugeValue, float64(pending[n.name]), n.name)
+		if ds, err := rc.DeadLetters(ctx, n.name); err == nil {
+			ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.GaugeValue, float64(len(ds)), n.name)
+		}
+		if fs, err := rc.FailedIntents(ctx, n.name); err == nil {
+			ch <- prometheus.MustNewConstMetric(descFailedIntents, prometheus.GaugeValue, float64(len(fs)), n.name)
+		}
 	}
 }

@@ -409,6 +409,10 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
+	if c := s.opts.ReducerCluster; c != nil {
+		listOf(s, w, r, "dead_letters", func(node string) ([]reducer.DeadLetter, error) { return c.DeadLetters(r.Context(), node) })
+		return
+	}
 	listOf(s, w, r, "dead_letters", s.opts.Reducers.DeadLetters)
 }
 
@@ -497,6 +501,16 @@ func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	if c := s.opts.ReducerCluster; c != nil { // the key's owner publishes the change
+		res, err := c.RetryDeadLetter(ctx, n.name, key, id)
+		s.reducerMetrics.observe(n.name, time.Since(start), res, err)
+		if err != nil {
+			s.writeClustered(w, n, key, id, err)
+			return
+		}
+		s.writeApplied(w, n, key, id, res, nil)
+		return
+	}
 	res, err := n.reducer.Retry(ctx, key, id)
 	s.reducerMetrics.observe(n.name, time.Since(start), res, err)
 	if err == nil && !res.Duplicate {

@@ -78,6 +78,11 @@ type Options struct {
 	// Status, when set, adds fields to /readyz's body (the cluster adds "nats": the
 	// connection's state). It must be safe for concurrent use.
 	Status func() map[string]any
+	// Members, when set, lists the hosts of the cluster for /v1/status and the status
+	// page (package host/cluster's Membership.Members). It is called on every status
+	// request: it must not block, and must be safe for concurrent use. Default nil: no
+	// members are shown.
+	Members func() []ClusterMember
 	// Reducers is where reducer nodes keep their state (package host/reducer): one Store
 	// per server, typically <data dir>/reducers.db (serve opens it there). The caller
 	// owns it and closes it after the server is done. Default nil: a reducer node fails

@@ -38,6 +38,22 @@ type status struct {
 	// Cluster is what Options.Status adds to /readyz (the cluster's NATS connection and
 	// host id), absent without it.
 	Cluster map[string]any `json:"cluster,omitempty"`
+	// Members are the cluster's hosts and the nodes each serves (Options.Members),
+	// absent without it.
+	Members []ClusterMember `json:"members,omitempty"`
+}
+
+// ClusterMember is one host of a cluster as /v1/status shows it: its id, its version,
+// and the nodes it serves, sorted by name.
+type ClusterMember struct {
+	Host    string `json:"host"`
+	Version string `json:"version,omitempty"`
+	// Nodes are the compute and effect nodes the host serves over NATS.
+	Nodes []string `json:"nodes"`
+	// Reducers are the reducer nodes the host folds events for, absent when none.
+	Reducers []string `json:"reducers,omitempty"`
+	// Self marks the host that answered the status request.
+	Self bool `json:"self,omitempty"`
 }
 
 // nodeStatus is one node's row: what /v1/nodes says of it, and its call counts and latency
@@ -136,6 +152,9 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request, features ma
 	out.Effects.Recovery.Republished, out.Effects.Recovery.Errors = rec.Republished, rec.Errors
 	if s.opts.Status != nil {
 		out.Cluster = s.opts.Status()
+	}
+	if s.opts.Members != nil {
+		out.Members = s.opts.Members()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -55,6 +55,19 @@ func (s *Server) traced(h http.Handler) http.Handler {
 	})
 }
 
+// StartRequest gives a request served outside the HTTP API (a NATS request of package
+// host/cluster) its trace context, as the HTTP API gives its own: ctx's span context —
+// typically remote, from the request's traceparent (tracing.Extract) — is continued by a
+// server span when tracing is on (Options.TracerProvider), else by a new span id (and a
+// new trace id when ctx has none). Invoke called with the returned context runs under it,
+// and every log record made with it carries its trace_id and span_id (with a logger
+// wrapped by tracing.Handler). A ctx that already holds a local span context is returned
+// as is. end ends the span, if any, with the request's Response: call it once. It does
+// not block.
+func (s *Server) StartRequest(ctx context.Context, node, operation string) (_ context.Context, end func(Response)) {
+	return s.startInvoke(ctx, node, operation)
+}
+
 // startInvoke gives a call of Invoke (a NATS request of the cluster, or an embedder's
 // call) its trace context, as traced does for HTTP: a server span when tracing is on and
 // ctx holds no local span, else ids. end ends the span, if any.

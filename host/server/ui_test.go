@@ -338,6 +338,14 @@ func TestUI_AuthOffJournalCluster(t *testing.T) {
 	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler),
 		Status: func() map[string]any {
 			return map[string]any{"nats": map[string]any{"status": "CONNECTED", "host_id": "ui-host-1"}}
+		},
+		// What host/cluster's Membership lists (TestMembership_Members there runs it on two
+		// hosts): this host and another.
+		Members: func() []server.ClusterMember {
+			return []server.ClusterMember{
+				{Host: "ui-host-1", Version: "1.2.3", Nodes: []string{"effects", "fileops"}, Self: true},
+				{Host: "ui-host-2", Version: "1.2.3", Nodes: []string{"core"}, Reducers: []string{"cart"}},
+			}
 		}})
 	effectsPath, err := plugintest.Path("plugins/testdata/effects")
 	require.NoError(t, err)
@@ -392,6 +400,15 @@ func TestUI_AuthOffJournalCluster(t *testing.T) {
 	waitFor(t, bctx, "the cluster section", `!document.getElementById('cluster-section').hidden`)
 	assert.Equal(t, "nats.host_id ui-host-1 nats.status CONNECTED",
 		eval[string](t, bctx, `[...document.querySelectorAll('#cluster dt, #cluster dd')].map(e => e.textContent).join(' ')`))
+	// The members, with the nodes each serves.
+	waitFor(t, bctx, "the member rows", `document.querySelectorAll('#members tbody tr').length === 2`)
+	assert.Equal(t, "ui-host-1 (this host)", eval[string](t, bctx, cell("members", "ui-host-1", "host")))
+	assert.Equal(t, "effects, fileops", eval[string](t, bctx, cell("members", "ui-host-1", "nodes")))
+	assert.Equal(t, "–", eval[string](t, bctx, cell("members", "ui-host-1", "reducers")))
+	assert.Equal(t, "ui-host-2", eval[string](t, bctx, cell("members", "ui-host-2", "host")))
+	assert.Equal(t, "core", eval[string](t, bctx, cell("members", "ui-host-2", "nodes")))
+	assert.Equal(t, "cart", eval[string](t, bctx, cell("members", "ui-host-2", "reducers")))
+	assert.True(t, eval[bool](t, bctx, `document.getElementById('members-empty').hidden`))
 	assert.True(t, eval[bool](t, bctx, `document.getElementById('reducers-section').hidden`), "no /v1/reducers: no section")
 	screenshot(t, bctx, "status-page-auth-off.png")
 	assert.Empty(t, cons.errors(), "console errors")

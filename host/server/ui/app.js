@@ -258,10 +258,24 @@ function render(s) {
   else if (role !== 'admin') setText($('journal-note'), 'The journal needs an admin token (its records hold before-images).');
   if (!features.journal || role !== 'admin') $('journal').hidden = true;
 
-  $('cluster-section').hidden = !s.cluster;
+  $('cluster-section').hidden = !s.cluster && !s.members;
   if (s.cluster) renderKV($('cluster'), flatten(s.cluster));
+  renderMembers(s.members);
   if (!features.reducers) $('reducers-section').hidden = true;
   if (!features.workflows) $('workflows-section').hidden = true;
+}
+
+// renderMembers shows the cluster's hosts and the nodes each serves (status.members:
+// absent without a cluster).
+function renderMembers(list) {
+  $('members').hidden = !list || list.length === 0;
+  $('members-empty').hidden = !list || list.length > 0;
+  rows($('members').tBodies[0], list || [], (m) => m.host, (m) => [
+    { field: 'host', text: m.host + (m.self ? ' (this host)' : '') },
+    { field: 'nodes', text: m.nodes.length ? m.nodes.join(', ') : '–' },
+    { field: 'reducers', text: m.reducers ? m.reducers.join(', ') : '–' },
+    { field: 'version', text: m.version || '' },
+  ]);
 }
 
 function renderBreakers(list) {
