@@ -18,6 +18,8 @@ type Image struct {
 	// mu guards fd against Close while a memory maps it.
 	mu sync.RWMutex
 	fd int // -1 after Close
+
+	ws workingSet // the pages memories are pre-faulted with (prefault_linux.go)
 }
 
 // New returns an Image holding a copy of image, whose length must be a multiple of the
@@ -90,8 +92,9 @@ func (im *Image) Allocate(_, limit uint64) experimental.LinearMemory {
 			_ = unix.Munmap(region)
 			return newHeap(im.image, limit)
 		}
+		im.ws.populate(region[:len(im.image)])
 	}
-	return &mapped{region: region, usable: uint64(len(im.image))}
+	return &mapped{region: region, usable: uint64(len(im.image)), im: im}
 }
 
 // Close releases the memfd. Memories allocated before stay valid (their mappings hold
@@ -113,6 +116,7 @@ func (im *Image) Close() error {
 type mapped struct {
 	region []byte // the whole reservation
 	usable uint64 // bytes readable and writable from the start
+	im     *Image // what it maps, which learns its working set at Free
 }
 
 // Reallocate makes the first size bytes usable and returns them; nil past the
@@ -130,9 +134,11 @@ func (m *mapped) Reallocate(size uint64) []byte {
 	return m.region[:size:size]
 }
 
-// Free unmaps the reservation, image pages included.
+// Free unmaps the reservation, image pages included; the image's first memory freed
+// teaches it the working set to pre-fault (prefault_linux.go).
 func (m *mapped) Free() {
 	if m.region != nil {
+		m.im.ws.learn(m.region[:len(m.im.image)])
 		_ = unix.Munmap(m.region)
 		m.region = nil
 	}

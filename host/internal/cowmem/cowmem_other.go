@@ -25,3 +25,6 @@ func (im *Image) Close() error { return nil }
 
 // Supported reports whether New can work here: no.
 func Supported() bool { return false }
+
+// SetPrefault does nothing: there is no working set to pre-fault here.
+func SetPrefault(bool) {}
