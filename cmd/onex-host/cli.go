@@ -74,9 +74,10 @@ func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "onex-host <command>",
 		Short: "Run ONEX node plugins in WebAssembly sandboxes",
-		Long: "onex-host runs ONEX compute nodes written as WebAssembly plugins (native ABI v1, or\n" +
-			"any Extism PDK plugin), each call in its own sandboxed instance, with deadlines and\n" +
-			"memory limits.",
+		Long: "onex-host runs ONEX nodes — compute, effect, reducer and orchestrator — written as\n" +
+			"WebAssembly plugins (native ABI v1, or any Extism PDK plugin), or as FSM and workflow\n" +
+			"contracts in YAML: each call in its own metered sandbox, with deadlines and memory\n" +
+			"limits, the state the nodes share owned by the host.",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}

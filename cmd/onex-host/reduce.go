@@ -54,9 +54,11 @@ func newReduceCmd(e *env) *cobra.Command {
 			"state_machine_name; the output's projection then carries fsm_state and the other\n" +
 			"FSM metadata of the last applied event.\n" +
 			"Exit status: 0 ok, 1 a fold failed (the state stays as the last good event left it), 2 misuse.",
-		Example: "  onex-host reduce bin/plugins/counter.wasm --key cart-1 --events events.jsonl\n" +
-			"  printf '{\"event_id\":\"1\",\"type\":\"add\",\"data\":5}\\n' | onex-host reduce counter.wasm --key k --events -\n" +
-			"  onex-host reduce --fsm order.yaml --key order-1 --events order-events.jsonl",
+		Example: "  # a reducer plugin (the repository's test counter; onex-host new and build make your own)\n" +
+			"  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o /tmp/counter.wasm ./plugins/testdata/counter\n" +
+			"  onex-host reduce /tmp/counter.wasm --key cart-1 --events events.jsonl\n" +
+			"  printf '{\"event_id\":\"1\",\"type\":\"add\",\"data\":5}\\n' | onex-host reduce /tmp/counter.wasm --key k --events -\n" +
+			"  onex-host reduce --fsm examples/orders/order.fsm.yaml --key o1 --events order-events.jsonl",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if fsmPath != "" {
 				if len(args) != 0 {

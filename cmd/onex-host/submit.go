@@ -27,7 +27,7 @@ func newSubmitCmd(e *env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "submit <node> {[--type <computation|effect>] [--data <json> | --input {<file> | -}] [--effect] | --reducer --key <key> --events {<file.jsonl> | -} [--reduction <name>]} [--nats-url URL]",
-		Short: "Send one computation or effect to whichever host of a NATS cluster serves the node",
+		Short: "Send a computation, an effect or a reducer's events to whichever host of a NATS cluster serves the node",
 		Long: "Send one request to the cluster (package host/cluster) and print the output as JSON, like\n" +
 			"run does for a local plugin. One host that serves the node answers; on a timeout or when\n" +
 			"no host serves it yet or the host answers 503 (retryable), the request is sent again\n" +

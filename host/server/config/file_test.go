@@ -47,7 +47,7 @@ func TestLoad_Example(t *testing.T) {
 
 	nodes, err := f.Nodes()
 	require.NoError(t, err)
-	require.Len(t, nodes, 4)
+	require.Len(t, nodes, 6)
 	assert.Equal(t, filepath.Join(dir, "plugins", "a.wasm"), nodes[0].Path)
 	assert.Equal(t, filepath.Join(dir, "plugins", "b.wasm"), nodes[1].Path)
 	for _, n := range nodes[:2] {
@@ -81,6 +81,13 @@ func TestLoad_Example(t *testing.T) {
 	assert.Equal(t, "text", text.PluginConfig.Extism.Node.Name)
 	assert.True(t, text.PluginConfig.Extism.Node.Deterministic)
 	assert.Equal(t, map[string]string{"top": "5"}, text.PluginConfig.Extism.Config)
+	for _, n := range nodes[:2] {
+		assert.Equal(t, host.IsolationPooled, n.PluginConfig.Isolation)
+	}
+
+	assert.Equal(t, filepath.Join(dir, "contracts", "order_fsm.yaml"), nodes[4].FSM)
+	assert.Equal(t, "orders", nodes[4].Name)
+	assert.Equal(t, filepath.Join(dir, "workflows", "fulfil.yaml"), nodes[5].Workflow)
 
 	tokens, err := f.Tokens()
 	require.NoError(t, err)

@@ -40,6 +40,8 @@ func exampleTree(t testing.TB) string {
 	write(t, dir, "extism/text.wasm", "")
 	write(t, dir, "extism/text-node.onex.yaml", "name: text\ndeterministic: true\n")
 	write(t, dir, "secrets/ops-token", "  ops-secret-from-file\n")
+	write(t, dir, "contracts/order_fsm.yaml", "")
+	write(t, dir, "workflows/fulfil.yaml", "")
 	mkdir(t, dir, "data")
 	mkdir(t, dir, "ref")
 	return dir
