@@ -32,8 +32,9 @@ type status struct {
 	// Quarantine is /readyz's quarantine body while a node is quarantined, else absent.
 	Quarantine *quarantined `json:"quarantine,omitempty"`
 	// Features names the optional endpoints the page may read: "journal" (/v1/journal,
-	// admin: the host has a data directory), "reducers" (GET /v1/reducers is served) and
-	// "workflows" (a workflow engine is attached: GET /v1/workflows).
+	// admin: the host has a data directory), "reducers" (the host serves reducer nodes:
+	// GET /v1/reducers/{node}/keys and .../dead-letters) and "workflows" (a workflow
+	// engine is attached: GET /v1/workflows).
 	Features map[string]bool `json:"features"`
 	// Cluster is what Options.Status adds to /readyz (the cluster's NATS connection and
 	// host id), absent without it.
@@ -114,9 +115,9 @@ type effectStatus struct {
 	} `json:"recovery"`
 }
 
-// serveStatus answers GET /v1/status; features are the optional routes found (see
-// status.Features), to which it adds the journal's.
-func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request, features map[string]bool) {
+// serveStatus answers GET /v1/status.
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
+	features := map[string]bool{}
 	role := RoleAdmin
 	if len(s.opts.Tokens) > 0 {
 		role = s.roleOf(r)
@@ -128,8 +129,18 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request, features ma
 		Features: features}
 	features["journal"] = s.host.Config().DataDir != ""
 	features["workflows"] = s.engine() != nil
+	features["reducers"] = false
 	for _, name := range slices.Sorted(maps.Keys(nodes)) {
-		p := nodes[name].plugin
+		n := nodes[name]
+		if n.reducer != nil {
+			features["reducers"] = true
+		}
+		p := n.plugin
+		if p == nil { // an FSM node: no plugin, no pool
+			out.Nodes = append(out.Nodes, nodeStatus{Name: name, Kind: n.kind(), Digest: n.digest(), Flavour: "fsm",
+				callSummary: calls[name]})
+			continue
+		}
 		out.Nodes = append(out.Nodes, nodeStatus{Name: name, Kind: p.Manifest().Kind, Version: p.Manifest().Version,
 			Digest: p.Digest(), Flavour: p.Flavour(), Execution: p.Execution(), Pool: p.Stats(),
 			Quarantined: p.Quarantined(), callSummary: calls[name]})

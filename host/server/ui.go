@@ -4,7 +4,6 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
-	"net/url"
 )
 
 // uiFiles is the status page: plain HTML, CSS and JavaScript, no build step, nothing
@@ -45,17 +44,7 @@ func (s *Server) handleUI(mux *http.ServeMux) {
 	mux.Handle("GET /ui/config.json", uiHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"auth": len(s.opts.Tokens) > 0})
 	})))
-	mux.HandleFunc("GET /v1/status", s.authorize(RoleInvoke, func(w http.ResponseWriter, r *http.Request) {
-		// Routes other helpers of the server may add are looked up, not assumed: the page
-		// shows a section for each that exists.
-		s.serveStatus(w, r, map[string]bool{"reducers": hasRoute(mux, "/v1/reducers")})
-	}))
-}
-
-// hasRoute reports whether mux has a GET route for path.
-func hasRoute(mux *http.ServeMux, path string) bool {
-	_, pattern := mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: path}, Host: "localhost"})
-	return pattern != ""
+	mux.HandleFunc("GET /v1/status", s.authorize(RoleInvoke, s.serveStatus))
 }
 
 // uiHeaders sets the page's security and caching headers: the files are revalidated on

@@ -409,7 +409,7 @@ func TestUI_AuthOffJournalCluster(t *testing.T) {
 	assert.Equal(t, "core", eval[string](t, bctx, cell("members", "ui-host-2", "nodes")))
 	assert.Equal(t, "cart", eval[string](t, bctx, cell("members", "ui-host-2", "reducers")))
 	assert.True(t, eval[bool](t, bctx, `document.getElementById('members-empty').hidden`))
-	assert.True(t, eval[bool](t, bctx, `document.getElementById('reducers-section').hidden`), "no /v1/reducers: no section")
+	assert.True(t, eval[bool](t, bctx, `document.getElementById('reducers-section').hidden`), "no reducer nodes: no section")
 	screenshot(t, bctx, "status-page-auth-off.png")
 	assert.Empty(t, cons.errors(), "console errors")
 }

@@ -8,6 +8,7 @@ const POLL_MS = 500; // a call shows within one poll plus one fetch of it
 const SLOW_MS = 2000; // the journal and the reducers: reading them costs more
 const RETRY_MS = 2000; // after a failed poll or a dropped event stream
 const EVENTS_KEPT = 50;
+const REDUCER_KEYS = 20; // keys shown per reducer node
 const TOKEN_KEY = 'onex-host.token';
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +18,7 @@ let token = sessionStorage.getItem(TOKEN_KEY) || '';
 let authOn = false;
 let role = '';
 let features = {};
+let reducerNodes = []; // the reducer nodes of the last status, by name
 let gen = 0; // bumped by start and stop: a poll of an older generation ends
 let pollTimer = 0;
 let pollFailed = false;
@@ -164,9 +166,14 @@ async function slow() {
   }
   if (features.reducers) {
     try {
-      renderReducers(await api('GET', 'v1/reducers'));
+      renderReducers(await Promise.all(reducerNodes.map(async (name) => {
+        const base = 'v1/reducers/' + encodeURIComponent(name);
+        const [keys, dead] = await Promise.all([
+          api('GET', base + '/keys?limit=' + REDUCER_KEYS), api('GET', base + '/dead-letters')]);
+        return { name, keys: keys.keys || [], more: !!keys.next_cursor, dead: (dead.dead_letters || []).length };
+      })));
     } catch (err) {
-      $('reducers-section').hidden = true;
+      setText($('reducers-note'), 'Cannot read the reducers: ' + err.message);
     }
   }
 }
@@ -209,6 +216,7 @@ function rows(tbody, items, key, cells) {
 function render(s) {
   role = s.role;
   features = s.features || {};
+  reducerNodes = (s.nodes || []).filter((n) => n.kind === 'reducer').map((n) => n.name);
   document.body.classList.toggle('admin', role === 'admin');
   const quarantined = s.quarantine && s.quarantine.quarantined;
   const ready = $('ready');
@@ -224,7 +232,8 @@ function render(s) {
     { field: 'errors', text: num(n.errors), cls: 'num' + (n.errors ? ' bad' : '') },
     { field: 'p50', text: ms(n.p50_ms), cls: 'num' },
     { field: 'p99', text: ms(n.p99_ms), cls: 'num' },
-    { field: 'pool', text: n.pool.in_use + ' / ' + n.pool.idle + ' / ' + n.pool.max + (n.pool.waiting ? ' (' + n.pool.waiting + ' waiting)' : ''), cls: n.pool.waiting ? 'warn' : '' },
+    // An FSM node runs in the host: no plugin, no pool.
+    { field: 'pool', text: n.flavour === 'fsm' ? '–' : n.pool.in_use + ' / ' + n.pool.idle + ' / ' + n.pool.max + (n.pool.waiting ? ' (' + n.pool.waiting + ' waiting)' : ''), cls: n.pool.waiting ? 'warn' : '' },
     { field: 'version', text: n.version },
     { field: 'flavour', text: n.flavour },
     { field: 'execution', text: n.execution },
@@ -350,21 +359,16 @@ function renderWorkflows(list) {
   $('workflows-section').hidden = false;
 }
 
-// REDUCERS: GET /v1/reducers is drawn as it comes: an array of objects becomes a table
-// with a column per key, anything else one row per key.
-function renderReducers(body) {
-  const list = Array.isArray(body) ? body : Object.entries(body || {}).map(([k, v]) => ({ name: k, value: v }));
-  const cols = [...new Set(list.flatMap((r) => Object.keys(r)))];
-  const table = $('reducers');
-  const head = cols.join('\u0000');
-  if (table.dataset.cols !== head) {
-    table.dataset.cols = head;
-    table.tHead.replaceChildren(document.createElement('tr'));
-    for (const c of cols) table.tHead.rows[0].append(Object.assign(document.createElement('th'), { textContent: c }));
-    table.tBodies[0].replaceChildren();
-  }
-  rows(table.tBodies[0], list, (r) => JSON.stringify(r[cols[0]]), (r) =>
-    cols.map((c) => ({ field: c, text: typeof r[c] === 'object' ? JSON.stringify(r[c]) : r[c] ?? '' })));
+// REDUCERS: one row per reducer node: its first keys with their sequence numbers, and
+// its dead letters (events whose fold failed; POST .../dead-letters/retry applies one).
+function renderReducers(list) {
+  rows($('reducers').tBodies[0], list, (n) => n.name, (n) => [
+    { field: 'node', text: n.name },
+    { field: 'keys', text: num(n.keys.length) + (n.more ? '+' : ''), cls: 'num' },
+    { field: 'sequences', text: n.keys.map((k) => k.key + ' #' + k.sequence).join(', ') || '–' },
+    { field: 'dead', text: num(n.dead), cls: n.dead ? 'num bad' : 'num' },
+  ]);
+  setText($('reducers-note'), '');
   $('reducers-section').hidden = false;
 }
 
