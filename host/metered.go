@@ -6,7 +6,6 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/onexhost/onex-host/host/internal/guest"
-	"github.com/onexhost/onex-host/host/internal/meter"
 )
 
 // Execution is how the host stops a guest that must stop (deadline, cancellation, fuel).
@@ -30,14 +29,18 @@ const (
 const FuelQuantum = guest.FuelQuantum
 
 // compileMetered instruments wasm and compiles the result in the metered runtime, at most
-// once per key while any Plugin uses it. The compilation cache keys on the rewritten bytes.
+// once per key while any Plugin uses it. The compilation cache keys on the rewritten bytes,
+// which are themselves cached (meteredcache.go).
 func (h *Host) compileMetered(ctx context.Context, e *engine, key compiledKey, wasm []byte) (wazero.CompiledModule, error) {
 	return h.compiled.acquire(key, func() (m wazero.CompiledModule, err error) {
-		code, _, err := meter.Instrument(wasm, meter.Options{})
-		if err != nil {
-			return nil, err
-		}
-		err = h.tracked(key, "native", func() error { m, err = e.rt.CompileModule(ctx, code); return err })
+		err = h.tracked(key, "native", func() error {
+			code, err := h.meteredCode(key.digest, wasm)
+			if err != nil {
+				return err
+			}
+			m, err = e.rt.CompileModule(ctx, code)
+			return err
+		})
 		return m, err
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/snapshot"
 )
@@ -15,10 +14,11 @@ import (
 // module whose initialization fails is left for the first instance to report.
 func (p *Plugin) snapshot(ctx context.Context, code *native.Code, wasm []byte) error {
 	if p.metered {
-		// The snapshot is of the module the runtime runs: the instrumented one, rewritten
-		// again (Instrument is deterministic; the compiled module is shared and cached).
+		// The snapshot is of the module the runtime runs: the instrumented one, which the
+		// compilation stored in the disk cache (else it is rewritten again: Instrument is
+		// deterministic).
 		var err error
-		if wasm, _, err = meter.Instrument(wasm, meter.Options{}); err != nil {
+		if wasm, err = p.host.meteredCode(p.digest, wasm); err != nil {
 			return p.pluginError(err)
 		}
 	}

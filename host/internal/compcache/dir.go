@@ -9,7 +9,9 @@
 // compilation adds are recorded in an index under <dir>/onex-index/, named after the
 // caller's key (the module's digest and how it was compiled), and every later Track of
 // that key — a cache hit — sets those files' modification times to now. Prune deletes the
-// files with the oldest modification times until the total fits the limit.
+// files with the oldest modification times until the total fits the limit. Any other file
+// a compilation writes under the root — the host's instrumented modules, under
+// onex-metered-v<N>/ — is recorded, counted and evicted the same way.
 //
 // Several processes may share a directory. The index is advisory: when two compilations
 // run at once each may record the other's file too, which only keeps a file longer; a
