@@ -9,9 +9,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/onexhost/onex-host/abi"
 	xflavour "github.com/onexhost/onex-host/host/internal/extism"
@@ -58,6 +60,9 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 	}
 	sum := sha256.Sum256(wasm)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
+	// Compile a module's functions on every core: a standard-Go plugin's first load in a
+	// process without a cached compilation is mostly this (BENCHMARKS.md, issue 23).
+	ctx = experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
 	grants, err := pc.Grants.normalize()
 	if err != nil {
 		return nil, fail(ErrInvalidModule, err, "%v", err)
