@@ -147,7 +147,7 @@ func (p *natsParts) serveNodes(ctx context.Context, f *config.File, h *host.Host
 	if err != nil {
 		return err
 	}
-	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID, Effects: p.effects, Logger: logger})
+	p.svc, err = cluster.Serve(jctx, p.nc, srv, cluster.ServiceConfig{HostID: p.hostID, Version: serviceVersion(), Effects: p.effects, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -109,9 +109,10 @@ func TestServe_TwoHostsOverNATSListener(t *testing.T) {
 
 	// B's status page lists both hosts and what each serves.
 	type member struct {
-		Host  string   `json:"host"`
-		Nodes []string `json:"nodes"`
-		Self  bool     `json:"self"`
+		Host    string   `json:"host"`
+		Version string   `json:"version"`
+		Nodes   []string `json:"nodes"`
+		Self    bool     `json:"self"`
 	}
 	var members []member
 	eventually(t, func() bool {
@@ -129,6 +130,13 @@ func TestServe_TwoHostsOverNATSListener(t *testing.T) {
 		members = st.Members
 		return len(members) == 2
 	}, "both hosts in B's /v1/status")
+	for i := range members {
+		// The build's own version, made semantic for micro (serviceversion.go), not
+		// micro's placeholder.
+		assert.NotEqual(t, "0.0.0", members[i].Version, members[i].Host)
+		assert.NotEmpty(t, members[i].Version, members[i].Host)
+		members[i].Version = ""
+	}
 	assert.Equal(t, []member{{Host: "a", Nodes: []string{"core"}}, {Host: "b", Nodes: []string{}, Self: true}}, members)
 
 	var out, errs strings.Builder

@@ -18,7 +18,23 @@ var buildVersion string
 // buildVersion when the Makefile set it, else the module version Go recorded, else the
 // VCS revision Go recorded, else "(devel)".
 func versionString() string {
-	version, wazero := "(devel)", "unknown"
+	wazero := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tetratelabs/wazero" {
+				wazero = d.Version
+			}
+		}
+	}
+	return fmt.Sprintf("onex-host %s (abi v%d, %s, wazero %s)", versionOnly(), abi.Version, runtime.Version(), wazero)
+}
+
+// versionOnly is the version part of versionString.
+func versionOnly() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	version := "(devel)"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Version != "" {
 			version = bi.Main.Version
@@ -28,16 +44,8 @@ func versionString() string {
 				version = "(devel " + s.Value[:12] + ")"
 			}
 		}
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/tetratelabs/wazero" {
-				wazero = d.Version
-			}
-		}
 	}
-	if buildVersion != "" {
-		version = buildVersion
-	}
-	return fmt.Sprintf("onex-host %s (abi v%d, %s, wazero %s)", version, abi.Version, runtime.Version(), wazero)
+	return version
 }
 
 func newVersionCmd(e *env) *cobra.Command {
