@@ -9,6 +9,7 @@ import (
 
 	"github.com/onexhost/onex-host/host/internal/cowmem"
 	"github.com/onexhost/onex-host/host/internal/guest"
+	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/snapshot"
 )
 
@@ -25,7 +26,9 @@ import (
 func (c *Code) Snapshot(ctx context.Context, wasm []byte) (wazero.CompiledModule, *cowmem.Image, error) {
 	timeout := c.Plugin.Limits().InitTimeout
 	// The snapshot's instance is the host's own: its stdout and stderr are discarded.
-	opt := snapshot.Options{Image: cowmem.Supported(), InitTimeout: timeout}
+	// The fuel counter is reset before every call (guest.Fuel.Start): keeping its value
+	// after _initialize would only make each process's snapshot different bytes.
+	opt := snapshot.Options{Image: cowmem.Supported(), InitTimeout: timeout, Volatile: []string{meter.DefaultGlobal}}
 	module, image, err := snapshot.TakeWith(ctx, c.Runtime, wasm, c.ModConfig, opt)
 	if errors.Is(err, snapshot.ErrInitTimeout) {
 		return nil, nil, &guest.Failure{Op: "snapshot", Kind: guest.KindTimeout, Cause: err,

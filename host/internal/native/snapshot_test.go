@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/cowmem"
 	"github.com/onexhost/onex-host/host/internal/guest"
+	"github.com/onexhost/onex-host/host/internal/meter"
 	"github.com/onexhost/onex-host/host/internal/snapshot"
 	"github.com/onexhost/onex-host/plugins/plugintest"
 )
@@ -266,4 +268,21 @@ func TestSnapshot_MonotonicClock(t *testing.T) {
 	out, err := inst.Invoke(context.Background(), "default", "default", nil, time.Time{}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "1", string(out))
+}
+
+// TestSnapshot_MeteredIsDeterministic: the snapshot of a metered module is the same bytes
+// every time — the fuel counter, whose value after _initialize varies with the Go
+// runtime's randomised map iteration, starts at its declared 0 — so that every process
+// finds the snapshot's compilation in the on-disk cache instead of adding its own.
+func TestSnapshot_MeteredIsDeterministic(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t)
+	metered, _, err := meter.Instrument(plugintest.Bytes(t, "plugins/testdata/goecho"), meter.Options{})
+	require.NoError(t, err)
+	opt := snapshot.Options{Image: true, Volatile: []string{meter.DefaultGlobal}}
+	first, _, err := snapshot.TakeWith(ctx, rt, metered, hostModConfig(), opt)
+	require.NoError(t, err)
+	again, _, err := snapshot.TakeWith(ctx, rt, metered, hostModConfig(), opt)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(first, again), "a second snapshot of the same module differs")
 }

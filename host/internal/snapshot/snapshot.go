@@ -61,6 +61,14 @@ type Options struct {
 	// InitTimeout bounds the initialization: the instantiation that runs the start
 	// functions, not the compilations before it. 0: no bound.
 	InitTimeout time.Duration
+	// Volatile names exported mutable globals whose value at the end of the
+	// initialization is not kept: they start at their declared initial value, as in the
+	// original module. For state the host resets before every call anyway — the meter's
+	// fuel counter (meter.DefaultGlobal), whose count after _initialize varies from one
+	// process to the next with the Go runtime's randomised map iteration — so that the
+	// snapshot of one module is the same bytes in every process, and its compilation is
+	// found in the on-disk cache. A name no global is exported under is ignored.
+	Volatile []string
 }
 
 // ErrInitTimeout is returned (wrapped) by TakeWith when the initialization did not end
@@ -106,12 +114,22 @@ func take(ctx context.Context, rt wazero.Runtime, wasm []byte, cfg wazero.Module
 			values[i] = mod.ExportedGlobal(fmt.Sprint(exportPrefix, i)).Get()
 		}
 	}
+	initial := make([]bool, len(l.globals)) // the Volatile ones
+	for _, name := range opt.Volatile {
+		idx, ok, err := l.exportedGlobal(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok && idx >= l.importGlobals && idx-l.importGlobals < uint32(len(l.globals)) {
+			initial[idx-l.importGlobals] = true
+		}
+	}
 	var image []byte
 	if m := mod.Memory(); m != nil {
 		image, _ = m.Read(0, m.Size())
 		image = append([]byte(nil), image...) // a view of the memory closed below
 	}
-	module, err := l.emit(values, image, !opt.Image)
+	module, err := l.emit(values, initial, image, !opt.Image)
 	if err != nil || !opt.Image || image == nil {
 		return module, nil, err
 	}
@@ -239,6 +257,35 @@ func parse(wasm []byte) (*layout, error) {
 	return l, nil
 }
 
+// exportedGlobal returns the index (in the global index space, imports first) of the
+// global exported as name, if any.
+func (l *layout) exportedGlobal(name string) (uint32, bool, error) {
+	p := find(l.secs, secExport)
+	if p == nil {
+		return 0, false, nil
+	}
+	r := &reader{b: p}
+	n, err := r.u32()
+	for i := uint32(0); err == nil && i < n; i++ {
+		var got []byte
+		var kind byte
+		var idx uint32
+		if got, err = r.name(); err != nil {
+			break
+		}
+		if kind, err = r.byte(); err != nil {
+			break
+		}
+		if idx, err = r.u32(); err != nil {
+			break
+		}
+		if kind == 3 && string(got) == name { // 3: a global export
+			return idx, true, nil
+		}
+	}
+	return 0, false, err
+}
+
 // exports returns the export section's entries, minus any named skip, re-encoded, and
 // their count.
 func (l *layout) exports(skip string) ([]byte, uint32, error) {
@@ -288,10 +335,11 @@ func (l *layout) probe() ([]byte, error) {
 	return join(secs), nil
 }
 
-// emit returns the module rewritten to start from values (per defined global) and image:
+// emit returns the module rewritten to start from values (per defined global; the ones
+// marked initial keep their declaration's initial value) and image:
 // with withData, the image is in its data segments; without, it has none and its memory
 // must be provided (Options.Image).
-func (l *layout) emit(values []uint64, image []byte, withData bool) ([]byte, error) {
+func (l *layout) emit(values []uint64, initial []bool, image []byte, withData bool) ([]byte, error) {
 	secs := append([]section(nil), l.secs...)
 	secs = drop(secs, secStart)
 	entries, n, err := l.exports("_initialize")
@@ -305,11 +353,13 @@ func (l *layout) emit(values []uint64, image []byte, withData bool) ([]byte, err
 		p := leb128.AppendU32(nil, uint32(len(l.globals)))
 		for i, g := range l.globals {
 			p = append(p, g.valType, 0)
-			if !g.mutable {
+			if g.mutable {
+				p[len(p)-1] = 1
+			}
+			if !g.mutable || initial[i] {
 				p = append(p, g.init...)
 				continue
 			}
-			p[len(p)-1] = 1
 			v := values[i]
 			switch g.valType {
 			case 0x7f:
