@@ -16,7 +16,7 @@ import (
 // wazero's compilation cache is keyed by the bytes it compiles, so a metered plugin must
 // be instrumented (host/internal/meter) before the cache can even be asked: for a
 // standard-Go plugin that rewrite was a third of a warm `onex-host run` (≈ 0.2 s of
-// CPU, BENCHMARKS.md, issue 23). So the instrumented bytes are kept in the compilation
+// CPU, BENCHMARKS.md, issue 23). So the instrumented bytes of a large module are kept in the compilation
 // cache directory too, under meteredDir, named by the original module's digest and the
 // instrumentation's version, and a later load — in this process or another — reads them
 // instead of rewriting. The file is the module's SHA-256 followed by the module, written
@@ -25,14 +25,20 @@ import (
 // its size limit and evicted with the compiled code (compcache: a file written during a
 // tracked compilation is that compilation's).
 
+// meteredCacheMin is the smallest module whose instrumented bytes are cached: rewriting
+// costs ≈ 40 ms per MB, so below this (≈ 10 ms) a file to read, hash and count in the
+// cache's size would cost about what it saves.
+var meteredCacheMin = 256 << 10 // a variable for its test
+
 // meteredDir is the directory under the cache root that holds instrumented modules.
 var meteredDir = fmt.Sprintf("onex-metered-v%d", meter.Version)
 
 // meteredCode returns wasm, whose digest is digest, instrumented for metered execution:
-// from the disk cache when it holds it, else rewritten (and stored there, best effort).
-// Errors are the instrumentation's: the module is malformed.
+// from the disk cache when it holds it, else rewritten (and stored there, best effort,
+// for modules of meteredCacheMin bytes or more). Errors are the instrumentation's: the
+// module is malformed.
 func (h *Host) meteredCode(digest string, wasm []byte) ([]byte, error) {
-	if h.disk == nil {
+	if h.disk == nil || len(wasm) < meteredCacheMin {
 		code, _, err := meter.Instrument(wasm, meter.Options{})
 		return code, err
 	}
