@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/onexhost/onex-host/abi"
@@ -105,8 +106,12 @@ func (r *run) flush() bool {
 		return true
 	}
 	r.rec.UpdatedAt = r.now()
-	if err := r.e.st.put(r.rec); err != nil {
-		if r.ctx.Err() == nil {
+	if err := r.e.st.put(r.ctx, r.rec); err != nil {
+		switch {
+		case r.ctx.Err() != nil:
+		case errors.Is(err, ErrLost):
+			r.e.cfg.Log.Info("orchestrator: workflow taken over by another host", "id", r.rec.ID)
+		default:
 			r.e.cfg.Log.Error("orchestrator: workflow loop stopped", "id", r.rec.ID, "err", err)
 		}
 		for _, q := range r.replies {
