@@ -1,0 +1,226 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/cluster"
+	"github.com/onexhost/onex-host/host/orchestrator"
+)
+
+// fxNode is an effect node shared by the hosts of a test that deduplicates by
+// operation id, as a node behind the cluster's EffectRecords does: it counts the
+// requests per operation id, the operation ids per (workflow, step), and applies
+// each operation id once.
+type fxNode struct {
+	mu       sync.Mutex
+	requests map[string]int
+	bySlot   map[string]map[string]bool // workflow/step → operation ids requested
+	applied  int
+}
+
+func newFxNode() *fxNode {
+	return &fxNode{requests: map[string]int{}, bySlot: map[string]map[string]bool{}}
+}
+
+func (a *fxNode) run(req orchestrator.StepRequest) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requests[req.OperationID]++
+	if a.requests[req.OperationID] == 1 {
+		a.applied++
+	}
+	slot := req.WorkflowID + "/" + req.Call.ID
+	if a.bySlot[slot] == nil {
+		a.bySlot[slot] = map[string]bool{}
+	}
+	a.bySlot[slot][req.OperationID] = true
+}
+
+func (a *fxNode) total() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.applied
+}
+
+// wfHost is one host of a workflow test cluster: its connection, workflow store and
+// engine.
+type wfHost struct {
+	id     string
+	nc     *nats.Conn
+	store  *cluster.Workflows
+	engine *orchestrator.Engine
+
+	mu   sync.Mutex
+	dead bool
+}
+
+// crash stops h as a kill -9 would: no step reaches a node from here any more, its
+// leases are no longer renewed nor released, its connection closes.
+func (h *wfHost) crash() {
+	h.mu.Lock()
+	h.dead = true
+	h.mu.Unlock()
+	cluster.HaltWorkflows(h.store)
+	h.nc.Close()
+}
+
+// effectSteps is a workflow of n effect steps run one after another.
+func effectSteps(n int) orchestrator.Definition {
+	return orchestrator.Definition{Name: "steps", Plan: func(_ context.Context, in abi.OrchestrateInput) (abi.OrchestrateOutput, error) {
+		for _, s := range in.Steps {
+			if s.Status != abi.StepCompleted {
+				return abi.OrchestrateOutput{}, nil
+			}
+		}
+		if len(in.Steps) == n {
+			return abi.OrchestrateOutput{Complete: &abi.Completion{Output: json.RawMessage(`{"ok":true}`)}}, nil
+		}
+		c := abi.StepCall{ID: fmt.Sprintf("s%d", len(in.Steps)+1), Kind: abi.StepEffect, Node: "fx", Operation: "apply",
+			Retry: &abi.RetryPolicy{MaxAttempts: 100, DelayMS: 10}}
+		return abi.OrchestrateOutput{Run: []abi.StepCall{c}}, nil
+	}}
+}
+
+// newWFHost starts a host whose effect steps go to fx after a few milliseconds. A step
+// of node "block" runs until it is cancelled.
+func newWFHost(t *testing.T, e *cluster.Embedded, id string, lease time.Duration, def orchestrator.Definition, fx *fxNode) *wfHost {
+	t.Helper()
+	ctx := patientContext(t)
+	nc, err := e.Connect(id)
+	require.NoError(t, err)
+	h := &wfHost{id: id, nc: nc}
+	runner := orchestrator.RunnerFunc(func(ctx context.Context, req orchestrator.StepRequest) (json.RawMessage, error) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		h.mu.Lock()
+		dead := h.dead
+		h.mu.Unlock()
+		if dead || req.Call.Node == "block" {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		fx.run(req)
+		return json.RawMessage(`{"applied":true}`), nil
+	})
+	h.store, err = cluster.NewWorkflows(ctx, nc, id, cluster.WorkflowsConfig{Lease: lease, Partitions: 16, Logger: quiet})
+	require.NoError(t, err)
+	h.engine, err = orchestrator.OpenStore(h.store, orchestrator.Config{Definitions: []orchestrator.Definition{def}, Runner: runner, NoSync: true})
+	require.NoError(t, err)
+	require.NoError(t, h.store.Attach(h.engine))
+	t.Cleanup(func() {
+		_ = h.engine.Close()
+		h.nc.Close()
+	})
+	return h
+}
+
+// TestWorkflowsTakeover starts 30 workflows of 5 effect steps on host a, which takes
+// every partition; a crashes mid-run (no more effects, renewals or writes) and b and c
+// take its workflows over once its leases expired: all
+// complete, and each step reached its node under one operation id only (a step re-run
+// after the takeover has the same attempt, so the same operation id, which a node
+// behind EffectRecords deduplicates), some of them more than once.
+func TestWorkflowsTakeover(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	fx := newFxNode()
+	const lease, n, steps = time.Second, 30, 5
+	def := effectSteps(steps)
+	ha := newWFHost(t, e, "a", lease, def, fx)
+	hb := newWFHost(t, e, "b", lease, def, fx)
+	hc := newWFHost(t, e, "c", lease, def, fx)
+	ctx := patientContext(t)
+
+	for i := range n {
+		_, created, err := ha.engine.Start(ctx, fmt.Sprintf("wf-%02d", i), "steps", json.RawMessage(`{}`))
+		require.NoError(t, err)
+		require.True(t, created)
+	}
+	// Idempotent cluster-wide: the same start on another host answers the record.
+	w, created, err := hb.engine.Start(ctx, "wf-00", "steps", json.RawMessage(`{}`))
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, "wf-00", w.ID)
+	_, _, err = hc.engine.Start(ctx, "wf-00", "steps", json.RawMessage(`{"other":1}`))
+	require.ErrorIs(t, err, orchestrator.ErrConflict)
+
+	eventually(t, func() bool { return fx.total() >= n }, "a applies some effects")
+	ha.crash()
+	require.Less(t, fx.total(), n*steps, "a finished everything before it stopped: the test proves nothing")
+
+	for i := range n {
+		id := fmt.Sprintf("wf-%02d", i)
+		w, err := hc.engine.Wait(ctx, id)
+		require.NoError(t, err, id)
+		require.Equal(t, abi.WorkflowCompleted, w.Status, "%s: %s", id, w.Error)
+	}
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	require.Len(t, fx.bySlot, n*steps)
+	for slot, ops := range fx.bySlot {
+		assert.Len(t, ops, 1, "step %s ran under several operation ids: %v", slot, ops)
+	}
+	assert.Equal(t, n*steps, fx.applied)
+	assert.False(t, hb.engine.Running("wf-00") || hc.engine.Running("wf-00"))
+	assert.Positive(t, hb.store.TakeOvers()+hc.store.TakeOvers(), "nobody took a's partitions over")
+}
+
+// TestWorkflowsControlRouted: a workflow run on one host is paused, resumed and
+// cancelled from another; Get and List answer the same on every host.
+func TestWorkflowsControlRouted(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	fx := newFxNode()
+	def := orchestrator.Definition{Name: "wait", Plan: func(_ context.Context, in abi.OrchestrateInput) (abi.OrchestrateOutput, error) {
+		if len(in.Steps) == 0 {
+			return abi.OrchestrateOutput{Run: []abi.StepCall{{ID: "s1", Kind: abi.StepCompute, Node: "block", Operation: "x"}}}, nil
+		}
+		if in.Steps[0].Status == abi.StepCompleted {
+			return abi.OrchestrateOutput{Complete: &abi.Completion{}}, nil
+		}
+		return abi.OrchestrateOutput{}, nil
+	}}
+	const lease = time.Second
+	ha := newWFHost(t, e, "a", lease, def, fx)
+	hb := newWFHost(t, e, "b", lease, def, fx)
+	ctx := patientContext(t)
+
+	_, _, err := ha.engine.Start(ctx, "w1", "wait", nil)
+	require.NoError(t, err)
+	eventually(t, func() bool { return ha.engine.Running("w1") || hb.engine.Running("w1") })
+	owner, other := ha, hb
+	if hb.engine.Running("w1") {
+		owner, other = hb, ha
+	}
+	w, err := other.engine.Pause(ctx, "w1")
+	require.NoError(t, err)
+	assert.Equal(t, abi.WorkflowPaused, w.Status)
+	got, err := other.engine.Get("w1")
+	require.NoError(t, err)
+	assert.Equal(t, abi.WorkflowPaused, got.Status)
+	w, err = other.engine.Resume(ctx, "w1")
+	require.NoError(t, err)
+	assert.Equal(t, abi.WorkflowRunning, w.Status)
+	w, err = other.engine.Cancel(ctx, "w1")
+	require.NoError(t, err)
+	assert.Equal(t, abi.WorkflowCancelled, w.Status)
+	_, err = other.engine.Pause(ctx, "w1")
+	require.ErrorIs(t, err, orchestrator.ErrFinished)
+	list, _, err := owner.engine.List(orchestrator.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, abi.WorkflowCancelled, list[0].Status)
+}
