@@ -161,26 +161,15 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	if err != nil {
 		return nil, fmt.Errorf("cluster: JetStream: %w", err)
 	}
-	state, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerStateBucket,
-		Description: "onex-host: reducer state per (node, key)", Replicas: cfg.Replicas})
+	kvs, err := keyValues(ctx, nc, cfg.Replicas,
+		[2]string{reducerStateBucket, "onex-host: reducer state per (node, key)"},
+		[2]string{reducerOwnersBucket, "onex-host: reducer partition leases"},
+		[2]string{reducerFailedBucket, "onex-host: reducer intents that failed for good"},
+		[2]string{reducerDeadBucket, "onex-host: reducer events whose fold failed (dead letters)"})
 	if err != nil {
 		return nil, err
 	}
-	owner, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerOwnersBucket,
-		Description: "onex-host: reducer partition leases", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
-	failed, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerFailedBucket,
-		Description: "onex-host: reducer intents that failed for good", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
-	dead, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerDeadBucket,
-		Description: "onex-host: reducer events whose fold failed (dead letters)", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
+	state, owner, failed, dead := kvs[0], kvs[1], kvs[2], kvs[3]
 	r := &Reducers{failed: failed, dead: dead, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
 		cache: map[string]cachedRecord{}, pending: map[nodeKey]int{},

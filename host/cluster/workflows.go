@@ -127,16 +127,13 @@ func NewWorkflows(ctx context.Context, nc *nats.Conn, hostID string, cfg Workflo
 	if err != nil {
 		return nil, fmt.Errorf("cluster: JetStream: %w", err)
 	}
-	state, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: workflowStateBucket,
-		Description: "onex-host: workflow records", Replicas: cfg.Replicas})
+	kvs, err := keyValues(ctx, nc, cfg.Replicas,
+		[2]string{workflowStateBucket, "onex-host: workflow records"},
+		[2]string{workflowOwnersBucket, "onex-host: workflow partition leases"})
 	if err != nil {
 		return nil, err
 	}
-	owner, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: workflowOwnersBucket,
-		Description: "onex-host: workflow partition leases", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
+	state, owner := kvs[0], kvs[1]
 	w := &Workflows{nc: nc, state: state, host: hostID, cfg: cfg, log: cfg.Logger, final: map[string]struct{}{},
 		kick: make(chan struct{}, 1), watched: make(chan struct{})}
 	w.ctx, w.stop = context.WithCancel(context.Background())
