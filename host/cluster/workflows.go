@@ -146,6 +146,10 @@ func NewWorkflows(ctx context.Context, nc *nats.Conn, hostID string, cfg Workflo
 // HostID returns this host's id.
 func (w *Workflows) HostID() string { return w.host }
 
+// Shared reports true: the store is shared by the engines of a cluster
+// (orchestrator.OpenStore then resumes nothing itself: Attach's watcher adopts).
+func (w *Workflows) Shared() bool { return true }
+
 // TakeOvers returns how many partitions holding workflows not final this host took
 // over from a host whose lease had expired (or that left). It does not block.
 func (w *Workflows) TakeOvers() uint64 { return w.takeOvers.Load() }

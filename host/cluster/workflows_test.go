@@ -62,6 +62,9 @@ type wfHost struct {
 
 	mu   sync.Mutex
 	dead bool
+	// hold is a step id whose attempts never reach the node here: they run until
+	// cancelled ("" none).
+	hold string
 }
 
 // crash stops h as a kill -9 would: no step reaches a node from here any more, its
@@ -106,9 +109,9 @@ func newWFHost(t *testing.T, e *cluster.Embedded, id string, lease time.Duration
 		case <-time.After(5 * time.Millisecond):
 		}
 		h.mu.Lock()
-		dead := h.dead
+		dead, hold := h.dead, h.hold
 		h.mu.Unlock()
-		if dead || req.Call.Node == "block" {
+		if dead || req.Call.Node == "block" || (hold != "" && req.Call.ID == hold) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
@@ -128,8 +131,9 @@ func newWFHost(t *testing.T, e *cluster.Embedded, id string, lease time.Duration
 }
 
 // TestWorkflowsTakeover starts 30 workflows of 5 effect steps on host a, which takes
-// every partition; a crashes mid-run (no more effects, renewals or writes) and b and c
-// take its workflows over once its leases expired: all
+// every partition; a runs steps s1 and s2 of each, and crashes (no more effects,
+// renewals or writes) while every s3 is recorded running there; b and c take its
+// workflows over once its leases expired and run s3 again with the same attempt: all
 // complete, and each step reached its node under one operation id only (a step re-run
 // after the takeover has the same attempt, so the same operation id, which a node
 // behind EffectRecords deduplicates), some of them more than once.
@@ -142,6 +146,7 @@ func TestWorkflowsTakeover(t *testing.T) {
 	ha := newWFHost(t, e, "a", lease, def, fx)
 	hb := newWFHost(t, e, "b", lease, def, fx)
 	hc := newWFHost(t, e, "c", lease, def, fx)
+	ha.hold = "s3"
 	ctx := patientContext(t)
 
 	for i := range n {
@@ -157,9 +162,15 @@ func TestWorkflowsTakeover(t *testing.T) {
 	_, _, err = hc.engine.Start(ctx, "wf-00", "steps", json.RawMessage(`{"other":1}`))
 	require.ErrorIs(t, err, orchestrator.ErrConflict)
 
-	eventually(t, func() bool { return fx.total() >= n }, "a applies some effects")
+	eventually(t, func() bool { return fx.total() == 2*n }, "a applies s1 and s2 of every workflow")
+	for i := range n {
+		id := fmt.Sprintf("wf-%02d", i)
+		eventually(t, func() bool {
+			w, err := ha.engine.Get(id)
+			return err == nil && len(w.Steps) == 3 && w.Steps[2].Status == abi.StepRunning
+		}, "%s: s3 never recorded running on a", id)
+	}
 	ha.crash()
-	require.Less(t, fx.total(), n*steps, "a finished everything before it stopped: the test proves nothing")
 
 	for i := range n {
 		id := fmt.Sprintf("wf-%02d", i)
@@ -167,6 +178,12 @@ func TestWorkflowsTakeover(t *testing.T) {
 		require.NoError(t, err, id)
 		require.Equal(t, abi.WorkflowCompleted, w.Status, "%s: %s", id, w.Error)
 	}
+	// Each engine counts the workflows it completed: summed, every one once.
+	done := 0
+	for _, h := range []*wfHost{ha, hb, hc} {
+		done += h.engine.Counts()[abi.WorkflowCompleted]
+	}
+	assert.Equal(t, n, done)
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
 	require.Len(t, fx.bySlot, n*steps)

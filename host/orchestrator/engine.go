@@ -55,11 +55,12 @@ func Open(path string, cfg Config) (*Engine, error) {
 }
 
 // OpenStore is Open over st (which the engine closes in Close): it resumes the
-// workflows not final that st lets it claim (Store.Claim). With a Store shared by
-// several engines (host/cluster's Workflows), the others are run by the engine that
-// owns them, and the store calls Adopt when this one takes them over. Counts then
-// count what this engine wrote and found at OpenStore, not the cluster's workflows.
-// Errors: a bad Config, or st cannot be read.
+// workflows not final that st lets it claim (Store.Claim). A Store shared by several
+// engines (host/cluster's Workflows) says so with a method Shared() bool answering
+// true; then OpenStore reads nothing: the store calls Adopt for the workflows this
+// engine is to run, as it takes them over, and Counts counts the workflows this engine
+// ran, by the status it last wrote (summed over the engines, the cluster's). Errors:
+// a bad Config, or st cannot be read.
 func OpenStore(st Store, cfg Config) (*Engine, error) {
 	cfg, defs, err := cfg.check()
 	if err != nil {
@@ -67,6 +68,9 @@ func OpenStore(st Store, cfg Config) (*Engine, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, defs: defs, st: store{st}, ctx: ctx, stop: stop, runs: map[string]*run{}, starting: map[string]chan struct{}{}, counts: map[abi.WorkflowStatus]int{}}
+	if s, ok := st.(interface{ Shared() bool }); ok && s.Shared() {
+		return e, nil
+	}
 	var resume []*record
 	err = e.st.scan(ctx, "", func(r *record) bool {
 		e.counts[r.Status]++
@@ -371,7 +375,8 @@ func (e *Engine) Wait(ctx context.Context, id string) (Workflow, error) {
 	}
 }
 
-// Counts returns how many workflows the store holds in each status. It does not block
+// Counts returns how many workflows the store holds in each status (with a shared
+// Store: how many this engine ran, by the status it last wrote; see OpenStore). It does not block
 // on I/O.
 func (e *Engine) Counts() map[abi.WorkflowStatus]int {
 	e.mu.Lock()

@@ -30,6 +30,7 @@ type run struct {
 	replies  []ctlReq
 	dirty    bool
 	written  abi.WorkflowStatus // the status last written (Counts follow it)
+	lost     bool               // a write answered ErrLost: another engine runs it now
 }
 
 func newRun(e *Engine, rec *record, d Definition) *run {
@@ -110,6 +111,7 @@ func (r *run) flush() bool {
 		switch {
 		case r.ctx.Err() != nil:
 		case errors.Is(err, ErrLost):
+			r.lost = true
 			r.e.cfg.Log.Info("orchestrator: workflow taken over by another host", "id", r.rec.ID)
 		default:
 			r.e.cfg.Log.Error("orchestrator: workflow loop stopped", "id", r.rec.ID, "err", err)
@@ -198,6 +200,9 @@ func (r *run) exit() {
 	r.replies = nil
 	r.e.mu.Lock()
 	delete(r.e.runs, r.rec.ID)
+	if r.lost { // counted by the engine that runs it now
+		r.e.counts[r.written]--
+	}
 	r.e.mu.Unlock()
 	close(r.done)
 }
