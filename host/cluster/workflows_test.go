@@ -96,7 +96,7 @@ func effectSteps(n int) orchestrator.Definition {
 
 // newWFHost starts a host whose effect steps go to fx after a few milliseconds. A step
 // of node "block" runs until it is cancelled.
-func newWFHost(t *testing.T, e *cluster.Embedded, id string, lease time.Duration, def orchestrator.Definition, fx *fxNode) *wfHost {
+func newWFHost(t testing.TB, e *cluster.Embedded, id string, lease time.Duration, def orchestrator.Definition, fx *fxNode) *wfHost {
 	t.Helper()
 	ctx := patientContext(t)
 	nc, err := e.Connect(id)
