@@ -32,6 +32,9 @@ const (
 	// subjectWorkflowHost + host id is where a host takes control requests ("pause",
 	// "resume", "cancel") for the workflows it runs, and "adopt" notices.
 	subjectWorkflowHost = "onex.workflow.host."
+	// subjectWorkflowReleased is where a closing host says it released its partitions:
+	// every host sweeps at once instead of at its next tick.
+	subjectWorkflowReleased = "onex.workflow.released"
 )
 
 // WorkflowsConfig configures Workflows. The zero value takes every default.
@@ -90,10 +93,10 @@ type Workflows struct {
 	cfg   WorkflowsConfig
 	log   *slog.Logger
 
-	// mu guards engine, sub and final.
+	// mu guards engine, subs and final.
 	mu     sync.Mutex
 	engine WorkflowEngine
-	sub    *nats.Subscription
+	subs   []*nats.Subscription
 	final  map[string]struct{} // ids known to be final: they never change again
 
 	takeOvers atomic.Uint64
@@ -186,11 +189,18 @@ func (w *Workflows) Attach(engine WorkflowEngine) error {
 	if err != nil {
 		return fmt.Errorf("cluster: workflows: subscribe: %w", err)
 	}
-	if err := w.nc.Flush(); err != nil {
+	rel, err := w.nc.Subscribe(subjectWorkflowReleased, func(*nats.Msg) { w.wake() })
+	if err == nil {
+		err = w.nc.Flush()
+	}
+	if err != nil {
 		_ = sub.Unsubscribe()
+		if rel != nil {
+			_ = rel.Unsubscribe()
+		}
 		return fmt.Errorf("cluster: workflows: %w", err)
 	}
-	w.engine, w.sub = engine, sub
+	w.engine, w.subs = engine, []*nats.Subscription{sub, rel}
 	go w.watch()
 	return nil
 }
@@ -584,13 +594,16 @@ func isFinal(rec []byte) bool {
 }
 
 // Close implements orchestrator.Store (the engine calls it in its Close, once its
-// workflows' loops have returned): it stops the watcher and the control requests and
-// releases this host's partitions, so that other hosts take them over at once.
+// workflows' loops have returned): it stops the watcher and the control requests,
+// releases this host's partitions and tells the other hosts, which sweep at once and
+// take them over.
 // Idempotent.
 func (w *Workflows) Close() error {
 	w.closing.Do(func() {
 		w.halt()
 		w.parts.release()
+		_ = w.nc.Publish(subjectWorkflowReleased, []byte(w.host))
+		_ = w.nc.Flush()
 	})
 	return nil
 }
@@ -598,10 +611,10 @@ func (w *Workflows) Close() error {
 // halt stops this host as a crash would: no more answers, no renewals, no release.
 func (w *Workflows) halt() {
 	w.mu.Lock()
-	sub, attached := w.sub, w.engine != nil
+	subs, attached := w.subs, w.engine != nil
 	w.mu.Unlock()
-	if sub != nil {
-		_ = sub.Unsubscribe()
+	for _, s := range subs {
+		_ = s.Unsubscribe()
 	}
 	w.stop()
 	if attached {

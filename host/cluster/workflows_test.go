@@ -241,3 +241,42 @@ func TestWorkflowsControlRouted(t *testing.T) {
 	require.Len(t, list, 1)
 	assert.Equal(t, abi.WorkflowCancelled, list[0].Status)
 }
+
+// TestWorkflowsHandOverAtClose: an engine closed with workflows running (each with s2
+// recorded running there) releases its partitions and says so, and the other host
+// resumes them at once — without waiting for a lease to expire or its next sweep
+// tick (30 s with the test's lease) — and completes them.
+func TestWorkflowsHandOverAtClose(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	fx := newFxNode()
+	const n = 8
+	def := effectSteps(3)
+	ha := newWFHost(t, e, "a", time.Minute, def, fx) // a lease that would outlast the test
+	ha.hold = "s2"
+	hb := newWFHost(t, e, "b", time.Minute, def, fx)
+	ctx := patientContext(t)
+	for i := range n {
+		_, _, err := ha.engine.Start(ctx, fmt.Sprintf("h-%d", i), "steps", nil)
+		require.NoError(t, err)
+	}
+	for i := range n {
+		id := fmt.Sprintf("h-%d", i)
+		eventually(t, func() bool {
+			w, err := ha.engine.Get(id)
+			return err == nil && len(w.Steps) == 2 && w.Steps[1].Status == abi.StepRunning
+		}, "%s: s2 never recorded running on a", id)
+	}
+	start := time.Now()
+	require.NoError(t, ha.engine.Close())
+	for i := range n {
+		w, err := hb.engine.Wait(ctx, fmt.Sprintf("h-%d", i))
+		require.NoError(t, err)
+		assert.Equal(t, abi.WorkflowCompleted, w.Status)
+		assert.Equal(t, 1, w.Steps[1].Attempt, "s2 resumed with its attempt")
+	}
+	// Sooner than the lease, and than a's lease/2 sweep tick: the release was announced.
+	assert.Less(t, time.Since(start), 30*time.Second)
+	assert.Equal(t, n*3, fx.total())
+	assert.Positive(t, hb.store.TakeOvers())
+}
