@@ -231,7 +231,8 @@ func parseWorkflowKey(k string) (int, string, bool) {
 	return p, string(id), true
 }
 
-// Create implements orchestrator.Store: a create of the key, cluster-wide.
+// Create implements orchestrator.Store: a create of the key, atomic cluster-wide, so
+// Start is idempotent by id across hosts.
 func (w *Workflows) Create(ctx context.Context, id string, rec []byte) ([]byte, uint64, bool, error) {
 	rev, err := w.state.Create(ctx, w.workflowKey(id), rec)
 	if err == nil {
@@ -265,7 +266,8 @@ func (w *Workflows) Put(ctx context.Context, id string, rev uint64, rec []byte) 
 	return next, nil
 }
 
-// Get implements orchestrator.Store.
+// Get implements orchestrator.Store: the record and its revision as JetStream has them
+// now (the value is the entry's, not a copy), orchestrator.ErrNotFound for none.
 func (w *Workflows) Get(ctx context.Context, id string) ([]byte, uint64, error) {
 	e, err := w.state.Get(ctx, w.workflowKey(id))
 	switch {

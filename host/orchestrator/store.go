@@ -101,11 +101,6 @@ type Store interface {
 	Close() error
 }
 
-// ErrLost is returned by Store.Put when the record changed since its writer read it
-// or the writer may no longer write it (another host took the workflow over): the
-// workflow's loop here stops without writing, and its new owner goes on.
-var ErrLost = errors.New("orchestrator: workflow record taken over")
-
 // boltStore is the local Store: a bbolt file.
 type boltStore struct {
 	db    *bolt.DB
