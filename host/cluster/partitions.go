@@ -27,8 +27,9 @@ type partitions struct {
 	log    *slog.Logger
 	what   string // for logs: "reducer partition", "workflow partition"
 	// taken, when set, is called (without locks held) after this host took a
-	// partition over (not after a renewal).
-	taken func(p int)
+	// partition over (not after a renewal); lost after a renewal found the partition
+	// held by another host (or expired and gone).
+	taken, lost func(p int)
 
 	mu     sync.Mutex
 	owned  map[int]*partitionLease // partitions this host holds
@@ -202,6 +203,9 @@ func (t *partitions) renew() {
 			case isStale(err):
 				t.log.Warn(t.what+" lost", "partition", p, "host", t.host)
 				t.forget(p, t.host)
+				if t.lost != nil {
+					t.lost(p)
+				}
 			default:
 				t.log.Warn(t.what+" lease not renewed; trying again", "partition", p, "error", err)
 			}

@@ -60,6 +60,7 @@ type WorkflowsConfig struct {
 type WorkflowEngine interface {
 	Adopt(ctx context.Context, id string) error
 	Running(id string) bool
+	Release(id string)
 	Pause(ctx context.Context, id string) (orchestrator.Workflow, error)
 	Resume(ctx context.Context, id string) (orchestrator.Workflow, error)
 	Cancel(ctx context.Context, id string) (orchestrator.Workflow, error)
@@ -142,6 +143,13 @@ func NewWorkflows(ctx context.Context, nc *nats.Conn, hostID string, cfg Workflo
 	w.ctx, w.stop = context.WithCancel(context.Background())
 	w.parts = newPartitions(js, owner, workflowOwnersBucket, hostID, cfg.Lease, cfg.Logger, "workflow partition")
 	w.parts.taken = func(int) { w.wake() }
+	w.parts.lost = func(p int) {
+		w.work.Add(1)
+		go func() {
+			defer w.work.Done()
+			w.releaseLost(p)
+		}()
+	}
 	go w.parts.renew()
 	return w, nil
 }
@@ -584,6 +592,25 @@ func (w *Workflows) adopt(ctx context.Context, id string) {
 	}
 }
 
+// releaseLost stops the loops this host's engine runs for partition p, which it lost:
+// their attempts are cancelled now instead of running on beside the new owner's until
+// their next write fails.
+func (w *Workflows) releaseLost(p int) {
+	e := w.attached()
+	if e == nil {
+		return
+	}
+	byPart, err := w.keys(w.ctx)
+	if err != nil {
+		return // their next writes fail (ErrLost) and stop them
+	}
+	for _, id := range byPart[p] {
+		if e.Running(id) && !w.parts.owns(p) {
+			e.Release(id)
+		}
+	}
+}
+
 // isFinal reports whether a workflow record's status is final.
 func isFinal(rec []byte) bool {
 	var r struct {
@@ -619,13 +646,13 @@ func (w *Workflows) halt() {
 		_ = s.Unsubscribe()
 	}
 	w.stop()
-	if attached {
-		<-w.watched
-	}
-	w.work.Wait()
-	select {
+	select { // no renewal (so no lost partition) after this
 	case <-w.parts.stopc:
 	default:
 		w.parts.stop()
 	}
+	if attached {
+		<-w.watched
+	}
+	w.work.Wait()
 }

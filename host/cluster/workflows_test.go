@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -62,9 +64,12 @@ type wfHost struct {
 
 	mu   sync.Mutex
 	dead bool
-	// hold is a step id whose attempts never reach the node here: they run until
-	// cancelled ("" none).
-	hold string
+	// hold is a step id whose attempts do not reach the node here until unhold is
+	// closed (nil: never) or they are cancelled ("" none).
+	hold   string
+	unhold chan struct{}
+	// heldCancelled counts the held attempts that ended cancelled.
+	heldCancelled atomic.Int32
 }
 
 // crash stops h as a kill -9 would: no step reaches a node from here any more, its
@@ -109,9 +114,16 @@ func newWFHost(t testing.TB, e *cluster.Embedded, id string, lease time.Duration
 		case <-time.After(5 * time.Millisecond):
 		}
 		h.mu.Lock()
-		dead, hold := h.dead, h.hold
+		dead, hold, unhold := h.dead, h.hold, h.unhold
 		h.mu.Unlock()
-		if dead || req.Call.Node == "block" || (hold != "" && req.Call.ID == hold) {
+		if hold != "" && req.Call.ID == hold && unhold != nil {
+			select {
+			case <-ctx.Done():
+				h.heldCancelled.Add(1)
+				return nil, ctx.Err()
+			case <-unhold:
+			}
+		} else if dead || req.Call.Node == "block" || (hold != "" && req.Call.ID == hold) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
@@ -143,9 +155,9 @@ func TestWorkflowsTakeover(t *testing.T) {
 	fx := newFxNode()
 	const lease, n, steps = time.Second, 30, 5
 	def := effectSteps(steps)
+	// b and c start once a runs everything: else their sweeps may take a partition
+	// between a Start's record and its claim.
 	ha := newWFHost(t, e, "a", lease, def, fx)
-	hb := newWFHost(t, e, "b", lease, def, fx)
-	hc := newWFHost(t, e, "c", lease, def, fx)
 	ha.hold = "s3"
 	ctx := patientContext(t)
 
@@ -154,6 +166,9 @@ func TestWorkflowsTakeover(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, created)
 	}
+	eventually(t, func() bool { return fx.total() == 2*n }, "a applies s1 and s2 of every workflow")
+	hb := newWFHost(t, e, "b", lease, def, fx)
+	hc := newWFHost(t, e, "c", lease, def, fx)
 	// Idempotent cluster-wide: the same start on another host answers the record.
 	w, created, err := hb.engine.Start(ctx, "wf-00", "steps", json.RawMessage(`{}`))
 	require.NoError(t, err)
@@ -254,7 +269,6 @@ func TestWorkflowsHandOverAtClose(t *testing.T) {
 	def := effectSteps(3)
 	ha := newWFHost(t, e, "a", time.Minute, def, fx) // a lease that would outlast the test
 	ha.hold = "s2"
-	hb := newWFHost(t, e, "b", time.Minute, def, fx)
 	ctx := patientContext(t)
 	for i := range n {
 		_, _, err := ha.engine.Start(ctx, fmt.Sprintf("h-%d", i), "steps", nil)
@@ -267,6 +281,7 @@ func TestWorkflowsHandOverAtClose(t *testing.T) {
 			return err == nil && len(w.Steps) == 2 && w.Steps[1].Status == abi.StepRunning
 		}, "%s: s2 never recorded running on a", id)
 	}
+	hb := newWFHost(t, e, "b", time.Minute, def, fx)
 	start := time.Now()
 	require.NoError(t, ha.engine.Close())
 	for i := range n {
@@ -279,4 +294,57 @@ func TestWorkflowsHandOverAtClose(t *testing.T) {
 	assert.Less(t, time.Since(start), 30*time.Second)
 	assert.Equal(t, n*3, fx.total())
 	assert.Positive(t, hb.store.TakeOvers())
+}
+
+// TestWorkflowsLeaseLostAlive: host a, alive, loses its partitions (their leases
+// vanish, as when it cannot renew in time). At its next renewal it stops its loops
+// there (Release: their held attempts are cancelled), and b or a itself takes each
+// partition and completes its workflows. Whichever way each went, every workflow
+// completes with s2 at attempt 1, each effect is applied once, and the engines'
+// counts of completed workflows add up to n (a released loop is not counted twice).
+func TestWorkflowsLeaseLostAlive(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	fx := newFxNode()
+	const n = 6
+	def := effectSteps(3)
+	ha := newWFHost(t, e, "a", 0, def, fx)
+	ha.hold, ha.unhold = "s2", make(chan struct{})
+	ctx := patientContext(t)
+	for i := range n {
+		_, _, err := ha.engine.Start(ctx, fmt.Sprintf("l-%d", i), "steps", nil)
+		require.NoError(t, err)
+	}
+	for i := range n {
+		id := fmt.Sprintf("l-%d", i)
+		eventually(t, func() bool {
+			w, err := ha.engine.Get(id)
+			return err == nil && len(w.Steps) == 2 && w.Steps[1].Status == abi.StepRunning
+		}, "%s: s2 never recorded running on a", id)
+	}
+	hb := newWFHost(t, e, "b", 0, def, fx)
+	js, err := jetstream.New(hb.nc)
+	require.NoError(t, err)
+	owners, err := js.KeyValue(ctx, "onex_workflow_owners")
+	require.NoError(t, err)
+	keys, err := owners.ListKeys(ctx)
+	require.NoError(t, err)
+	for k := range keys.Keys() {
+		require.NoError(t, owners.Delete(ctx, k))
+	}
+	// Nothing but a Release ends a held attempt before unhold.
+	eventually(t, func() bool { return ha.heldCancelled.Load() > 0 }, "a never stopped a loop of a lost partition")
+	close(ha.unhold)
+	for i := range n {
+		id := fmt.Sprintf("l-%d", i)
+		w, err := hb.engine.Wait(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, abi.WorkflowCompleted, w.Status)
+		assert.Equal(t, 1, w.Steps[1].Attempt, "s2 resumed with its attempt")
+		eventually(t, func() bool { return !ha.engine.Running(id) && !hb.engine.Running(id) }, "%s: still runs", id)
+	}
+	ca, cb := ha.engine.Counts(), hb.engine.Counts()
+	assert.Equal(t, n, ca[abi.WorkflowCompleted]+cb[abi.WorkflowCompleted], "a: %v, b: %v", ca, cb)
+	assert.Zero(t, ca[abi.WorkflowRunning]+cb[abi.WorkflowRunning], "a: %v, b: %v", ca, cb)
+	assert.Equal(t, n*3, fx.total())
 }

@@ -140,6 +140,25 @@ func (e *Engine) Adopt(ctx context.Context, id string) error {
 	return nil
 }
 
+// Release stops workflow id's loop here as Close stops them all, without writing: its
+// running attempts are cancelled and not recorded. A shared Store calls it when this
+// engine lost the workflow's partition (another engine runs it now, or soon). It
+// blocks until the loop has returned (attempts honour their context); a workflow not
+// run here is a no-op.
+func (e *Engine) Release(id string) {
+	e.mu.Lock()
+	r := e.runs[id]
+	if r != nil {
+		r.lost = true // counted by the engine that runs it next
+	}
+	e.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+}
+
 // Running reports whether workflow id runs on this engine now (it is not final and
 // its loop is here). It does not block on I/O.
 func (e *Engine) Running(id string) bool {
