@@ -276,7 +276,9 @@ func serve(ctx context.Context, e *env, f *config.File, mode serveMode) error {
 	rs.startIntents(srv, logger)
 	// The engine resumes workflows at once: after the nodes their steps run on. A
 	// contract that does not fit the nodes fails the start before it says ready.
-	wf, err := builtin.openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
+	// With NATS, workflow state lives in JetStream (any host runs, and takes over, any
+	// workflow); without, in <data_dir>/workflows.db.
+	wf, err := builtin.clustered(cl).openWorkflows(hcfg.DataDir, workflowFiles, srv, cl != nil, logger)
 	releaseReady()
 	if err != nil {
 		_ = httpSrv.Close()

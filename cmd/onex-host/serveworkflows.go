@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
+	"github.com/onexhost/onex-host/host/cluster"
 	"github.com/onexhost/onex-host/host/orchestrator"
 	"github.com/onexhost/onex-host/host/orchestrator/workflow"
 	"github.com/onexhost/onex-host/host/server"
@@ -144,7 +146,12 @@ func (o orchestration) openWorkflows(dataDir string, files []string, srv *server
 	for i, d := range defs {
 		names[i] = d.Name
 	}
-	logger.Info("workflows", "definitions", names, "path", filepath.Join(dir, workflowsFile))
+	if clustered {
+		// With builtin.clustered, the state is in JetStream, not in the file.
+		logger.Info("workflows", "definitions", names, "clustered", true)
+	} else {
+		logger.Info("workflows", "definitions", names, "path", filepath.Join(dir, workflowsFile))
+	}
 	return sw, nil
 }
 
@@ -163,4 +170,33 @@ func (sw *serveWorkflows) close(logger *slog.Logger) {
 	if sw.tmp != "" {
 		_ = os.RemoveAll(sw.tmp)
 	}
+}
+
+// clustered returns o whose engine keeps its workflows in cl's JetStream
+// (cluster.Workflows: the bucket onex_workflows, one owner per workflow at a time, a
+// dead host's workflows taken over by the others) instead of <data_dir>/workflows.db.
+// Without NATS (cl nil) it returns o.
+func (o orchestration) clustered(cl *natsParts) orchestration {
+	if cl == nil || o.open == nil {
+		return o
+	}
+	o.open = func(_ string, defs []orchestrator.Definition, runner orchestrator.Runner, logger *slog.Logger) (workflowEngine, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		ws, err := cluster.NewWorkflows(ctx, cl.nc, cl.hostID, cluster.WorkflowsConfig{Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		e, err := orchestrator.OpenStore(ws, orchestrator.Config{Definitions: defs, Runner: runner, Log: logger})
+		if err != nil {
+			_ = ws.Close()
+			return nil, err
+		}
+		if err := ws.Attach(e); err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+		return e, nil
+	}
+	return o
 }

@@ -24,6 +24,20 @@ func keyValue(ctx context.Context, nc *nats.Conn, cfg jetstream.KeyValueConfig) 
 	})
 }
 
+// keyValues opens the buckets of buckets (name, description pairs) with keyValue, in
+// order, with replicas.
+func keyValues(ctx context.Context, nc *nats.Conn, replicas int, buckets ...[2]string) ([]jetstream.KeyValue, error) {
+	out := make([]jetstream.KeyValue, len(buckets))
+	for i, b := range buckets {
+		kv, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: b[0], Description: b[1], Replicas: replicas})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = kv
+	}
+	return out, nil
+}
+
 // whenReady runs create until it succeeds or ctx ends: JetStream may not be ready yet (a
 // cluster still electing its meta leader). Each try gets a few seconds, since a request
 // to a JetStream without a leader may go unanswered. A server too old for per-key TTLs is

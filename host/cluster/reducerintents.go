@@ -164,9 +164,7 @@ func (r *Reducers) sweep(ctx context.Context, keys map[nodeKey]struct{}) {
 			if _, err := r.owner.Get(ctx, leaseKey(p)); !errors.Is(err, jetstream.ErrKeyNotFound) {
 				continue // owned elsewhere (or unknown): its owner carries them
 			}
-			r.mu.Lock()
-			delete(r.owners, p)
-			r.mu.Unlock()
+			r.parts.forgetOwner(p)
 			if owner, err := r.ownerOf(ctx, p); err != nil || owner != r.host {
 				continue
 			}
@@ -178,12 +176,7 @@ func (r *Reducers) sweep(ctx context.Context, keys map[nodeKey]struct{}) {
 }
 
 // owns reports whether this host holds partition p's lease now.
-func (r *Reducers) owns(p int) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	l := r.owned[p]
-	return l != nil && time.Now().Before(l.until)
-}
+func (r *Reducers) owns(p int) bool { return r.parts.owns(p) }
 
 // carryKey carries out (node, key)'s pending intents in order while this host owns it.
 func (r *Reducers) carryKey(ctx context.Context, node, key string) error {
@@ -402,14 +395,13 @@ func (r *Reducers) PendingIntents() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := map[string]int{}
-	now := time.Now()
 	for k, n := range r.pending {
-		switch l := r.owned[r.Partition(k.node, k.key)]; {
-		case l == nil:
+		switch held, live := r.parts.holds(r.Partition(k.node, k.key)); {
+		case !held:
 			// Not ours (any more): its owner counts it, and a takeover reads the record
 			// again (the sweep).
 			delete(r.pending, k)
-		case now.Before(l.until):
+		case live:
 			out[k.node] += n
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -98,10 +97,10 @@ type Reducers struct {
 
 	keys reducer.KeyLocks // one event at a time per (node, key) on this host
 
-	// mu guards owned, owners, cache and pending.
-	mu     sync.Mutex
-	owned  map[int]*partitionLease // partitions this host holds
-	owners map[int]string          // last known owner of other partitions
+	parts *partitions // the partition leases ("onex_reducer_owners")
+
+	// mu guards cache and pending.
+	mu sync.Mutex
 	// cache holds the records this host last wrote or read, with their revisions, so
 	// that the owner of a key reads it from JetStream only once. A stale entry is safe:
 	// the write's revision check fails and the record is read again.
@@ -119,9 +118,9 @@ type Reducers struct {
 	kickc       chan struct{} // wakes the dispatcher
 	dispatched  chan struct{} // closed when the dispatcher returned
 
-	slots   chan struct{}
-	stopc   chan struct{}
-	done    chan struct{}
+	slots chan struct{}
+	stopc chan struct{}
+
 	work    sync.WaitGroup
 	closing sync.Once
 }
@@ -133,11 +132,6 @@ type cachedRecord struct {
 
 // maxCachedRecords bounds Reducers.cache.
 const maxCachedRecords = 4096
-
-type partitionLease struct {
-	rev   uint64
-	until time.Time // when the lease expires if not renewed (local clock, conservative)
-}
 
 // NewReducers opens the buckets on nc's JetStream, serves the reducer subjects for this
 // host (hostID, default a unique id) and starts renewing its leases. nodes are the
@@ -167,32 +161,20 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 	if err != nil {
 		return nil, fmt.Errorf("cluster: JetStream: %w", err)
 	}
-	state, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerStateBucket,
-		Description: "onex-host: reducer state per (node, key)", Replicas: cfg.Replicas})
+	kvs, err := keyValues(ctx, nc, cfg.Replicas,
+		[2]string{reducerStateBucket, "onex-host: reducer state per (node, key)"},
+		[2]string{reducerOwnersBucket, "onex-host: reducer partition leases"},
+		[2]string{reducerFailedBucket, "onex-host: reducer intents that failed for good"},
+		[2]string{reducerDeadBucket, "onex-host: reducer events whose fold failed (dead letters)"})
 	if err != nil {
 		return nil, err
 	}
-	owner, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerOwnersBucket,
-		Description: "onex-host: reducer partition leases", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
-	failed, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerFailedBucket,
-		Description: "onex-host: reducer intents that failed for good", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
-	dead, err := keyValue(ctx, nc, jetstream.KeyValueConfig{Bucket: reducerDeadBucket,
-		Description: "onex-host: reducer events whose fold failed (dead letters)", Replicas: cfg.Replicas})
-	if err != nil {
-		return nil, err
-	}
+	state, owner, failed, dead := kvs[0], kvs[1], kvs[2], kvs[3]
 	r := &Reducers{failed: failed, dead: dead, dirty: map[nodeKey]struct{}{}, kickc: make(chan struct{}, 1), dispatched: make(chan struct{}),
 		nc: nc, js: js, state: state, owner: owner, host: hostID, nodes: nodes, cfg: cfg, log: cfg.Logger,
-		owned: map[int]*partitionLease{}, owners: map[int]string{},
 		cache: map[string]cachedRecord{}, pending: map[nodeKey]int{},
 		slots: make(chan struct{}, reducer.DefaultMaxParallel()),
-		stopc: make(chan struct{}), done: make(chan struct{}),
+		stopc: make(chan struct{}),
 	}
 	for _, s := range []struct{ subject, queue string }{{subjectReduceHost + hostID, ""}, {SubjectReduce, QueueReduce}} {
 		var sub *nats.Subscription
@@ -211,7 +193,9 @@ func NewReducers(ctx context.Context, nc *nats.Conn, hostID string, nodes map[st
 		r.unsubscribe()
 		return nil, fmt.Errorf("cluster: reducers: %w", err)
 	}
-	go r.renew()
+	r.parts = newPartitions(js, owner, reducerOwnersBucket, hostID, cfg.Lease, cfg.Logger, "reducer partition")
+	r.parts.taken = func(int) { r.requestSweep() } // the last owner may have left intents pending
+	go r.parts.renew()
 	if cfg.Carry != nil {
 		go r.dispatch()
 	} else {
@@ -340,110 +324,11 @@ var errLeaseBusy = errors.New("cluster: partition lease held elsewhere")
 
 // ownerOf returns the owner of partition p, taking it over when nobody holds it.
 func (r *Reducers) ownerOf(ctx context.Context, p int) (string, error) {
-	r.mu.Lock()
-	if l := r.owned[p]; l != nil && time.Now().Before(l.until) {
-		r.mu.Unlock()
-		return r.host, nil
-	}
-	if o, ok := r.owners[p]; ok {
-		r.mu.Unlock()
-		return o, nil
-	}
-	r.mu.Unlock()
-	e, err := r.owner.Get(ctx, leaseKey(p))
-	switch {
-	case err == nil && string(e.Value()) != r.host:
-		r.mu.Lock()
-		r.owners[p] = string(e.Value())
-		r.mu.Unlock()
-		return string(e.Value()), nil
-	case err == nil: // our own lease, which we no longer count on: take it again below
-		rev, err := r.writeLease(ctx, p, e.Revision())
-		if err != nil {
-			return "", errLeaseBusy
-		}
-		r.hold(p, rev)
-		r.requestSweep()
-		return r.host, nil
-	case !errors.Is(err, jetstream.ErrKeyNotFound):
-		return "", err
-	}
-	rev, err := r.owner.Create(ctx, leaseKey(p), []byte(r.host), jetstream.KeyTTL(r.cfg.Lease))
-	if err != nil {
-		if isStale(err) {
-			return "", errLeaseBusy
-		}
-		return "", err
-	}
-	r.log.Debug("reducer partition taken", "partition", p, "host", r.host)
-	r.hold(p, rev)
-	r.requestSweep() // the last owner may have left intents pending
-	return r.host, nil
-}
-
-// hold records partition p as ours at lease revision rev.
-func (r *Reducers) hold(p int, rev uint64) {
-	r.mu.Lock()
-	r.owned[p] = &partitionLease{rev: rev, until: time.Now().Add(r.cfg.Lease * 2 / 3)}
-	delete(r.owners, p)
-	r.mu.Unlock()
+	return r.parts.ownerOf(ctx, p)
 }
 
 // forget drops what is known of partition p's owner after an attempt through it failed.
-func (r *Reducers) forget(p int, owner string) {
-	r.mu.Lock()
-	if owner == r.host {
-		delete(r.owned, p)
-	} else if r.owners[p] == owner {
-		delete(r.owners, p)
-	}
-	r.mu.Unlock()
-}
-
-// writeLease renews partition p's lease at revision rev (with its TTL).
-func (r *Reducers) writeLease(ctx context.Context, p int, rev uint64) (uint64, error) {
-	msg := &nats.Msg{Subject: "$KV." + reducerOwnersBucket + "." + leaseKey(p), Data: []byte(r.host)}
-	ack, err := r.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(r.cfg.Lease))
-	if err != nil {
-		return 0, err
-	}
-	return ack.Sequence, nil
-}
-
-// renew renews this host's leases every Lease/3 until Close.
-func (r *Reducers) renew() {
-	defer close(r.done)
-	every := r.cfg.Lease / 3
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.stopc:
-			return
-		case <-tick.C:
-		}
-		r.mu.Lock()
-		held := make(map[int]uint64, len(r.owned))
-		for p, l := range r.owned {
-			held[p] = l.rev
-		}
-		r.mu.Unlock()
-		for p, rev := range held {
-			ctx, cancel := context.WithTimeout(context.Background(), every)
-			next, err := r.writeLease(ctx, p, rev)
-			cancel()
-			switch {
-			case err == nil:
-				r.hold(p, next)
-			case isStale(err):
-				r.log.Warn("reducer partition lost", "partition", p, "host", r.host)
-				r.forget(p, r.host)
-			default:
-				r.log.Warn("reducer partition lease not renewed; trying again", "partition", p, "error", err)
-			}
-		}
-	}
-}
+func (r *Reducers) forget(p int, owner string) { r.parts.forget(p, owner) }
 
 // applyHere applies ev on this host, which owns partition p.
 func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev abi.ReduceEvent) (reducer.Result, error) {
@@ -457,10 +342,7 @@ func (r *Reducers) applyHere(ctx context.Context, p int, node, key string, ev ab
 	}
 	defer unlock()
 	for {
-		r.mu.Lock()
-		l := r.owned[p]
-		r.mu.Unlock()
-		if l == nil || !time.Now().Before(l.until) {
+		if !r.parts.owns(p) {
 			return reducer.Result{}, ErrNotOwner
 		}
 		rec, rev, err := r.record(ctx, node, key)
@@ -668,10 +550,7 @@ func (r *Reducers) serve(msg *nats.Msg) {
 				err = reducer.ErrInvalidEvent
 			case q.Owner:
 				p := r.Partition(q.Node, q.Key)
-				r.mu.Lock()
-				l := r.owned[p]
-				r.mu.Unlock()
-				if l == nil {
+				if held, _ := r.parts.holds(p); !held {
 					err = ErrNotOwner
 				} else {
 					res, err = r.applyHere(ctx, p, q.Node, q.Key, q.Event)
@@ -715,18 +594,10 @@ func (r *Reducers) Close() {
 	r.closing.Do(func() {
 		r.unsubscribe()
 		close(r.stopc)
-		<-r.done
+		r.parts.stop()
 		<-r.dispatched
 		r.work.Wait()
-		r.mu.Lock()
-		held := r.owned
-		r.owned = map[int]*partitionLease{}
-		r.mu.Unlock()
-		for p, l := range held {
-			ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Lease)
-			_ = r.owner.Delete(ctx, leaseKey(p), jetstream.LastRevision(l.rev))
-			cancel()
-		}
+		r.parts.release()
 	})
 }
 
@@ -735,7 +606,7 @@ func (r *Reducers) halt() {
 	r.closing.Do(func() {
 		r.unsubscribe()
 		close(r.stopc)
-		<-r.done
+		r.parts.stop()
 		<-r.dispatched
 		r.work.Wait()
 	})
@@ -746,6 +617,3 @@ func (r *Reducers) unsubscribe() {
 		_ = s.Unsubscribe()
 	}
 }
-
-// leaseKey is the key-value key of partition p's lease.
-func leaseKey(p int) string { return "p." + strconv.Itoa(p) }

@@ -27,9 +27,9 @@ type ctlReply struct {
 // Errors: ErrNotFound, ErrFinished, ErrClosed, ctx's error (the cancellation, once
 // recorded, goes on).
 func (e *Engine) Cancel(ctx context.Context, id string) (Workflow, error) {
-	r, _, err := e.control(ctx, id, "cancel")
-	if err != nil {
-		return Workflow{}, err
+	r, w, err := e.control(ctx, id, "cancel")
+	if err != nil || r == nil { // r nil: another engine ran it and answered when final
+		return w, err
 	}
 	select {
 	case <-r.done:
@@ -61,10 +61,15 @@ func (e *Engine) control(ctx context.Context, id, op string) (*run, Workflow, er
 		return nil, Workflow{}, err
 	}
 	if r == nil {
-		if _, err := e.st.get(id); err != nil {
+		rec, err := e.st.get(ctx, id)
+		if err != nil {
 			return nil, Workflow{}, err
 		}
-		return nil, Workflow{}, fmt.Errorf("%w: %q", ErrFinished, id)
+		if final(rec.Status) {
+			return nil, Workflow{}, fmt.Errorf("%w: %q", ErrFinished, id)
+		}
+		w, err := e.st.s.Control(ctx, id, op) // run by another engine (a shared store)
+		return nil, w, err
 	}
 	q := ctlReq{op: op, reply: make(chan ctlReply, 1)}
 	select {

@@ -62,6 +62,17 @@
 // Workflows ending when the host died finish their ending (their recorded running
 // steps become cancelled).
 //
+// # Stores
+//
+// Open keeps the records in a bbolt file (OpenFile). OpenStore takes any Store: one
+// shared by the engines of a cluster (host/cluster's Workflows, records in JetStream)
+// lets a workflow outlive its host. Revisions fence the writers: each Put names the
+// revision its writer last read or wrote, and one that lost the workflow to another
+// engine gets ErrLost and its loop stops without writing, so a stale owner never
+// overwrites a newer record. The shared store decides which engine runs a workflow
+// (Claim; Adopt when it takes one over) and routes Pause, Resume and Cancel to it
+// (Control); Subscribe's events stay with the engine that runs the workflow.
+//
 // Engine is safe for concurrent use by multiple goroutines. Runners and planners must
 // be safe for concurrent use and must honour their context: Close and cancellation
 // wait for attempts to return.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/onexhost/onex-host/abi"
 )
@@ -18,7 +19,7 @@ import (
 type Engine struct {
 	cfg    Config
 	defs   map[string]Definition
-	st     *store
+	st     store
 	events events
 	ctx    context.Context // cancelled by Close
 	stop   context.CancelFunc
@@ -39,18 +40,39 @@ type Engine struct {
 // time. Paused workflows wait for Resume. Errors: a bad Config, or the file cannot be
 // opened, locked (5 s) or read.
 func Open(path string, cfg Config) (*Engine, error) {
-	cfg, defs, err := cfg.check()
-	if err != nil {
+	if _, _, err := cfg.check(); err != nil {
 		return nil, err
 	}
 	st, err := openStore(path, cfg.NoSync)
 	if err != nil {
 		return nil, err
 	}
+	e, err := OpenStore(st, cfg)
+	if err != nil {
+		_ = st.Close()
+	}
+	return e, err
+}
+
+// OpenStore is Open over st (which the engine closes in Close): it resumes the
+// workflows not final that st lets it claim (Store.Claim). A Store shared by several
+// engines (host/cluster's Workflows) says so with a method Shared() bool answering
+// true; then OpenStore reads nothing: the store calls Adopt for the workflows this
+// engine is to run, as it takes them over, and Counts counts the workflows this engine
+// ran, by the status it last wrote (summed over the engines, the cluster's). Errors:
+// a bad Config, or st cannot be read.
+func OpenStore(st Store, cfg Config) (*Engine, error) {
+	cfg, defs, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
 	ctx, stop := context.WithCancel(context.Background())
-	e := &Engine{cfg: cfg, defs: defs, st: st, ctx: ctx, stop: stop, runs: map[string]*run{}, starting: map[string]chan struct{}{}, counts: map[abi.WorkflowStatus]int{}}
+	e := &Engine{cfg: cfg, defs: defs, st: store{st}, ctx: ctx, stop: stop, runs: map[string]*run{}, starting: map[string]chan struct{}{}, counts: map[abi.WorkflowStatus]int{}}
+	if s, ok := st.(interface{ Shared() bool }); ok && s.Shared() {
+		return e, nil
+	}
 	var resume []*record
-	err = st.scan("", func(r *record) bool {
+	err = e.st.scan(ctx, "", func(r *record) bool {
 		e.counts[r.Status]++
 		if !final(r.Status) {
 			resume = append(resume, r)
@@ -58,12 +80,18 @@ func Open(path string, cfg Config) (*Engine, error) {
 		return true
 	})
 	if err != nil {
-		_ = st.close()
+		stop()
 		return nil, err
+	}
+	kept := resume[:0]
+	for _, r := range resume {
+		if mine, err := st.Claim(ctx, r.ID); err == nil && mine {
+			kept = append(kept, r)
+		}
 	}
 	e.mu.Lock() // loops that end quickly remove themselves from runs
 	defer e.mu.Unlock()
-	for _, r := range resume {
+	for _, r := range kept {
 		d, ok := defs[r.Workflow]
 		if !ok {
 			cfg.Log.Warn("orchestrator: workflow not resumed: no definition", "id", r.ID, "workflow", r.Workflow)
@@ -72,6 +100,72 @@ func Open(path string, cfg Config) (*Engine, error) {
 		e.spawn(r, d)
 	}
 	return e, nil
+}
+
+// Adopt resumes workflow id on this engine, reading its record from the store afresh,
+// unless it is final, already runs here, or has no definition here (then it is left
+// to an engine that has one, and Adopt says so). A shared Store calls it when this
+// engine takes the workflow over; it does not block on the workflow. Errors:
+// ErrNotFound, ErrClosed, a read error.
+func (e *Engine) Adopt(ctx context.Context, id string) error {
+	release, err := e.claim(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
+	e.mu.Lock()
+	_, running := e.runs[id]
+	e.mu.Unlock()
+	if running {
+		return nil
+	}
+	rec, err := e.st.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if final(rec.Status) {
+		return nil
+	}
+	d, ok := e.defs[rec.Workflow]
+	if !ok {
+		return fmt.Errorf("%w: %q (workflow %q not resumed here)", ErrUnknownWorkflow, rec.Workflow, id)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.counts[rec.Status]++
+	e.spawn(rec, d)
+	return nil
+}
+
+// Release stops workflow id's loop here as Close stops them all, without writing: its
+// running attempts are cancelled and not recorded. A shared Store calls it when this
+// engine lost the workflow's partition (another engine runs it now, or soon). It
+// blocks until the loop has returned (attempts honour their context); a workflow not
+// run here is a no-op.
+func (e *Engine) Release(id string) {
+	e.mu.Lock()
+	r := e.runs[id]
+	if r != nil {
+		r.lost = true // counted by the engine that runs it next
+	}
+	e.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+}
+
+// Running reports whether workflow id runs on this engine now (it is not final and
+// its loop is here). It does not block on I/O.
+func (e *Engine) Running(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.runs[id]
+	return ok
 }
 
 // Close stops every workflow loop: running attempts are cancelled and not recorded, so
@@ -90,7 +184,7 @@ func (e *Engine) Close() error {
 	e.stop()
 	e.wg.Wait()
 	e.events.closeAll()
-	return e.st.close()
+	return e.st.s.Close()
 }
 
 // spawn starts the loop of rec; e.mu is held.
@@ -192,7 +286,7 @@ func (e *Engine) Start(ctx context.Context, id, workflow string, input json.RawM
 		ID: id, Workflow: workflow, Status: abi.WorkflowRunning, Input: in, Memo: json.RawMessage("null"),
 		Steps: []stepRecord{}, CreatedAt: now, UpdatedAt: now, Deadline: now.Add(d.Timeout), NeedPlan: true,
 	}
-	got, created, err := e.st.create(rec)
+	got, created, err := e.st.create(ctx, rec)
 	if err != nil {
 		return Workflow{}, false, err
 	}
@@ -203,6 +297,10 @@ func (e *Engine) Start(ctx context.Context, id, workflow string, input json.RawM
 		return got.workflow(), false, nil
 	}
 	w := rec.workflow() // before the loop owns rec
+	if mine, err := e.st.s.Claim(ctx, id); err != nil || !mine {
+		// Recorded: the engine that owns it runs it (a shared store).
+		return w, true, nil
+	}
 	e.mu.Lock()
 	if e.closed { // recorded: it resumes at the next Open
 		e.mu.Unlock()
@@ -221,7 +319,7 @@ func (e *Engine) Get(id string) (Workflow, error) {
 	if _, err := e.run(id); err != nil {
 		return Workflow{}, err
 	}
-	r, err := e.st.get(id)
+	r, err := e.st.get(e.ctx, id)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -242,7 +340,7 @@ func (e *Engine) List(o ListOptions) ([]Summary, string, error) {
 	limit = min(limit, 1000)
 	var out []Summary
 	next := ""
-	err := e.st.scan(o.After, func(r *record) bool {
+	err := e.st.scan(e.ctx, o.After, func(r *record) bool {
 		if o.Status != "" && r.Status != o.Status {
 			return true
 		}
@@ -256,31 +354,48 @@ func (e *Engine) List(o ListOptions) ([]Summary, string, error) {
 	return out, next, err
 }
 
-// Wait blocks until the workflow has a final status and returns it. Errors:
-// ErrNotFound, ErrClosed (also when the engine closes while waiting), ctx's error.
+// Wait blocks until the workflow has a final status and returns it. A workflow run by
+// another engine (a shared Store) is looked at again every 50 ms. Errors: ErrNotFound,
+// ErrClosed (also when the engine closes while waiting), ctx's error.
 func (e *Engine) Wait(ctx context.Context, id string) (Workflow, error) {
-	r, err := e.run(id)
-	if err != nil {
-		return Workflow{}, err
-	}
-	if r != nil {
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			return Workflow{}, ctx.Err()
+	for {
+		r, err := e.run(id)
+		if err != nil {
+			return Workflow{}, err
 		}
-	}
-	w, err := e.Get(id)
-	if err == nil && !final(w.Status) {
-		if r == nil {
+		if r != nil {
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return Workflow{}, ctx.Err()
+			}
+		}
+		w, err := e.Get(id)
+		if err != nil || final(w.Status) {
+			return w, err
+		}
+		if e.ctx.Err() != nil {
+			return w, ErrClosed
+		}
+		if _, ok := e.defs[w.Workflow]; !ok {
 			return w, fmt.Errorf("orchestrator: workflow %q is %s with no definition to run it", id, w.Status)
 		}
-		return w, ErrClosed
+		// Not final and its loop is not (or no longer) here: another engine runs it.
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return w, ctx.Err()
+		case <-e.ctx.Done():
+			t.Stop()
+			return w, ErrClosed
+		case <-t.C:
+		}
 	}
-	return w, err
 }
 
-// Counts returns how many workflows the store holds in each status. It does not block
+// Counts returns how many workflows the store holds in each status (with a shared
+// Store: how many this engine ran, by the status it last wrote; see OpenStore). It does not block
 // on I/O.
 func (e *Engine) Counts() map[abi.WorkflowStatus]int {
 	e.mu.Lock()

@@ -85,6 +85,10 @@ var (
 	ErrFinished = errors.New("orchestrator: workflow has finished")
 	// ErrClosed is returned by every Engine method after Close.
 	ErrClosed = errors.New("orchestrator: engine is closed")
+	// ErrLost is returned by Store.Put when the record changed since its writer read it
+	// or the writer may no longer write it (another host took the workflow over): the
+	// workflow's loop here stops without writing, and its new owner goes on.
+	ErrLost = errors.New("orchestrator: workflow record taken over")
 	// ErrPlan is matched by the error a workflow fails with when its planner failed or
 	// returned an invalid decision.
 	ErrPlan = errors.New("orchestrator: planner failed")

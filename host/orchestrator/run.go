@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/onexhost/onex-host/abi"
@@ -23,18 +24,21 @@ type run struct {
 	res  chan result
 	done chan struct{} // closed when the loop has returned
 
-	ctx      context.Context // the engine's; attempts derive from it
+	ctx      context.Context // the engine's, or Release's; attempts derive from it
+	cancel   context.CancelFunc
 	attempts map[int]context.CancelFunc
 	evs      []Event
 	replies  []ctlReq
 	dirty    bool
 	written  abi.WorkflowStatus // the status last written (Counts follow it)
+	lost     bool               // ErrLost or Release: another engine runs it now (guarded by e.mu)
 }
 
 func newRun(e *Engine, rec *record, d Definition) *run {
+	ctx, cancel := context.WithCancel(e.ctx)
 	return &run{
 		e: e, def: d, rec: rec, ctl: make(chan ctlReq), res: make(chan result), done: make(chan struct{}),
-		ctx: e.ctx, attempts: map[int]context.CancelFunc{}, written: rec.Status,
+		ctx: ctx, cancel: cancel, attempts: map[int]context.CancelFunc{}, written: rec.Status,
 	}
 }
 
@@ -50,6 +54,7 @@ func (r *run) event(typ, step string, attempt int, status string, d time.Duratio
 func (r *run) loop() {
 	defer r.e.wg.Done()
 	defer r.exit()
+	defer r.cancel()
 	if r.rec.Ending != nil {
 		r.cancelRecordedRunning()
 	} else if r.rec.Status == abi.WorkflowRunning || r.rec.Status == abi.WorkflowPaused {
@@ -105,8 +110,15 @@ func (r *run) flush() bool {
 		return true
 	}
 	r.rec.UpdatedAt = r.now()
-	if err := r.e.st.put(r.rec); err != nil {
-		if r.ctx.Err() == nil {
+	if err := r.e.st.put(r.ctx, r.rec); err != nil {
+		switch {
+		case r.ctx.Err() != nil:
+		case errors.Is(err, ErrLost):
+			r.e.mu.Lock()
+			r.lost = true
+			r.e.mu.Unlock()
+			r.e.cfg.Log.Info("orchestrator: workflow taken over by another host", "id", r.rec.ID)
+		default:
 			r.e.cfg.Log.Error("orchestrator: workflow loop stopped", "id", r.rec.ID, "err", err)
 		}
 		for _, q := range r.replies {
@@ -193,6 +205,9 @@ func (r *run) exit() {
 	r.replies = nil
 	r.e.mu.Lock()
 	delete(r.e.runs, r.rec.ID)
+	if r.lost { // counted by the engine that runs it now
+		r.e.counts[r.written]--
+	}
 	r.e.mu.Unlock()
 	close(r.done)
 }
