@@ -76,7 +76,10 @@ type nodeStatus struct {
 // that failed, and the median and 99th percentile of single calls' wall time in
 // milliseconds. The percentiles are estimated from onex_call_duration_seconds' buckets
 // (each 4× the last) by linear interpolation, as Prometheus' histogram_quantile does: an
-// order of magnitude, not a measurement; 0 before the first call.
+// order of magnitude, not a measurement; 0 before the first call. For a reducer node the
+// calls are its events (onex_reducer_events_total; a fold that failed or an event not
+// applied is an error) and the percentiles those of applying one
+// (onex_reducer_apply_duration_seconds).
 type callSummary struct {
 	Calls  uint64  `json:"calls"`
 	Errors uint64  `json:"errors"`
@@ -123,6 +126,9 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		role = s.roleOf(r)
 	}
 	calls := s.metrics.callSummaries()
+	if s.reducerMetrics != nil {
+		maps.Copy(calls, s.reducerMetrics.reducerSummaries()) // reducer nodes make no calls of their own
+	}
 	nodes := *s.nodes.Load()
 	out := status{Time: time.Now().UTC(), Ready: s.Ready(), Role: role.String(), Auth: len(s.opts.Tokens) > 0,
 		Nodes: make([]nodeStatus, 0, len(nodes)), Breakers: s.breakerInfos(), Quarantine: s.quarantine(),
@@ -181,13 +187,26 @@ func percent(part, whole uint64) float64 {
 // metrics (at the cost of one scrape of two metric families; nothing is added to the call
 // path).
 func (t *telemetry) callSummaries() map[string]callSummary {
+	return summarize(t.calls, func(outcome string) bool { return outcome == "ok" }, t.callSeconds)
+}
+
+// reducerSummaries is callSummaries for reducer nodes: their events (an applied or
+// duplicate event is a call that succeeded) and apply latency.
+func (t *reducerTelemetry) reducerSummaries() map[string]callSummary {
+	return summarize(t.events, func(outcome string) bool { return outcome == "applied" || outcome == "duplicate" }, t.applySeconds)
+}
+
+// summarize reads per-node counts from counts (labels node and outcome; ok tells the
+// outcomes that are no error) and latency percentiles from the histograms seconds
+// (label node).
+func summarize(counts prometheus.Collector, ok func(outcome string) bool, seconds prometheus.Collector) map[string]callSummary {
 	out := map[string]callSummary{}
-	for _, m := range collect(t.calls) {
+	for _, m := range collect(counts) {
 		node, outcome := label(m, "node"), label(m, "outcome")
 		c := out[node]
 		n := uint64(m.GetCounter().GetValue())
 		c.Calls += n
-		if outcome != "ok" {
+		if !ok(outcome) {
 			c.Errors += n
 		}
 		out[node] = c
@@ -200,7 +219,7 @@ func (t *telemetry) callSummaries() map[string]callSummary {
 		total  uint64
 	}
 	hists := map[string]*merged{}
-	for _, m := range collect(t.callSeconds) {
+	for _, m := range collect(seconds) {
 		h, node := m.GetHistogram(), label(m, "node")
 		mh := hists[node]
 		if mh == nil {

@@ -54,6 +54,9 @@ func TestUI_Reducers(t *testing.T) {
 	assert.Equal(t, "fsm", eval[string](t, bctx, cell("nodes", "orders", "flavour")))
 	assert.Equal(t, "–", eval[string](t, bctx, cell("nodes", "orders", "pool")))
 	waitFor(t, bctx, "the reducer rows", `document.querySelectorAll('#reducers tbody tr').length === 2`)
+	// A reducer node's calls are its events: three applied, one fold that failed.
+	assert.Equal(t, "4", eval[string](t, bctx, cell("nodes", "counter", "calls")))
+	assert.Equal(t, "1", eval[string](t, bctx, cell("nodes", "counter", "errors")))
 	assert.Equal(t, "2", eval[string](t, bctx, cell("reducers", "counter", "keys")))
 	assert.Equal(t, "a #2, b #1", eval[string](t, bctx, cell("reducers", "counter", "sequences")))
 	assert.Equal(t, "1", eval[string](t, bctx, cell("reducers", "counter", "dead")), "the failed fold is a dead letter")
