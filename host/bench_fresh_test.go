@@ -42,7 +42,7 @@ func BenchmarkIsolation(b *testing.B) {
 // before each call it waits (untimed) until the refill has an instance ready, as a host
 // whose calls arrive slower than it creates instances always has. It reports the
 // median and 99th percentile of the calls' wall time (issue 23's target: fresh ≤ 0.4 ms
-// at p50), pooled for comparison.
+// at p50), pooled and fresh without pre-faulting for comparison.
 func BenchmarkIsolationPaced(b *testing.B) {
 	in := echoInput(64)
 	for _, v := range []struct {
@@ -51,8 +51,11 @@ func BenchmarkIsolationPaced(b *testing.B) {
 	}{
 		{"pooled", host.PluginConfig{}},
 		{"fresh", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}},
+		{"fresh-noprefault", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}},
 	} {
 		b.Run(v.name, func(b *testing.B) {
+			cowmem.SetPrefault(v.name != "fresh-noprefault")
+			defer cowmem.SetPrefault(true)
 			h, _ := newHost(b, host.NewConfig())
 			ctx := context.Background()
 			p, err := h.Load(ctx, plugintest.Bytes(b, goechoPath), v.pc)
