@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,19 +22,23 @@ import (
 // calls). BENCHMARKS.md, "Snapshots and fresh isolation", holds the results.
 func BenchmarkIsolation(b *testing.B) {
 	in := echoInput(64)
-	for _, v := range []struct {
-		name string
-		pc   host.PluginConfig
-	}{
-		{"pooled", host.PluginConfig{}},
-		{"fresh", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}},
-		{"fresh-noprefault", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}},
-		{"fresh-nosnapshot", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2, Snapshot: host.SnapshotOff}},
-	} {
-		b.Run(v.name, func(b *testing.B) {
-			cowmem.SetPrefault(v.name != "fresh-noprefault")
+	isolations(b, "pooled fresh fresh-noprefault fresh-nosnapshot", func(b *testing.B, pc host.PluginConfig) {
+		benchHost(b, in, pc, false)
+	})
+}
+
+// isolations runs bench once per named variant of BenchmarkIsolation*, with its plugin
+// configuration and pre-faulting off for fresh-noprefault only.
+func isolations(b *testing.B, names string, bench func(*testing.B, host.PluginConfig)) {
+	fresh := host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}
+	nosnapshot := fresh
+	nosnapshot.Snapshot = host.SnapshotOff
+	configs := map[string]host.PluginConfig{"pooled": {}, "fresh": fresh, "fresh-noprefault": fresh, "fresh-nosnapshot": nosnapshot}
+	for _, name := range strings.Fields(names) {
+		b.Run(name, func(b *testing.B) {
+			cowmem.SetPrefault(name != "fresh-noprefault")
 			defer cowmem.SetPrefault(true)
-			benchHost(b, in, v.pc, false)
+			bench(b, configs[name])
 		})
 	}
 }
@@ -45,40 +50,29 @@ func BenchmarkIsolation(b *testing.B) {
 // at p50), pooled and fresh without pre-faulting for comparison.
 func BenchmarkIsolationPaced(b *testing.B) {
 	in := echoInput(64)
-	for _, v := range []struct {
-		name string
-		pc   host.PluginConfig
-	}{
-		{"pooled", host.PluginConfig{}},
-		{"fresh", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}},
-		{"fresh-noprefault", host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}},
-	} {
-		b.Run(v.name, func(b *testing.B) {
-			cowmem.SetPrefault(v.name != "fresh-noprefault")
-			defer cowmem.SetPrefault(true)
-			h, _ := newHost(b, host.NewConfig())
-			ctx := context.Background()
-			p, err := h.Load(ctx, plugintest.Bytes(b, goechoPath), v.pc)
-			if err != nil {
+	isolations(b, "pooled fresh fresh-noprefault", func(b *testing.B, pc host.PluginConfig) {
+		h, _ := newHost(b, host.NewConfig())
+		ctx := context.Background()
+		p, err := h.Load(ctx, plugintest.Bytes(b, goechoPath), pc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkEcho(b, in, func() ([]byte, error) { return p.Call(ctx, abi.DefaultComputation, in) })
+		took := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			b.StopTimer()
+			for p.Stats().Idle == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
+			b.StartTimer()
+			start := time.Now()
+			if _, err := p.Call(ctx, abi.DefaultComputation, in); err != nil {
 				b.Fatal(err)
 			}
-			checkEcho(b, in, func() ([]byte, error) { return p.Call(ctx, abi.DefaultComputation, in) })
-			took := make([]time.Duration, 0, b.N)
-			for b.Loop() {
-				b.StopTimer()
-				for p.Stats().Idle == 0 {
-					time.Sleep(50 * time.Microsecond)
-				}
-				b.StartTimer()
-				start := time.Now()
-				if _, err := p.Call(ctx, abi.DefaultComputation, in); err != nil {
-					b.Fatal(err)
-				}
-				took = append(took, time.Since(start))
-			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
-		})
-	}
+			took = append(took, time.Since(start))
+		}
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+	})
 }

@@ -90,22 +90,33 @@ func newReducerFixture(t *testing.T, withFileops bool, tokens ...map[string]serv
 	t.Helper()
 	cp, err := counterPath()
 	require.NoError(t, err)
+	rec := &recorder{}
+	opts := server.Options{Effects: rec}
+	if len(tokens) > 0 {
+		opts.Tokens = tokens[0]
+	}
+	specs := []server.NodeSpec{{Path: cp}, {Path: corePath}}
+	if withFileops {
+		specs = append(specs, server.NodeSpec{Path: fileopsPath, Plugin: host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: t.TempDir()}}}}})
+	}
+	f := serveReducers(t, opts, specs...)
+	f.rec = rec
+	return f
+}
+
+// serveReducers serves specs over HTTP with opts, a discarding logger and a reducer store
+// in a temporary directory, carrying intents out, until the test ends.
+func serveReducers(t *testing.T, opts server.Options, specs ...server.NodeSpec) *reducerFixture {
+	t.Helper()
 	ctx := context.Background()
 	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
 		WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	st, err := reducer.OpenStore(filepath.Join(t.TempDir(), "reducers.db"), reducer.NewConfig())
 	require.NoError(t, err)
-	f := &reducerFixture{store: st, rec: &recorder{}}
-	opts := server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st, Effects: f.rec}
-	if len(tokens) > 0 {
-		opts.Tokens = tokens[0]
-	}
+	f := &reducerFixture{store: st}
+	opts.Logger, opts.Reducers = slog.New(slog.DiscardHandler), st
 	f.srv = server.New(h, opts)
-	specs := []server.NodeSpec{{Path: cp}, {Path: corePath}}
-	if withFileops {
-		specs = append(specs, server.NodeSpec{Path: fileopsPath, Plugin: host.PluginConfig{Grants: host.Grants{Paths: []host.PathGrant{{Dir: t.TempDir()}}}}})
-	}
 	require.NoError(t, f.srv.Load(ctx, specs))
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -547,22 +558,8 @@ func TestReducers_Auth(t *testing.T) {
 // the answer carries the FSM metadata as its projection.
 func TestReducers_FSMNode(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
-		WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	st, err := reducer.OpenStore(filepath.Join(t.TempDir(), "reducers.db"), reducer.NewConfig())
-	require.NoError(t, err)
-	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st})
 	contract := filepath.Join("..", "reducer", "fsm", "testdata", "order.yaml")
-	require.NoError(t, srv.Load(ctx, []server.NodeSpec{{FSM: contract, Name: "orders"}}))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		require.NoError(t, h.Close(ctx))
-		require.NoError(t, st.Close())
-	})
-	f := &reducerFixture{url: ts.URL}
+	f := serveReducers(t, server.Options{}, server.NodeSpec{FSM: contract, Name: "orders"})
 	var out struct {
 		Sequence   uint64         `json:"sequence"`
 		Projection map[string]any `json:"projection"`
@@ -580,5 +577,5 @@ func TestReducers_FSMNode(t *testing.T) {
 	require.Equal(t, 200, f.get(t, "/v1/reducers/orders/keys/o1", &key))
 	assert.Equal(t, uint64(1), key.Sequence)
 	assert.Contains(t, string(key.State), `"paid"`)
-	assert.Contains(t, srv.Names(), "orders")
+	assert.Contains(t, f.srv.Names(), "orders")
 }

@@ -1,9 +1,6 @@
 package server_test
 
 import (
-	"context"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -11,10 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/onexhost/onex-host/host"
-	"github.com/onexhost/onex-host/host/reducer"
 	"github.com/onexhost/onex-host/host/server"
-	"github.com/onexhost/onex-host/plugins/plugintest"
 )
 
 // TestUI_Reducers: a host serving a reducer plugin and an FSM contract shows both in the
@@ -25,22 +19,8 @@ func TestUI_Reducers(t *testing.T) {
 	t.Parallel()
 	cp, err := counterPath()
 	require.NoError(t, err)
-	ctx := context.Background()
-	h, err := host.New(ctx, host.NewConfig().WithCacheDir(plugintest.CacheDir()).WithDataDir("").
-		WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	st, err := reducer.OpenStore(filepath.Join(t.TempDir(), "reducers.db"), reducer.NewConfig())
-	require.NoError(t, err)
-	srv := server.New(h, server.Options{Logger: slog.New(slog.DiscardHandler), Reducers: st})
 	contract := filepath.Join("..", "reducer", "fsm", "testdata", "order.yaml")
-	require.NoError(t, srv.Load(ctx, []server.NodeSpec{{Path: cp}, {FSM: contract, Name: "orders"}}))
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		require.NoError(t, h.Close(ctx))
-		require.NoError(t, st.Close())
-	})
-	f := &reducerFixture{url: ts.URL}
+	f := serveReducers(t, server.Options{}, server.NodeSpec{Path: cp}, server.NodeSpec{FSM: contract, Name: "orders"})
 	ev := func(node, key string) string { return "/v1/reducers/" + node + "/keys/" + key + "/events" }
 	require.Equal(t, 200, f.send(t, ev("counter", "a"), `{"event_id":"1","type":"add","data":3}`, nil))
 	require.Equal(t, 200, f.send(t, ev("counter", "a"), `{"event_id":"2","type":"add","data":4}`, nil))
@@ -48,7 +28,7 @@ func TestUI_Reducers(t *testing.T) {
 	require.Equal(t, 422, f.send(t, ev("counter", "b"), `{"event_id":"neg","type":"add","data":-1}`, nil))
 
 	bctx, cons := browser(t)
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(ts.URL+"/ui")))
+	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate(f.url+"/ui")))
 	waitFor(t, bctx, "both reducer nodes in the node table", `document.querySelectorAll('#nodes tbody tr').length === 2`)
 	assert.Equal(t, "orders (reducer)", eval[string](t, bctx, cell("nodes", "orders", "name")))
 	assert.Equal(t, "fsm", eval[string](t, bctx, cell("nodes", "orders", "flavour")))
