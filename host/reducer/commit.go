@@ -1,6 +1,7 @@
 package reducer
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -29,7 +30,7 @@ type OutboxEntry struct {
 }
 
 // commitApplied writes, in one transaction: the new state and sequence, the event id's
-// dedupe record (and drops the one that fell out of the window), one outbox entry per
+// dedupe record (pruning the key's old ones every DedupeWindow events), one outbox entry per
 // intent, and removes the event's dead letter if it had one. It checks before its first
 // write that the key is still at a.prev and the event id unseen, else ErrConflict.
 //
@@ -63,22 +64,13 @@ func (s *Store) commitApplied(a applied) error {
 		if err := tx.Bucket(bucketState).Put(nk, append(val, a.state...)); err != nil {
 			return err
 		}
-		seen, seenSeq := tx.Bucket(bucketSeen), tx.Bucket(bucketSeenSeq)
+		seen := tx.Bucket(bucketSeen)
 		if err := seen.Put(join(nk, []byte(a.event.EventID)), u64(seq)); err != nil {
 			return err
 		}
-		if err := seenSeq.Put(join(nk, u64(seq)), []byte(a.event.EventID)); err != nil {
-			return err
-		}
-		if seq > window {
-			old := join(nk, u64(seq-window))
-			if id := seenSeq.Get(old); id != nil {
-				if err := seen.Delete(join(nk, id)); err != nil {
-					return err
-				}
-				if err := seenSeq.Delete(old); err != nil {
-					return err
-				}
+		if seq%window == 0 && seq > window {
+			if err := pruneSeen(seen, nk, seq-window); err != nil {
+				return err
 			}
 		}
 		ob, obi := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxID)
@@ -101,6 +93,28 @@ func (s *Store) commitApplied(a applied) error {
 	}
 	if len(entries) > 0 {
 		s.signalOutbox()
+	}
+	return nil
+}
+
+// pruneSeen deletes nk's dedupe records of events with sequence ≤ upTo. commitApplied
+// calls it when a key's sequence reaches a multiple of the window W (upTo = seq − W), so
+// a key always remembers at least its last W event ids and at most 2W − 1. Pruning in
+// one pass every W events, instead of one record per event, keeps an event's commit to
+// two writes (state and id) — one dirty page fewer per event, which is most of group
+// commit's cost (BENCHMARKS.md, "Reducer group commit").
+func pruneSeen(seen *bolt.Bucket, nk []byte, upTo uint64) error {
+	var old [][]byte
+	c := seen.Cursor()
+	for k, v := c.Seek(nk); k != nil && bytes.HasPrefix(k, nk); k, v = c.Next() {
+		if len(v) == 8 && binary.BigEndian.Uint64(v) <= upTo {
+			old = append(old, bytes.Clone(k))
+		}
+	}
+	for _, k := range old {
+		if err := seen.Delete(k); err != nil {
+			return err
+		}
 	}
 	return nil
 }

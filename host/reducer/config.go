@@ -18,9 +18,10 @@ const DefaultDedupeWindow = 1024
 type Config struct {
 	// MaxParallel bounds the folds a Node runs at once. Default DefaultMaxParallel().
 	MaxParallel int
-	// DedupeWindow is how many of each key's most recent event ids are remembered for
-	// redelivery; an id redelivered after more than this many newer events of its key
-	// is applied again. Default DefaultDedupeWindow.
+	// DedupeWindow is how many of each key's most recent event ids are at least
+	// remembered for redelivery (at most twice as many are: old ones are pruned every
+	// DedupeWindow events); an id redelivered after more than DedupeWindow newer events
+	// of its key may be applied again, after 2×DedupeWindow it is. Default DefaultDedupeWindow.
 	DedupeWindow int
 	// SyncEach commits every event in its own bbolt transaction (one fsync each)
 	// instead of group commit. Default false; for comparison and benchmarks.

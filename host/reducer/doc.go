@@ -17,8 +17,10 @@
 //     number; per (node, key, event id) the sequence the event got; and an outbox entry
 //     per intent — all written in ONE bbolt transaction. An event id seen before is not
 //     folded again: Apply returns its recorded sequence with Result.Duplicate set. The
-//     event-id records are kept for the last Config.DedupeWindow events of each key
-//     (default 1024); an id older than that is treated as new.
+//     event-id records are kept for at least the last Config.DedupeWindow events of
+//     each key (default 1024; a key's old records are pruned in one pass every
+//     DedupeWindow events, so it holds between W and 2W − 1); an id older than that is
+//     treated as new.
 //   - Group commit. Concurrent commits of different keys share one bbolt transaction and
 //     so one fsync (Store's committer goroutine takes whatever commits queued while the
 //     previous transaction was being written). Config.SyncEach turns this off.

@@ -15,8 +15,8 @@ import (
 // uvarint(len(node)) node uvarint(len(key)) key, so any bytes in a key are safe.
 //
 //	state:     nk                  → sequence (8 bytes big-endian) ‖ state JSON
-//	seen:      nk ‖ event id       → sequence the event got
-//	seenseq:   nk ‖ sequence       → event id (the dedupe window's index, for pruning)
+//	seen:      nk ‖ event id       → sequence the event got (pruned every DedupeWindow
+//	                                 events of the key: see pruneSeen)
 //	outbox:    outbox number (8)   → outboxEntry JSON, in commit order
 //	outboxid:  operation id        → outbox number
 //	dead:      nk ‖ event id       → deadLetter JSON
@@ -24,12 +24,13 @@ import (
 var (
 	bucketState    = []byte("state")
 	bucketSeen     = []byte("seen")
-	bucketSeenSeq  = []byte("seenseq")
 	bucketOutbox   = []byte("outbox")
 	bucketOutboxID = []byte("outboxid")
 	bucketDead     = []byte("dead")
 	bucketFailed   = []byte("failed")
-	allBuckets     = [][]byte{bucketState, bucketSeen, bucketSeenSeq, bucketOutbox, bucketOutboxID, bucketDead, bucketFailed}
+	// bucketSeenSeqV1 (nk ‖ sequence → event id) is deleted at open, see OpenStore.
+	bucketSeenSeqV1 = []byte("seenseq")
+	allBuckets      = [][]byte{bucketState, bucketSeen, bucketOutbox, bucketOutboxID, bucketDead, bucketFailed}
 )
 
 // Store is the durable home of reducer state: a bbolt file holding each key's state
@@ -57,6 +58,13 @@ func OpenStore(path string, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("reducer: open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		// Stores written before the dedupe records were pruned in passes kept an index
+		// of them by sequence; pruneSeen needs none, and prunes those records too.
+		if tx.Bucket(bucketSeenSeqV1) != nil {
+			if err := tx.DeleteBucket(bucketSeenSeqV1); err != nil {
+				return err
+			}
+		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -125,29 +126,92 @@ func TestStore_Reopen(t *testing.T) {
 	assert.Equal(t, int64(11), stateInt(t, res.State))
 }
 
-// TestStore_DedupeWindow: only the last DedupeWindow event ids of a key are kept.
+// TestStore_DedupeWindow: a key remembers at least its last DedupeWindow event ids and
+// fewer than twice as many; older ones are forgotten (applied again if redelivered).
 func TestStore_DedupeWindow(t *testing.T) {
-	s := openStore(t, t.TempDir(), NewConfig().WithDedupeWindow(4))
+	const window = 4
+	s := openStore(t, t.TempDir(), NewConfig().WithDedupeWindow(window))
 	defer s.Close()
 	n := newNode(t, s, counterFold)
 	ctx := testCtx(t)
-	for i := range 10 {
+	seen := func() int {
+		var keys int
+		require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+			keys = tx.Bucket(bucketSeen).Stats().KeyN
+			return nil
+		}))
+		return keys
+	}
+	for i := range 30 {
+		_, err := n.Apply(ctx, "k", counterEvent(fmt.Sprintf("e%d", i), 1))
+		require.NoError(t, err)
+		remembered := seen()
+		assert.GreaterOrEqual(t, remembered, min(i+1, window), "after event %d", i)
+		assert.Less(t, remembered, 2*window, "after event %d", i)
+	}
+	// 30 events: e0..e29 got sequences 1..30; the last prune (at 28) kept 25..28.
+	for _, id := range []string{"e29", "e26", "e24"} {
+		res, err := n.Apply(ctx, "k", counterEvent(id, 1))
+		require.NoError(t, err)
+		assert.True(t, res.Duplicate, "%s is inside the window", id)
+	}
+	res, err := n.Apply(ctx, "k", counterEvent("e23", 1))
+	require.NoError(t, err)
+	assert.False(t, res.Duplicate, "e23 is outside the window: applied again, as documented")
+	assert.Equal(t, uint64(31), res.Sequence)
+}
+
+// TestOpenStore_DropsSeenSeqIndex: a store written before dedupe records were pruned in
+// passes had a "seenseq" index bucket; OpenStore deletes it, and the records it indexed
+// are still found (and pruned later by the pass).
+func TestOpenStore_DropsSeenSeqIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reducer.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	nk := nodeKey("counter", "k")
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		old, err := tx.CreateBucket([]byte("seenseq"))
+		require.NoError(t, err)
+		require.NoError(t, old.Put(join(nk, u64(1)), []byte("e0")))
+		seen, err := tx.CreateBucket(bucketSeen)
+		require.NoError(t, err)
+		require.NoError(t, seen.Put(join(nk, []byte("e0")), u64(1)))
+		state, err := tx.CreateBucket(bucketState)
+		require.NoError(t, err)
+		return state.Put(nk, append(u64(1), "1"...))
+	}))
+	require.NoError(t, db.Close())
+
+	s, err := OpenStore(path, NewConfig())
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		assert.Nil(t, tx.Bucket([]byte("seenseq")))
+		return nil
+	}))
+	res, err := newNode(t, s, counterFold).Apply(testCtx(t), "k", counterEvent("e0", 1))
+	require.NoError(t, err)
+	assert.True(t, res.Duplicate)
+	assert.Equal(t, uint64(1), res.Sequence)
+}
+
+// TestStore_DedupeWindow_OtherKeysKept: pruning one key's ids leaves another key's
+// alone, including a key whose name extends the pruned one's.
+func TestStore_DedupeWindow_OtherKeysKept(t *testing.T) {
+	s := openStore(t, t.TempDir(), NewConfig().WithDedupeWindow(2))
+	defer s.Close()
+	n := newNode(t, s, counterFold)
+	ctx := testCtx(t)
+	_, err := n.Apply(ctx, "kx", counterEvent("first", 1))
+	require.NoError(t, err)
+	for i := range 8 {
 		_, err := n.Apply(ctx, "k", counterEvent(fmt.Sprintf("e%d", i), 1))
 		require.NoError(t, err)
 	}
-	var seen, seenSeq int
-	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
-		seen, seenSeq = tx.Bucket(bucketSeen).Stats().KeyN, tx.Bucket(bucketSeenSeq).Stats().KeyN
-		return nil
-	}))
-	assert.Equal(t, 4, seen)
-	assert.Equal(t, 4, seenSeq)
-	res, err := n.Apply(ctx, "k", counterEvent("e6", 1))
+	res, err := n.Apply(ctx, "kx", counterEvent("first", 1))
 	require.NoError(t, err)
-	assert.True(t, res.Duplicate, "inside the window")
-	res, err = n.Apply(ctx, "k", counterEvent("e5", 1))
-	require.NoError(t, err)
-	assert.False(t, res.Duplicate, "outside the window: applied again, as documented")
+	assert.True(t, res.Duplicate)
+	assert.Equal(t, uint64(1), res.Sequence)
 }
 
 // TestNode_Apply_Invalid: events without id or type, or an empty key, are refused.
