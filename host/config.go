@@ -269,8 +269,14 @@ type PluginConfig struct {
 	// dropped afterwards, so nothing a call leaves in guest memory reaches the next one.
 	Isolation Isolation
 	// Snapshot says whether a native plugin's instances start from a pre-initialized
-	// snapshot of the module (host/internal/snapshot): SnapshotAuto (the default, "")
-	// takes one for IsolationFresh only, where every call creates an instance.
+	// snapshot of the module (host/internal/snapshot; PoolStats.FromSnapshot counts
+	// them). SnapshotAuto (the default, "") takes one at load for IsolationFresh, where
+	// every call creates an instance, and in the background for a pooled plugin that
+	// declares no config keys once its pool makes a second instance (a prewarm past one,
+	// growth under a burst, a replacement) — a snapshot's initialization cannot see config
+	// values, so instances of a configured plugin would initialise unlike its first;
+	// SnapshotOn takes one at load; SnapshotOff never does. Modules the
+	// snapshot cannot capture faithfully run without one. Extism plugins ignore it.
 	Snapshot Snapshot
 	// SkipInputValidation turns off the check of each call's input against its
 	// computation's input schema (the manifest's input_schema; for a reducer, of the
@@ -292,9 +298,10 @@ const (
 // Snapshot is PluginConfig.Snapshot.
 type Snapshot string
 
-// The snapshot modes. A snapshot costs two more compilations of the module at load
-// (BENCHMARKS.md, "Snapshots and fresh isolation") and saves about half of every
-// instance creation.
+// The snapshot modes. A snapshot costs two more compilations of the module (hits in the
+// compilation cache after the module's first load) and one run of its initialization,
+// and makes every later instance creation several times cheaper (BENCHMARKS.md,
+// "Snapshots and fresh isolation" and "Snapshots by default").
 const (
 	SnapshotAuto Snapshot = ""
 	SnapshotOn   Snapshot = "on"
@@ -341,7 +348,10 @@ type limits struct {
 	execution    Execution
 	fuel         uint64 // 0: no budget
 	fresh        bool   // IsolationFresh
-	snapshot     bool   // a native plugin's instances start from a snapshot
+	snapshot     bool   // a native plugin's instances start from a snapshot taken at load
+	// snapshotLater: a pooled native plugin's snapshot is taken in the background when
+	// its pool makes a second instance (snapshot.go)
+	snapshotLater bool
 }
 
 const pageSize = 64 << 10
@@ -433,7 +443,7 @@ func (c Config) resolve(p PluginConfig, manifestTimeout time.Duration) (limits, 
 	}
 	switch p.Snapshot {
 	case SnapshotAuto:
-		l.snapshot = l.fresh
+		l.snapshot, l.snapshotLater = l.fresh, !l.fresh
 	case SnapshotOn:
 		l.snapshot = true
 	case SnapshotOff:

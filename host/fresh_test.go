@@ -85,3 +85,85 @@ func TestIsolation_ConfigRefused(t *testing.T) {
 	_, err = h.LoadFile(context.Background(), tallyPath, host.PluginConfig{Snapshot: "always"})
 	assert.ErrorContains(t, err, "snapshot")
 }
+
+// waitSnapshot waits for p's background snapshot, for as long as the test may run.
+func waitSnapshot(t *testing.T, p *host.Plugin) {
+	t.Helper()
+	ended := host.BackgroundSnapshotEnded(p)
+	require.NotNil(t, ended, "no background snapshot was started")
+	select {
+	case <-ended:
+	case <-t.Context().Done():
+		t.Fatal("the test ended before the background snapshot")
+	}
+}
+
+// TestSnapshot_PooledInBackground: with the default configuration a pooled Go plugin
+// takes its snapshot in the background once its pool makes a second instance (here a
+// replacement of one the guest crashed); the instances made after that start from the
+// snapshot and answer as the module's own did, crash and all.
+func TestSnapshot_PooledInBackground(t *testing.T) {
+	h, _ := newHost(t, host.Config{})
+	ctx := context.Background()
+	p := loadGo(t, h, "plugins/testdata/crash", host.PluginConfig{MaxInstances: 1})
+	echo := func() {
+		t.Helper()
+		out, err := p.Call(ctx, "echo", []byte(`{"a":1}`))
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"a":1}`, string(out))
+	}
+	crash := func() {
+		t.Helper()
+		_, err := p.Call(ctx, "crash", []byte(`{}`))
+		require.ErrorIs(t, err, host.ErrTrap)
+	}
+	echo()
+	assert.Nil(t, host.BackgroundSnapshotEnded(p), "one instance so far: no snapshot")
+	crash()
+	echo() // the second instance, from the module, starts the snapshot
+	waitSnapshot(t, p)
+	assert.Zero(t, p.Stats().FromSnapshot)
+	for i := range 3 {
+		crash()
+		echo()
+		assert.Equal(t, uint64(i+1), p.Stats().FromSnapshot)
+	}
+	st := p.Stats()
+	assert.Equal(t, uint64(5), st.Created)
+	assert.Equal(t, uint64(4), st.Discarded)
+}
+
+// TestSnapshot_PooledNotForConfigured: a pooled plugin with config keys gets no
+// background snapshot: its instances' initialization reads the values, which a
+// snapshot's could not.
+func TestSnapshot_PooledNotForConfigured(t *testing.T) {
+	h, _ := newHost(t, host.Config{})
+	p := loadGo(t, h, "plugins/testdata/configured", host.PluginConfig{
+		Config: map[string]string{"api_token": "x", "greeting": "hi"}, Prewarm: 3})
+	assert.Nil(t, host.BackgroundSnapshotEnded(p))
+	assert.Zero(t, p.Stats().FromSnapshot)
+}
+
+// TestSnapshot_PooledOff: SnapshotOff keeps a growing pool's instances on the module.
+func TestSnapshot_PooledOff(t *testing.T) {
+	h, _ := newHost(t, host.Config{})
+	p := loadGo(t, h, "plugins/testdata/goecho", host.PluginConfig{Snapshot: host.SnapshotOff, Prewarm: 3})
+	assert.Nil(t, host.BackgroundSnapshotEnded(p))
+	assert.Equal(t, uint64(3), p.Stats().Created)
+}
+
+// TestSnapshot_CloseDuringBackgroundSnapshot: closing a plugin, then its host, while
+// the background snapshot may still run ends both cleanly (under -race: no use of a
+// closed runtime, nothing left running).
+func TestSnapshot_CloseDuringBackgroundSnapshot(t *testing.T) {
+	h, _ := newHost(t, host.Config{}) // closed again at the end: Close is idempotent
+	p := loadGo(t, h, "plugins/core", host.PluginConfig{Prewarm: 2})
+	require.NotNil(t, host.BackgroundSnapshotEnded(p))
+	require.NoError(t, p.Close(context.Background()))
+	require.NoError(t, h.Close(context.Background()))
+	select {
+	case <-host.BackgroundSnapshotEnded(p):
+	default:
+		t.Fatal("the host closed before the background snapshot ended")
+	}
+}

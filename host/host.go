@@ -39,6 +39,9 @@ type Host struct {
 	stopJanitor context.CancelFunc
 	janitorDone chan struct{}
 	teardown    sync.Once
+	// background counts goroutines that outlive a call, such as pooled plugins'
+	// snapshots (snapshot.go); Close waits for them before closing the runtimes.
+	background sync.WaitGroup
 
 	// compiled and extisms share compiled code between the Plugins loaded from the same
 	// bytes: native modules (wazero) and Extism plugins (each with its own runtime).
@@ -259,6 +262,7 @@ func (h *Host) Close(ctx context.Context) error {
 	h.teardown.Do(func() {
 		h.stopJanitor()
 		<-h.janitorDone
+		h.background.Wait() // each plugin's teardown has ended its background snapshot
 		h.mu.Lock()
 		engines := h.engines
 		h.engines = map[engineKey]*engine{}

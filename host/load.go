@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
@@ -137,6 +138,7 @@ func (h *Host) load(ctx context.Context, label, path string, wasm []byte, pc Plu
 	ok := false
 	defer func() {
 		if !ok {
+			p.lazySnap.stop()
 			p.closeCapabilities()
 			p.release()
 		}
@@ -205,12 +207,23 @@ func (p *Plugin) loadNative(ctx context.Context, wasm []byte, pc PluginConfig) e
 	}
 	code := &native.Code{Plugin: (*guestPlugin)(p), Runtime: p.eng.rt, Compiled: p.compiled,
 		ModConfig: p.host.modConfig, Metered: p.metered}
-	if p.limits.snapshot {
+	p.code = code
+	var created atomic.Int64
+	switch {
+	case p.limits.snapshot:
 		if err := p.snapshot(ctx, code, wasm); err != nil {
 			return err
 		}
+	case p.limits.snapshotLater:
+		p.lazySnap.wasm = wasm
 	}
 	return p.startPool(ctx, func(ctx context.Context) (guest.Instance, error) {
+		if created.Add(1) == 2 && p.limits.snapshotLater && len(p.manifest.Config) == 0 {
+			// The pool grows or replaces: instances will be made again. Not for a plugin
+			// with config keys: a snapshot's initialization cannot see their values, and
+			// its instances would then initialise unlike the ones before.
+			p.snapshotLater(code)
+		}
 		inst, err := code.NewInstance(ctx)
 		if err != nil {
 			return nil, err

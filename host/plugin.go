@@ -16,6 +16,7 @@ import (
 	"github.com/onexhost/onex-host/abi"
 	"github.com/onexhost/onex-host/host/internal/capcall"
 	"github.com/onexhost/onex-host/host/internal/guest"
+	"github.com/onexhost/onex-host/host/internal/native"
 	"github.com/onexhost/onex-host/host/internal/pool"
 )
 
@@ -28,11 +29,16 @@ type Plugin struct {
 	// teardown waits for it in refills before closing the compiled modules.
 	refilling atomic.Bool
 	refills   sync.WaitGroup
-	name      string
-	digest    string
-	size      int
-	manifest  abi.Manifest
-	flavour   Flavour
+	// lazySnap is a pooled plugin's snapshot, taken in the background (snapshot.go).
+	lazySnap backgroundSnapshot
+	// code is a native plugin's compiled module and what its instances need; nil for
+	// Extism plugins.
+	code     *native.Code
+	name     string
+	digest   string
+	size     int
+	manifest abi.Manifest
+	flavour  Flavour
 	// offers maps each computation of the manifest to its name inside the guest: itself
 	// for native plugins, the exported function for Extism ones.
 	offers map[string]string
@@ -152,13 +158,20 @@ type PoolStats struct {
 	Discarded uint64 `json:"discarded"` // instances destroyed because they faulted (trap, timeout, bad pointer)
 	Trimmed   uint64 `json:"trimmed"`   // idle instances destroyed by idle trimming
 	Acquired  uint64 `json:"acquired"`  // instances handed to callers
+	// FromSnapshot counts the instances created from a pre-initialized snapshot
+	// (PluginConfig.Snapshot) rather than from the module, which runs _initialize.
+	FromSnapshot uint64 `json:"from_snapshot"`
 }
 
 // Stats returns the pool's statistics.
 func (p *Plugin) Stats() PoolStats {
 	s := p.pool.Stats()
-	return PoolStats{Live: s.Live, Idle: s.Idle, InUse: s.InUse, Waiting: s.Waiting, Max: p.limits.maxInstances,
+	ps := PoolStats{Live: s.Live, Idle: s.Idle, InUse: s.InUse, Waiting: s.Waiting, Max: p.limits.maxInstances,
 		Created: s.Created, Destroyed: s.Destroyed, Discarded: s.Discarded, Trimmed: s.Trimmed, Acquired: s.Acquired}
+	if p.code != nil {
+		ps.FromSnapshot = p.code.FromSnapshot()
+	}
+	return ps
 }
 
 // Call runs computation on data (the raw input bytes, by convention JSON) in an instance
@@ -299,6 +312,7 @@ func (p *Plugin) exit() {
 func (p *Plugin) teardown() {
 	p.pool.Close()
 	p.refills.Wait() // a refill ends with its instance once the pool is closed
+	p.lazySnap.stop()
 	p.closeCapabilities()
 	p.release()
 	p.host.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -17,7 +18,8 @@ import (
 
 // Code is a compiled native module with what its instances need. Its fields are set once,
 // before the first NewInstance; it is then safe for concurrent use by multiple goroutines
-// (the pool creates instances from several).
+// (the pool creates instances from several). UseSnapshot may switch it to a snapshot at
+// any time, also while instances are being created.
 type Code struct {
 	Plugin   guest.Plugin
 	Runtime  wazero.Runtime        // with WASI and DefineHostModule instantiated
@@ -31,7 +33,28 @@ type Code struct {
 	// Memory, when set, provides each instance's linear memory (a snapshot's
 	// copy-on-write image, see Snapshot); nil: wazero's own, from the data segments.
 	Memory experimental.MemoryAllocator
+
+	snap         atomic.Pointer[snapshotCode] // set by UseSnapshot; wins over Compiled and Memory
+	fromSnapshot atomic.Uint64                // instances created from snap
 }
+
+// snapshotCode is a snapshot's compiled module and its memory image's allocator (nil when
+// the image is in the module's data).
+type snapshotCode struct {
+	compiled wazero.CompiledModule
+	memory   experimental.MemoryAllocator
+}
+
+// UseSnapshot makes every instance created from now on start from compiled, a snapshot
+// of the module (see Snapshot), with memory as its memories' allocator (nil: wazero's
+// own). Instances created before keep running from the original. The caller keeps
+// compiled and memory open while any instance of them lives.
+func (c *Code) UseSnapshot(compiled wazero.CompiledModule, memory experimental.MemoryAllocator) {
+	c.snap.Store(&snapshotCode{compiled: compiled, memory: memory})
+}
+
+// FromSnapshot returns how many instances were created from a snapshot.
+func (c *Code) FromSnapshot() uint64 { return c.fromSnapshot.Load() }
 
 // NewInstance instantiates the module for the pool. It runs the guest's _initialize
 // under Limits().InitTimeout. Errors are *guest.Failure values.
@@ -46,12 +69,17 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	timeout := p.Limits().InitTimeout
 	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	defer cancel()
-	if c.Memory != nil {
-		ictx = experimental.WithMemoryAllocator(ictx, c.Memory)
+	compiled, memory := c.Compiled, c.Memory
+	snap := c.snap.Load()
+	if snap != nil {
+		compiled, memory = snap.compiled, snap.memory
+	}
+	if memory != nil {
+		ictx = experimental.WithMemoryAllocator(ictx, memory)
 	}
 	// The guest's sleeps end with the instantiation's context, then with each call's.
 	inst.sleep = guest.Sleeper{Ctx: ictx}
-	mod, err := c.Runtime.InstantiateModule(ictx, c.Compiled, c.ModConfig.
+	mod, err := c.Runtime.InstantiateModule(ictx, compiled, c.ModConfig.
 		WithStdout(inst.stdout).WithStderr(inst.stderr).WithNanosleep(inst.sleep.Nanosleep))
 	inst.sleep.Ctx = &inst.cc
 	if err != nil {
@@ -63,6 +91,9 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 		return nil, &guest.Failure{Op: op, Kind: guest.KindTrap, Cause: err, Message: guest.FirstLine(err.Error()) + inst.stderr.LastFatal()}
 	}
 	inst.mod = mod
+	if snap != nil {
+		c.fromSnapshot.Add(1)
+	}
 	inst.mem = mod.Memory()
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	inst.compute = mod.ExportedFunction(abi.ExportCompute)

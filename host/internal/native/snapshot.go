@@ -17,8 +17,7 @@ import (
 // (see host/internal/snapshot) and returns the snapshot compiled there, with the memory
 // image its instances must start from when the system has copy-on-write memories
 // (host/internal/cowmem; nil otherwise: the image is in the module's data). The caller
-// then sets c.Compiled to the module and c.Memory to the image's allocator, and closes
-// both with the plugin. The guest's _initialize runs once, under Limits().InitTimeout
+// then passes both to UseSnapshot, and closes them with the plugin. The guest's _initialize runs once, under Limits().InitTimeout
 // (which the compilations before it do not count against: a slow machine compiling a
 // large module must not lose its snapshot).
 // Errors: snapshot.ErrUnsupported (wrapped) for a module that cannot be snapshotted; a
