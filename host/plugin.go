@@ -159,7 +159,8 @@ type PoolStats struct {
 	Trimmed   uint64 `json:"trimmed"`   // idle instances destroyed by idle trimming
 	Acquired  uint64 `json:"acquired"`  // instances handed to callers
 	// FromSnapshot counts the instances created from a pre-initialized snapshot
-	// (PluginConfig.Snapshot) rather than from the module, which runs _initialize.
+	// (PluginConfig.Snapshot) rather than from the module, which runs _initialize; it
+	// is counted as the instance is made, so a reader may briefly see it above Created.
 	FromSnapshot uint64 `json:"from_snapshot"`
 }
 

@@ -97,6 +97,8 @@ var (
 		"Live plugin instances by node and state (idle or in_use).", []string{"node", "state"}, nil)
 	descPoolWaiting = prometheus.NewDesc("onex_pool_waiting",
 		"Callers waiting for an instance, by node.", []string{"node"}, nil)
+	descPoolCreated = prometheus.NewDesc("onex_pool_created_total",
+		"Plugin instances created, by node and source (module: initialised by _initialize; snapshot: from a pre-initialized snapshot).", []string{"node", "source"}, nil)
 	descTx = prometheus.NewDesc("onex_transactions_total",
 		"Effect transactions ended, by final state (committed, rolled_back, failed).", []string{"state"}, nil)
 	descTxOpen = prometheus.NewDesc("onex_transactions_open",
@@ -119,7 +121,7 @@ type hostCollector struct{ s *Server }
 
 func (c *hostCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCache, descCacheEntries, descBreaker, descBreakerRejected, descBreakerCalls,
-		descPool, descPoolWaiting, descTx, descTxOpen, descEvents, descRecovered, descStuck, descStuckTotal} {
+		descPool, descPoolWaiting, descPoolCreated, descTx, descTxOpen, descEvents, descRecovered, descStuck, descStuckTotal} {
 		ch <- d
 	}
 }
@@ -148,6 +150,8 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(ps.Idle), name, "idle")
 		ch <- prometheus.MustNewConstMetric(descPool, prometheus.GaugeValue, float64(ps.InUse), name, "in_use")
 		ch <- prometheus.MustNewConstMetric(descPoolWaiting, prometheus.GaugeValue, float64(ps.Waiting), name)
+		ch <- prometheus.MustNewConstMetric(descPoolCreated, prometheus.CounterValue, float64(ps.Created-min(ps.FromSnapshot, ps.Created)), name, "module")
+		ch <- prometheus.MustNewConstMetric(descPoolCreated, prometheus.CounterValue, float64(ps.FromSnapshot), name, "snapshot")
 	}
 	ts := h.TransactionStats()
 	ch <- prometheus.MustNewConstMetric(descTx, prometheus.CounterValue, float64(ts.Committed), "committed")
