@@ -17,7 +17,8 @@ import (
 // instance is reused), with isolation fresh (a new instance per call, from the snapshot,
 // a few kept ready by a background refill), and fresh without a snapshot (every
 // instance runs _initialize); fresh-noprefault is fresh without pre-faulting the working
-// set its first instances taught the snapshot's memory image (cowmem). Back to back, a
+// set its first instances taught the snapshot's memory image (cowmem; with it on, only
+// the instances the refill makes ahead are pre-faulted, not one a call waits for). Back to back, a
 // fresh call also pays for the refill it starts (2 cores: creation competes with the
 // calls). BENCHMARKS.md, "Snapshots and fresh isolation", holds the results.
 func BenchmarkIsolation(b *testing.B) {

@@ -1,6 +1,10 @@
 package host
 
-import "context"
+import (
+	"context"
+
+	"github.com/onexhost/onex-host/host/internal/native"
+)
 
 // refill keeps the prewarm count of instances ready for a plugin with IsolationFresh,
 // whose every call consumes one: one goroutine at a time creates them in the background,
@@ -14,6 +18,6 @@ func (p *Plugin) refill() {
 	go func() {
 		defer p.refills.Done()
 		defer p.refilling.Store(false)
-		_ = p.pool.Prewarm(context.Background(), p.limits.prewarm)
+		_ = p.pool.Prewarm(native.Ahead(context.Background()), p.limits.prewarm)
 	}()
 }

@@ -274,7 +274,7 @@ func (p *Plugin) startPool(ctx context.Context, newGuest func(context.Context) (
 		p.put(first)
 	}
 	if err == nil {
-		err = p.pool.Prewarm(ctx, p.limits.prewarm)
+		err = p.pool.Prewarm(native.Ahead(ctx), p.limits.prewarm)
 	}
 	if err != nil {
 		p.pool.Close()

@@ -135,11 +135,7 @@ func (p *Plugin) takeSnapshot(ctx context.Context, code *native.Code, wasm []byt
 	case err != nil:
 		return nil, err
 	}
-	if mem != nil {
-		code.UseSnapshot(compiled, mem.Allocator())
-	} else {
-		code.UseSnapshot(compiled, nil)
-	}
+	code.UseSnapshot(compiled, mem)
 	return func() {
 		_ = compiled.Close(context.Background())
 		if mem != nil {

@@ -319,7 +319,11 @@ func TestServer_NodePoolStats(t *testing.T) {
 		Pool map[string]any `json:"pool"`
 	}
 	require.Equal(t, 200, f.call(t, "GET", "/v1/nodes/core", "", "", nil, &node))
-	assert.ElementsMatch(t, []string{"live", "idle", "in_use", "waiting", "max", "created", "destroyed", "discarded", "trimmed", "acquired"},
+	assert.ElementsMatch(t, []string{"live", "idle", "in_use", "waiting", "max", "created", "destroyed", "discarded", "trimmed", "acquired", "from_snapshot"},
 		slices.Collect(maps.Keys(node.Pool)))
 	assert.Positive(t, node.Pool["acquired"])
+	created := scrape(t, f.url, "onex_pool_created_total")
+	assert.Equal(t, node.Pool["created"], created["node=core source=module"]+created["node=core source=snapshot"],
+		"the metric splits the pool's created count by source: %v", created)
+	assert.Equal(t, node.Pool["from_snapshot"], created["node=core source=snapshot"])
 }

@@ -67,13 +67,27 @@ func fill(fd int, image []byte) error {
 func (im *Image) Size() int { return len(im.image) }
 
 // Allocator returns im as wazero's memory allocator: pass it to
-// experimental.WithMemoryAllocator in the context of InstantiateModule.
+// experimental.WithMemoryAllocator in the context of InstantiateModule. Its memories
+// are pre-faulted with the learned working set (prefault_linux.go).
 func (im *Image) Allocator() experimental.MemoryAllocator { return im }
+
+// LazyAllocator is Allocator without pre-faulting, for a memory made on a call's path:
+// populating the whole working set (≈ 200 pages for a Go guest) costs more than the
+// faults of the few pages one call touches. Pre-faulting pays when the memory is made
+// ahead of the call that will use it (a pool's prewarm or refill).
+func (im *Image) LazyAllocator() experimental.MemoryAllocator { return lazy{im} }
+
+// lazy is an Image's allocator that does not pre-fault.
+type lazy struct{ im *Image }
+
+func (l lazy) Allocate(_, limit uint64) experimental.LinearMemory { return l.im.allocate(limit, false) }
 
 // Allocate implements experimental.MemoryAllocator: a memory of up to limit bytes whose
 // first Size() bytes are the image. The cap hint is ignored: the whole maximum is
 // reserved, so the memory never moves.
-func (im *Image) Allocate(_, limit uint64) experimental.LinearMemory {
+func (im *Image) Allocate(_, limit uint64) experimental.LinearMemory { return im.allocate(limit, true) }
+
+func (im *Image) allocate(limit uint64, prefault bool) experimental.LinearMemory {
 	limit = max(limit, uint64(len(im.image)))
 	im.mu.RLock()
 	defer im.mu.RUnlock()
@@ -92,7 +106,9 @@ func (im *Image) Allocate(_, limit uint64) experimental.LinearMemory {
 			_ = unix.Munmap(region)
 			return newHeap(im.image, limit)
 		}
-		im.ws.populate(region[:len(im.image)])
+		if prefault {
+			im.ws.populate(region[:len(im.image)])
+		}
 	}
 	return &mapped{region: region, usable: uint64(len(im.image)), im: im}
 }

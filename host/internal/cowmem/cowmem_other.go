@@ -17,6 +17,9 @@ func (im *Image) Size() int { return 0 }
 // Allocator returns im as wazero's memory allocator.
 func (im *Image) Allocator() experimental.MemoryAllocator { return im }
 
+// LazyAllocator is Allocator: nothing is pre-faulted here.
+func (im *Image) LazyAllocator() experimental.MemoryAllocator { return im }
+
 // Allocate implements experimental.MemoryAllocator with heap memories.
 func (im *Image) Allocate(_, max uint64) experimental.LinearMemory { return newHeap(nil, max) }
 

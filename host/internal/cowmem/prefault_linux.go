@@ -26,7 +26,9 @@ import (
 // manifest, the next ones served calls). Every memory allocated afterwards has them made
 // present at allocation (madvise MADV_POPULATE_WRITE and MADV_POPULATE_READ, Linux 5.14):
 // in a batch of page-table updates, with no fault, no TLB flush, and — allocation being
-// where a pool does its work ahead of the calls — off the call's path. A written page is
+// where a pool does its work ahead of the calls — off the call's path. Only memories
+// from Allocator are pre-faulted: one made while a caller waits (LazyAllocator) is
+// cheaper faulting the few pages its call touches. A written page is
 // populated as a private copy of the image, never of what the learning memory wrote:
 // what is learned is page numbers, not contents.
 

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/onexhost/onex-host/abi"
+	"github.com/onexhost/onex-host/host/internal/cowmem"
 	"github.com/onexhost/onex-host/host/internal/guest"
 	"github.com/onexhost/onex-host/host/internal/meter"
 )
@@ -38,20 +39,30 @@ type Code struct {
 	fromSnapshot atomic.Uint64                // instances created from snap
 }
 
-// snapshotCode is a snapshot's compiled module and its memory image's allocator (nil when
-// the image is in the module's data).
+// snapshotCode is a snapshot's compiled module and its memory image (nil when the image
+// is in the module's data).
 type snapshotCode struct {
 	compiled wazero.CompiledModule
-	memory   experimental.MemoryAllocator
+	image    *cowmem.Image
 }
 
 // UseSnapshot makes every instance created from now on start from compiled, a snapshot
-// of the module (see Snapshot), with memory as its memories' allocator (nil: wazero's
-// own). Instances created before keep running from the original. The caller keeps
-// compiled and memory open while any instance of them lives.
-func (c *Code) UseSnapshot(compiled wazero.CompiledModule, memory experimental.MemoryAllocator) {
-	c.snap.Store(&snapshotCode{compiled: compiled, memory: memory})
+// of the module (see Snapshot), with its memory a copy-on-write mapping of image (nil:
+// the image is in compiled's data). Instances created before keep running from the
+// original. The caller keeps compiled and image open while any instance of them lives.
+func (c *Code) UseSnapshot(compiled wazero.CompiledModule, image *cowmem.Image) {
+	c.snap.Store(&snapshotCode{compiled: compiled, image: image})
 }
+
+// aheadKey marks the context of an instance made ahead of the calls (see Ahead).
+type aheadKey struct{}
+
+// Ahead returns ctx marked for NewInstance: the instance is made ahead of the call that
+// will use it (a pool's prewarm or refill), so a snapshot instance's memory is
+// pre-faulted with the pages calls touch (host/internal/cowmem): work moved off the call's
+// path. Without the mark — an instance made while a caller waits — it is not: faulting
+// the few pages one call touches costs less than populating them all.
+func Ahead(ctx context.Context) context.Context { return context.WithValue(ctx, aheadKey{}, true) }
 
 // FromSnapshot returns how many instances were created from a snapshot.
 func (c *Code) FromSnapshot() uint64 { return c.fromSnapshot.Load() }
@@ -71,8 +82,14 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	defer cancel()
 	compiled, memory := c.Compiled, c.Memory
 	snap := c.snap.Load()
-	if snap != nil {
-		compiled, memory = snap.compiled, snap.memory
+	switch {
+	case snap == nil:
+	case snap.image == nil:
+		compiled, memory = snap.compiled, nil
+	case ctx.Value(aheadKey{}) != nil:
+		compiled, memory = snap.compiled, snap.image.Allocator()
+	default:
+		compiled, memory = snap.compiled, snap.image.LazyAllocator()
 	}
 	if memory != nil {
 		ictx = experimental.WithMemoryAllocator(ictx, memory)
