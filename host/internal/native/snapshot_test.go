@@ -10,7 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"os"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -266,7 +266,7 @@ func benchmarkInstantiate(b *testing.B, wasm []byte) {
 			}
 			b.StopTimer()
 			const idle = 16
-			runtime.GC()
+			debug.FreeOSMemory()
 			before := residentKiB(b)
 			mods := make([]api.Module, 0, idle)
 			for range idle {
@@ -274,7 +274,7 @@ func benchmarkInstantiate(b *testing.B, wasm []byte) {
 				require.NoError(b, err)
 				mods = append(mods, mod)
 			}
-			runtime.GC()
+			debug.FreeOSMemory()
 			b.ReportMetric(float64(residentKiB(b)-before)/idle, "RSS-KiB/instance")
 			for _, mod := range mods {
 				_ = mod.Close(ctx)
