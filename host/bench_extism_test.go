@@ -197,3 +197,37 @@ func runWorkers(b *testing.B, workers int, in []byte, call func(worker int) func
 	}
 	wg.Wait()
 }
+
+// BenchmarkExtismFresh is one 64 B echo call on extismecho (Extism's Go PDK) with
+// isolation fresh — each call on a new instance, whose guest runtime Extism initialises
+// at that first call — with and without a snapshot of the module (issue 23: "Extism
+// plugins: the plugin module at least"), and pooled for comparison. Back to back, as
+// BenchmarkIsolation: the refill competes with the calls on 2 cores.
+func BenchmarkExtismFresh(b *testing.B) {
+	in := echoInput(64)
+	fresh := host.PluginConfig{Isolation: host.IsolationFresh, Prewarm: 2}
+	for _, v := range []struct {
+		name string
+		pc   host.PluginConfig
+	}{
+		{"pooled", host.PluginConfig{}},
+		{"fresh", fresh},
+		{"fresh-nosnapshot", withSnapshot(fresh, host.SnapshotOff)},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			h, _ := newHost(b, host.NewConfig().WithLogger(slog.New(slog.DiscardHandler)))
+			p, err := h.Load(context.Background(), plugintest.Bytes(b, extismechoPath), v.pc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			call := func() ([]byte, error) { return p.Call(context.Background(), "echo", in) }
+			checkEcho(b, in, call)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

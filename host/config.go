@@ -276,7 +276,9 @@ type PluginConfig struct {
 	// growth under a burst, a replacement) — a snapshot's initialization cannot see config
 	// values, so instances of a configured plugin would initialise unlike its first;
 	// SnapshotOn takes one at load; SnapshotOff never does. Modules the
-	// snapshot cannot capture faithfully run without one. Extism plugins ignore it.
+	// snapshot cannot capture faithfully run without one. An Extism plugin's module is
+	// snapshotted at load only (IsolationFresh, SnapshotOn), when it is a WASI reactor
+	// whose _initialize calls nothing of Extism's (host/internal/extism, PreInitialize).
 	Snapshot Snapshot
 	// SkipInputValidation turns off the check of each call's input against its
 	// computation's input schema (the manifest's input_schema; for a reducer, of the

@@ -14,6 +14,7 @@ import (
 	"github.com/onexhost/onex-host/host/internal/capability/httpcap"
 	xflavour "github.com/onexhost/onex-host/host/internal/extism"
 	"github.com/onexhost/onex-host/host/internal/guest"
+	"github.com/onexhost/onex-host/host/internal/snapshot"
 )
 
 // compileExtism returns the Extism compiled plugin for wasm (see xflavour.Compile),
@@ -23,6 +24,11 @@ import (
 // closes the plugins first.
 func (h *Host) compileExtism(ctx context.Context, key compiledKey, wasm []byte) (*extism.CompiledPlugin, error) {
 	return h.extisms.acquire(key, func() (c *extism.CompiledPlugin, err error) {
+		if key.snapshot {
+			if wasm, err = xflavour.PreInitialize(ctx, h.compCache, wasm, DefaultTimeout); err != nil {
+				return nil, err
+			}
+		}
 		err = h.tracked(key, "extism", func() error {
 			c, err = xflavour.Compile(ctx, h.compCache, wasm, key.pages, key.metered,
 				DefaultExtismMaxVarBytes, DefaultExtismMaxHTTPResponseBytes)
@@ -131,8 +137,13 @@ func (p *Plugin) loadExtism(ctx context.Context, path string, wasm []byte, pc Pl
 	// metered unless the plugin asks to run guarded or its module cannot be metered.
 	p.release()
 	p.compiled, p.release = nil, func() {}
-	key := compiledKey{digest: p.digest, pages: p.key.pages, metered: p.limits.execution == ExecutionMetered}
+	key := compiledKey{digest: p.digest, pages: p.key.pages, metered: p.limits.execution == ExecutionMetered, snapshot: p.limits.snapshot}
 	xc, err := p.host.compileExtism(ctx, key, wasm)
+	if key.snapshot && errors.Is(err, snapshot.ErrUnsupported) {
+		p.logger.Info("plugin runs without a snapshot", "reason", err)
+		key.snapshot = false
+		xc, err = p.host.compileExtism(ctx, key, wasm)
+	}
 	if key.metered && errors.Is(err, xflavour.ErrNotMeterable) {
 		p.logger.Info("plugin runs guarded: it cannot be metered", "reason", err)
 		key.metered = false

@@ -13,6 +13,9 @@ type compiledKey struct {
 	digest  string
 	pages   uint32
 	metered bool // compiled from the instrumented bytes, for a metered runtime
+	// snapshot: compiled from the pre-initialized module (Extism plugins only; a native
+	// plugin's snapshot is compiled beside its module, see snapshot.go)
+	snapshot bool
 }
 
 // shared holds values built at most once per key and closed with their last reference:
@@ -88,7 +91,11 @@ func (h *Host) tracked(key compiledKey, flavour string, compile func() error) er
 	if h.disk == nil {
 		return compile()
 	}
-	added, err := h.disk.Track(fmt.Sprintf("%s %s pages=%d metered=%t", flavour, key.digest, key.pages, key.metered), compile)
+	label := fmt.Sprintf("%s %s pages=%d metered=%t", flavour, key.digest, key.pages, key.metered)
+	if key.snapshot {
+		label += " snapshot"
+	}
+	added, err := h.disk.Track(label, compile)
 	if err != nil || !added {
 		return err
 	}

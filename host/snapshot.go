@@ -23,7 +23,8 @@ import (
 //     instance (a one-shot `onex-host run`, a test's single call) never pays for one.
 //
 // Either way a module the snapshot cannot capture faithfully (snapshot.ErrUnsupported)
-// runs from its own image, as without snapshots.
+// runs from its own image, as without snapshots. Extism plugins are snapshotted the first
+// way only, as a module Extism compiles in place of the original (compileExtism).
 
 // backgroundSnapshot is a pooled plugin's snapshot taken in the background. Its zero
 // value is ready to use; its methods are safe for concurrent use.
