@@ -220,7 +220,8 @@ type NodeEntry struct {
 	// Isolation is PluginConfig.Isolation: pooled (the default) or fresh, a new instance
 	// for every call.
 	Isolation string `yaml:"isolation"`
-	// Snapshot is PluginConfig.Snapshot: on, off, or empty (the default: on with fresh).
+	// Snapshot is PluginConfig.Snapshot: on, off, or empty (the default: at load with
+	// fresh, in the background for a pooled plugin whose pool makes a second instance).
 	Snapshot string `yaml:"snapshot"`
 	// ValidateInput, when false, turns off the check of each call's input against the
 	// computation's input schema (PluginConfig.SkipInputValidation). Default true.
