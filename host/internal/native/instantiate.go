@@ -31,11 +31,8 @@ type Code struct {
 	// Metered says Compiled is the instrumented module (host/internal/meter) and
 	// Runtime a metered one.
 	Metered bool
-	// Memory, when set, provides each instance's linear memory (a snapshot's
-	// copy-on-write image, see Snapshot); nil: wazero's own, from the data segments.
-	Memory experimental.MemoryAllocator
 
-	snap         atomic.Pointer[snapshotCode] // set by UseSnapshot; wins over Compiled and Memory
+	snap         atomic.Pointer[snapshotCode] // set by UseSnapshot; wins over Compiled
 	fromSnapshot atomic.Uint64                // instances created from snap
 }
 
@@ -80,7 +77,8 @@ func (c *Code) NewInstance(ctx context.Context) (*Instance, error) {
 	timeout := p.Limits().InitTimeout
 	ictx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	defer cancel()
-	compiled, memory := c.Compiled, c.Memory
+	compiled := c.Compiled
+	var memory experimental.MemoryAllocator
 	snap := c.snap.Load()
 	switch {
 	case snap == nil:

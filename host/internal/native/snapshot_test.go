@@ -54,11 +54,10 @@ func newCode(tb testing.TB, rt wazero.Runtime, wasm []byte) *Code {
 		Runtime: rt, Compiled: compiled, ModConfig: hostModConfig()}
 }
 
-// transcript runs the same script on a new instance of code: the manifest, then each
-// computation (or "default") on a few inputs, twice (the second round sees the state
-// the first left). It returns what each step returned, outputs and errors alike.
-func transcript(t *testing.T, code *Code) []string {
-	ctx := context.Background()
+// transcript runs the same script on a new instance of code, made in ctx: the manifest,
+// then each computation (or "default") on a few inputs, twice (the second round sees the
+// state the first left). It returns what each step returned, outputs and errors alike.
+func transcript(t *testing.T, ctx context.Context, code *Code) []string {
 	inst, err := code.NewInstance(ctx)
 	if err != nil {
 		return []string{"instantiate: " + failureText(err)}
@@ -178,15 +177,18 @@ func TestSnapshot_Differential(t *testing.T) {
 			}
 			snapshots++
 			defer snap.Close(context.Background())
-			snapCode.Compiled = snap
 			if mem != nil {
 				defer mem.Close()
-				snapCode.Memory = mem.Allocator()
 			}
+			snapCode.UseSnapshot(snap, mem) // as the host does
 			assert.Equal(t, cowmem.Supported(), mem != nil, "a snapshot with a memory uses cowmem where it can")
-			want := transcript(t, newCode(t, rt, g.wasm))
-			got := transcript(t, snapCode)
-			assert.Equal(t, want, got)
+			ctx := context.Background()
+			want := transcript(t, ctx, newCode(t, rt, g.wasm))
+			// An instance made while a caller waits, then one made ahead of the calls
+			// (its memory pre-faulted, once the image has learned its working set).
+			assert.Equal(t, want, transcript(t, ctx, snapCode), "made on the call's path")
+			assert.Equal(t, want, transcript(t, Ahead(ctx), snapCode), "made ahead")
+			assert.Equal(t, uint64(2), snapCode.FromSnapshot(), "both instances came from the snapshot")
 		})
 	}
 	assert.GreaterOrEqual(t, snapshots, len(guests), "every Go guest is snapshotted")
