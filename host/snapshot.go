@@ -29,9 +29,10 @@ import (
 // backgroundSnapshot is a pooled plugin's snapshot taken in the background. Its zero
 // value is ready to use; its methods are safe for concurrent use.
 type backgroundSnapshot struct {
-	mu      sync.Mutex
-	wasm    []byte // the module to snapshot, kept (4.6 MB for a Go plugin) until the snapshot starts
-	started bool
+	mu sync.Mutex
+	// wasm is the module to snapshot, kept (4.6 MB for a Go plugin) until the snapshot
+	// starts or stop is called; nil after either, so the snapshot starts at most once.
+	wasm    []byte
 	stopped bool               // set by stop: a snapshot finishing later is closed, not used
 	cancel  context.CancelFunc // ends the snapshot in progress
 	done    chan struct{}      // closed when the snapshot's goroutine has ended
@@ -45,10 +46,9 @@ func (p *Plugin) snapshotLater(code *native.Code) {
 	bs := &p.lazySnap
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	if bs.started || bs.stopped || bs.wasm == nil {
+	if bs.wasm == nil {
 		return
 	}
-	bs.started = true
 	wasm := bs.wasm
 	bs.wasm = nil
 	ctx, cancel := context.WithCancel(context.Background())
