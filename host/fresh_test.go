@@ -2,8 +2,10 @@ package host_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -166,4 +168,46 @@ func TestSnapshot_CloseDuringBackgroundSnapshot(t *testing.T) {
 	default:
 		t.Fatal("the host closed before the background snapshot ended")
 	}
+}
+
+// TestSnapshot_PooledHammer: while a pooled plugin switches to its background snapshot,
+// goroutines keep calling it, half of the calls crashing their instance; every answer is
+// right and the counts are exact: one discard per crash, every instance accounted for.
+func TestSnapshot_PooledHammer(t *testing.T) {
+	const goroutines, rounds = 8, 25
+	h, _ := newHost(t, host.Config{})
+	ctx := context.Background()
+	p := loadGo(t, h, "plugins/testdata/crash", host.PluginConfig{MaxInstances: 4}) // 4: see FromSnapshot below
+	var echoes, crashes atomic.Int64
+	hammer := func() {
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range rounds {
+					in := fmt.Sprintf(`{"g":%d,"i":%d}`, g, i)
+					out, err := p.Call(ctx, "echo", []byte(in))
+					if assert.NoError(t, err) && assert.JSONEq(t, in, string(out)) {
+						echoes.Add(1)
+					}
+					if _, err := p.Call(ctx, "crash", []byte(`{}`)); assert.ErrorIs(t, err, host.ErrTrap) {
+						crashes.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	hammer() // the first replacement starts the snapshot; the rest race with it
+	waitSnapshot(t, p)
+	hammer() // every replacement now comes from the snapshot
+	const calls = 2 * goroutines * rounds
+	assert.Equal(t, int64(calls), echoes.Load())
+	assert.Equal(t, int64(calls), crashes.Load())
+	st := p.Stats()
+	assert.Equal(t, uint64(calls), st.Discarded, "one discard per crash")
+	assert.Equal(t, st.Created, st.Destroyed+uint64(st.Live), "every instance accounted for")
+	// The second hammer made goroutines×rounds instances (one per crash) less those alive
+	// when it began, at most MaxInstances, plus those alive when it ended: all from the
+	// snapshot.
+	assert.GreaterOrEqual(t, st.FromSnapshot, uint64(goroutines*rounds-4), "the second hammer's replacements")
 }
